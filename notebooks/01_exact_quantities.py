@@ -1,0 +1,240 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 1. The toy and its exact quantities
+#
+# A variational autoencoder has three parts: an **encoder** $e(z|x)$, a **decoder** $d(x|z)$ and a
+# **marginal** (prior) $m(z)$. On real data every quantity that describes such a model is an
+# expectation we can only estimate. On the toy of Alemi et al. (2018, Section 4) the data take 30
+# values and the code takes 30 values, so every expectation is a finite sum — we can compute
+# everything *exactly*, in float64, and look at the theory without Monte-Carlo noise.
+#
+# In this lesson:
+#
+# 1. build the toy data $p^*(x)$ and its hidden class $z^*$;
+# 2. compute the data entropy $H$, the distortion $D$ and the rate $R$ of a few hand-made models;
+# 3. check the **sandwich** $H - D \le I_e \le R$;
+# 4. draw the **rate–distortion plane**.
+#
+# Every number below is computed by `toyrd`; none is typed in.
+
+# %%
+import os
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import toyrd
+
+FAST = os.environ.get("TOYRD_FAST") == "1"  # the test suite and the docs build set this
+np.set_printoptions(precision=4, suppress=True)
+
+# %% [markdown]
+# ## The toy data
+#
+# A hidden class $z^* \in \{0, 1\}$ with $p(z^*=0) = 0.7$; a continuous value
+# $h \mid z^* \sim \mathcal N(\mu_{z^*}, s^2)$; the observation $x$ is the index of the bin of $h$
+# among 30 equal bins. The paper fixes only that $I(x; z^*) = 0.5$ nats; `toyrd` places the means at
+# 1/3 and 2/3 of the range and **solves for the noise** $s$ so that the mutual information is exactly
+# 0.5 nats.
+
+# %%
+toy = toyrd.toy_data()
+px, pzx = toy.px, toy.pzx
+print(f"solved noise s       = {toy.noise:.10f}")
+print(f"I(x; z*)             = {toy.info:.12f} nats")
+print(f"H(x)                 = {toy.entropy:.12f} nats")
+print(f"sum of p*(x)         = {px.sum():.15f}")
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3))
+bins = np.arange(toy.n_bins)
+ax.bar(bins, pzx[0], label="$p(z^*=0, x)$", color="tab:purple")
+ax.bar(bins, pzx[1], bottom=pzx[0], label="$p(z^*=1, x)$", color="gold")
+ax.step(bins, px, where="mid", color="k", lw=1, label="$p^*(x)$")
+ax.set(xlabel="bin $x$", ylabel="probability", title="The toy: two overlapping classes, 30 bins")
+ax.legend()
+fig.tight_layout()
+
+# %% [markdown]
+# ## Three quantities
+#
+# For a model $(e, d, m)$ on data $p^*$ (natural logs, so nats):
+#
+# $$H = -\sum_x p^*(x)\log p^*(x), \qquad
+#   D = -\sum_x p^*(x)\sum_z e(z|x)\log d(x|z), \qquad
+#   R = \sum_x p^*(x)\sum_z e(z|x)\log\frac{e(z|x)}{m(z)}.$$
+#
+# $H$ belongs to the data alone. $D$ is the expected code length of $x$ after seeing its code $z$
+# (a reconstruction error), $R$ the expected extra cost of describing $z$ with $m$ instead of
+# $e(\cdot|x)$. The negative ELBO is $D + R$.
+#
+# The encoder also defines a joint $p_e(x, z) = p^*(x)e(z|x)$ whose mutual information $I_e$ is how
+# much the code actually says about the data. Two exact decompositions tie everything together:
+#
+# $$R = I_e + \mathrm{KL}(q \,\|\, m), \qquad
+#   D = (H - I_e) + \sum_z q(z)\,\mathrm{KL}\big(p_e(\cdot|z)\,\|\,d(\cdot|z)\big),$$
+#
+# with $q(z) = \sum_x p^*(x)e(z|x)$ the aggregate posterior. Both KL terms are $\ge 0$, hence the
+# **sandwich** (paper eq. 2):
+#
+# $$H - D \;\le\; I_e \;\le\; R .$$
+#
+# Let us build a few encoders by hand.
+
+# %%
+n = toy.n_bins
+rng = np.random.default_rng(0)
+
+
+def smoothed_identity(width):
+    """e(z|x) ∝ exp(-(z - x)² / (2 width²)): a noisy copy of x."""
+    idx = np.arange(n)
+    logits = -((idx[None, :] - idx[:, None]) ** 2) / (2.0 * width**2)
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+encoders = {
+    "identity": np.eye(n),
+    "smoothed (width 3)": smoothed_identity(3.0),
+    # two code states that carry the class posterior p(z*|x): states 2..29 are never used
+    "class posterior": np.pad((pzx / px).T, ((0, 0), (0, n - 2))),
+    "collapsed": np.full((n, n), 1.0 / n),
+}
+
+# %% [markdown]
+# First pair each encoder with a *bad* decoder and marginal (uniform tables), then with the best
+# ones for that encoder (lesson 2 derives them). `toyrd.evaluate` returns every quantity at once.
+
+# %%
+uniform_d = np.full((n, n), 1.0 / n)
+uniform_m = np.full(n, 1.0 / n)
+rows = []
+for name, e in encoders.items():
+    bad = toyrd.evaluate(px, e, uniform_d, uniform_m, pzx=pzx)
+    d_opt, m_opt = toyrd.optimize_generative(px, e)
+    good = toyrd.evaluate(px, e, d_opt, m_opt, pzx=pzx)
+    rows.append((name, bad, good))
+
+header = f"{'encoder':>20} {'tables':>8} {'H-D':>8} {'I_e':>8} {'R':>8} {'R+D':>8} {'I(z;z*)':>8}"
+print(header)
+for name, bad, good in rows:
+    for label, out in (("uniform", bad), ("optimal", good)):
+        print(f"{name:>20} {label:>8} {out['H'] - out['D']:8.4f} {out['I_e']:8.4f} {out['R']:8.4f} "
+              f"{out['R'] + out['D']:8.4f} {out['I_zstar']:8.4f}")
+
+# %% [markdown]
+# Read the table column by column: $H - D \le I_e \le R$ in every row, and with the optimal tables
+# both inequalities become equalities and $R + D = H$ exactly.
+#
+# The last column, $I(z; z^*)$, is how much of the hidden class the code keeps. The identity encoder
+# keeps all of $I(x; z^*) = 0.5$ nats (nothing is lost), but at a rate of $H$. The "class posterior"
+# encoder draws $z$ from $p(z^*|x)$: its joint $p_e(x, z)$ *is* $p(x, z^*)$, so its rate is exactly
+# $I(x; z^*) = 0.5$ nats — the target rate of the paper's Figure 2 — yet a sample from the posterior
+# is not the class itself, and it keeps less than 0.5 nats of $z^*$. Lesson 4 asks how much of $z^*$
+# a code of a given rate can keep at best.
+#
+# ## The identities, to float64 precision
+#
+# The decompositions are identities, not bounds: their residuals are rounding errors.
+
+# %%
+worst = {"R - I_e - KL(q||m)": 0.0, "D - (H - I_e) - E_q KL": 0.0, "-ELBO - (R + D)": 0.0}
+for seed in range(20):
+    g = np.random.default_rng(seed)
+    e = g.dirichlet(np.ones(n), size=n)
+    d = g.dirichlet(np.ones(n), size=n)
+    m = g.dirichlet(np.ones(n))
+    out = toyrd.evaluate(px, e, d, m, distributions=True)
+    q = out["q"]
+    post = toyrd.bayes_posterior(px, e)  # p_e(x|z), one row per z
+    e_kl = sum(q[z] * toyrd.kl(post[z], d[z]) for z in range(n))
+    worst["R - I_e - KL(q||m)"] = max(worst["R - I_e - KL(q||m)"], abs(out["R"] - out["I_e"] - out["kl_q_m"]))
+    worst["D - (H - I_e) - E_q KL"] = max(worst["D - (H - I_e) - E_q KL"],
+                                          abs(out["D"] - (out["H"] - out["I_e"]) - e_kl))
+    worst["-ELBO - (R + D)"] = max(worst["-ELBO - (R + D)"], abs(-out["ELBO"] - out["R"] - out["D"]))
+for k, v in worst.items():
+    print(f"max |{k}| over 20 random models = {v:.2e}")
+
+# %% [markdown]
+# ## The rate–distortion plane
+#
+# Put every model at the point $(R, D)$. Since $R \ge I_e \ge H - D$, no model lies below the line
+# $R + D = H$; and $R \ge 0$, $D \ge 0$. The line is reached exactly when $m$ and $d$ are optimal
+# for the encoder. Along it, the left end ($R = 0$, $D = H$) is the **auto-decoding** limit (the code
+# is ignored) and the right end ($R = H$, $D = 0$) is the **auto-encoding** limit (the code is a
+# lossless copy of $x$).
+#
+# Below: a path of smoothed-identity encoders with optimal tables (on the line), the same encoders
+# with uniform $m$ (above it), and 200 random models (far above it).
+
+# %%
+widths = np.geomspace(0.05, 40.0, 15 if FAST else 60)
+path_opt, path_um = [], []
+for w in widths:
+    e = smoothed_identity(w)
+    d_opt, m_opt = toyrd.optimize_generative(px, e)
+    path_opt.append((toyrd.rate(px, e, m_opt), toyrd.distortion(px, e, d_opt)))
+    path_um.append((toyrd.rate(px, e, uniform_m), toyrd.distortion(px, e, d_opt)))
+path_opt, path_um = np.array(path_opt), np.array(path_um)
+
+rand = []
+for seed in range(50 if FAST else 200):
+    g = np.random.default_rng(1000 + seed)
+    e = g.dirichlet(np.full(n, 0.3), size=n)
+    d = g.dirichlet(np.full(n, 3.0), size=n)
+    m = g.dirichlet(np.full(n, 3.0))
+    out = toyrd.evaluate(px, e, d, m)
+    rand.append((out["R"], out["D"]))
+rand = np.array(rand)
+
+H = toy.entropy
+fig, ax = plt.subplots(figsize=(5.5, 5))
+ax.fill_between([0, H], [H, 0], 0, color="0.85", label="infeasible: $R + D < H$")
+ax.plot([0, H], [H, 0], "k-", lw=1)
+ax.plot(*path_opt.T, "o-", ms=3, label="smoothed identity, optimal $m, d$")
+ax.plot(*path_um.T, "s-", ms=3, label="same encoders, uniform $m$")
+ax.plot(*rand.T, ".", color="tab:red", alpha=0.4, label="random models")
+ax.axvline(toy.info, color="tab:green", ls="--", lw=1, label="$I(x;z^*)$ = 0.5 nats")
+ax.set(xlabel="rate $R$ (nats)", ylabel="distortion $D$ (nats)", xlim=(0, H + 0.6), ylim=(0, H + 0.6),
+       title="The rate–distortion plane of the toy", aspect="equal")
+ax.legend(fontsize=8, loc="upper right")
+fig.tight_layout()
+
+# %%
+print(f"largest |R + D - H| on the optimal path: {np.max(np.abs(path_opt.sum(1) - H)):.2e}")
+print(f"smallest R + D - H among random models:  {np.min(rand.sum(1) - H):.4f}")
+
+# %% [markdown]
+# ## Bits or nats
+#
+# Every quantity takes `base=2` for bits. The entropy of the toy data in bits:
+
+# %%
+print(f"H = {toyrd.data_entropy(px, base=2):.6f} bits = {toyrd.data_entropy(px):.6f} nats")
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **A deterministic lossy code.** Build the encoder that maps bins $0..14$ to code 0 and bins
+#    $15..29$ to code 1. Predict $I_e$ before computing it (hint: it is the entropy of a coin with
+#    bias $\sum_{x<15} p^*(x)$). Check your prediction with `toyrd.representational_mi`, then place
+#    the model with optimal tables in the RD plane. How much of $z^*$ does it keep
+#    (`toyrd.latent_information`)?
+# 2. **Which KL is which?** For a random model, compute the gap $R - I_e$ and the gap
+#    $I_e - (H - D)$. Change only $m$: which gap moves? Change only $d$: which one moves? Explain
+#    with the two decompositions above.
+# 3. **The corners.** Which encoder and tables reach the point $(R, D) = (H, 0)$? Which reach
+#    $(0, H)$? Can any model reach $(R, D) = (0, 0)$? Use `toyrd.evaluate` to confirm.
