@@ -1,0 +1,219 @@
+"""Every exact quantity of a whole batch of models at once: ``evaluate_batch``.
+
+The same quantities as :func:`toyrd.evaluate` (DESIGN §2), for B models that share the data
+distribution p*(x): encoders (B, n_x, n_z), decoders (B, n_z, n_x), marginals (B, n_z). The
+result is a dict of (B,) float64 numpy arrays keyed like ``evaluate`` (H, D, R, ELBO, I_e, I_d,
+E, G, U, S, kl_q_m, kl_pstar_g, kl_pstar_dbar, and I_zstar when ``pzx`` is given), in nats.
+
+Two backends share one per-model function, itself built only from :mod:`toyrd._formulas`:
+
+``"jax"``
+    ``jax.jit(jax.vmap(...))`` under ``jax.enable_x64(True)`` (float64; JAX is imported on first
+    use, never by ``import toyrd``). The batch is padded up to the next power of two (repeating
+    model 0, results sliced off) so that a sweep over many batch sizes compiles a handful of
+    programs instead of one per B.
+``"numpy"``
+    A Python loop over the models with scipy's ``xlogy``: no compilation, the cheaper choice
+    for a few models (see ``benchmarks/bench_eval.py`` for the crossover, :data:`NUMPY_MAX_B`).
+``"auto"`` (default)
+    numpy up to :data:`NUMPY_MAX_B` models (or when JAX is not installed), JAX above.
+
+Tables are validated once, at the boundary, with the rules of :mod:`toyrd._validate` (never
+renormalised); a broken table is named with its batch index: ``encoders[3] row 7: sums to ...``.
+
+Example — the identity R = I_e + KL(q‖m) holds row by row:
+
+>>> import numpy as np, toyrd
+>>> from toyrd.batch import evaluate_batch
+>>> rng = np.random.default_rng(0)
+>>> def stack(*shape):
+...     t = rng.random(shape)
+...     return t / t.sum(-1, keepdims=True)
+>>> px = np.full(4, 0.25)
+>>> out = evaluate_batch(px, stack(5, 4, 3), stack(5, 3, 4), stack(5, 3), backend="numpy")
+>>> out["R"].shape, bool(np.allclose(out["R"], out["I_e"] + out["kl_q_m"], rtol=0, atol=1e-12))
+((5,), True)
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from . import _formulas as F
+from ._validate import SUM_TOL, TableError, ToyrdError, as_conditional, as_distribution
+
+__all__ = ["evaluate_batch", "NUMPY_MAX_B", "BACKENDS"]
+
+#: Batches of at most this many models go to the numpy loop under ``backend="auto"``. Measured
+#: by ``python -m benchmarks --only eval`` on a 2-core CPU (30×30 models): the numpy loop costs
+#: ~90 µs per model and the compiled JAX call ~100 µs of fixed dispatch plus ~3 µs per model, so
+#: JAX wins from about 2 models once compiled; but its first call at a new padded size compiles
+#: for ~0.3 s, which only pays off over thousands of models. 32 keeps a handful of models
+#: compile-free while any real sweep (≥ 64 models) takes the vectorised path.
+NUMPY_MAX_B = 32
+
+BACKENDS = ("auto", "jax", "numpy")
+
+
+def _quantities(px, enc, dec, mar, ref, pzx):
+    """Every quantity of one model from the shared formulas (numpy or jax.numpy arrays)."""
+    pe = F.encoder_joint(px, enc)
+    q = pe.sum(0)
+    g = mar @ dec
+    dbar = q @ dec
+    r, d = F.rate_distortion(px, enc, dec, mar)
+    out = {
+        "H": F.entropy(px),
+        "D": d,
+        "R": r,
+        "ELBO": -(r + d),
+        "I_e": F.mutual_information(pe),
+        "I_d": F.mutual_information(F.generative_joint(dec, mar)),
+        "E": F.generative_bound_e(enc, dec, mar),
+        "G": F.generative_bound_g(dec, mar, ref),
+        "U": F.reparam_u(px, enc, dec, ref),
+        "S": F.reparam_s(px, ref),
+        "kl_q_m": F.kl(q, mar),
+        "kl_pstar_g": F.kl(px, g),
+        "kl_pstar_dbar": F.kl(px, dbar),
+    }
+    if pzx is not None:
+        out["I_zstar"] = F.mutual_information(pzx @ enc)
+    return out
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def _as_stack(name: str, value, ndim: int) -> np.ndarray:
+    """A float64 stack of probability vectors (ndim 2) or row-stochastic tables (ndim 3)."""
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged nesting
+        raise TableError(f"{name}: cannot be read as an array ({exc})") from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
+    ):
+        raise TableError(f"{name}: dtype {arr.dtype} is not a real number type")
+    if arr.ndim != ndim:
+        want = "a stack of vectors (B, n)" if ndim == 2 else "a stack of tables (B, rows, cols)"
+        raise TableError(f"{name}: expected {want} (rank {ndim}), got rank {arr.ndim} with shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise TableError(f"{name}: the batch is empty (shape {arr.shape})")
+    arr = arr.astype(np.float64)
+    axes = tuple(range(1, ndim))
+    with np.errstate(invalid="ignore"):
+        off = np.abs(arr.sum(-1) - 1.0) > SUM_TOL
+        bad = (~np.isfinite(arr) | (arr < 0)).any(axis=axes)
+        bad |= off.any(axis=tuple(range(1, ndim - 1))) if ndim == 3 else off
+    if bad.any():
+        b = int(np.flatnonzero(bad)[0])
+        check = as_distribution if ndim == 2 else as_conditional
+        check(f"{name}[{b}]", arr[b])  # raises, naming the entry or row and the rule
+        raise TableError(f"{name}[{b}]: not a valid probability table")  # pragma: no cover
+    return arr
+
+
+def _check_batch(px, encoders, decoders, marginals, pzx, r):
+    px = as_distribution("px", px)
+    enc = _as_stack("encoders", encoders, 3)
+    dec = _as_stack("decoders", decoders, 3)
+    mar = _as_stack("marginals", marginals, 2)
+    b, n_x, n_z = enc.shape
+    if n_x != px.shape[0]:
+        raise TableError(f"encoders: have {n_x} rows (data states) but px has {px.shape[0]} entries")
+    if dec.shape != (b, n_z, n_x):
+        raise TableError(f"decoders: shape {dec.shape}, expected (B, n_z, n_x) = {(b, n_z, n_x)} to match the encoders")
+    if mar.shape != (b, n_z):
+        raise TableError(f"marginals: shape {mar.shape}, expected (B, n_z) = {(b, n_z)} to match the encoders")
+    ref = px if r is None else as_distribution("r", r)
+    if ref.shape != px.shape:
+        raise TableError(f"r: has {ref.shape[0]} entries, expected n_x = {px.shape[0]}")
+    joint = None
+    if pzx is not None:
+        try:
+            arr = np.asarray(pzx)
+        except Exception as exc:
+            raise TableError(f"pzx: cannot be read as an array ({exc})") from None
+        if arr.ndim != 2 or arr.shape[1] != n_x:
+            raise TableError(f"pzx: shape {arr.shape}, expected a joint table (n_zstar, n_x) with n_x = {n_x}")
+        joint = as_distribution("pzx", arr.reshape(-1)).reshape(arr.shape)  # entries sum to 1
+        if np.max(np.abs(joint.sum(0) - px)) > 1e-10:
+            raise TableError("pzx: its column sums (the x-marginal) differ from px by more than 1e-10")
+    return px, enc, dec, mar, ref, joint
+
+
+# ----------------------------------------------------------------------------- backends
+
+
+def _numpy_batch(px, enc, dec, mar, ref, joint) -> dict:
+    rows = [_quantities(px, enc[i], dec[i], mar[i], ref, joint) for i in range(enc.shape[0])]
+    return {k: np.array([row[k] for row in rows], dtype=np.float64) for k in rows[0]}
+
+
+@functools.lru_cache(maxsize=None)
+def _jax_program(with_pzx: bool):
+    import jax
+
+    def one(px, e, d, m, ref, joint):
+        return _quantities(px, e, d, m, ref, joint if with_pzx else None)
+
+    return jax.jit(jax.vmap(one, in_axes=(None, 0, 0, 0, None, None)))
+
+
+def _padded_size(b: int) -> int:
+    """The next power of two ≥ b (at least 8): the compiled batch sizes."""
+    return max(8, 1 << (b - 1).bit_length())
+
+
+def _jax_batch(px, enc, dec, mar, ref, joint) -> dict:
+    import jax
+    import jax.numpy as jnp
+
+    b = enc.shape[0]
+    pad = _padded_size(b) - b
+    if pad:
+        enc, dec, mar = (np.concatenate([a, np.repeat(a[:1], pad, axis=0)]) for a in (enc, dec, mar))
+    with jax.enable_x64(True):
+        args = [jnp.asarray(a, dtype=jnp.float64) for a in (px, enc, dec, mar, ref)]
+        args.append(jnp.asarray(joint if joint is not None else np.zeros((1, px.shape[0])),
+                                dtype=jnp.float64))
+        out = _jax_program(joint is not None)(*args)
+        out = jax.block_until_ready(out)
+    return {k: np.asarray(v, dtype=np.float64)[:b] for k, v in out.items()}
+
+
+def _have_jax() -> bool:
+    try:
+        import jax  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def evaluate_batch(px, encoders, decoders, marginals, pzx=None, *, r=None,
+                   backend: str = "auto") -> dict:
+    """Every exact quantity of B models at once, as a dict of (B,) float64 arrays (nats).
+
+    Parameters
+    ----------
+    px : (n_x,) p*(x), shared by every model.
+    encoders : (B, n_x, n_z) e(z|x); decoders : (B, n_z, n_x) d(x|z); marginals : (B, n_z) m(z).
+    pzx : optional (|z*|, n_x) joint p(z*, x) whose x-marginal is ``px``; adds ``I_zstar``.
+    r : reference density for G, U, S (default p*, as in :func:`toyrd.evaluate`).
+    backend : "auto", "jax" or "numpy" (see the module docstring).
+
+    Row b of the result equals ``toyrd.evaluate(px, encoders[b], decoders[b], marginals[b])``
+    to float64 rounding (~1e-13), including +inf for D or R where a needed log 0 occurs.
+    """
+    if backend not in BACKENDS:
+        raise ToyrdError(f"backend: {backend!r} is not one of {list(BACKENDS)}")
+    tables = _check_batch(px, encoders, decoders, marginals, pzx, r)
+    b = tables[1].shape[0]
+    if backend == "auto":
+        backend = "numpy" if b <= NUMPY_MAX_B or not _have_jax() else "jax"
+    if backend == "jax":
+        return _jax_batch(*tables)
+    return _numpy_batch(*tables)
