@@ -1,0 +1,107 @@
+"""``toyrd figure2`` and ``toyrd rdplane``: the paper's Figure 2 and the rate–distortion plane."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .cli import dumps
+
+_FORMATS = ("png", "pdf", "svg")
+
+
+def _training_options(p, *, name: str, quick_help: str):
+    p.add_argument("--out", default=None, help=f"output folder (default ./{name})")
+    p.add_argument("--format", choices=_FORMATS, default="png", help="figure format (default png)")
+    p.add_argument("--quick", action="store_true", help=quick_help)
+    p.add_argument("--family", default=None, help="model family: tabular or bump")
+    p.add_argument("--steps", type=int, default=None, help="Adam steps per run")
+    p.add_argument("--lr", type=float, default=None, help="peak learning rate")
+    p.add_argument("--init-scale", type=float, default=None, help="initialisation scale of the family")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+def register(sub, common):
+    p = sub.add_parser("figure2", parents=[common],
+                       help="Figure 2: optimal, ELBO and target-rate models, exact numbers over seeds")
+    _training_options(p, name="figure2", quick_help="few seeds and steps (for tests)")
+    p.add_argument("--seeds", type=int, default=None, help="random initialisations per trained model (default 32)")
+    p.add_argument("--sigma", type=float, default=None, help="target rate in nats (default 0.5)")
+    p.set_defaults(func=cmd_figure2)
+
+    p = sub.add_parser("rdplane", parents=[common],
+                       help="the exact rate–distortion plane: feasible region, β-sweep frontiers, IB panel")
+    _training_options(p, name="rdplane", quick_help="few β values, seeds and steps (for tests)")
+    p.add_argument("--families", default=None, help="comma-separated families to sweep (default tabular,bump)")
+    p.add_argument("--betas", default=None, help="comma-separated β values of the sweep")
+    p.add_argument("--seeds", type=int, default=None, help="seeds per β (default 2)")
+    p.set_defaults(func=cmd_rdplane)
+
+
+def _progress(disabled: bool):
+    """Stage lines on stderr; the trainer's bar too when stderr is a terminal (None: silent)."""
+    if disabled:
+        return None
+
+    def stage(name):
+        print(f"[toyrd] {name} ...", file=sys.stderr, flush=True)
+
+    return stage
+
+
+def cmd_figure2(args) -> int:
+    from . import figure2 as f2
+
+    base = f2.QUICK if args.quick else f2.Settings()
+    over = {k: v for k, v in dict(seeds=args.seeds, family=args.family, steps=args.steps, lr=args.lr,
+                                  init_scale=args.init_scale, sigma=args.sigma).items() if v is not None}
+    settings = base._replace(seed=args.seed, **over)
+    out_dir = args.out or "figure2"
+    result = f2.run_figure2(settings, progress=_progress(args.no_progress))
+    os.makedirs(out_dir, exist_ok=True)
+    fig_path = os.path.join(out_dir, f"figure2.{args.format}")
+    json_path = os.path.join(out_dir, "figure2.json")
+    f2.write_figure(result, fig_path, args.format)
+    payload = f2.to_json(result)
+    payload["files"] = {"figure": fig_path, "json": json_path}
+    with open(json_path, "w") as fh:
+        fh.write(dumps(payload, indent=1) + "\n")
+    if args.json:
+        print(dumps(payload))
+    else:
+        print(f2.format_table(result))
+        print(f"wrote {fig_path} and {json_path}")
+    return 0
+
+
+def cmd_rdplane(args) -> int:
+    from . import rdplane as rd
+
+    base = rd.QUICK if args.quick else rd.Settings()
+    over = {}
+    if args.families is not None:
+        over["families"] = tuple(s.strip() for s in args.families.split(",") if s.strip())
+    if args.betas is not None:
+        over["betas"] = tuple(rd.parse_floats("betas", args.betas))
+    for key in ("seeds", "steps", "lr"):
+        if getattr(args, key) is not None:
+            over[key] = getattr(args, key)
+    if args.init_scale is not None:
+        over["init_scale"] = args.init_scale
+    settings = base._replace(seed=args.seed, **over)
+    out_dir = args.out or "rdplane"
+    result = rd.run_rdplane(settings, progress=_progress(args.no_progress))
+    os.makedirs(out_dir, exist_ok=True)
+    fig_path = os.path.join(out_dir, f"rdplane.{args.format}")
+    json_path = os.path.join(out_dir, "rdplane.json")
+    rd.write_figure(result, fig_path, args.format)
+    payload = rd.to_json(result)
+    payload["files"] = {"figure": fig_path, "json": json_path}
+    with open(json_path, "w") as fh:
+        fh.write(dumps(payload, indent=1) + "\n")
+    if args.json:
+        print(dumps(payload))
+    else:
+        print(rd.format_table(result))
+        print(f"wrote {fig_path} and {json_path}")
+    return 0

@@ -1,0 +1,290 @@
+"""Figure 2 of Alemi et al. (2018), reproduced exactly: an optimal model, ELBO and target rate.
+
+Three models of the toy (:func:`toyrd.toy_data`), each evaluated exactly (:func:`toyrd.evaluate`):
+
+(a) **optimal** — built by hand from the true generative process (:func:`optimal_model`):
+    30 latent states split into a class-0 block of ``round(p0·n_z)`` = 21 states and a class-1
+    block of 9, the encoder e(z|x) = Σ_{z*} p(z*|x) u_{z*}(z) with u_c uniform on block c, and
+    m = q, d = p_e(x|z) the closed-form optima for that encoder (Appendix D.3–D.4). The code z
+    is "draw a class from the exact posterior p(z*|x), then a uniform state of its block", so
+    I_e = I(x; z) = I(x; z*) = 0.5 nats, and with the optimal m and d, R = I_e and D = H − I_e:
+    R + D = H exactly — the ELBO is at its global optimum −H — and R hits the target σ = 0.5,
+    so D + |σ − R| = H − σ is the least value the target-rate loss can take (D ≥ H − R).
+    Each block has q mass p(z*=c) (0.7 and 0.3) and q is uniform (0.7/21 = 0.3/9 = 1/30).
+(b) **elbo** — trained with the loss D + R;
+(c) **target_rate** — trained with D + |σ − R|, σ = 0.5 (the paper's Section 4),
+
+both by :func:`toyrd.train_jax.train` from ``seeds`` random initialisations. The figure shows the
+seed whose R is the median (the lower median for an even count); the JSON holds every seed.
+
+>>> import toyrd
+>>> from toyrd.figure2 import optimal_model
+>>> toy = toyrd.toy_data(); e, d, m = optimal_model(toy)
+>>> out = toyrd.evaluate(toy.px, e, d, m, pzx=toy.pzx)
+>>> abs(out["R"] + out["D"] - out["H"]) < 1e-12, abs(out["R"] - 0.5) < 1e-12
+(True, True)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validate import ToyrdError
+from .data import ToyData, toy_data
+from .info import evaluate
+from .optimal import optimize_generative
+
+__all__ = ["Settings", "ModelRuns", "Figure2Result", "optimal_model", "class_block_mass",
+           "run_figure2", "summary", "to_json", "format_table", "write_figure", "MODELS",
+           "REPORT_KEYS", "PAPER", "QUICK"]
+
+#: The three columns, in order.
+MODELS = ("optimal", "elbo", "target_rate")
+#: The quantities reported per seed (keys of :func:`toyrd.evaluate`, plus ``class0_mass``).
+REPORT_KEYS = ("H", "R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g", "kl_pstar_dbar", "class0_mass")
+#: What the paper states (Section 4): R of the trained models; the optimal model's R is the
+#: target it was built for, I(x; z*) = 0.5; g ≈ p* ≈ d̄ for both trained models; clusters of
+#: "about 70 % and 30 %" of the mass for (a) and (c), "a single cluster" for (b).
+PAPER = {
+    "optimal": {"R": 0.5, "class0_mass": 0.7, "kl_pstar_g": 0.0},
+    "elbo": {"R": 0.0002, "class0_mass": 1.0, "kl_pstar_g": 0.0},
+    "target_rate": {"R": 0.4999, "class0_mass": 0.7, "kl_pstar_g": 0.0},
+}
+
+
+class Settings(NamedTuple):
+    """How the two trained columns are trained (the defaults are toyrd's reproduction settings)."""
+
+    seeds: int = 32  # number of random initialisations per trained model
+    seed: int = 0  # first seed; seeds are seed, seed + 1, ...
+    family: str = "tabular"
+    steps: int = 3000
+    lr: float = 0.05
+    init_scale: float = 1.0
+    sigma: float = 0.5  # target rate (nats)
+    schedule: str = "cosine"  # learning-rate schedule of toyrd.train_jax ("cosine" or "constant")
+
+
+#: The settings of ``--quick`` (tests): few seeds, fewer steps.
+QUICK = Settings(seeds=4, steps=1000)
+
+
+class ModelRuns(NamedTuple):
+    """One model over its seeds: exact quantities (each a (B,) float64 array) and the tables."""
+
+    seeds: list  # B ints (the optimal model: [None])
+    metrics: dict  # key -> (B,) float64
+    encoder: np.ndarray  # (B, n_x, n_z)
+    decoder: np.ndarray  # (B, n_z, n_x)
+    marginal: np.ndarray  # (B, n_z)
+
+    @property
+    def finite(self) -> np.ndarray:
+        """(B,) bool: seeds whose training ended with finite tables (the others diverged)."""
+        return np.isfinite(self.metrics["R"])
+
+    @property
+    def median_index(self) -> int:
+        """Index of the seed with the (lower) median rate R among the finite seeds."""
+        ok = np.flatnonzero(self.finite)
+        if ok.size == 0:
+            raise ToyrdError("every seed diverged (non-finite tables); lower the learning rate")
+        order = ok[np.argsort(self.metrics["R"][ok], kind="stable")]
+        return int(order[(len(order) - 1) // 2])
+
+
+class Figure2Result(NamedTuple):
+    toy: ToyData
+    settings: Settings
+    runs: dict  # model name -> ModelRuns
+
+
+def optimal_model(toy: ToyData | None = None, n_z: int = 30):
+    """(encoder, decoder, marginal) of column (a): see the module docstring for why it is optimal.
+
+    Block c has round(p(z*=c)·n_z) states (at least one); e(z|x) = Σ_c p(z*=c|x) u_c(z),
+    m = q, d = p_e(x|z). Shapes (n_x, n_z), (n_z, n_x), (n_z,).
+    """
+    toy = toy_data() if toy is None else toy
+    if not (isinstance(n_z, (int, np.integer)) and n_z >= toy.pzx.shape[0]):
+        raise ToyrdError(f"n_z: {n_z!r}, expected an integer >= the number of classes {toy.pzx.shape[0]}")
+    p_class = toy.pzx.sum(1)
+    sizes = np.maximum(1, np.round(p_class * n_z).astype(int))
+    sizes[-1] = n_z - sizes[:-1].sum()
+    if sizes[-1] < 1:
+        raise ToyrdError(f"n_z: {n_z} is too small to give every class a block")
+    u = np.zeros((len(sizes), n_z))
+    start = 0
+    for c, size in enumerate(sizes):
+        u[c, start:start + size] = 1.0 / size
+        start += size
+    posterior = (toy.pzx / toy.px[None, :]).T  # (n_x, classes) p(z*|x); p*(x) > 0 in every bin
+    enc = posterior @ u
+    enc = enc / enc.sum(1, keepdims=True)  # rows sum to 1 up to rounding; exact in float64 ~1e-16
+    dec, mar = optimize_generative(toy.px, enc)
+    return enc, dec, mar
+
+
+def class_block_mass(pzx, encoder) -> float:
+    """Mass of q on the latent states that code class 0: Σ_z q(z) [p(z*=0|z) > 1/2].
+
+    0.7 for a code that separates the classes like the true process, 1.0 for a code that
+    carries no class information (every state looks like the prior, p(z*=0|z) = 0.7).
+    """
+    joint = np.asarray(pzx, dtype=np.float64) @ np.asarray(encoder, dtype=np.float64)  # (2, n_z)
+    q = joint.sum(0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        post0 = np.where(q > 0, joint[0] / np.where(q > 0, q, 1.0), 0.0)
+    return float(q[post0 > 0.5].sum())
+
+
+def _metrics(toy, enc, dec, mar) -> dict:
+    """The :data:`REPORT_KEYS` of one model; all NaN when training left non-finite tables."""
+    if not all(np.all(np.isfinite(a)) for a in (enc, dec, mar)):
+        return {k: math.nan for k in REPORT_KEYS}
+    out = evaluate(toy.px, enc, dec, mar, pzx=toy.pzx)
+    out["class0_mass"] = class_block_mass(toy.pzx, enc)
+    return {k: out[k] for k in REPORT_KEYS}
+
+
+def _stack_metrics(rows) -> dict:
+    return {k: np.array([r[k] for r in rows], dtype=np.float64) for k in REPORT_KEYS}
+
+
+def _train(kind: str, settings: Settings, toy: ToyData, progress: bool):
+    from . import train_jax
+
+    seeds = list(range(settings.seed, settings.seed + settings.seeds))
+    res = train_jax.train(kind, family=settings.family, seeds=seeds,
+                          hyper=settings.sigma if kind == "target_rate" else None,
+                          init_scale=settings.init_scale, steps=settings.steps, lr=settings.lr,
+                          schedule=settings.schedule, px=toy.px, pzx=toy.pzx, progress=progress)
+    enc, dec, mar = (np.asarray(a, dtype=np.float64) for a in (res.encoder, res.decoder, res.marginal))
+    return seeds, enc, dec, mar
+
+
+def _stderr_is_tty() -> bool:
+    import sys
+
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def check_settings(settings: Settings) -> Settings:
+    """Validate at the boundary; raises :class:`ToyrdError` naming the broken rule."""
+    if not (isinstance(settings.seeds, (int, np.integer)) and settings.seeds >= 1):
+        raise ToyrdError(f"seeds: {settings.seeds!r}, expected an integer >= 1")
+    if not (isinstance(settings.steps, (int, np.integer)) and settings.steps >= 1):
+        raise ToyrdError(f"steps: {settings.steps!r}, expected an integer >= 1")
+    from .families import get_family
+
+    get_family(settings.family)
+    if settings.schedule not in ("cosine", "constant"):
+        raise ToyrdError(f"schedule: {settings.schedule!r} is not one of ['cosine', 'constant']")
+    for name in ("lr", "init_scale", "sigma"):
+        v = getattr(settings, name)
+        if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0) or (name == "lr" and v == 0):
+            raise ToyrdError(f"{name}: {v!r}, expected a finite number {'> 0' if name == 'lr' else '>= 0'}")
+    return settings
+
+
+def run_figure2(settings: Settings = Settings(), *, toy: ToyData | None = None, progress=None) -> Figure2Result:
+    """Build (a), train (b) and (c) over ``settings.seeds`` seeds, evaluate all exactly.
+
+    ``progress`` is an optional callable ``progress(stage: str)`` called before each stage.
+    """
+    settings = check_settings(settings)
+    toy = toy_data() if toy is None else toy
+    step = progress or (lambda stage: None)
+    runs = {}
+    step("optimal model")
+    enc, dec, mar = optimal_model(toy, n_z=toy.n_bins)
+    runs["optimal"] = ModelRuns([None], _stack_metrics([_metrics(toy, enc, dec, mar)]),
+                                enc[None], dec[None], mar[None])
+    for kind in ("elbo", "target_rate"):
+        step(f"train {kind} × {settings.seeds} seeds")
+        seeds, enc, dec, mar = _train(kind, settings, toy, progress is not None and _stderr_is_tty())
+        rows = [_metrics(toy, enc[i], dec[i], mar[i]) for i in range(len(seeds))]
+        runs[kind] = ModelRuns(seeds, _stack_metrics(rows), enc, dec, mar)
+    return Figure2Result(toy, settings, runs)
+
+
+def summary(values) -> dict:
+    """{"median", "min", "max", "n_finite"} of a 1-D array over its finite entries.
+
+    The median is the lower median for an even count, so it is always a real seed's value.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = np.sort(v[np.isfinite(v)])
+    if v.size == 0:
+        return {"median": math.nan, "min": math.nan, "max": math.nan, "n_finite": 0}
+    return {"median": float(v[(len(v) - 1) // 2]), "min": float(v[0]), "max": float(v[-1]),
+            "n_finite": int(v.size)}
+
+
+def to_json(result: Figure2Result) -> dict:
+    """The JSON object of ``figure2.json``: settings, toy, paper values, and one entry per model."""
+    out = {"settings": result.settings._asdict(), "units": "nats",
+           "toy": {"H": result.toy.entropy, "I_x_zstar": result.toy.info, "noise": result.toy.noise,
+                   "means": list(result.toy.means), "p0": result.toy.p0, "tails": result.toy.tails},
+           "paper": PAPER}
+    for name in MODELS:
+        run = result.runs[name]
+        entry = {"seeds": run.seeds, "shown_seed": run.seeds[run.median_index]}
+        entry.update({k: run.metrics[k].tolist() for k in REPORT_KEYS})
+        entry["summary"] = {k: summary(run.metrics[k]) for k in REPORT_KEYS}
+        out[name] = entry
+    return out
+
+
+def format_table(result: Figure2Result) -> str:
+    """A plain-text table: median [min, max] per model and quantity, with the paper's value."""
+    head = f"{'quantity':>13} | {'(a) optimal':>12} | {'(b) ELBO median [min, max]':>34} {'paper':>7} | " \
+           f"{'(c) target rate median [min, max]':>34} {'paper':>7}"
+    lines = [head, "-" * len(head)]
+
+    def cell(name, k):
+        s = summary(result.runs[name].metrics[k])
+        return f"{s['median']:>10.6f} [{s['min']:>9.6f}, {s['max']:>9.6f}]"
+
+    def paper(name, k):
+        v = PAPER[name].get(k)
+        return f"{v:>7.4f}" if v is not None else f"{'':>7}"
+
+    for k in REPORT_KEYS:
+        opt = result.runs["optimal"].metrics[k][0]
+        lines.append(f"{k:>13} | {opt:>12.6f} | {cell('elbo', k):>34} {paper('elbo', k)} | "
+                     f"{cell('target_rate', k):>34} {paper('target_rate', k)}")
+    st = result.settings
+    n = len(result.runs["elbo"].seeds)
+    lines.append(f"nats; {n} seeds per trained model ({st.family}, {st.steps} steps, lr {st.lr}, "
+                 f"init scale {st.init_scale}, σ = {st.sigma}); "
+                 f"figure shows seeds elbo={result.runs['elbo'].seeds[result.runs['elbo'].median_index]}, "
+                 f"target_rate={result.runs['target_rate'].seeds[result.runs['target_rate'].median_index]} "
+                 f"(median R)")
+    return "\n".join(lines)
+
+
+def write_figure(result: Figure2Result, path, fmt: str = "png") -> str:
+    """Draw the three columns (median-R seed of each trained model) to ``path``."""
+    from .figures import panel_data, plot_columns
+
+    cols, subs = [], []
+    titles = ["(a) optimal (hand-built)", "(b) ELBO", f"(c) target rate σ = {result.settings.sigma:g}"]
+    for name in MODELS:
+        run = result.runs[name]
+        i = run.median_index
+        cols.append(panel_data(result.toy.px, result.toy.pzx, run.encoder[i], run.decoder[i],
+                               run.marginal[i]))
+        m = {k: run.metrics[k][i] for k in REPORT_KEYS}
+        seed = "" if run.seeds[i] is None else f"seed {run.seeds[i]} (median R of {len(run.seeds)}), "
+        subs.append(f"{seed}R = {m['R']:.4f}, D = {m['D']:.4f}\nI(z;z*) = {m['I_zstar']:.4f}, "
+                    f"KL(p*‖g) = {m['kl_pstar_g']:.1e}")
+    st = result.settings
+    sup = (f"toyrd figure2: {st.family} family, {st.steps} steps, lr {st.lr}, init scale "
+           f"{st.init_scale}; H = {result.toy.entropy:.4f}, I(x;z*) = {result.toy.info:.4f} nats")
+    os.makedirs(os.path.dirname(os.path.abspath(str(path))), exist_ok=True)
+    return plot_columns(cols, titles, subtitles=subs, path=path, fmt=fmt, suptitle=sup)
