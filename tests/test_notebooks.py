@@ -49,9 +49,10 @@ def test_notebook_is_a_lesson(path):
     assert any("$" in s for s in md), "no math in the prose"
     assert "plt." in code or "toyrd.figures" in code, "no plot"
     assert "import toyrd" in code
-    exercises = [s for s in md if s.lstrip().startswith("## Exercises")]
-    assert len(exercises) == 1, "one '## Exercises' section"
-    items = re.findall(r"^\d+\. ", exercises[0], flags=re.M)
+    prose = "\n".join(md)
+    sections = re.split(r"^## Exercises[ \t]*$", prose, flags=re.M)
+    assert len(sections) == 2, "one '## Exercises' section"
+    items = re.findall(r"^\d+\. ", re.split(r"^#{1,2} ", sections[1], flags=re.M)[0], flags=re.M)
     assert 2 <= len(items) <= 3, f"{len(items)} exercises, expected two or three"
 
 

@@ -1,0 +1,190 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2. The optimal marginal and decoder for a fixed encoder
+#
+# Hold the encoder $e(z|x)$ fixed. Which marginal $m(z)$ and which decoder $d(x|z)$ make the
+# negative ELBO $D + R$ as small as possible? Appendix D.3 and D.4 of Alemi et al. (2018) answer in
+# closed form, and the answer has a striking consequence: **every** encoder, however useless, can be
+# completed into a model whose ELBO is as good as it gets. In this lesson:
+#
+# 1. the two formulas and why they hold;
+# 2. a numerical proof on the toy: gradients, perturbations and a generic optimiser agree;
+# 3. the consequence $R + D = H$ for any encoder, and $g = p^*$;
+# 4. posterior collapse as an optimum of the ELBO.
+
+# %%
+import os
+
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy import optimize, special
+
+import toyrd
+
+FAST = os.environ.get("TOYRD_FAST") == "1"
+toy = toyrd.toy_data()
+px, H, n = toy.px, toy.entropy, toy.n_bins
+
+# %% [markdown]
+# ## The formulas
+#
+# **Marginal (D.3).** $m$ enters only the rate, and
+# $R = I_e + \mathrm{KL}(q\,\|\,m)$ with $q(z) = \sum_x p^*(x)e(z|x)$. A KL divergence is zero exactly
+# when its arguments agree, so
+#
+# $$m^*(z) = q(z), \qquad R(m^*) = I_e .$$
+#
+# **Decoder (D.4).** $d$ enters only the distortion, and
+# $D = (H - I_e) + \sum_z q(z)\,\mathrm{KL}\big(p_e(\cdot|z)\,\|\,d(\cdot|z)\big)$ with the Bayes
+# posterior $p_e(x|z) = p^*(x)e(z|x)/q(z)$. Each KL vanishes when
+#
+# $$d^*(x|z) = p_e(x|z), \qquad D(d^*) = H - I_e .$$
+#
+# Adding them: $R + D = H$, whatever $e$ is. `toyrd.optimal_marginal` and `toyrd.optimal_decoder`
+# compute $m^*$ and $d^*$ (and `toyrd.optimize_generative` both at once).
+
+# %%
+rng = np.random.default_rng(2)
+e = rng.dirichlet(np.full(n, 0.5), size=n)  # an arbitrary encoder
+m_star = toyrd.optimal_marginal(px, e)
+d_star = toyrd.optimal_decoder(px, e)
+out = toyrd.evaluate(px, e, d_star, m_star)
+print(f"I_e = {out['I_e']:.12f}   R = {out['R']:.12f}   H - D = {out['H'] - out['D']:.12f}")
+print(f"R + D - H = {out['R'] + out['D'] - out['H']:.2e}")
+
+# %% [markdown]
+# ## A numerical proof, three ways
+#
+# **(a) Stationarity on the simplex.** $m$ lives on the probability simplex, so at an interior
+# minimum the gradient $\partial R/\partial m(z) = -q(z)/m(z)$ must be the same in every coordinate
+# (a Lagrange multiplier for $\sum_z m(z) = 1$); equivalently its projection onto the simplex's
+# tangent space vanishes. Likewise each row of $\partial D/\partial d(x|z) = -p_e(x,z)/d(x|z)$ must
+# be constant along $x$. `toyrd.tangent_projection` removes the constant part.
+
+# %%
+g_m = toyrd.rate_gradient_marginal(px, e, m_star)
+g_d = toyrd.distortion_gradient_decoder(px, e, d_star)
+print("dR/dm at m*: min", g_m.min(), " max", g_m.max())
+print(f"|tangent part of dR/dm| at m* = {np.abs(toyrd.tangent_projection(g_m)).max():.2e}")
+print(f"|tangent part of dD/dd| at d* = {np.abs(toyrd.tangent_projection(g_d)).max():.2e}")
+m_unif = np.full(n, 1.0 / n)
+print(f"|tangent part of dR/dm| at the uniform m = "
+      f"{np.abs(toyrd.tangent_projection(toyrd.rate_gradient_marginal(px, e, m_unif))).max():.3f}")
+
+# %% [markdown]
+# **(b) Perturbations.** Stationarity of a convex function is enough, but let us look: move $m$ away
+# from $m^*$ along random directions that keep it on the simplex, and $d$ away from $d^*$ along
+# random row-wise directions. Both $R$ and $D$ rise, quadratically at first: the slope at $t = 0$ is
+# zero.
+
+# %%
+ts = np.linspace(0.0, 1.0, 41)
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+for k in range(5):
+    v_m = rng.dirichlet(np.ones(n)) - m_star               # m* + t v_m stays on the simplex, 0 <= t <= 1
+    v_d = rng.dirichlet(np.ones(n), size=n) - d_star       # each row of d* + t v_d too
+    r_curve = [toyrd.rate(px, e, m_star + t * v_m) for t in ts]
+    d_curve = [toyrd.distortion(px, e, d_star + t * v_d) for t in ts]
+    axes[0].plot(ts, np.array(r_curve) - out["R"], lw=1)
+    axes[1].plot(ts, np.array(d_curve) - out["D"], lw=1)
+axes[0].set(xlabel="step $t$ towards a random $m$", ylabel="$R(m) - R(m^*)$", title="moving $m$ away from $q$")
+axes[1].set(xlabel="step $t$ towards a random $d$", ylabel="$D(d) - D(d^*)$", title="moving $d$ away from $p_e(x|z)$")
+fig.tight_layout()
+
+# %% [markdown]
+# **(c) A generic optimiser.** Forget the formula: parametrise $m = \mathrm{softmax}(\theta)$ and let
+# L-BFGS minimise $R$ from a random start. It finds $q$.
+
+# %%
+def rate_of_logits(theta):
+    return toyrd.rate(px, e, special.softmax(theta))
+
+
+theta0 = np.random.default_rng(3).standard_normal(n)
+res = optimize.minimize(rate_of_logits, theta0, method="L-BFGS-B", options={"maxiter": 2000, "gtol": 1e-12})
+m_found = special.softmax(res.x)
+print(f"L-BFGS: R = {res.fun:.10f}  (I_e = {out['I_e']:.10f});  max |m_found - q| = {np.abs(m_found - m_star).max():.1e}")
+
+# %% [markdown]
+# ## The consequence: any encoder gives $R + D = H$ and $g = p^*$
+#
+# With $m^*$ and $d^*$ the generative model reproduces the data exactly:
+# $g(x) = \sum_z q(z)\,p_e(x|z) = \sum_z p^*(x)e(z|x) = p^*(x)$. This is the consistency result of
+# McAllester's notes: the encoder may be *anything*; optimal $m$ and $d$ still make the bound tight
+# and the model of the data right. Below: random encoders of every sharpness, each completed with its
+# optimal tables.
+
+# %%
+n_enc = 40 if FAST else 300
+points, worst_sum, worst_g = [], 0.0, 0.0
+for seed in range(n_enc):
+    g_rng = np.random.default_rng(100 + seed)
+    conc = 10.0 ** g_rng.uniform(-2, 1)           # from nearly deterministic to nearly uniform
+    enc = g_rng.dirichlet(np.full(n, conc), size=n)
+    d_opt, m_opt = toyrd.optimize_generative(px, enc)
+    o = toyrd.evaluate(px, enc, d_opt, m_opt)
+    points.append((o["R"], o["D"]))
+    worst_sum = max(worst_sum, abs(o["R"] + o["D"] - H))
+    worst_g = max(worst_g, np.abs(toyrd.generative_marginal(d_opt, m_opt) - px).max())
+points = np.array(points)
+print(f"{n_enc} random encoders: max |R + D - H| = {worst_sum:.2e},  max |g - p*| = {worst_g:.2e}")
+
+fig, ax = plt.subplots(figsize=(5, 4.5))
+ax.fill_between([0, H], [H, 0], 0, color="0.85", label="infeasible")
+ax.plot([0, H], [H, 0], "k-", lw=1, label="$R + D = H$")
+ax.plot(*points.T, "o", ms=3, alpha=0.6, label="random encoders, optimal $m, d$")
+ax.set(xlabel="rate $R$ (nats)", ylabel="distortion $D$ (nats)", aspect="equal", xlim=(0, H + 0.3),
+       ylim=(0, H + 0.3), title="Every encoder lands on the line")
+ax.legend(fontsize=8)
+fig.tight_layout()
+
+# %% [markdown]
+# ## Posterior collapse is an optimum
+#
+# The negative ELBO obeys $-\mathrm{ELBO} = D + R \ge H$, and every point above reaches $H$: the
+# ELBO **cannot tell these models apart**. The cheapest of them ignores the code altogether: take any
+# $m$ and set $e(z|x) = m(z)$ for every $x$. Then $q = m$, $I_e = 0$, $R = 0$, the optimal decoder is
+# $d^*(x|z) = p^*(x)$ for every $z$, and $D = H$. The ELBO is at its global optimum, $-H$, and the
+# latent variable is useless.
+
+# %%
+m_any = np.random.default_rng(4).dirichlet(np.ones(n))
+e_collapsed = np.tile(m_any, (n, 1))
+d_c, m_c = toyrd.optimize_generative(px, e_collapsed)
+oc = toyrd.evaluate(px, e_collapsed, d_c, m_c, pzx=toy.pzx)
+print(f"collapsed: R = {oc['R']:.2e}, I_e = {oc['I_e']:.2e}, D - H = {oc['D'] - H:.2e}, "
+      f"ELBO + H = {oc['ELBO'] + H:.2e}, I(z;z*) = {oc['I_zstar']:.2e}")
+print(f"max |d*(x|z) - p*(x)| = {np.abs(d_c - px[None, :]).max():.2e}")
+
+e_id = np.eye(n)
+oi = toyrd.evaluate(px, e_id, *toyrd.optimize_generative(px, e_id), pzx=toy.pzx)
+print(f"identity:  R = {oi['R']:.4f}, D = {oi['D']:.2e}, ELBO + H = {oi['ELBO'] + H:.2e}, I(z;z*) = {oi['I_zstar']:.4f}")
+
+# %% [markdown]
+# Both models have the same, optimal ELBO; one keeps all 0.5 nats of the class, the other none.
+# Maximising the ELBO alone — with flexible enough $m$ and $d$ — picks the line but not the point
+# on it. Lesson 3 shows which point a trainer actually finds, and how a target rate chooses one.
+#
+# ## Exercises
+#
+# 1. **The Lagrangian.** Derive $m^* = q$ directly: minimise
+#    $-\sum_z q(z)\log m(z) + \lambda(\sum_z m(z) - 1)$. Which value of $\lambda$ do you get, and
+#    how does it relate to the output of `toyrd.rate_gradient_marginal` at $m^*$ printed above?
+# 2. **A face of the simplex.** Build an encoder that never uses codes 20..29. What is $q$ there,
+#    and what does `toyrd.optimal_decoder` return for those rows? Do those rows change $D$? Check that
+#    `tangent_projection` with a `support` restricted to the used codes still vanishes.
+# 3. **Only one of the two.** Keep the optimal decoder but use a uniform marginal: how far above the
+#    line does each random encoder land, and which KL measures the distance? Now keep $m^*$ and use a
+#    uniform decoder. Plot both clouds in the RD plane.
