@@ -170,18 +170,16 @@ def _padded_size(b: int) -> int:
 
 def _jax_batch(px, enc, dec, mar, ref, joint) -> dict:
     import jax
-    import jax.numpy as jnp
 
     b = enc.shape[0]
     pad = _padded_size(b) - b
     if pad:
         enc, dec, mar = (np.concatenate([a, np.repeat(a[:1], pad, axis=0)]) for a in (enc, dec, mar))
-    with jax.enable_x64(True):
-        args = [jnp.asarray(a, dtype=jnp.float64) for a in (px, enc, dec, mar, ref)]
-        args.append(jnp.asarray(joint if joint is not None else np.zeros((1, px.shape[0])),
-                                dtype=jnp.float64))
-        out = _jax_program(joint is not None)(*args)
-        out = jax.block_until_ready(out)
+    program = _jax_program(joint is not None)
+    if joint is None:
+        joint = np.zeros((1, px.shape[0]))  # unused placeholder, keeps one signature
+    with jax.enable_x64(True):  # the float64 numpy arrays enter jit as float64
+        out = jax.block_until_ready(program(px, enc, dec, mar, ref, joint))
     return {k: np.asarray(v, dtype=np.float64)[:b] for k, v in out.items()}
 
 

@@ -1,0 +1,55 @@
+"""``toyrd figure2`` end to end, cold: a fresh process, default settings, wall-clock seconds.
+
+Each run is ``python -m toyrd.cli figure2 --out TMP --json --no-progress`` in a new process
+(interpreter start, imports, JAX compilation, training of every seed, exact evaluation and the
+figure files all included; no persistent compilation cache is configured). The first run also
+meets a cold OS file cache; later runs show the spread. ``--quick`` times ``figure2 --quick``.
+Run alone: ``python -m benchmarks.bench_figure2 [--quick]``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks import ROOT
+
+
+def _available() -> str | None:
+    """None when ``toyrd figure2`` exists, else why not."""
+    proc = subprocess.run([sys.executable, "-m", "toyrd.cli", "figure2", "--help"], cwd=ROOT,
+                          capture_output=True, text=True)
+    return None if proc.returncode == 0 else (proc.stderr.strip().splitlines() or ["?"])[-1]
+
+
+def run(quick: bool = False) -> dict:
+    why = _available()
+    if why is not None:
+        return {"status": "unavailable", "reason": why}
+    runs = 1 if quick else 2
+    extra = ["--quick"] if quick else []
+    env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"))
+    walls, files = [], []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [sys.executable, "-m", "toyrd.cli", "figure2", "--out", tmp, "--json",
+                   "--no-progress", *extra]
+            t0 = time.perf_counter()
+            proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=900)
+            walls.append(time.perf_counter() - t0)
+            if proc.returncode != 0:
+                raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+            files = sorted(p.name for p in Path(tmp).iterdir())
+    return {"command": "toyrd figure2" + (" --quick" if quick else "") + " --json --no-progress",
+            "runs": runs, "wall_s": walls, "cold_s": walls[0], "min_s": min(walls),
+            "files": files, "target_s": 15.0}
+
+
+if __name__ == "__main__":
+    from toyrd.cli import dumps
+
+    print(dumps(run(quick="--quick" in sys.argv), indent=1))

@@ -1,0 +1,133 @@
+"""Scaling of the JAX trainer with the table size: n_x = n_z ∈ {30, 100, 300, 1000}.
+
+For each size and batch B ∈ {1, 64} (tabular ELBO, float64, Adam, ``toyrd.train_jax.train``),
+a fresh subprocess trains twice at two step counts S1 < S2 (each program once for compilation,
+then timed), so the fixed costs (initialisation, transfers, final tables) cancel:
+
+    time per step = (T(S2) − T(S1)) / (S2 − S1),   per model-step = that / B,
+
+and reports its peak resident memory (``ru_maxrss``; the process starts with jax imported, so the
+baseline is reported too). The data distribution at size n is the toy re-binned to n bins
+(``toyrd.toy_data(n_bins=n)``). A (size, B) whose memory, extrapolated from the largest measured
+size at the same B, exceeds ``TOYRD_BENCH_MEM_GB`` (default 4 GiB) is skipped with that estimate.
+
+The exponent α of time ∝ (n_x·n_z)^α is fitted by least squares on log–log points with
+n ≥ 100 (at n = 30 the fixed per-step dispatch dominates); α ≈ 1 means cost linear in the
+table size. Run alone: ``python -m benchmarks.bench_scaling [--quick]``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+from benchmarks import ROOT, max_rss_mb
+
+SIZES = [30, 100, 300, 1000]
+SIZES_QUICK = [30, 60]
+BATCHES = [1, 64]
+BATCHES_QUICK = [1]
+
+
+def _steps(n: int, b: int, quick: bool) -> tuple[int, int]:
+    """Two step counts whose difference takes about ``target`` seconds at every size.
+
+    Rough model of one step: max(10 µs, 10 ns per table entry); only the step counts depend on
+    it, never the reported numbers.
+    """
+    target = 0.1 if quick else 1.0
+    est = max(1e-5, 1e-8 * b * 2 * n * n)
+    diff = int(min(20000, max(4, target / est)))
+    return diff // 4 + 1, diff + diff // 4 + 1
+
+
+def _child(n: int, b: int, s1: int, s2: int) -> dict:
+    import jax  # noqa: F401  (baseline memory includes the import)
+
+    import toyrd
+    from toyrd import train_jax
+
+    px = toyrd.toy_data(n_bins=n).px
+    base = max_rss_mb()
+    kw = dict(px=px, n_z=n, seeds=range(b), dtype="float64", progress=False, history_stride=1)
+    times, compile_s = {}, {}
+    for s in (s1, s2):
+        kw["history_stride"] = s  # history only at the start and the end
+        t0 = time.perf_counter()
+        train_jax.train("elbo", steps=s, **kw)
+        compile_s[s] = time.perf_counter() - t0
+        runs = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            train_jax.train("elbo", steps=s, **kw)
+            runs.append(time.perf_counter() - t0)
+        times[s] = min(runs)
+    step = (times[s2] - times[s1]) / (s2 - s1)
+    ok = step > 0  # a non-positive difference means the load on the machine swamped the steps
+    return {"n": n, "B": b, "steps": [s1, s2], "wall_s": [times[s1], times[s2]],
+            "first_call_s": [compile_s[s1], compile_s[s2]],
+            "step_s": step if ok else None, "model_step_us": 1e6 * step / b if ok else None,
+            "ns_per_entry_step": 1e9 * step / (b * 2 * n * n) if ok else None,
+            "rss_baseline_mb": base, "rss_peak_mb": max_rss_mb()}
+
+
+def _fit(points) -> dict | None:
+    """Least-squares slope of log(time per model-step) against log(n_x·n_z)."""
+    points = [p for p in points if p["model_step_us"] is not None]
+    if len(points) < 2:
+        return None
+    xs = [math.log(p["n"] ** 2) for p in points]
+    ys = [math.log(p["model_step_us"]) for p in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+    return {"exponent": slope, "sizes": [p["n"] for p in points]}
+
+
+def run(quick: bool = False) -> dict:
+    sizes = SIZES_QUICK if quick else SIZES
+    budget_mb = 1024 * float(os.environ.get("TOYRD_BENCH_MEM_GB", "4"))
+    env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    batches = BATCHES_QUICK if quick else BATCHES
+    points, skipped = [], []
+    for b in batches:
+        last = None
+        for n in sizes:
+            if last is not None:
+                growth = (last["rss_peak_mb"] - last["rss_baseline_mb"]) * (n / last["n"]) ** 2
+                estimate = last["rss_baseline_mb"] + growth
+                if estimate > budget_mb:
+                    skipped.append({"n": n, "B": b, "estimated_rss_mb": estimate,
+                                    "budget_mb": budget_mb, "from_n": last["n"]})
+                    continue
+            s1, s2 = _steps(n, b, quick)
+            cmd = [sys.executable, "-m", "benchmarks.bench_scaling", "--child", str(n), str(b),
+                   str(s1), str(s2)]
+            proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
+                                  timeout=600)
+            if proc.returncode != 0:
+                raise RuntimeError(f"n={n} B={b} failed:\n{proc.stderr[-2000:]}")
+            last = json.loads(proc.stdout.strip().splitlines()[-1])
+            points.append(last)
+    fits = {}
+    for b in batches:
+        rows = [p for p in points if p["B"] == b]
+        big = [p for p in rows if p["n"] >= 100]
+        fits[f"B{b}"] = {"n>=100": _fit(big), "all": _fit(rows)}
+    return {"objective": "elbo", "family": "tabular", "dtype": "float64", "trainer": "toyrd.train_jax.train",
+            "points": points, "skipped": skipped, "fits": fits, "mem_budget_mb": budget_mb}
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--child"]:
+        n, b, s1, s2 = (int(a) for a in sys.argv[2:6])
+        print(json.dumps(_child(n, b, s1, s2)))
+    else:
+        from toyrd.cli import dumps
+
+        print(dumps(run(quick="--quick" in sys.argv), indent=1))

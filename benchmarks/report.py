@@ -1,0 +1,348 @@
+"""Render the benchmark JSON into ``docs/benchmarks.md`` and ``docs/img/bench_*.png``.
+
+    python -m benchmarks.report [--results benchmarks/results] [--docs docs/benchmarks.md]
+
+Nothing on the page is typed by hand: the machine, every table and the targets table are
+produced from ``RESULTS/*.json`` (written by ``python -m benchmarks``), and the plots are drawn
+from the same files. Cases without a dedicated renderer are shown as generic tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+from pathlib import Path
+
+from benchmarks import ROOT
+
+DOCS = ROOT / "docs" / "benchmarks.md"
+IMG = ROOT / "docs" / "img"
+PLOTS = {"scaling": "bench_scaling.png", "eval": "bench_eval.png"}
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def load(results) -> dict:
+    """``{case: envelope}`` for every ``*.json`` in ``results`` (``summary`` under its name)."""
+    out = {}
+    for path in sorted(Path(results).glob("*.json")):
+        out[path.stem] = json.loads(path.read_text())
+    return out
+
+
+def _ok(data, case):
+    env = data.get(case)
+    if not env or env.get("status") != "ok" or not isinstance(env.get("result"), dict):
+        return None
+    res = env["result"]
+    return None if res.get("status") == "unavailable" else res
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def fmt(x, digits: int = 3) -> str:
+    """A number with ``digits`` significant digits; strings, None and bools as words."""
+    if x is None:
+        return "—"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, str):
+        return x
+    if isinstance(x, int):
+        return f"{x:,}".replace(",", "\u2009")
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            return str(x)
+        if x == 0:
+            return "0"
+        mag = math.floor(math.log10(abs(x)))
+        if -3 <= mag < 6:
+            return f"{x:.{max(0, digits - 1 - mag)}f}"
+        return f"{x:.{digits - 1}e}"
+    if isinstance(x, (list, tuple)):
+        return ", ".join(fmt(v, digits) for v in x)
+    return str(x)
+
+
+def table(header, rows) -> str:
+    """A markdown table (numbers right-aligned)."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" for _ in header) + "|"]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def generic(result, depth: int = 0) -> str:
+    """Scalars as a key/value table, lists of records as tables, dicts recursively."""
+    if not isinstance(result, dict):
+        return fmt(result)
+    parts, scalars = [], []
+    for k, v in result.items():
+        if isinstance(v, dict):
+            parts.append(f"**{k}**\n\n" + generic(v, depth + 1))
+        elif isinstance(v, list) and v and all(isinstance(r, dict) for r in v):
+            cols = list(dict.fromkeys(c for r in v for c in r
+                                      if not isinstance(r[c], (dict, list)) or
+                                      (isinstance(r[c], list) and len(r[c]) <= 4)))
+            parts.append(f"**{k}**\n\n" + table(cols, [[r.get(c) for c in cols] for r in v]))
+        elif isinstance(v, list) and len(v) > 12:
+            scalars.append((k, f"{len(v)} values, {fmt(v[0])} … {fmt(v[-1])}"))
+        else:
+            scalars.append((k, v))
+    if scalars:
+        parts.insert(0, table(["quantity", "value"], scalars))
+    return "\n\n".join(parts)
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+def section_machine(data) -> str:
+    summary = data.get("summary") or next(iter(data.values()), {})
+    m = summary.get("machine", {})
+    v = m.get("versions", {})
+    versions = ", ".join(f"{k} {val}" for k, val in v.items() if val)
+    cases = summary.get("cases", {})
+    mode = "quick (smoke) run" if summary.get("quick") else "full run"
+    lines = [
+        f"- **CPU**: {m.get('cpu', '?')} — {m.get('usable_cores', '?')} usable of "
+        f"{m.get('logical_cores', '?')} logical cores, {fmt(m.get('mem_total_gb'))} GiB RAM, no GPU used",
+        f"- **Load** (1-minute average when the run started): {fmt(m.get('loadavg_1m'))}",
+        f"- **Software**: Python {m.get('python', '?')}, {versions}; {m.get('os', '?')}",
+        f"- **Commit**: `{m.get('commit', '?')}`, measured {m.get('time_utc', '?')} ({mode})",
+    ]
+    if cases:
+        lines.append("- **Cases**: " + ", ".join(
+            f"{c} ({e['status']}, {fmt(e['wall_s'])} s)" for c, e in cases.items()))
+    return "\n".join(lines)
+
+
+def section_eval(res) -> str:
+    s = res["single"]
+    out = [table(["", "µs per model (median)", "µs (min)", "models / s"], [
+        ["`toyrd.evaluate` (validated, 14 quantities)", s["evaluate_us"], s["evaluate_min_us"],
+         s["models_per_s"]],
+        ["same quantities, no validation", s["unvalidated_us"], s["unvalidated_min_us"],
+         1e6 / s["unvalidated_us"]],
+    ])]
+    rows = [[r["B"], r["padded_B"], r.get("numpy_models_per_s"), r["jax_models_per_s"],
+             r.get("jax_speedup"), r["jax_first_call_s"]] for r in res["batch"]]
+    out.append("`toyrd.batch.evaluate_batch` on B models of 30×30, float64, all quantities "
+               "including I(z;z*):\n\n" + table(
+                   ["B", "compiled B", "numpy loop models/s", "JAX models/s", "JAX / numpy",
+                    "JAX first call s (compile)"], rows))
+    out.append(f"JAX overtakes the numpy loop from B = {fmt(res.get('jax_faster_from_B'))} once "
+               f"compiled; `backend=\"auto\"` uses numpy up to B = {res['auto_numpy_max_B']} so "
+               "that a few models never pay the compilation.")
+    return "\n\n".join(out)
+
+
+def section_scaling(res) -> str:
+    rows = [[p["n"], p["B"], p["n"] ** 2, p["model_step_us"], p["ns_per_entry_step"],
+             p["steps"][1] - p["steps"][0], fmt(p["first_call_s"][0]), p["rss_peak_mb"],
+             p["rss_baseline_mb"]] for p in res["points"]]
+    out = [table(["n_x = n_z", "B", "n_x·n_z", "µs per model-step", "ns per table entry·step",
+                  "timed steps", "first call s", "peak RSS MiB", "RSS after import MiB"], rows)]
+    fits = []
+    for key, f in res["fits"].items():
+        for which, fit in f.items():
+            if fit:
+                fits.append([key[1:], which, fit["exponent"], fmt(fit["sizes"])])
+    if fits:
+        out.append("Fitted exponent α of (time per model-step) ∝ (n_x·n_z)^α:\n\n" +
+                   table(["B", "points", "α", "sizes"], fits))
+    for s in res.get("skipped", []):
+        out.append(f"Skipped n = {s['n']} with B = {s['B']}: peak memory extrapolated from "
+                   f"n = {s['from_n']} is {fmt(s['estimated_rss_mb'])} MiB, above the budget of "
+                   f"{fmt(s['budget_mb'])} MiB (`TOYRD_BENCH_MEM_GB`).")
+    out.append("![time per model-step and peak memory against n_x·n_z](img/bench_scaling.png)")
+    return "\n\n".join(out)
+
+
+def section_figure2(res) -> str:
+    return table(["command", "runs", "cold s (first run)", "min s", "target s", "files"],
+                 [[f"`{res['command']}`", res["runs"], res["cold_s"], res["min_s"],
+                   res["target_s"], fmt(res["files"])]])
+
+
+RENDERERS = {"eval": section_eval, "scaling": section_scaling, "figure2": section_figure2}
+TITLES = {
+    "eval": "1. Exact evaluation throughput",
+    "train": "2. Training cost per model-step (JAX trainer vs a PyTorch eager loop)",
+    "torch": "2b. toyrd's PyTorch trainer",
+    "scaling": "3. Scaling with the table size",
+    "ib": "IB frontier (Blahut–Arimoto) against dit",
+    "figure2": "4. `toyrd figure2` end to end",
+}
+
+
+def targets(data) -> list:
+    """Rows (target, measured, met?) for every target whose case has results."""
+    rows = []
+    sc = _ok(data, "scaling")
+    if sc:
+        for key, f in sc["fits"].items():
+            fit = f.get("n>=100")
+            if fit:
+                rows.append([f"cost linear in n_x·n_z (B = {key[1:]})", f"α = {fmt(fit['exponent'])}",
+                             abs(fit["exponent"] - 1) <= 0.15])
+    fg = _ok(data, "figure2")
+    if fg:
+        rows.append(["`toyrd figure2` ≤ 15 s cold", f"{fmt(fg['cold_s'])} s", fg["cold_s"] <= 15])
+    return rows
+
+
+def render_page(results) -> str:
+    """The whole ``docs/benchmarks.md`` as a string."""
+    data = load(results)
+    quick = (data.get("summary") or {}).get("quick")
+    parts = [
+        "# Benchmarks",
+        "<!-- generated by `python -m benchmarks.report` from benchmarks/results/*.json; "
+        "do not edit by hand -->",
+        "Every number on this page was measured by the scripts in `benchmarks/`, run side by side "
+        "in one invocation of `python -m benchmarks`, written as JSON to `benchmarks/results/`, and "
+        "rendered here by `benchmarks/report.py`. No unit test asserts a timing.",
+        "!!! note \"Noisy machine\"\n    These numbers were taken on a small shared CPU while other "
+        "jobs were running (see the load average below); treat them as upper bounds. The "
+        "maintainers re-run `python -m benchmarks --docs` on a quiet machine to refresh the page.",
+        "## Machine\n\n" + section_machine(data),
+        "## How to run\n\n```bash\npython -m benchmarks            # everything, ~5 min; JSON in "
+        "benchmarks/results/\npython -m benchmarks --quick    # smoke run, tiny sizes\n"
+        "python -m benchmarks --only eval,scaling --out /tmp/bench\n"
+        "python -m benchmarks --docs     # also regenerate this page and its plots\n"
+        "toyrd bench --quick --json      # the same runner from the toyrd command\n"
+        "python -m benchmarks.report --results benchmarks/results   # page only, from the JSON\n```\n\n"
+        "Each case runs in a fresh process; times are medians (and minima) of repeated rounds "
+        "after a warm-up call, with compilation reported separately.",
+    ]
+    rows = targets(data)
+    if rows:
+        parts.append("## Targets\n\n" + table(["target", "measured", "met"], rows))
+    if quick:
+        parts.append("*(quick smoke run: sizes are tiny and numbers are not representative)*")
+    order = [c for c in TITLES if c in data] + [c for c in data if c not in TITLES and c != "summary"]
+    for case in order:
+        env = data[case]
+        title = TITLES.get(case, case)
+        mod = ROOT / "benchmarks" / f"bench_{case}.py"
+        head = f"## {title}\n\n*Source: `benchmarks/bench_{case}.py`" + \
+               (f", {fmt(env.get('wall_s'))} s wall.*" if mod.exists() else ".*")
+        res = env.get("result")
+        if env.get("status") != "ok":
+            body = f"Failed (status {env.get('status')}):\n\n```\n{env.get('stderr_tail', '')[-800:]}\n```"
+        elif isinstance(res, dict) and res.get("status") == "unavailable":
+            body = f"Not measured: {res.get('reason')}"
+        else:
+            try:
+                body = RENDERERS.get(case, generic)(res)
+            except (KeyError, TypeError, IndexError):  # a case changed its JSON: show it raw
+                body = generic(res)
+        parts.append(head + "\n\n" + body)
+    return "\n\n".join(parts) + "\n"
+
+
+def render_summary(results) -> str:
+    """A few lines for the terminal: each case's status and the targets."""
+    data = load(results)
+    lines = []
+    for case, e in (data.get("summary") or {}).get("cases", {}).items():
+        lines.append(f"{case:>10}: {e['status']:<6} {fmt(e['wall_s'])} s")
+    for name, measured, met in targets(data):
+        lines.append(f"  target {name.replace('`', '')}: {measured} ({'met' if met else 'NOT met'})")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- plots
+
+
+def write_plots(results, img_dir) -> list:
+    """Draw ``bench_scaling.png`` and ``bench_eval.png`` into ``img_dir`` from the JSON."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    data = load(results)
+    img_dir = Path(img_dir)
+    img_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    sc = _ok(data, "scaling")
+    if sc and sc["points"]:
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+        for b in sorted({p["B"] for p in sc["points"]}):
+            pts = [p for p in sc["points"] if p["B"] == b and p["model_step_us"]]
+            xs = [p["n"] ** 2 for p in pts]
+            ax1.loglog(xs, [p["model_step_us"] for p in pts], "o-", label=f"B = {b}")
+            ax2.loglog(xs, [p["rss_peak_mb"] for p in pts], "o-", label=f"B = {b}")
+            if pts:
+                x0, y0 = xs[-1], pts[-1]["model_step_us"]
+                ax1.loglog([xs[0], x0], [y0 * xs[0] / x0, y0], ":", color="grey")
+        ax1.plot([], [], ":", color="grey", label="slope 1 (linear)")
+        ax1.set(xlabel="n_x · n_z", ylabel="µs per model-step", title="JAX trainer step, float64")
+        ax2.set(xlabel="n_x · n_z", ylabel="peak RSS (MiB)", title="peak memory (fresh process)")
+        for ax in (ax1, ax2):
+            ax.legend()
+            ax.grid(True, which="both", alpha=0.3)
+        fig.tight_layout()
+        path = img_dir / PLOTS["scaling"]
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    ev = _ok(data, "eval")
+    if ev and ev["batch"]:
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+        rows = ev["batch"]
+        ax.loglog([r["B"] for r in rows], [r["jax_models_per_s"] for r in rows], "o-", label="JAX (jit+vmap)")
+        rn = [r for r in rows if "numpy_models_per_s" in r]
+        ax.loglog([r["B"] for r in rn], [r["numpy_models_per_s"] for r in rn], "s-", label="numpy loop")
+        ax.axhline(ev["single"]["models_per_s"], ls=":", color="grey", label="toyrd.evaluate")
+        ax.set(xlabel="B (models per call)", ylabel="models per second",
+               title="exact evaluation, 30×30, float64")
+        ax.legend()
+        ax.grid(True, which="both", alpha=0.3)
+        fig.tight_layout()
+        path = img_dir / PLOTS["eval"]
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def write_docs(results, page: str | None = None, docs=DOCS, img=IMG) -> Path:
+    """Write the page and copy (or draw) its plots next to it."""
+    page = render_page(results) if page is None else page
+    docs = Path(docs)
+    docs.parent.mkdir(parents=True, exist_ok=True)
+    docs.write_text(page)
+    img = Path(img)
+    img.mkdir(parents=True, exist_ok=True)
+    for name in PLOTS.values():
+        src = Path(results) / name
+        if src.exists():
+            shutil.copyfile(src, img / name)
+    if not all((Path(results) / n).exists() for n in PLOTS.values()):
+        write_plots(results, img)
+    return docs
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.report", description=__doc__.split("\n\n")[0])
+    p.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
+    p.add_argument("--docs", type=Path, default=DOCS)
+    p.add_argument("--img", type=Path, default=IMG)
+    args = p.parse_args(argv)
+    if not (args.results / "summary.json").exists():
+        p.exit(2, f"{p.prog}: error: no summary.json in {args.results}; run python -m benchmarks first\n")
+    path = write_docs(args.results, docs=args.docs, img=args.img)
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
