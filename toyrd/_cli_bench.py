@@ -29,7 +29,7 @@ def benchmarks_root() -> Path:
     """The checkout holding ``benchmarks/__main__.py`` beside this package, or ToyrdError."""
     root = Path(__file__).resolve().parents[1]
     if not (root / "benchmarks" / "__main__.py").is_file():
-        raise ToyrdError(f"bench: no benchmarks/ folder next to the toyrd package (looked in {root}); "
+        raise ToyrdError(f"no benchmarks/ folder next to the toyrd package (looked in {root}); "
                          "the benchmarks ship with the source checkout, not the installed wheel")
     return root
 
@@ -40,7 +40,7 @@ def cmd_bench(args) -> int:
         found = sorted(f.stem[len("bench_"):] for f in (root / "benchmarks").glob("bench_*.py"))
         unknown = [c for c in args.only.split(",") if c.strip() and c.strip() not in found]
         if unknown:
-            raise ToyrdError(f"bench: unknown case(s) {unknown}; the cases are {found}")
+            raise ToyrdError(f"--only: unknown case(s) {unknown}; the cases are {found}")
     cmd = [sys.executable, "-m", "benchmarks", "--seed", str(args.seed)]
     for flag in ("quick", "docs", "json"):
         if getattr(args, flag):

@@ -1,0 +1,104 @@
+"""The benchmark runner works end to end in quick mode on its smallest case (no timing asserts).
+
+Checks the contracts: one JSON envelope per case plus summary.json, strict JSON, failures
+recorded rather than raised, the page rendered from the JSON, and ``toyrd bench`` argument errors.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = dict(os.environ, JAX_PLATFORMS="cpu",
+           PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+
+sys.path.insert(0, str(ROOT))
+from benchmarks import __main__ as runner  # noqa: E402
+from benchmarks import report  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def quick_eval(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "eval",
+                           "--out", str(out), "--json"], cwd=ROOT, env=ENV, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads(proc.stdout)
+
+
+def test_quick_eval_writes_envelopes_and_summary(quick_eval):
+    out, summary = quick_eval
+    assert summary["cases"] == {"eval": {"status": "ok", "wall_s": summary["cases"]["eval"]["wall_s"],
+                                         "file": "eval.json"}}
+    env = json.loads((out / "eval.json").read_text())
+    assert env["case"] == "eval" and env["quick"] is True and env["status"] == "ok"
+    assert env["machine"]["cpu"] and env["machine"]["versions"]["numpy"]
+    res = env["result"]
+    assert [r["B"] for r in res["batch"]] == [1, 8]
+    for r in res["batch"]:
+        assert r["padded_B"] == 8
+        assert r["jax_s"] > 0 and r["numpy_s"] > 0
+        assert r["jax_models_per_s"] == pytest.approx(r["B"] / r["jax_s"], rel=1e-12)
+    assert res["single"]["evaluate_us"] > 0
+    assert json.loads((out / "summary.json").read_text())["quick"] is True
+    assert (out / "bench_eval.png").stat().st_size > 0
+
+
+def test_page_is_rendered_from_the_json(quick_eval, tmp_path):
+    out, _ = quick_eval
+    docs = report.write_docs(out, docs=tmp_path / "benchmarks.md", img=tmp_path / "img")
+    page = docs.read_text()
+    env = json.loads((out / "eval.json").read_text())
+    assert "## Machine" in page and env["machine"]["cpu"] in page
+    assert "## 1. Exact evaluation throughput" in page
+    assert report.fmt(env["result"]["single"]["evaluate_us"]) in page
+    assert (tmp_path / "img" / "bench_eval.png").exists()
+
+
+def test_failing_case_is_recorded_not_raised(tmp_path):
+    env = runner.run_case("does_not_exist", True, tmp_path, ENV)
+    assert env["status"] == "error" and env["returncode"] == 1
+    assert "bench_does_not_exist" in env["stderr_tail"]
+    assert json.loads((tmp_path / "does_not_exist.json").read_text())["status"] == "error"
+
+
+def test_report_targets_and_generic_tables(tmp_path):
+    """Rendering logic on hand-made envelopes: targets read from the JSON, unknown cases generic."""
+    from benchmarks import write_json
+
+    write_json(tmp_path / "summary.json", {"quick": False, "machine": {"cpu": "X"}, "cases": {}})
+    write_json(tmp_path / "scaling.json", {"status": "ok", "wall_s": 1.0, "result": {
+        "points": [], "skipped": [], "fits": {"B1": {"n>=100": {"exponent": 1.04, "sizes": [100, 300]},
+                                                     "all": None}}}})
+    write_json(tmp_path / "figure2.json", {"status": "ok", "wall_s": 1.0, "result": {
+        "command": "toyrd figure2", "runs": 1, "wall_s": [20.0], "cold_s": 20.0, "min_s": 20.0,
+        "files": ["a.png"], "target_s": 15.0}})
+    write_json(tmp_path / "other.json", {"status": "ok", "wall_s": 1.0, "result": {
+        "speed": 2.5, "rows": [{"B": 1, "us": 3.0}, {"B": 64, "us": 0.5}]}})
+    rows = {r[0]: r[1:] for r in report.targets(report.load(tmp_path))}
+    assert rows["cost linear in n_x·n_z (B = 1)"] == ["α = 1.04", True]
+    assert rows["`toyrd figure2` ≤ 15 s cold"] == ["20.0 s", False]
+    page = report.render_page(tmp_path)
+    assert "| speed | 2.50 |" in page and "| 64 | 0.500 |" in page
+
+
+def test_fmt_significant_digits():
+    assert report.fmt(0.00123456) == "0.00123" and report.fmt(0.000123456) == "1.23e-04"
+    assert report.fmt(1234.7) == "1235"
+    assert report.fmt(1.5e7) == "1.50e+07"
+    assert report.fmt(None) == "—" and report.fmt(True) == "yes"
+
+
+def test_cli_bench_rejects_unknown_case():
+    proc = subprocess.run([sys.executable, "-m", "toyrd.cli", "bench", "--only", "nope"],
+                          cwd=ROOT, env=ENV, capture_output=True, text=True)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--only: unknown case(s) ['nope']" in lines[0]
