@@ -1,0 +1,36 @@
+"""Hypothesis profiles for the whole suite.
+
+* ``dev`` (default): 100 examples per property, random seeds — quick local runs.
+* ``ci``: 1,000 examples per property, ``derandomize=True`` so a CI run is reproducible; chosen
+  automatically when the environment variable ``CI`` is set (any value but "" / "0" / "false").
+
+Both use ``deadline=None`` (the machine is shared; timing belongs in ``benchmarks/``) and
+``print_blob=True`` so a failure prints the line that reproduces it. Override with
+``pytest --hypothesis-profile=NAME``. Tests that need fewer examples (e.g. ones that call the
+CLI) cap them with their own ``@settings(max_examples=...)``, which the profile does not override.
+"""
+
+import os
+import warnings
+
+from hypothesis import HealthCheck, settings
+
+# When a property fails, Hypothesis' pytest plugin imports hypothesis.extra._patching (libcst) to
+# suggest a patch; libcst's import emits a DeprecationWarning from mypy_extensions, which under
+# ``filterwarnings = error`` turns every property failure into an INTERNALERROR that hides the
+# falsifying example. Import it once here with that one warning silenced, so failures report.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message=r"mypy_extensions\.TypedDict is deprecated",
+                            category=DeprecationWarning)
+    try:
+        import hypothesis.extra._patching  # noqa: F401
+    except ImportError:  # libcst absent: the plugin then skips the patch quietly
+        pass
+
+_COMMON = dict(deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
+
+settings.register_profile("dev", max_examples=100, **_COMMON)
+settings.register_profile("ci", max_examples=1000, derandomize=True, **_COMMON)
+
+_ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+settings.load_profile("ci" if _ci else "dev")
