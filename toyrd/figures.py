@@ -124,7 +124,7 @@ def _line_row(ax, x, curves, ylabel):
 def _draw_column(axes, data: PanelData, title: str, subtitle: str, *, vmax_img):
     n_x, n_z = data.encoder.shape
     xs, zs = np.arange(n_x), np.arange(n_z)
-    axes[0].set_title(title + ("\n" + subtitle if subtitle else ""), fontsize=8)
+    axes[0].set_title(title + ("\n" + subtitle if subtitle else ""), fontsize=7.5)
     _line_row(axes[0], xs, [(data.px, "p*(x)", {"color": "k", "lw": 2.4, "alpha": 0.35}),
                             (data.g, "g(x)", {"color": "C0", "lw": 1.2}),
                             (data.dbar, "d̄(x)", {"color": "C3", "lw": 1.0, "ls": "--"})], "(i)")
@@ -167,7 +167,7 @@ def plot_columns(columns, titles, *, subtitles=None, path=None, fmt: str = "png"
         raise ToyrdError("plot_columns: need one title and subtitle per column, and >= 1 column")
     vmax = [max(float(np.max(getattr(c, name))) for c in columns)
             for name in ("encoder", "decoder", "channel")]
-    fig = _new_figure(figsize=(3.0 * len(columns), 12.0))
+    fig = _new_figure(figsize=(3.4 * len(columns), 12.5))
     axes = fig.subplots(5, len(columns), squeeze=False,
                         gridspec_kw={"height_ratios": [1, 1, 1.35, 1.35, 1.35]})
     for j, (col, title, sub) in enumerate(zip(columns, titles, subtitles)):
