@@ -1,0 +1,190 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 4. β-VAE and the frontier
+#
+# The ELBO scores a model by $D + R$ only. In the RD plane its level sets are the diagonal lines
+# $R + D = c$, so **models with identical ELBO can have very different rates** — and, as we will
+# see, very different codes. The β-VAE (paper eq. 6) tilts the level sets: its loss is $D + \beta R$.
+# In this lesson:
+#
+# 1. models with identical ELBO and different rates;
+# 2. what $D + \beta R$ selects on the line $R + D = H$ — and why, with a flexible model, it can only
+#    select an end;
+# 3. the frontier of representation: at a given rate, how much of the true class $z^*$ can a code
+#    keep at best?
+
+# %%
+import os
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import toyrd
+from toyrd import train_jax as tj
+
+FAST = os.environ.get("TOYRD_FAST") == "1"
+SEEDS = list(range(2 if FAST else 8))
+STEPS = 800 if FAST else 3000
+toy = toyrd.toy_data()
+px, pzx, H, n = toy.px, toy.pzx, toy.entropy, toy.n_bins
+
+# %% [markdown]
+# ## 1. Identical ELBO, different rates
+#
+# Take two very different encoders — the class posterior (rate $I(x;z^*)$) and a smoothed copy of
+# $x$ (a high rate) — and complete each with its optimal marginal and decoder (lesson 2). Both sit
+# on the line; both have $\mathrm{ELBO} = -H$.
+#
+# Off the line the same happens: mix each optimal marginal with a uniform one until the ELBO drops
+# to a common value $-H - 0.3$ (bisection on the mixing weight), and the two models still differ
+# in rate by the same amount.
+
+# %%
+idx = np.arange(n)
+
+
+def smoothed_identity(width):
+    logits = -((idx[None, :] - idx[:, None]) ** 2) / (2.0 * width**2)
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+enc_pair = {"class posterior": np.pad((pzx / px).T, ((0, 0), (0, n - 2))),
+            "smoothed copy of x": smoothed_identity(1.5)}
+uniform = np.full(n, 1.0 / n)
+GAP = 0.3  # target -ELBO - H for the off-line pair
+
+
+def with_gap(e, gap):
+    """Optimal d; m = (1 - t) q + t uniform with t chosen by bisection so that -ELBO - H = gap."""
+    d, q = toyrd.optimize_generative(px, e)
+    lo, hi = 0.0, 1.0
+    for _ in range(80):
+        t = 0.5 * (lo + hi)
+        m = (1 - t) * q + t * uniform
+        lo, hi = (t, hi) if -toyrd.elbo(px, e, d, m) - H < gap else (lo, t)
+    return d, (1 - lo) * q + lo * uniform
+
+
+print(f"{'encoder':>20} {'where':>8} {'ELBO':>10} {'R':>8} {'D':>8} {'I(z;z*)':>8}")
+pair_points = []
+for name, e in enc_pair.items():
+    for where, (d, m) in (("line", toyrd.optimize_generative(px, e)), ("off", with_gap(e, GAP))):
+        o = toyrd.evaluate(px, e, d, m, pzx=pzx)
+        pair_points.append((name, where, o))
+        print(f"{name:>20} {where:>8} {o['ELBO']:10.6f} {o['R']:8.4f} {o['D']:8.4f} {o['I_zstar']:8.4f}")
+
+# %% [markdown]
+# ## 2. What the β-VAE selects
+#
+# On the line $D = H - R$, so the β-VAE loss is
+#
+# $$D + \beta R = H + (\beta - 1)\,R .$$
+#
+# For $\beta < 1$ it falls with the rate: the best model on the line is the one with the *largest*
+# rate, $R = H$ (a lossless copy of $x$). For $\beta > 1$ it rises with the rate: the best model is
+# the collapsed one, $R = 0$. At $\beta = 1$ (the ELBO) every point is optimal. With a flexible model
+# the β-VAE is therefore all-or-nothing; it cannot aim at $R = 0.5$. (A less flexible model — a curved
+# frontier instead of a straight line — is what gives β its usual intermediate solutions.)
+#
+# Train the tabular model for a range of β in one batched run and look where it ends.
+
+# %%
+betas = [0.25, 0.5, 0.9, 1.0, 1.1, 2.0, 4.0]
+res = tj.train("beta", hyper=betas, seeds=SEEDS, init_scale=1.0, steps=STEPS, progress=False)
+tab = res.table()
+beta_of_row = np.array([c["hyper"] for c in res.configs])
+print(f"{'beta':>5} {'mean R':>8} {'min R':>8} {'max R':>8} {'mean R+D-H':>11} {'mean I(z;z*)':>12}")
+for b in betas:
+    sel = beta_of_row == b
+    print(f"{b:5.2f} {tab['R'][sel].mean():8.4f} {tab['R'][sel].min():8.4f} {tab['R'][sel].max():8.4f} "
+          f"{(tab['R'][sel] + tab['D'][sel] - H).mean():11.2e} {tab['I_zstar'][sel].mean():12.4f}")
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+ax = axes[0]
+ax.fill_between([0, H], [H, 0], 0, color="0.88")
+ax.plot([0, H], [H, 0], "k-", lw=1, label="$R + D = H$")
+for c in (H + GAP,):
+    ax.plot([0, c], [c, 0], "k:", lw=1, label=f"ELBO = $-H - {GAP}$")
+for name, where, o in pair_points:
+    ax.plot(o["R"], o["D"], "o" if name.startswith("class") else "s", ms=7, mfc="none" if where == "off" else None,
+            color="tab:purple" if name.startswith("class") else "tab:green",
+            label=f"{name} ({where})")
+sc = ax.scatter(tab["R"], tab["D"], c=np.log(beta_of_row), cmap="coolwarm", s=18, zorder=3)
+fig.colorbar(sc, ax=ax, label="log β")
+ax.set(xlabel="rate $R$ (nats)", ylabel="distortion $D$ (nats)", xlim=(0, H + 0.4), ylim=(0, H + 0.4),
+       title="Same ELBO, different rates; trained β-VAEs")
+ax.legend(fontsize=7, loc="upper right")
+ax = axes[1]
+ax.semilogx(beta_of_row, tab["R"], "o", alpha=0.6)
+ax.axvline(1.0, color="0.5", ls=":")
+ax.set(xlabel="β", ylabel="final rate $R$ (nats)", title="β-VAE: final rate against β")
+fig.tight_layout()
+
+# %% [markdown]
+# Read the β table with the formula in mind: below β = 1 the rates are pushed up towards $H$,
+# above it down towards 0, and only near β = 1 does the initialisation still matter (how far each
+# run gets in a finite number of steps depends on how steep $(\beta - 1)$ is).
+#
+# ## 3. The frontier: how much of $z^*$ can a code keep?
+#
+# Both losses see only $(R, D)$. Which code, among all those with the same rate, keeps the most of
+# the true class? Because $z$ is computed from $x$, the chain $z^* \to x \to z$ gives
+# $I(z; z^*) \le I(x; z^*) = 0.5$ nats, and a code of rate $R$ with optimal tables has $I(x;z) = R$.
+# The best trade-off is the **information bottleneck** curve
+#
+# $$F(R) = \max_{e(z|x)\,:\, I(x;z) \le R} I(z; z^*),$$
+#
+# a concave, increasing curve from $F(0) = 0$ to $F(R) = I(x;z^*)$ for $R$ large enough.
+
+# %%
+ib = None
+try:
+    from toyrd import ib as ib_module
+except ImportError:
+    ib_module = None
+if ib_module is not None:
+    ib = ib_module.ib_frontier(pzx)
+
+fig, ax = plt.subplots(figsize=(6, 4))
+if ib is not None:
+    ax.plot(ib.rate, ib.info, "k-", lw=1.5, label="IB frontier $F(R)$")
+ax.axhline(toy.info, color="tab:green", ls="--", lw=1, label="$I(x;z^*)$")
+ax.plot(tab["R"], tab["I_zstar"], "o", alpha=0.6, label="trained β-VAEs")
+for name, where, o in pair_points:
+    if where == "line":
+        ax.plot(o["R"], o["I_zstar"], "*", ms=11, label=name)
+ax.set(xlabel="rate $R = I(x;z)$ (nats)", ylabel="$I(z; z^*)$ (nats)", xlim=(0, H + 0.2),
+       title="How much of the true class a code keeps")
+ax.legend(fontsize=8)
+fig.tight_layout()
+
+# %% [markdown]
+# Every model lies under the frontier. The class-posterior code — the one a target rate of
+# $I(x; z^*)$ seemed to invite — is not on it: a code that *samples* the class keeps less than a code
+# that *computes* a sharp function of $x$ of the same rate. The gap between a trained model and the
+# frontier is what neither the ELBO nor the rate can see.
+#
+# ## Exercises
+#
+# 1. **A level set of the ELBO.** Build three models with ELBO exactly $-H - 0.5$ and rates 0.2, 1
+#    and 2 nats (hint: start from encoders of those rates with optimal tables, then spoil $m$ or $d$).
+#    Plot them with the line $R + D = H + 0.5$.
+# 2. **The slope of β.** Show that along the line the gradient of $D + \beta R$ with respect to $R$
+#    is $\beta - 1$. Train with β = 0.99 and β = 1.01 for twice as many steps: how far do they move
+#    from where the ELBO stopped?
+# 3. **A deterministic code on the frontier.** A code that thresholds $x$ at bin $k$ (two states) has
+#    rate $H_2(\sum_{x<k} p^*(x))$. Compute its $(R, I(z;z^*))$ for every $k$ and add the points to
+#    the last plot. How close to the frontier do they come?
