@@ -99,15 +99,18 @@ tabular = Family("tabular", _tabular_init, _tabular_tables)
 
 
 def _bump_init(seed: int = 0, n_x: int = 30, n_z: int = 30, scale: float = 1.0) -> dict:
-    """Bump centres c ~ U(0, 1), widths w = n_x/3 · exp(scale·N(0,1)·0.5), b = w·c; π ~ N(0, scale²).
+    """Bump centres c ~ U(0, 1), slopes w = 3 · exp(scale·N(0,1)/2), b = w·c; π ~ N(0, scale²).
 
-    ``scale`` = 0 gives identical-width bumps and a uniform marginal; larger scales spread them.
+    ``scale`` = 0 gives identical broad bumps (logit range w² = 9 over the bins, so the initial
+    rate is small) and a uniform marginal; larger scales spread widths and marginal. Slopes stay
+    far below the float64 softmax underflow (logit gaps > ~745 would make table entries exactly 0
+    and D infinite) at initialisation; training can still grow them.
     """
     rng = np.random.default_rng(seed)
     out = {}
     for part in ("enc", "dec"):
         centres = rng.uniform(0.0, 1.0, n_z)
-        w = (n_x / 3.0) * np.exp(0.5 * scale * rng.standard_normal(n_z))
+        w = 3.0 * np.exp(0.5 * scale * rng.standard_normal(n_z))
         out[f"{part}_w"], out[f"{part}_b"] = w, w * centres
     out["mar_logits"] = scale * rng.standard_normal(n_z)
     return out

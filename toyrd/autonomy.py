@@ -1,0 +1,92 @@
+"""Encoder autonomy (McAllester): a two-player game in which the generative side stays consistent.
+
+Players and losses (all exact, via :func:`toyrd._formulas.rate_distortion`):
+
+* the marginal m and the decoder d minimise R + D with the encoder behind a stop-gradient
+  (so m only sees R and d only sees D);
+* the encoder e minimises its OWN loss ℓ(e; sg(d), sg(m)) — any function the user gives:
+  an objective kind of :mod:`toyrd.objectives` (evaluated on (R, D) with d and m stopped) or a
+  callable ``loss(px, enc, dec, mar, hyper) -> scalar`` (jax.numpy, traceable).
+
+One optimiser step applies each player's gradient to its parameters: the gradient of the
+surrogate R(sg e, m) + D(sg e, d) + ℓ(e, sg d, sg m). For any encoder, the best responses are
+m = q and d = p_e(x|z) (Appendix D.3–D.4), which make R + D = H and g = p*; so whatever the
+encoder wants, a trained model ends (up to the generative side's lag) on the line R + D = H with
+g ≈ p*: the data distribution is learned consistently while the encoder picks the point on it.
+
+Example (see ``tests/test_autonomy.py``): an encoder pushed to high rate (β = 0.1) and one
+pushed to collapse (β = 5) both end with R + D − H and KL(p* ‖ g) near 0, at different R.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from . import _formulas as F
+from ._validate import ToyrdError
+from .objectives import KINDS, check_hyper, loss_from_rd
+from .train_jax import TrainResult, train_rows
+
+__all__ = ["autonomy_loss_fn", "train_autonomous"]
+
+
+def autonomy_loss_fn(encoder_loss, family, n_x: int) -> Callable:
+    """``f(params, hyper, px) -> (surrogate, (encoder loss, R, D))`` for one row.
+
+    ``encoder_loss``: an objective kind (str) or ``callable(px, enc, dec, mar, hyper)``; its
+    ``dec`` and ``mar`` arrive stopped, so only the encoder's parameters feel it.
+    """
+    from jax import lax
+
+    def f(params, hyper, px):
+        enc, dec, mar = family.tables(params, n_x)
+        r, d = F.rate_distortion(px, lax.stop_gradient(enc), dec, mar)
+        sdec, smar = lax.stop_gradient(dec), lax.stop_gradient(mar)
+        if isinstance(encoder_loss, str):
+            er, ed = F.rate_distortion(px, enc, sdec, smar)
+            own = loss_from_rd(encoder_loss, er, ed, hyper)
+        else:
+            own = encoder_loss(px, enc, sdec, smar, hyper)
+        return r + d + own, (own, r, d)
+
+    return f
+
+
+def train_autonomous(encoder_loss="beta", *, hyper=None, family="tabular", px=None, pzx=None,
+                     n_z: int = 30, seeds=(0,), init_scale=None, steps=None, lr=None,
+                     dtype="float64", history_stride=None, schedule=None, warmup=None,
+                     progress: bool = True) -> TrainResult:
+    """Train the autonomy game for every (hyper, seed) row in one jitted scan.
+
+    encoder_loss: "elbo", "beta", "rda", "target_rate" (with ``hyper`` β/λ/σ, scalar or
+    sequence; validated as for :func:`toyrd.train_jax.train`) or a callable
+    ``(px, enc, dec, mar, hyper) -> scalar`` (``hyper``: floats passed through, default 0).
+    Other arguments and the result as in :func:`toyrd.train_jax.train`; the history's ``loss``
+    is the encoder's own loss, ``configs[i]["objective"]`` is ``"autonomy"`` and
+    ``configs[i]["encoder_loss"]`` names the encoder loss.
+    """
+    import itertools
+
+    import numpy as np
+
+    from .train_jax import DEFAULTS, _rows
+
+    if isinstance(encoder_loss, str):
+        if encoder_loss not in KINDS:
+            raise ToyrdError(f"encoder_loss: {encoder_loss!r} is not one of {list(KINDS)} or a callable")
+        hypers = [check_hyper(encoder_loss, h) for h in _rows(hyper, "hyper")]
+        name = encoder_loss
+    elif callable(encoder_loss):
+        hypers = [0.0 if h is None else float(h) for h in _rows(hyper, "hyper")]
+        if not all(np.isfinite(hypers)):
+            raise ToyrdError("hyper: values passed to a callable encoder loss must be finite")
+        name = getattr(encoder_loss, "__name__", repr(encoder_loss))
+    else:
+        raise ToyrdError(f"encoder_loss: {encoder_loss!r} is neither an objective kind nor callable")
+    scales = _rows(DEFAULTS["init_scale"] if init_scale is None else init_scale, "init_scale")
+    rows = list(itertools.product(hypers, scales, _rows(list(seeds), "seeds")))
+    return train_rows("autonomy", [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                      family=family, px=px, pzx=pzx, n_z=n_z, steps=steps, lr=lr, dtype=dtype,
+                      history_stride=history_stride, schedule=schedule, warmup=warmup,
+                      progress=progress, loss_builder=autonomy_loss_fn, loss_key=encoder_loss,
+                      config_extra={"encoder_loss": name})
