@@ -162,7 +162,7 @@ def test_pzx_must_match_px():
         toyrd.evaluate(px, np.eye(2), np.eye(2), px, pzx=[[0.3, 0.2], [0.3, 0.2]])
     with pytest.raises(toyrd.TableError, match=r"pzx: has 3 columns, expected n_x = 2"):
         toyrd.evaluate(px, np.eye(2), np.eye(2), px, pzx=np.full((2, 3), 1 / 6))
-    with pytest.raises(toyrd.TableError, match=r"pzx: expected a joint table \(rank 2\), got rank 1"):
+    with pytest.raises(toyrd.TableError, match=r"pzx: expected a table \(rank 2\), got rank 1"):
         toyrd.evaluate(px, np.eye(2), np.eye(2), px, pzx=px)
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ToyrdError", "TableError", "SUM_TOL", "as_distribution", "as_conditional", "check_model"]
+__all__ = ["ToyrdError", "TableError", "SUM_TOL", "as_distribution", "as_conditional", "as_joint",
+           "check_model"]
 
 #: How far a probability vector or table row may sum from 1. float64 rounding of a sum of
 #: n <= 10^4 terms is below n * 2.2e-16 ~ 2e-12, so 1e-10 never rejects a table computed in
@@ -76,6 +77,22 @@ def as_conditional(name: str, value, *, normalize: bool = False) -> np.ndarray:
     if off.size:
         i = int(off[0])
         raise TableError(f"{name} row {i}: sums to {sums[i]:.15g}, expected 1 ± {SUM_TOL:g}")
+    return arr
+
+
+def as_joint(name: str, value, *, normalize: bool = False) -> np.ndarray:
+    """Return ``value`` as a float64 rank-2 joint table (all entries sum to 1), or raise.
+
+    Like :func:`as_distribution` but bad entries are reported by (row, column).
+    """
+    arr = _as_float_array(name, value, 2)
+    total = arr.sum()
+    if normalize:
+        if total <= 0:
+            raise TableError(f"{name}: sums to {total:.6g}; cannot normalize a zero table")
+        return arr / total
+    if abs(total - 1.0) > SUM_TOL:
+        raise TableError(f"{name}: entries sum to {total:.15g}, expected 1 ± {SUM_TOL:g}")
     return arr
 
 

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from . import _formulas as F
-from ._validate import TableError, as_conditional, as_distribution, check_model
+from ._validate import SUM_TOL, TableError, as_conditional, as_distribution, as_joint, check_model
 
 __all__ = [
     "entropy", "kl", "mutual_information", "data_entropy", "distortion", "rate", "elbo",
@@ -258,8 +258,11 @@ def evaluate(px, encoder, decoder, marginal, *, pzx=None, r=None, base=None,
         joint = _joint_table(pzx)
         if joint.shape[1] != px.shape[0]:
             raise TableError(f"pzx: has {joint.shape[1]} columns, expected n_x = {px.shape[0]}")
-        if np.max(np.abs(joint.sum(0) - px)) > 1e-10:
-            raise TableError("pzx: its column sums (the x-marginal) differ from px by more than 1e-10")
+        gap = np.abs(joint.sum(0) - px)
+        if np.max(gap) > SUM_TOL:
+            x = int(np.argmax(gap))
+            raise TableError(f"pzx: its column sums (the x-marginal) differ from px by more than "
+                             f"{SUM_TOL:g} (column {x}: {joint[:, x].sum():.15g} vs px {px[x]:.15g})")
         out["I_zstar"] = F.mutual_information(joint @ e)
     out = {k: _scale(v, base) for k, v in out.items()}
     if distributions:
@@ -280,11 +283,5 @@ def _dec_mar(decoder, marginal):
 
 
 def _joint_table(value, name: str = "pzx") -> np.ndarray:
-    """A rank-2 joint table whose entries sum to 1 (validated like a vector, then reshaped)."""
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:
-        raise TableError(f"{name}: cannot be read as an array ({exc})") from None
-    if arr.ndim != 2:
-        raise TableError(f"{name}: expected a joint table (rank 2), got rank {arr.ndim}")
-    return as_distribution(name, arr.reshape(-1)).reshape(arr.shape)
+    """A rank-2 joint table whose entries sum to 1 (bad entries reported by row and column)."""
+    return as_joint(name, value)

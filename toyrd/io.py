@@ -4,12 +4,11 @@ optionally ``px`` (n_x, default: the toy's p*) and ``pzx`` (2×n_x, the true joi
 
 from __future__ import annotations
 
-import zipfile
 from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import TableError, ToyrdError, check_model
+from ._validate import TableError, ToyrdError, as_conditional, as_joint, check_model
 
 __all__ = ["Model", "load_model", "save_model"]
 
@@ -25,34 +24,42 @@ class Model(NamedTuple):
 
 
 def load_model(path, *, normalize: bool = False) -> Model:
-    """Read and validate a model file. Missing arrays and bad tables raise :class:`ToyrdError`."""
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except FileNotFoundError:
-        raise ToyrdError(f"{path}: no such file") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise ToyrdError(f"{path}: not a readable .npz file ({exc})") from None
+    """Read and validate a model file. Missing arrays and bad tables raise :class:`ToyrdError`.
+
+    Without ``px`` the file's p* is the column sum of its ``pzx`` or, failing that, the toy's
+    p* (then the encoder must have the toy's 30 rows, and the toy's ``pzx`` is used too).
+    """
+    arrays = _read_npz(path)
     missing = [k for k in ("encoder", "decoder", "marginal") if k not in arrays]
     if missing:
         raise TableError(f"{path}: missing array {missing[0]!r} (has {sorted(arrays)})")
+    n_x = as_conditional("encoder", arrays["encoder"], normalize=normalize).shape[0]
     pzx = arrays.get("pzx")
+    if pzx is not None:
+        pzx = _check_pzx(pzx, n_x, normalize=normalize)
     px = arrays.get("px")
     if px is None:
-        from .data import toy_data
+        if pzx is not None:
+            px = pzx.sum(0)
+        else:
+            from .data import toy_data
 
-        toy = toy_data()
-        px = pzx.sum(0) if pzx is not None else toy.px
-        if pzx is None and np.shape(arrays["encoder"])[0] == toy.n_bins:
-            pzx = toy.pzx
+            toy = toy_data()
+            if n_x != toy.n_bins:
+                raise TableError(f"{path}: no 'px' array, and the default p* (the toy's, {toy.n_bins} "
+                                 f"states) does not fit an encoder with {n_x} rows; store px in the file")
+            px, pzx = toy.px, toy.pzx
     px, e, d, m = check_model(px, arrays["encoder"], arrays["decoder"], arrays["marginal"],
                               normalize=normalize)
-    return Model(px, e, d, m, None if pzx is None else np.asarray(pzx, dtype=np.float64))
+    return Model(px, e, d, m, pzx)
 
 
 def save_model(path, encoder, decoder, marginal, *, px=None, pzx=None) -> None:
     """Write a model file after validating it (so every saved file loads)."""
-    px_default = px if px is not None else (np.asarray(pzx).sum(0) if pzx is not None else None)
+    n_x = as_conditional("encoder", encoder).shape[0]
+    if pzx is not None:
+        pzx = _check_pzx(pzx, n_x)
+    px_default = px if px is not None else (pzx.sum(0) if pzx is not None else None)
     if px_default is None:
         from .data import toy_data
 
@@ -60,5 +67,31 @@ def save_model(path, encoder, decoder, marginal, *, px=None, pzx=None) -> None:
     px_v, e, d, m = check_model(px_default, encoder, decoder, marginal)
     arrays = dict(encoder=e, decoder=d, marginal=m, px=px_v)
     if pzx is not None:
-        arrays["pzx"] = np.asarray(pzx, dtype=np.float64)
+        arrays["pzx"] = pzx
     np.savez(path, **arrays)
+
+
+def _read_npz(path) -> dict:
+    """Every array of an .npz archive, or a one-line :class:`ToyrdError` saying why not."""
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise ToyrdError(f"{path}: no such file") from None
+    except Exception as exc:  # not a zip / npy, a directory, pickled data, ...: the file is unreadable
+        raise ToyrdError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise ToyrdError(f"{path}: holds a single array, expected an .npz archive with "
+                         f"encoder, decoder, marginal")
+    try:
+        with loaded as f:
+            return {k: f[k] for k in f.files}
+    except Exception as exc:  # a damaged member (bad CRC, truncated data, object array, ...)
+        raise ToyrdError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+
+
+def _check_pzx(pzx, n_x: int, *, normalize: bool = False) -> np.ndarray:
+    """The true joint p(z*, x): a rank-2 table of n_x columns whose entries sum to 1."""
+    pzx = as_joint("pzx", pzx, normalize=normalize)
+    if pzx.shape[1] != n_x:
+        raise TableError(f"pzx: has {pzx.shape[1]} columns, expected n_x = {n_x} (the encoder's rows)")
+    return pzx
