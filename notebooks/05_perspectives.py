@@ -1,0 +1,192 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 5. Perspectives on the VAE
+#
+# Casey Chu's note "Perspectives on the variational autoencoder" lists several ways to read the same
+# objective, the ELBO. Each perspective is an identity or an inequality between quantities that are
+# usually out of reach — $\log g(x)$, the model posterior $p_d(z|x)$, the importance-weighted bounds.
+# On the toy they are all finite sums, so we can check every one of them exactly:
+#
+# 1. **maximum likelihood** — the ELBO is a lower bound on the log-likelihood;
+# 2. **variational Bayes** — the encoder approximates the model posterior;
+# 3. **autoencoder** — reconstruction minus a KL term;
+# 4. **importance weighting** — the chain $\mathrm{ELBO} = \mathrm{IWAE}_1 \le \mathrm{IWAE}_2 \le
+#    \dots \le \log$-likelihood;
+# 5. **expectation–maximisation** — coordinate ascent on the ELBO.
+#
+# Notation: Chu's $q(z|x)$ is our encoder $e(z|x)$, his $p(z)$ and $p(x|z)$ are our $m(z)$ and
+# $d(x|z)$, his $p(x)$ is our $g(x)$, and his data distribution $q(x)$ is our $p^*(x)$.
+
+# %%
+import os
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import toyrd
+from toyrd import em as em_module
+from toyrd import iwae
+from toyrd.families import tabular
+
+FAST = os.environ.get("TOYRD_FAST") == "1"
+toy = toyrd.toy_data()
+px, H, n = toy.px, toy.entropy, toy.n_bins
+
+# one random tabular model (random normal logits)
+e, d, m = tabular.tables(tabular.init(0, n, n, 1.0), n)
+out = toyrd.evaluate(px, e, d, m, distributions=True)
+loglik = iwae.log_likelihood_bound(px, d, m)  # Σ_x p*(x) log g(x) = -(H + KL(p*||g))
+print(f"ELBO = {out['ELBO']:.6f}   log-likelihood Σ p* log g = {loglik:.6f}   -H = {-H:.6f}")
+
+# %% [markdown]
+# ## 1. Maximum likelihood
+#
+# The model's data distribution is $g(x) = \sum_z m(z)d(x|z)$. Maximum likelihood maximises
+# $\sum_x p^*(x)\log g(x) = -H - \mathrm{KL}(p^*\|g)$, which is out of reach when $g$ is an integral.
+# The ELBO is a lower bound with an exact gap:
+#
+# $$\sum_x p^*(x)\log g(x) - \mathrm{ELBO} = \sum_x p^*(x)\,\mathrm{KL}\big(e(\cdot|x)\,\|\,p_d(\cdot|x)\big) \;\ge 0,$$
+#
+# where $p_d(z|x) = m(z)d(x|z)/g(x)$ is the model posterior.
+
+# %%
+post = out["model_posterior"]  # p_d(z|x), one row per x
+gap = sum(px[x] * toyrd.kl(e[x], post[x]) for x in range(n))
+print(f"log-lik - ELBO            = {loglik - out['ELBO']:.12f}")
+print(f"E_x KL(e(.|x) || p_d(.|x)) = {gap:.12f}")
+print(f"-H - KL(p*||g) - log-lik  = {-H - out['kl_pstar_g'] - loglik:.1e}")
+
+# %% [markdown]
+# ## 2. Variational Bayes
+#
+# Now read $m$ and $d$ as a fixed prior and likelihood; the encoder is an approximation of the
+# posterior, amortised over $x$. For fixed $m, d$ the log-likelihood is a constant, so maximising the
+# ELBO over the encoder *is* minimising the expected KL to the true posterior — and the maximum is
+# reached at $e = p_d(z|x)$, where the bound is tight. `toyrd.e_step` computes that encoder.
+# Below, random encoders drawn closer and closer to the posterior: their ELBO gap is exactly their
+# expected KL.
+
+# %%
+rng = np.random.default_rng(1)
+mix = np.linspace(0, 1, 11)
+noise = rng.dirichlet(np.ones(n), size=n)
+gaps, kls = [], []
+for t in mix:
+    e_t = (1 - t) * noise + t * toyrd.e_step(d, m)
+    gaps.append(loglik - toyrd.elbo(px, e_t, d, m))
+    kls.append(sum(px[x] * toyrd.kl(e_t[x], post[x]) for x in range(n)))
+print(f"max |gap - E KL| along the path: {np.max(np.abs(np.array(gaps) - np.array(kls))):.1e}")
+print(f"gap at e = p_d(z|x): {gaps[-1]:.1e}")
+
+fig, ax = plt.subplots(figsize=(5, 3))
+ax.plot(mix, gaps, "o-")
+ax.set(xlabel="t in  e = (1 - t) random + t p_d(z|x)", ylabel="log-lik - ELBO (nats)",
+       title="Variational Bayes: the gap is the posterior KL")
+fig.tight_layout()
+
+# %% [markdown]
+# ## 3. Autoencoder
+#
+# Split the ELBO the other way: $\mathrm{ELBO} = \underbrace{\mathbb E\log d(x|z)}_{-D}
+# - \underbrace{\mathbb E_x\mathrm{KL}(e(\cdot|x)\|m)}_{R}$. The first term is a reconstruction score:
+# encode $x$, decode, and ask how likely the original is. The reconstruction channel
+# $p(x'|x) = \sum_z e(z|x)d(x'|z)$ shows what the autoencoder does; a sharp diagonal means faithful
+# reconstruction. Compare a high-rate and a collapsed model, both with optimal tables.
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
+for ax, (name, enc) in zip(axes, (("identity code", np.eye(n)), ("collapsed code", np.full((n, n), 1.0 / n)))):
+    dd, mm = toyrd.optimize_generative(px, enc)
+    o = toyrd.evaluate(px, enc, dd, mm, distributions=True)
+    ax.imshow(o["recon_channel"], origin="lower", cmap="viridis")
+    ax.set(title=f"{name}: R = {o['R']:.3f}, D = {o['D']:.3f}", xlabel="$x'$", ylabel="$x$")
+fig.tight_layout()
+
+# %% [markdown]
+# Both models have ELBO $= -H$ (lesson 2), yet one reconstructs perfectly and the other not at all:
+# the ELBO trades reconstruction for rate one for one.
+#
+# ## 4. Importance weighting: the IWAE chain, exactly
+#
+# Draw $k$ codes from the encoder and average the importance weights inside the log:
+#
+# $$\mathrm{IWAE}_k = \sum_x p^*(x)\,\mathbb E_{z_1..z_k \sim e(\cdot|x)} \log\frac1k\sum_{i=1}^k
+#   \frac{m(z_i)d(x|z_i)}{e(z_i|x)} .$$
+#
+# By Jensen's inequality, $\mathrm{ELBO} = \mathrm{IWAE}_1 \le \mathrm{IWAE}_k \le
+# \mathrm{IWAE}_{k+1} \le \sum_x p^*(x)\log g(x)$. On the toy the outer sum over $x$ is finite and
+# so is the expectation over $k$ codes: `toyrd.iwae.iwae_bound(px, e, d, m, k)` enumerates the
+# multisets of $k$ codes exactly for small $k$ and switches to a deterministic quadrature (no
+# sampling) for large $k$. Monte Carlo (`method="mc"`) is there to compare with.
+
+# %%
+ks = [1, 2, 3, 4, 16] if FAST else [1, 2, 3, 4, 8, 16, 64, 256]
+chain = [iwae.iwae_bound(px, e, d, m, k) for k in ks]
+ll = iwae.log_likelihood_bound(px, d, m)
+print(f"ELBO          = {out['ELBO']:.10f}")
+for r in chain:
+    print(f"IWAE_{r.k:<3d} ({r.method:>5}) = {r.value:.10f}")
+print(f"log-likelihood = {ll:.10f}")
+print(f"IWAE_1 - ELBO = {chain[0].value - out['ELBO']:.1e};  smallest increment along k: "
+      f"{np.min(np.diff([r.value for r in chain])):.2e}")
+mc = iwae.iwae_bound(px, e, d, m, 4, method="mc", n_samples=2000 if FAST else 20000, seed=0)
+print(f"IWAE_4 by Monte Carlo: {mc.value:.5f} ± {mc.stderr:.5f}  (exact {chain[3].value:.5f}, "
+      f"|z| = {abs(mc.value - chain[3].value) / mc.stderr:.2f})")
+
+fig, ax = plt.subplots(figsize=(5.5, 3.2))
+ax.semilogx(ks, [r.value for r in chain], "o-", label="IWAE$_k$ (exact)")
+ax.axhline(out["ELBO"], color="tab:red", ls=":", label="ELBO")
+ax.axhline(ll, color="k", ls="--", label="$\\sum p^* \\log g$")
+ax.set(xlabel="k", ylabel="nats", title="The importance-weighted chain")
+ax.legend(fontsize=8)
+fig.tight_layout()
+
+# %% [markdown]
+# ## 5. Expectation–maximisation
+#
+# EM maximises the ELBO by coordinate ascent. The **E-step** sets the encoder to the model
+# posterior, $e \leftarrow p_d(z|x)$, closing the gap of section 1 (the ELBO becomes the
+# log-likelihood). The **M-step** sets $m$ and $d$ to the optimum for that encoder (lesson 2:
+# $m \leftarrow q$, $d \leftarrow p_e(x|z)$). Every half-step can only raise the ELBO.
+# `toyrd.em.em` runs it exactly; with a learned marginal the first M-step already reaches $-H$, so we
+# also run the classic variant with a fixed uniform prior, which climbs gradually.
+
+# %%
+iters = 15 if FAST else 60
+runs = {"learned m": em_module.em(px, iters=iters, seed=0, learn_marginal=True),
+        "fixed uniform m": em_module.em(px, iters=iters, seed=0, learn_marginal=False,
+                                        marginal=np.full(n, 1.0 / n))}
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for name, r in runs.items():
+    ax.plot(np.arange(len(r.elbo)) / 2, np.maximum(-(r.elbo + H), 1e-16), ".-", label=name)
+    print(f"{name:>16}: every half-step raised the ELBO (up to 1e-12): {bool(np.all(np.diff(r.elbo) >= -1e-12))};"
+          f" final -ELBO - H = {-r.elbo[-1] - H:.1e}")
+ax.set(xlabel="EM iteration (the M-steps at whole numbers)", ylabel="$-$ELBO $-$ H (nats, floor 1e-16)",
+       yscale="log", title="EM: coordinate ascent on the ELBO")
+ax.legend(fontsize=8)
+fig.tight_layout()
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Tight in the encoder.** After an E-step, check that `toyrd.elbo` equals the log-likelihood to
+#    float64 precision, and that the IWAE$_k$ bounds are then all equal. Why does importance
+#    weighting stop helping when the encoder is the exact posterior?
+# 2. **Chu's implicit posterior.** IWAE$_k$ is an ELBO with an implicit encoder $q^{(k)}(z|x)$:
+#    sample $z_1..z_k \sim e(\cdot|x)$, return $z_j$ with probability proportional to its weight.
+#    Compute $q^{(k)}$ exactly for $k = 2$ (enumerate the $30^2$ pairs for each $x$) and show it is
+#    closer, in expected KL, to $p_d(z|x)$ than $e$ is.
+# 3. **EM with a fixed prior.** Where does EM with a fixed uniform $m$ converge? Is its final
+#    log-likelihood $-H$? Relate the answer to $\mathrm{KL}(p^*\|g)$ and the number of code states.
