@@ -1,0 +1,164 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 6. Encoder autonomy
+#
+# David McAllester's notes derive the VAE without the ELBO. Fix *any* encoder $e(z|x)$; it defines
+# the joint $p_e(x,z) = p^*(x)e(z|x)$, and for that joint the exact identity
+#
+# $$H(x) = I_e(x; z) + H_e(x \mid z)$$
+#
+# holds. Neither term on the right is computable on real data, but each has a cross-entropy upper
+# bound that is: the rate $R \ge I_e$ with a model $m(z)$ of the codes, and the distortion
+# $D \ge H_e(x|z)$ with a model $d(x|z)$ of the data given the code. So
+#
+# $$R + D \;\ge\; H(x),$$
+#
+# and minimising the right-hand bounds **over $m$ and $d$ alone** makes them tight whatever $e$ is
+# (lesson 2: $m = q$, $d = p_e(x|z)$, and then $g = p^*$). The consequence: the encoder is free. It
+# can be trained by *its own* objective — a rate–distortion trade-off, a target rate, anything —
+# while $m$ and $d$ keep the model of the data consistent.
+#
+# `toyrd.autonomy.train_autonomous` plays this two-player game with exact gradients:
+# $m$ and $d$ minimise $R + D$ with the encoder behind a stop-gradient; the encoder minimises its own
+# loss with $m$ and $d$ behind a stop-gradient.
+
+# %%
+import os
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import toyrd
+from toyrd import _formulas as F
+from toyrd import autonomy
+
+FAST = os.environ.get("TOYRD_FAST") == "1"
+SEEDS = list(range(2 if FAST else 8))
+STEPS = 800 if FAST else 3000
+toy = toyrd.toy_data()
+px, pzx, H = toy.px, toy.pzx, toy.entropy
+
+# %% [markdown]
+# ## The generative side alone: consistency for a frozen encoder
+#
+# Before any game: freeze three encoders (random, sharp and collapsed) and give each its best
+# response. The bound closes and the model reproduces the data, though the three codes carry very
+# different information.
+
+# %%
+rng = np.random.default_rng(0)
+frozen = {"random": rng.dirichlet(np.full(30, 0.5), size=30),
+          "sharp (identity)": np.eye(30),
+          "collapsed": np.full((30, 30), 1.0 / 30)}
+for name, e in frozen.items():
+    o = toyrd.evaluate(px, e, *toyrd.optimize_generative(px, e), pzx=pzx)
+    print(f"{name:>17}: I_e = {o['I_e']:.4f}  R + D - H = {o['R'] + o['D'] - H:.1e}  "
+          f"KL(p*||g) = {o['kl_pstar_g']:.1e}")
+
+# %% [markdown]
+# ## An encoder with a rate–distortion objective
+#
+# McAllester's example of an encoder objective is the β-VAE trade-off, $\beta R + D$, seen by the
+# encoder only. Train the game for several β; each row is one (β, seed).
+
+# %%
+betas = [0.1, 0.5, 2.0, 5.0]
+res_beta = autonomy.train_autonomous("beta", hyper=betas, seeds=SEEDS, steps=STEPS, progress=False)
+tab_beta = res_beta.table()
+beta_row = np.array([c["hyper"] for c in res_beta.configs])
+print(f"{'beta':>5} {'R':>8} {'R+D-H':>9} {'KL(p*||g)':>10}")
+for i in range(len(beta_row)):
+    print(f"{beta_row[i]:5.1f} {tab_beta['R'][i]:8.4f} {tab_beta['R'][i] + tab_beta['D'][i] - H:9.1e} "
+          f"{tab_beta['kl_pstar_g'][i]:10.1e}")
+
+# %% [markdown]
+# Whatever β asks of the encoder — a high rate for $\beta < 1$, collapse for $\beta > 1$ — the last
+# two columns stay small: the generative side keeps $R + D$ near $H$ and $g$ near $p^*$, up to how far
+# it has caught up with the encoder in a finite number of steps.
+#
+# ## An encoder with an objective of its own design
+#
+# Any function of the tables will do. Here the encoder wants a *definite* rate: it minimises
+# $D + \lambda (R - \sigma)^2$ — unlike $D + |\sigma - R|$ from lesson 3, this pulls the rate down as
+# well as up. With the generative side at its best response, $D = H - R$ along the way, so the
+# encoder's loss is $H - R + \lambda(R - \sigma)^2$, minimised at $R = \sigma + 1/(2\lambda)$.
+
+# %%
+LAM = 10.0
+
+
+def squared_target(px, enc, dec, mar, sigma):
+    """The encoder's own loss D + λ (R - σ)² (jax.numpy; dec and mar arrive stop-gradiented)."""
+    r, d = F.rate_distortion(px, enc, dec, mar)
+    return d + LAM * (r - sigma) ** 2
+
+
+sigmas = [0.25, 0.5, 1.5]
+res_sq = autonomy.train_autonomous(squared_target, hyper=sigmas, seeds=SEEDS, steps=STEPS, progress=False)
+tab_sq = res_sq.table()
+sigma_row = np.array([c["hyper"] for c in res_sq.configs])
+print(f"{'sigma':>6} {'R':>8} {'sigma + 1/(2 lam)':>18} {'R+D-H':>9} {'KL(p*||g)':>10} {'I(z;z*)':>8}")
+for i in range(len(sigma_row)):
+    print(f"{sigma_row[i]:6.2f} {tab_sq['R'][i]:8.4f} {sigma_row[i] + 1 / (2 * LAM):18.4f} "
+          f"{tab_sq['R'][i] + tab_sq['D'][i] - H:9.1e} {tab_sq['kl_pstar_g'][i]:10.1e} {tab_sq['I_zstar'][i]:8.4f}")
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+ax = axes[0]
+ax.fill_between([0, H], [H, 0], 0, color="0.88")
+ax.plot([0, H], [H, 0], "k-", lw=1)
+sc = ax.scatter(tab_beta["R"], tab_beta["D"], c=np.log(beta_row), cmap="coolwarm", marker="o", label="encoder: βR + D")
+ax.scatter(tab_sq["R"], tab_sq["D"], c="tab:green", marker="^", label="encoder: D + λ(R − σ)²")
+fig.colorbar(sc, ax=ax, label="log β")
+ax.set(xlabel="rate $R$ (nats)", ylabel="distortion $D$ (nats)", title="The encoder picks the point")
+ax.legend(fontsize=8)
+ax = axes[1]
+for i in range(len(sigma_row)):
+    ax.plot(res_sq.history["step"], res_sq.history["R"][i], lw=1, color="tab:green", alpha=0.7)
+for s in sigmas:
+    ax.axhline(s + 1 / (2 * LAM), color="k", ls=":", lw=1)
+ax.set(xlabel="step (after the generative warm-up)", ylabel="rate $R$ (nats)",
+       title="D + λ(R − σ)²: the rate settles at σ + 1/(2λ)")
+fig.tight_layout()
+
+# %% [markdown]
+# ## The model of the data stays consistent
+#
+# Put every trained model side by side: its own objective chose the rate, and the model of the data
+# $g$ is close to $p^*$ in every case.
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 3))
+labels = [f"β={b:g}" for b in beta_row] + [f"σ={s:g}" for s in sigma_row]
+kls = np.concatenate([tab_beta["kl_pstar_g"], tab_sq["kl_pstar_g"]])
+ax.bar(np.arange(len(kls)), np.maximum(kls, 1e-16))
+ax.set_xticks(np.arange(len(kls)), labels, rotation=90, fontsize=7)
+ax.set(yscale="log", ylabel="KL(p* || g) (nats)", title="How far g is from the data, per trained model")
+fig.tight_layout()
+print(f"largest KL(p*||g) over all {len(kls)} trained models: {kls.max():.1e} nats")
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. **Break the game.** Remove the stop-gradient on the encoder in the generative players' loss
+#    (write your own `loss_builder` for `toyrd.train_jax.train_rows`, after
+#    `toyrd.autonomy.autonomy_loss_fn`). Now $m$ and $d$ also pull the encoder. What changes for
+#    β = 5?
+# 2. **A balanced code.** Design an encoder loss that wants $q(z)$ uniform on 2 code states and
+#    $D$ small (e.g. $D + \lambda\,\mathrm{KL}(q\,\|\,u_2)$). Which rate does it reach? How much of
+#    $z^*$ does the code keep?
+# 3. **The optimum of the squared target.** Derive $R^* = \sigma + 1/(2\lambda)$ from the encoder's
+#    loss on the line, and check it for λ = 1 and λ = 100. What goes wrong when $\sigma + 1/(2\lambda)$
+#    exceeds $H$?
