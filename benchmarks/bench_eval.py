@@ -31,6 +31,23 @@ def _models(b: int, n: int = 30):
     return _stack(rng, b, n, n), _stack(rng, b, n, n), _stack(rng, b, n)
 
 
+def _floor(tb, px, pzx, quick: bool) -> dict:
+    """Costly elementwise ops per model in the compiled batch program (B = 64), priced at their
+    measured ns per element: a lower bound on the JAX time per model."""
+    import jax
+
+    from benchmarks.bench_scaling import COSTLY_OPS, _ns_per_element, hlo_op_elements
+
+    b = 64
+    enc, dec, mar = _models(b)
+    with jax.enable_x64(True):
+        text = tb._jax_program(True).lower(px, enc, dec, mar, px, pzx).compile().as_text()
+        ns = _ns_per_element("float64", quick)
+    per_model = {k: v / b for k, v in hlo_op_elements(text).items()}
+    return {"B": b, "elements_per_model": per_model, "ns_per_element": ns,
+            "floor_us_per_model": sum(per_model[k] * ns[k] for k in COSTLY_OPS) / 1e3}
+
+
 def run(quick: bool = False) -> dict:
     import toyrd
     from toyrd import batch as tb
@@ -75,6 +92,7 @@ def run(quick: bool = False) -> dict:
             row["jax_speedup"] = m["median_s"] / row["jax_s"]
         out["batch"].append(row)
 
+    out["floor"] = _floor(tb, px, pzx, quick)
     faster = [r["B"] for r in out["batch"] if r.get("jax_speedup", 0) > 1]
     out["jax_faster_from_B"] = min(faster) if faster else None
     out["auto_numpy_max_B"] = tb.NUMPY_MAX_B

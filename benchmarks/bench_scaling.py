@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 import time
@@ -88,6 +89,84 @@ def _fit(points) -> dict | None:
     return {"exponent": slope, "sizes": [p["n"] for p in points]}
 
 
+#: Elementwise HLO ops whose cost per element dominates a training step (everything else XLA fuses
+#: into them: adds, multiplies, selects are cheaper by a wide margin).
+COSTLY_OPS = ("exponential", "log", "sqrt", "divide")
+_OP_RE = re.compile(r"= (f64|f32)\[([\d,]*)\][^ ]* (" + "|".join(COSTLY_OPS) + r")\(")
+
+
+def hlo_op_elements(hlo_text: str) -> dict:
+    """Elements computed by each costly op in an optimised (post-CSE, post-fusion) HLO module."""
+    counts = dict.fromkeys(COSTLY_OPS, 0)
+    for m in _OP_RE.finditer(hlo_text):
+        dims = [int(x) for x in m.group(2).split(",") if x]
+        counts[m.group(3)] += math.prod(dims)
+    return counts
+
+
+def _ns_per_element(dtype: str, quick: bool) -> dict:
+    """Measured ns per element of each costly op: inside one jitted loop, ``reps`` passes over an
+    array the size of one 64-model table batch (64·30·30 entries, shifted each pass so nothing is
+    hoisted), minus the same loop with the identity — so dispatch and accumulation cancel."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from benchmarks import measure
+
+    ops = {"exponential": jnp.exp, "log": jnp.log, "sqrt": jnp.sqrt, "divide": lambda v: 1.0 / v}
+    size, reps = 64 * 30 * 30, (4 if quick else 32)
+    x = jnp.asarray(np.random.default_rng(0).random(size) + 0.5, dtype=dtype)
+
+    def t(f):
+        def body(i, acc):
+            return acc + f(x + i.astype(x.dtype) * 1e-6)
+
+        g = jax.jit(lambda v: jax.lax.fori_loop(0, reps, body, jnp.zeros_like(v)).sum())
+        return measure(lambda: jax.block_until_ready(g(x)), repeat=3 if quick else 7)["min_s"]
+
+    base = t(lambda v: v)
+    return {name: max(0.0, 1e9 * (t(op) - base) / (size * reps)) for name, op in ops.items()}
+
+
+def transcendental_floor(n: int = 30, quick: bool = False) -> dict:
+    """Lower bound on one trainer model-step from its costly elementwise ops.
+
+    Compiles one unbatched step of the trainer's loss (``train_jax.objective_loss_fn``, ELBO,
+    tabular) with Adam, counts the exp / log / sqrt / divide elements in the optimised HLO and
+    prices each at its measured ns per element: floor = Σ_op count_op · ns_op.
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    import toyrd
+    from toyrd import families, train_jax
+
+    fam = families.tabular
+    px = toyrd.toy_data(n_bins=n).px
+    loss = train_jax.objective_loss_fn("elbo", fam, n)
+    out = {"n": n, "by_dtype": {}}
+    with jax.enable_x64(True):
+        for dtype in ("float64", "float32"):
+            params = {k: jnp.asarray(v, dtype) for k, v in fam.init(0, n, n, 1.0).items()}
+            opt = optax.adam(0.05)
+            state = opt.init(params)
+            pxd = jnp.asarray(px, dtype)
+
+            def step(p, s):
+                g = jax.grad(lambda q: loss(q, jnp.asarray(0.0, dtype), pxd)[0])(p)
+                upd, s = opt.update(g, s, p)
+                return optax.apply_updates(p, upd), s
+
+            counts = hlo_op_elements(jax.jit(step).lower(params, state).compile().as_text())
+            ns = _ns_per_element(dtype, quick)
+            floor_us = sum(counts[k] * ns[k] for k in COSTLY_OPS) / 1e3
+            out["by_dtype"][dtype] = {"elements": counts, "ns_per_element": ns,
+                                      "floor_us_per_model_step": floor_us}
+    return out
+
+
 def run(quick: bool = False) -> dict:
     sizes = SIZES_QUICK if quick else SIZES
     budget_mb = 1024 * float(os.environ.get("TOYRD_BENCH_MEM_GB", "4"))
@@ -120,7 +199,8 @@ def run(quick: bool = False) -> dict:
         big = [p for p in rows if p["n"] >= 100]
         fits[f"B{b}"] = {"n>=100": _fit(big), "all": _fit(rows)}
     return {"objective": "elbo", "family": "tabular", "dtype": "float64", "trainer": "toyrd.train_jax.train",
-            "points": points, "skipped": skipped, "fits": fits, "mem_budget_mb": budget_mb}
+            "points": points, "skipped": skipped, "fits": fits, "mem_budget_mb": budget_mb,
+            "floor": transcendental_floor(30, quick)}
 
 
 if __name__ == "__main__":

@@ -134,6 +134,15 @@ def section_eval(res) -> str:
                "including I(z;z*):\n\n" + table(
                    ["B", "compiled B", "numpy loop models/s", "JAX models/s", "JAX / numpy",
                     "JAX first call s (compile)"], rows))
+    fl = res.get("floor")
+    if fl:
+        e = fl["elements_per_model"]
+        out.append(
+            f"Floor: the compiled batch program (B = {fl['B']}) computes {fmt(e['log'])} logarithms "
+            f"per model after XLA's common-subexpression elimination; at the measured "
+            f"{fmt(fl['ns_per_element']['log'])} ns per float64 log that alone is "
+            f"{fmt(fl['floor_us_per_model'])} µs per model, i.e. at most "
+            f"{fmt(1e6 / fl['floor_us_per_model'])} models/s on this machine.")
     out.append(f"JAX overtakes the numpy loop from B = {fmt(res.get('jax_faster_from_B'))} once "
                f"compiled; `backend=\"auto\"` uses numpy up to B = {res['auto_numpy_max_B']} so "
                "that a few models never pay the compilation.")
@@ -159,6 +168,30 @@ def section_scaling(res) -> str:
                    f"n = {s['from_n']} is {fmt(s['estimated_rss_mb'])} MiB, above the budget of "
                    f"{fmt(s['budget_mb'])} MiB (`TOYRD_BENCH_MEM_GB`).")
     out.append("![time per model-step and peak memory against n_x·n_z](img/bench_scaling.png)")
+    fl = res.get("floor")
+    if fl:
+        rows = []
+        for dtype, d in fl["by_dtype"].items():
+            for op, count in d["elements"].items():
+                rows.append([dtype, op, count, d["ns_per_element"][op],
+                             count * d["ns_per_element"][op] / 1e3])
+            rows.append([dtype, "**floor**", "", "", d["floor_us_per_model_step"]])
+        out.append(
+            f"**The transcendental floor of one model-step** (n_x = n_z = {fl['n']}, ELBO, "
+            "tabular, Adam): the costly elementwise operations left in the optimised XLA program "
+            "of one step (after common-subexpression elimination and fusion), each priced at its "
+            "measured cost per element on this machine (cache-resident array, the fused "
+            "reduction subtracted). The compiled step cannot run faster than this sum:\n\n" +
+            table(["dtype", "op", "elements per step", "ns per element", "µs per step"], rows))
+        d64 = fl["by_dtype"].get("float64")
+        if d64:
+            exp_us = d64["elements"]["exponential"] * d64["ns_per_element"]["exponential"] / 1e3
+            out.append(
+                f"The exponentials alone — the {d64['elements']['exponential']} softmax entries of "
+                "e, d and m, which any step must compute because the objective is a function of "
+                f"the tables — cost {fmt(exp_us)} µs per model-step in float64 with XLA on this CPU, whatever the "
+                "rest of the implementation does (XLA:CPU evaluates float64 exp/log elementwise "
+                "far slower than float32, see the ns column).")
     return "\n\n".join(out)
 
 
