@@ -72,21 +72,30 @@ def save_model(path, encoder, decoder, marginal, *, px=None, pzx=None) -> None:
 
 
 def _read_npz(path) -> dict:
-    """Every array of an .npz archive, or a one-line :class:`ToyrdError` saying why not."""
+    """Every array of an .npz archive, or a one-line :class:`ToyrdError` saying why not.
+
+    The file is opened here and handed to ``np.load`` as a file object, so it is closed even when
+    numpy fails half-way (given a path, numpy leaks the handle of a damaged zip).
+    """
     try:
-        loaded = np.load(path, allow_pickle=False)
+        fh = open(path, "rb")
     except FileNotFoundError:
         raise ToyrdError(f"{path}: no such file") from None
-    except Exception as exc:  # not a zip / npy, a directory, pickled data, ...: the file is unreadable
-        raise ToyrdError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise ToyrdError(f"{path}: holds a single array, expected an .npz archive with "
-                         f"encoder, decoder, marginal")
-    try:
-        with loaded as f:
-            return {k: f[k] for k in f.files}
-    except Exception as exc:  # a damaged member (bad CRC, truncated data, object array, ...)
-        raise ToyrdError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+    except OSError as exc:  # a directory, no permission, ...
+        raise ToyrdError(f"{path}: cannot be opened ({type(exc).__name__}: {exc.strerror or exc})") from None
+    with fh:
+        try:
+            loaded = np.load(fh, allow_pickle=False)
+        except Exception as exc:  # not a zip / npy, pickled data, empty, ...: the file is unreadable
+            raise ToyrdError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ToyrdError(f"{path}: holds a single array, expected an .npz archive with "
+                             f"encoder, decoder, marginal")
+        try:
+            with loaded as f:
+                return {k: f[k] for k in f.files}
+        except Exception as exc:  # a damaged member (bad CRC, truncated data, object array, ...)
+            raise ToyrdError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
 
 
 def _check_pzx(pzx, n_x: int, *, normalize: bool = False) -> np.ndarray:
