@@ -18,6 +18,8 @@ def _training_options(p, *, name: str, quick_help: str):
     p.add_argument("--steps", type=int, default=None, help="Adam steps per run")
     p.add_argument("--lr", type=float, default=None, help="peak learning rate")
     p.add_argument("--init-scale", type=float, default=None, help="initialisation scale of the family")
+    p.add_argument("--warmup", type=int, default=None,
+                   help="steps fitting only m and d to the initial encoder first (default 500)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
@@ -54,7 +56,8 @@ def cmd_figure2(args) -> int:
 
     base = f2.QUICK if args.quick else f2.Settings()
     over = {k: v for k, v in dict(seeds=args.seeds, family=args.family, steps=args.steps, lr=args.lr,
-                                  init_scale=args.init_scale, sigma=args.sigma).items() if v is not None}
+                                  init_scale=args.init_scale, sigma=args.sigma,
+                                  warmup=args.warmup).items() if v is not None}
     settings = base._replace(seed=args.seed, **over)
     out_dir = args.out or "figure2"
     result = f2.run_figure2(settings, progress=_progress(args.no_progress))
@@ -83,7 +86,7 @@ def cmd_rdplane(args) -> int:
         over["families"] = tuple(s.strip() for s in args.families.split(",") if s.strip())
     if args.betas is not None:
         over["betas"] = tuple(rd.parse_floats("betas", args.betas))
-    for key in ("seeds", "steps", "lr"):
+    for key in ("seeds", "steps", "lr", "warmup"):
         if getattr(args, key) is not None:
             over[key] = getattr(args, key)
     if args.init_scale is not None:

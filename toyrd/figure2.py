@@ -68,6 +68,7 @@ class Settings(NamedTuple):
     init_scale: float = 0.01  # near the collapsed encoder; see docs/robustness.md for others
     sigma: float = 0.5  # target rate (nats)
     schedule: str = "cosine"  # learning-rate schedule of toyrd.train_jax ("cosine" or "constant")
+    warmup: int = 500  # steps fitting only m and d to the initial encoder before training all
 
 
 #: The settings of ``--quick`` (tests): few seeds, fewer steps.
@@ -184,7 +185,8 @@ def _train_both(settings: Settings, toy: ToyData, progress: bool):
     res = train_jax.train_rows("elbo|target_rate", [-1.0] * n + [float(settings.sigma)] * n,
                                [float(settings.init_scale)] * (2 * n), seeds + seeds,
                                family=settings.family, px=toy.px, pzx=toy.pzx, steps=settings.steps,
-                               lr=settings.lr, schedule=settings.schedule, progress=progress,
+                               lr=settings.lr, schedule=settings.schedule, warmup=settings.warmup,
+                               progress=progress,
                                loss_builder=_paired_loss, loss_key="figure2")
     enc, dec, mar = (np.asarray(a, dtype=np.float64) for a in (res.encoder, res.decoder, res.marginal))
     return {"elbo": (seeds, enc[:n], dec[:n], mar[:n]),
@@ -203,6 +205,8 @@ def check_settings(settings: Settings) -> Settings:
         raise ToyrdError(f"seeds: {settings.seeds!r}, expected an integer >= 1")
     if not (isinstance(settings.steps, (int, np.integer)) and settings.steps >= 1):
         raise ToyrdError(f"steps: {settings.steps!r}, expected an integer >= 1")
+    if not (isinstance(settings.warmup, (int, np.integer)) and settings.warmup >= 0):
+        raise ToyrdError(f"warmup: {settings.warmup!r}, expected an integer >= 0")
     from .families import get_family
 
     get_family(settings.family)
@@ -287,7 +291,7 @@ def format_table(result: Figure2Result) -> str:
                      f"{cell('target_rate', k):>34} {paper('target_rate', k)}")
     st = result.settings
     n = len(result.runs["elbo"].seeds)
-    lines.append(f"nats; {n} seeds per trained model ({st.family}, {st.steps} steps, lr {st.lr}, "
+    lines.append(f"nats; {n} seeds per trained model ({st.family}, {st.steps} steps + {st.warmup} warm-up, lr {st.lr}, "
                  f"init scale {st.init_scale}, σ = {st.sigma}); "
                  f"figure shows seeds elbo={result.runs['elbo'].seeds[result.runs['elbo'].median_index]}, "
                  f"target_rate={result.runs['target_rate'].seeds[result.runs['target_rate'].median_index]} "
@@ -312,7 +316,7 @@ def write_figure(result: Figure2Result, path, fmt: str = "png") -> str:
         subs.append(f"{seed}\nR = {m['R']:.4f}, D = {m['D']:.4f}, I(z;z*) = {m['I_zstar']:.4f}\n"
                     f"KL(p*‖g) = {max(m['kl_pstar_g'], 0.0):.1e}, class-0 block mass {m['class0_mass']:.2f}")
     st = result.settings
-    sup = (f"toyrd figure2: {st.family} family, {st.steps} steps, lr {st.lr}, init scale "
-           f"{st.init_scale}; H = {result.toy.entropy:.4f}, I(x;z*) = {result.toy.info:.4f} nats")
+    sup = (f"toyrd figure2: {st.family} family, {st.steps} steps (+{st.warmup} warm-up), lr {st.lr}, "
+           f"init scale {st.init_scale}; H = {result.toy.entropy:.4f}, I(x;z*) = {result.toy.info:.4f} nats")
     os.makedirs(os.path.dirname(os.path.abspath(str(path))), exist_ok=True)
     return plot_columns(cols, titles, subtitles=subs, path=path, fmt=fmt, suptitle=sup)

@@ -1,0 +1,265 @@
+"""The toy's exact rate–distortion plane (paper Section 2, Figure 1; Figure 3b form for −ELBO).
+
+Three panels, every point an exactly evaluated model (:func:`toyrd.evaluate`), nats:
+
+1. **D against R.** The feasible region of *any* model is D ≥ H − R, R ≥ 0, D ≥ 0 (eq. 2:
+   H − D ≤ I_e ≤ R); its boundary D = H − R is reached by every encoder once m and d are optimal
+   (R + D = H). Marked: the auto-decoding limit (R, D) = (0, H), the auto-encoding limit (H, 0),
+   and the points of a β-sweep (β-VAE, loss D + βR) per model family — the family's own frontier.
+2. **−ELBO = R + D against R.** Feasible: R + D ≥ max(H, R); every model on the line −ELBO = H
+   is an ELBO optimum, whatever its rate (the flat valley the paper's Section 4 is about).
+3. **I(z; z*) against R.** The data processing inequality bounds the code's knowledge of the
+   true latent by I(z;z*) ≤ I(x;z*) = 0.5, and by the information bottleneck frontier
+   IB(I_e) ≤ IB(R) (:func:`toyrd.ib.ib_frontier`, an upper bound since I_e ≤ R and IB is
+   nondecreasing).
+
+ELBO-trained and target-rate-trained models (the figure2 columns) and the hand-built optimal
+model of :func:`toyrd.figure2.optimal_model` are overlaid on all three.
+
+Identity used by the tests: every trained point satisfies R + D ≥ H − 1e-12 (eq. 2), and the
+hand-built model sits on the boundary, R + D = H to 1e-12.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from ._validate import ToyrdError
+from .data import ToyData, toy_data
+
+__all__ = ["Settings", "RDPlaneResult", "run_rdplane", "to_json", "format_table", "write_figure",
+           "feasible_boundary", "parse_floats", "QUICK", "POINT_KEYS"]
+
+#: The quantities kept for every point.
+POINT_KEYS = ("R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g")
+
+
+class Settings(NamedTuple):
+    """What ``toyrd rdplane`` trains: a β-sweep per family, plus ELBO and target-rate models."""
+
+    families: tuple = ("tabular", "bump")
+    betas: tuple = (0.2, 0.5, 0.8, 1.0, 1.25, 2.0, 5.0)
+    seeds: int = 2  # seeds per (family, β)
+    seed: int = 0
+    steps: int = 3000
+    lr: float = 0.01
+    init_scale: float = 0.3
+    sigma: float = 0.5
+    warmup: int = 500
+
+
+#: ``--quick`` (tests): one family, three β, one seed, few steps.
+QUICK = Settings(families=("tabular",), betas=(0.5, 1.0, 2.0), seeds=1, steps=600)
+
+
+class RDPlaneResult(NamedTuple):
+    toy: ToyData
+    settings: Settings
+    points: list  # dicts: family, objective, hyper, seed, and POINT_KEYS
+    ib: dict | None  # {"I_xz": (K,), "I_zy": (K,)} or None when toyrd.ib is not available
+    optimal: dict  # the hand-built model's POINT_KEYS
+
+
+def parse_floats(name: str, text: str) -> list:
+    """'0.5,1,2' -> [0.5, 1.0, 2.0]; raises :class:`ToyrdError` naming ``name`` on bad input."""
+    try:
+        out = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise ToyrdError(f"{name}: {text!r} is not a comma-separated list of numbers") from None
+    if not out or not all(math.isfinite(v) and v >= 0 for v in out):
+        raise ToyrdError(f"{name}: {text!r} must list finite numbers >= 0")
+    return out
+
+
+def feasible_boundary(H: float, r_max: float):
+    """(R, D) vertices of the lower boundary of the feasible region, D = max(H − R, 0), on [0, r_max]."""
+    if r_max <= H:
+        return np.array([0.0, r_max]), np.array([H, H - r_max])
+    return np.array([0.0, H, r_max]), np.array([H, 0.0, 0.0])
+
+
+def _check(settings: Settings) -> Settings:
+    from .families import get_family
+
+    if not settings.families:
+        raise ToyrdError("families: need at least one family")
+    for fam in settings.families:
+        get_family(fam)
+    if not settings.betas or not all(math.isfinite(b) and b >= 0 for b in settings.betas):
+        raise ToyrdError(f"betas: {settings.betas!r}, expected finite numbers >= 0")
+    if not (isinstance(settings.seeds, (int, np.integer)) and settings.seeds >= 1):
+        raise ToyrdError(f"seeds: {settings.seeds!r}, expected an integer >= 1")
+    if not (isinstance(settings.steps, (int, np.integer)) and settings.steps >= 1):
+        raise ToyrdError(f"steps: {settings.steps!r}, expected an integer >= 1")
+    if not (isinstance(settings.warmup, (int, np.integer)) and settings.warmup >= 0):
+        raise ToyrdError(f"warmup: {settings.warmup!r}, expected an integer >= 0")
+    if not (math.isfinite(settings.lr) and settings.lr > 0):
+        raise ToyrdError(f"lr: {settings.lr!r}, expected a finite number > 0")
+    return settings
+
+
+def _points(res, family: str, toy: ToyData) -> list:
+    from .figure2 import _metrics
+
+    out = []
+    for i, cfg in enumerate(res.configs):
+        q = _metrics(toy, res.encoder[i], res.decoder[i], res.marginal[i])
+        out.append({"family": family, "objective": cfg["objective"], "hyper": cfg["hyper"],
+                    "seed": cfg["seed"], **{k: float(q[k]) for k in POINT_KEYS}})
+    return out
+
+
+def run_rdplane(settings: Settings = Settings(), *, toy: ToyData | None = None, progress=None,
+                ib_points: int = 60) -> RDPlaneResult:
+    """Train the β-sweeps and the ELBO / target-rate models; evaluate every point exactly."""
+    from . import train_jax
+    from .figure2 import _metrics, optimal_model
+
+    settings = _check(settings)
+    toy = toy_data() if toy is None else toy
+    step = progress or (lambda stage: None)
+    seeds = list(range(settings.seed, settings.seed + settings.seeds))
+    common = dict(seeds=seeds, init_scale=settings.init_scale, steps=settings.steps, lr=settings.lr,
+                  warmup=settings.warmup, px=toy.px, pzx=toy.pzx, progress=False)
+    points = []
+    for fam in settings.families:
+        step(f"{fam}: β-sweep over {len(settings.betas)} β × {len(seeds)} seeds")
+        points += _points(train_jax.train("beta", family=fam, hyper=list(settings.betas), **common), fam, toy)
+        step(f"{fam}: target rate σ = {settings.sigma:g} × {len(seeds)} seeds")
+        points += _points(train_jax.train("target_rate", family=fam, hyper=settings.sigma, **common), fam, toy)
+    enc, dec, mar = optimal_model(toy, n_z=toy.n_bins)
+    opt = {k: float(v) for k, v in _metrics(toy, enc, dec, mar).items() if k in POINT_KEYS}
+    ib = None
+    try:
+        from . import ib as ib_mod
+    except ImportError:  # the IB module is optional for this figure
+        ib_mod = None
+    if ib_mod is not None:
+        step("information bottleneck frontier")
+        ib = _ib_curve(ib_mod, toy, ib_points)
+    return RDPlaneResult(toy, settings, points, ib, opt)
+
+
+def _ib_curve(ib_mod, toy: ToyData, n: int) -> dict:
+    """(I(x;z), I(z;z*)) along :func:`toyrd.ib.ib_frontier`, sorted by I(x;z)."""
+    fr = ib_mod.ib_frontier(toy.pzx)
+    get = (lambda k: fr[k]) if isinstance(fr, dict) else (lambda k: getattr(fr, k))
+    names = [("I_xz", "I_zy"), ("I_XZ", "I_ZY"), ("rate", "relevance"), ("I_x", "I_y")]
+    for a, b in names:
+        try:
+            x, y = np.asarray(get(a), dtype=np.float64), np.asarray(get(b), dtype=np.float64)
+            break
+        except (KeyError, AttributeError):
+            continue
+    else:
+        raise ToyrdError("toyrd.ib.ib_frontier: result has no recognised (I(x;z), I(z;z*)) fields")
+    order = np.argsort(x, kind="stable")
+    return {"I_xz": x[order], "I_zy": y[order]}
+
+
+# ----------------------------------------------------------------------------- reporting
+
+
+def to_json(result: RDPlaneResult) -> dict:
+    """JSON-ready: settings, H, I(x;z*), the limits, every point, the optimal model and IB curve."""
+    H = result.toy.entropy
+    return {"settings": result.settings._asdict(), "units": "nats", "H": H, "I_x_zstar": result.toy.info,
+            "limits": {"auto_decoding": {"R": 0.0, "D": H}, "auto_encoding": {"R": H, "D": 0.0}},
+            "optimal": result.optimal, "points": result.points,
+            "ib_frontier": None if result.ib is None else {k: v.tolist() for k, v in result.ib.items()}}
+
+
+def format_table(result: RDPlaneResult) -> str:
+    """One line per (family, objective, hyper): median R, D, R + D − H and I(z;z*) over seeds."""
+    H = result.toy.entropy
+    groups = {}
+    for p in result.points:
+        groups.setdefault((p["family"], p["objective"], p["hyper"]), []).append(p)
+    lines = [f"{'family':>8} {'objective':>11} {'hyper':>6} | {'R':>9} {'D':>9} {'R+D-H':>10} "
+             f"{'I(z;z*)':>8}   (median over seeds, nats; H = {H:.6f})"]
+    for (fam, obj, hyp), ps in groups.items():
+        med = {k: _nanmedian([p[k] for p in ps]) for k in ("R", "D", "I_zstar")}
+        gap = _nanmedian([p["R"] + p["D"] - H for p in ps])
+        lines.append(f"{fam:>8} {obj:>11} {hyp:>6.3g} | {med['R']:>9.5f} {med['D']:>9.5f} "
+                     f"{gap:>10.2e} {med['I_zstar']:>8.5f}")
+    o = result.optimal
+    lines.append(f"{'optimal':>8} {'hand-built':>11} {'':>6} | {o['R']:>9.5f} {o['D']:>9.5f} "
+                 f"{o['R'] + o['D'] - H:>10.2e} {o['I_zstar']:>8.5f}")
+    return "\n".join(lines)
+
+
+def _nanmedian(values) -> float:
+    v = np.asarray(values, dtype=np.float64)
+    v = v[np.isfinite(v)]
+    return float(np.median(v)) if v.size else math.nan
+
+
+_FAMILY_COLORS = {"tabular": "C0", "bump": "C1"}
+
+
+def write_figure(result: RDPlaneResult, path, fmt: str = "png") -> str:
+    """Draw the three panels to ``path`` (byte-reproducible, see :func:`toyrd.figures.save_figure`)."""
+    from .figures import _new_figure, save_figure
+
+    H, info = result.toy.entropy, result.toy.info
+    pts = [p for p in result.points if math.isfinite(p["R"])]
+    r_max = max([H * 1.15] + [p["R"] * 1.05 for p in pts])
+    fig = _new_figure(figsize=(13.5, 4.4))
+    ax1, ax2, ax3 = fig.subplots(1, 3)
+    # panel 1: D vs R
+    rb, db = feasible_boundary(H, r_max)
+    ax1.fill_between(rb, 0, db, color="0.85", label="infeasible: D < H − R")
+    ax1.plot(rb, db, color="k", lw=1.0, label="D = H − R (optimal m, d)")
+    # panel 2: -ELBO vs R
+    rr = np.array([0.0, H, r_max])
+    ax2.fill_between(rr, 0, np.maximum(H, rr), color="0.85", label="infeasible: R + D < max(H, R)")
+    ax2.plot(rr, np.maximum(H, rr), color="k", lw=1.0, label="−ELBO = H (ELBO optima)")
+    # panel 3: I(z;z*) vs R
+    ax3.axhline(info, color="k", lw=1.0, ls=":", label=f"I(x;z*) = {info:.2f}")
+    if result.ib is not None:
+        x, y = result.ib["I_xz"], result.ib["I_zy"]
+        ax3.plot(np.append(x, r_max), np.append(y, y[-1]), color="k", lw=1.2, label="IB frontier")
+    for fam in result.settings.families:
+        col = _FAMILY_COLORS.get(fam, "C2")
+        beta = sorted((p for p in pts if p["family"] == fam and p["objective"] == "beta"),
+                      key=lambda p: p["R"])
+        for ax, yk in ((ax1, "D"), (ax2, "ELBO"), (ax3, "I_zstar")):
+            ys = [(-p["ELBO"] if yk == "ELBO" else p[yk]) for p in beta]
+            ax.plot([p["R"] for p in beta], ys, "o", ms=3.5, color=col, alpha=0.7, label=f"{fam}: β-sweep")
+            for name, marker, sel in (("ELBO (β = 1)", "s", lambda p: p["objective"] == "beta" and p["hyper"] == 1.0),
+                                      (f"target rate σ = {result.settings.sigma:g}", "^",
+                                       lambda p: p["objective"] == "target_rate")):
+                sub = [p for p in pts if p["family"] == fam and sel(p)]
+                if sub:
+                    ax.plot([p["R"] for p in sub], [(-p["ELBO"] if yk == "ELBO" else p[yk]) for p in sub],
+                            marker, ms=7, mfc="none", mew=1.4, color=col, label=f"{fam}: {name}")
+    o = result.optimal
+    for ax, y in ((ax1, o["D"]), (ax2, o["R"] + o["D"]), (ax3, o["I_zstar"])):
+        ax.plot([o["R"]], [y], "*", ms=11, color="C3", label="hand-built optimal (a)")
+    ax1.plot([0.0], [H], "D", color="k", ms=6, label="auto-decoding (0, H)")
+    ax1.plot([H], [0.0], "D", color="0.4", ms=6, label="auto-encoding (H, 0)")
+    ax1.set(xlabel="rate R (nats)", ylabel="distortion D (nats)", xlim=(-0.05, r_max), ylim=(-0.05, H * 1.25),
+            title="(1) distortion against rate")
+    ax2.set(xlabel="rate R (nats)", ylabel="−ELBO = R + D (nats)", xlim=(-0.05, r_max),
+            ylim=(H - 0.3, max(H * 1.25, r_max)), title="(2) −ELBO against rate")
+    ax3.set(xlabel="rate R (nats)", ylabel="I(z; z*) (nats)", xlim=(-0.05, r_max), ylim=(-0.02, info * 1.3),
+            title="(3) knowledge of the true latent")
+    for ax in (ax1, ax2, ax3):
+        _dedup_legend(ax)
+        ax.tick_params(labelsize=7)
+    st = result.settings
+    fig.suptitle(f"toyrd rdplane: H = {H:.4f} nats; {st.seeds} seed(s) per point, {st.steps} steps, "
+                 f"lr {st.lr}, init scale {st.init_scale}", fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, path, fmt)
+
+
+def _dedup_legend(ax):
+    handles, labels = ax.get_legend_handles_labels()
+    seen = {}
+    for h, lab in zip(handles, labels):
+        seen.setdefault(lab, h)
+    ax.legend(list(seen.values()), list(seen.keys()), fontsize=6, frameon=False, loc="best")
