@@ -8,20 +8,21 @@
   ``reinforce``, ``gumbel``, ``gumbel-st``;
 * :func:`train` — the minibatch Adam loop with R and D logged (minibatch and exact);
 * :func:`export_tables`, :func:`save_torch_model` — float64 tables / a model ``.npz``;
-* :func:`gradient_samples`, :func:`gradient_stats`, :func:`gumbel_bias` — estimator gradients
+* :func:`gradient_samples`, :func:`gradient_stats`, :func:`expected_gradient`, :func:`gumbel_bias` — estimator gradients
   against the exact gradient.
 """
 
 from .estimators import BASELINES, ESTIMATORS, Minibatch, check_estimator, draw_minibatch, estimate_rd
 from .gradients import (
-    GradientStats, bonferroni_k, exact_gradient, gradient_samples, gradient_stats, gumbel_bias,
+    GradientStats, bonferroni_k, exact_gradient, expected_gradient, gradient_samples, gradient_stats,
+    gumbel_bias,
 )
 from .model import PART_PREFIXES, TablePart, TorchVAE, export_tables, save_torch_model
 from .trainer import EXACT_KEYS, History, TrainConfig, TrainResult, train
 
 __all__ = [
     "BASELINES", "ESTIMATORS", "Minibatch", "check_estimator", "draw_minibatch", "estimate_rd",
-    "GradientStats", "bonferroni_k", "exact_gradient", "gradient_samples", "gradient_stats",
+    "GradientStats", "bonferroni_k", "exact_gradient", "expected_gradient", "gradient_samples", "gradient_stats",
     "gumbel_bias", "PART_PREFIXES", "TablePart", "TorchVAE", "export_tables", "save_torch_model",
     "EXACT_KEYS", "History", "TrainConfig", "TrainResult", "train",
 ]
