@@ -277,9 +277,12 @@ def format_table(result: Figure2Result) -> str:
            f"{'(c) target rate median [min, max]':>34} {'paper':>7}"
     lines = [head, "-" * len(head)]
 
+    def num(v, width):  # six decimals; a float64 rounding residue (|v| < 5e-7) prints as 0
+        return f"{(0.0 if abs(v) < 5e-7 else v):>{width}.6f}"
+
     def cell(name, k):
         s = summary(result.runs[name].metrics[k])
-        return f"{s['median']:>10.6f} [{s['min']:>9.6f}, {s['max']:>9.6f}]"
+        return f"{num(s['median'], 10)} [{num(s['min'], 9)}, {num(s['max'], 9)}]"
 
     def paper(name, k):
         v = PAPER[name].get(k)
@@ -287,7 +290,7 @@ def format_table(result: Figure2Result) -> str:
 
     for k in REPORT_KEYS:
         opt = result.runs["optimal"].metrics[k][0]
-        lines.append(f"{k:>13} | {opt:>12.6f} | {cell('elbo', k):>34} {paper('elbo', k)} | "
+        lines.append(f"{k:>13} | {num(opt, 12)} | {cell('elbo', k):>34} {paper('elbo', k)} | "
                      f"{cell('target_rate', k):>34} {paper('target_rate', k)}")
     st = result.settings
     n = len(result.runs["elbo"].seeds)

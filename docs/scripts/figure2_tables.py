@@ -1,0 +1,70 @@
+"""Rewrite the generated tables of docs/figure2.md from the committed figure2 JSON files.
+
+    toyrd figure2 --out docs/data/figure2 --no-progress                 # tabular (default)
+    toyrd figure2 --family bump --out docs/data/figure2_bump --no-progress
+    python docs/scripts/figure2_tables.py
+
+Each ``<!-- figure2:NAME:start -->`` … ``<!-- figure2:NAME:end -->`` block of the page is
+replaced by the table of ``docs/data/NAME/figure2.json``: median [min, max] over seeds per
+quantity and model, next to the paper's value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = ROOT / "docs" / "figure2.md"
+RUNS = ("figure2", "figure2_bump")
+KEYS = ("R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g", "kl_pstar_dbar", "class0_mass")
+LABELS = {"R": "R", "D": "D", "ELBO": "ELBO", "I_e": "I_e", "I_zstar": "I(z; z*)",
+          "kl_pstar_g": "KL(p* ‖ g)", "kl_pstar_dbar": "KL(p* ‖ d̄)",
+          "class0_mass": "class-0 block mass"}
+
+
+def _num(v: float) -> str:
+    """4 decimals; small values in scientific notation (float64 residues ~1e-16 included)."""
+    if v == 0:
+        return "0"
+    return f"{v:.2g}" if abs(v) < 1e-3 else f"{v:.4f}"
+
+
+def table(data: dict) -> str:
+    st = data["settings"]
+    n = len(data["elbo"]["seeds"])
+    head = (f"*{n} seeds; {st['family']} family, init scale {st['init_scale']}, lr {st['lr']}, "
+            f"{st['steps']} steps + {st['warmup']} warm-up ({st['schedule']}), σ = {st['sigma']}; "
+            f"figure: ELBO seed {data['elbo']['shown_seed']}, target-rate seed "
+            f"{data['target_rate']['shown_seed']} (median R). Nats.*")
+    rows = ["| quantity | (a) optimal | (b) ELBO median [min, max] | paper (b) | "
+            "(c) target rate median [min, max] | paper (c) |", "|---|---:|---|---:|---|---:|"]
+    for k in KEYS:
+        cells = []
+        for name in ("elbo", "target_rate"):
+            s = data[name]["summary"][k]
+            p = data["paper"][name].get(k)
+            cells += [f"{_num(s['median'])} [{_num(s['min'])}, {_num(s['max'])}]",
+                      "" if p is None else f"{p:g}"]
+        rows.append(f"| {LABELS[k]} | {_num(data['optimal'][k][0])} | " + " | ".join(cells) + " |")
+    return head + "\n\n" + "\n".join(rows)
+
+
+def main() -> int:
+    text = PAGE.read_text()
+    for name in RUNS:
+        data = json.loads((ROOT / "docs" / "data" / name / "figure2.json").read_text())
+        start, end = f"<!-- figure2:{name}:start -->", f"<!-- figure2:{name}:end -->"
+        block = f"{start}\n{table(data)}\n{end}"
+        text, n = re.subn(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+        if n != 1:
+            raise SystemExit(f"{PAGE}: expected one block {start} … {end}, found {n}")
+    PAGE.write_text(text)
+    print(f"rewrote the tables of {PAGE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
