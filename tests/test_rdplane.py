@@ -103,3 +103,18 @@ def test_parse_floats():
     assert math.isnan(rd._nanmedian([math.nan]))
     assert rd._nanmedian([1.0, math.nan, 3.0]) == 2.0
     assert np.isfinite(rd._nanmedian([0.0]))
+
+
+#: The IB curve of toyrd.ib is the concave envelope of reachable points, an inner bound of the
+#: true frontier; a trained code may sit above it by the envelope's interpolation error only.
+IB_TOL = 1e-3
+
+
+def test_points_respect_the_ib_frontier(quick):
+    _, out = quick
+    assert out["ib_frontier"] is not None
+    x, y = np.array(out["ib_frontier"]["I_xz"]), np.array(out["ib_frontier"]["I_zy"])
+    assert np.all(np.diff(x) >= 0) and np.all(np.diff(y) >= -EXACT)  # non-decreasing
+    assert np.all(y <= np.minimum(x, out["I_x_zstar"]) + EXACT)  # data processing
+    for p in out["points"] + [out["optimal"]]:
+        assert p["I_zstar"] <= p["ib_at_I_e"] + IB_TOL, p

@@ -9,9 +9,10 @@ Three panels, every point an exactly evaluated model (:func:`toyrd.evaluate`), n
 2. **−ELBO = R + D against R.** Feasible: R + D ≥ max(H, R); every model on the line −ELBO = H
    is an ELBO optimum, whatever its rate (the flat valley the paper's Section 4 is about).
 3. **I(z; z*) against R.** The data processing inequality bounds the code's knowledge of the
-   true latent by I(z;z*) ≤ I(x;z*) = 0.5, and by the information bottleneck frontier
-   IB(I_e) ≤ IB(R) (:func:`toyrd.ib.ib_frontier`, an upper bound since I_e ≤ R and IB is
-   nondecreasing).
+   true latent by I(z;z*) ≤ I(x;z*) = 0.5, and the information bottleneck frontier bounds it by
+   IB(I_e) ≤ IB(R) (I_e ≤ R and IB is nondecreasing). :func:`toyrd.ib.ib_frontier` computes the
+   frontier from reachable encoders (an inner bound, tight to its solver's accuracy); each
+   point's ``ib_at_I_e`` is its value at the point's own I_e.
 
 ELBO-trained and target-rate-trained models (the figure2 columns) and the hand-built optimal
 model of :func:`toyrd.figure2.optimal_model` are overlaid on all three.
@@ -59,7 +60,7 @@ class RDPlaneResult(NamedTuple):
     toy: ToyData
     settings: Settings
     points: list  # dicts: family, objective, hyper, seed, and POINT_KEYS
-    ib: dict | None  # {"I_xz": (K,), "I_zy": (K,)} or None when toyrd.ib is not available
+    ib: dict | None  # {"I_xz": (K,), "I_zy": (K,)} (toyrd.ib.ib_frontier) or None without toyrd.ib
     optimal: dict  # the hand-built model's POINT_KEYS
 
 
@@ -139,25 +140,11 @@ def run_rdplane(settings: Settings = Settings(), *, toy: ToyData | None = None, 
         ib_mod = None
     if ib_mod is not None:
         step("information bottleneck frontier")
-        ib = _ib_curve(ib_mod, toy, ib_points)
+        fr = ib_mod.ib_frontier(toy.pzx)
+        ib = {"I_xz": np.asarray(fr.rate, dtype=np.float64), "I_zy": np.asarray(fr.relevance, dtype=np.float64)}
+        for p in points + [opt]:  # the frontier's I(z;z*) at the point's own I(x;z)
+            p["ib_at_I_e"] = float(ib_mod.ib_frontier_at(fr, p["I_e"])) if math.isfinite(p["I_e"]) else math.nan
     return RDPlaneResult(toy, settings, points, ib, opt)
-
-
-def _ib_curve(ib_mod, toy: ToyData, n: int) -> dict:
-    """(I(x;z), I(z;z*)) along :func:`toyrd.ib.ib_frontier`, sorted by I(x;z)."""
-    fr = ib_mod.ib_frontier(toy.pzx)
-    get = (lambda k: fr[k]) if isinstance(fr, dict) else (lambda k: getattr(fr, k))
-    names = [("I_xz", "I_zy"), ("I_XZ", "I_ZY"), ("rate", "relevance"), ("I_x", "I_y")]
-    for a, b in names:
-        try:
-            x, y = np.asarray(get(a), dtype=np.float64), np.asarray(get(b), dtype=np.float64)
-            break
-        except (KeyError, AttributeError):
-            continue
-    else:
-        raise ToyrdError("toyrd.ib.ib_frontier: result has no recognised (I(x;z), I(z;z*)) fields")
-    order = np.argsort(x, kind="stable")
-    return {"I_xz": x[order], "I_zy": y[order]}
 
 
 # ----------------------------------------------------------------------------- reporting
@@ -179,15 +166,15 @@ def format_table(result: RDPlaneResult) -> str:
     for p in result.points:
         groups.setdefault((p["family"], p["objective"], p["hyper"]), []).append(p)
     lines = [f"{'family':>8} {'objective':>11} {'hyper':>6} | {'R':>9} {'D':>9} {'R+D-H':>10} "
-             f"{'I(z;z*)':>8}   (median over seeds, nats; H = {H:.6f})"]
+             f"{'I(z;z*)':>8} {'IB(I_e)':>8}   (median over seeds, nats; H = {H:.6f})"]
     for (fam, obj, hyp), ps in groups.items():
-        med = {k: _nanmedian([p[k] for p in ps]) for k in ("R", "D", "I_zstar")}
+        med = {k: _nanmedian([p.get(k, math.nan) for p in ps]) for k in ("R", "D", "I_zstar", "ib_at_I_e")}
         gap = _nanmedian([p["R"] + p["D"] - H for p in ps])
         lines.append(f"{fam:>8} {obj:>11} {hyp:>6.3g} | {med['R']:>9.5f} {med['D']:>9.5f} "
-                     f"{gap:>10.2e} {med['I_zstar']:>8.5f}")
+                     f"{gap:>10.2e} {med['I_zstar']:>8.5f} {med['ib_at_I_e']:>8.5f}")
     o = result.optimal
     lines.append(f"{'optimal':>8} {'hand-built':>11} {'':>6} | {o['R']:>9.5f} {o['D']:>9.5f} "
-                 f"{o['R'] + o['D'] - H:>10.2e} {o['I_zstar']:>8.5f}")
+                 f"{o['R'] + o['D'] - H:>10.2e} {o['I_zstar']:>8.5f} {o.get('ib_at_I_e', math.nan):>8.5f}")
     return "\n".join(lines)
 
 
@@ -221,7 +208,8 @@ def write_figure(result: RDPlaneResult, path, fmt: str = "png") -> str:
     ax3.axhline(info, color="k", lw=1.0, ls=":", label=f"I(x;z*) = {info:.2f}")
     if result.ib is not None:
         x, y = result.ib["I_xz"], result.ib["I_zy"]
-        ax3.plot(np.append(x, r_max), np.append(y, y[-1]), color="k", lw=1.2, label="IB frontier")
+        ax3.plot(np.append(x, r_max), np.append(y, y[-1]), color="k", lw=1.2,
+                 label="IB frontier max I(z;z*) at I(x;z) ≤ R")
     for fam in result.settings.families:
         col = _FAMILY_COLORS.get(fam, "C2")
         beta = sorted((p for p in pts if p["family"] == fam and p["objective"] == "beta"),
