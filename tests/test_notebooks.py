@@ -70,3 +70,16 @@ def test_notebook_runs(path, monkeypatch):
             plt.close("all")
     finally:
         plt.close("all")
+
+
+def test_docs_site_lists_every_lesson_and_page():
+    """mkdocs.yml's nav renders every lesson, and every page it names exists (checked without a build)."""
+    root = NOTEBOOK_DIR.parent
+    config = (root / "mkdocs.yml").read_text(encoding="utf-8")
+    nav = config[config.index("\nnav:"):]
+    for name in EXPECTED:
+        assert f"notebooks/{name}" in nav, f"{name} is not in the docs nav"
+    pages = re.findall(r"^\s*-\s*(?:[^:\n]+:\s*)?([\w/.-]+\.md)\s*$", nav, flags=re.M)
+    assert "index.md" in pages
+    missing = [p for p in pages if not (root / "docs" / p).is_file()]
+    assert not missing, f"nav names pages that do not exist: {missing}"
