@@ -143,7 +143,8 @@ def test_required_log_zero_gives_inf_never_nan(m):
 
 @given(models(), st.data())
 def test_evaluate_matches_loop_reference(m, data):
-    """Every scalar of ``evaluate`` equals the independent loop reference (tests/reference.py)."""
+    """Every scalar of ``evaluate`` equals the independent loop reference (tests/reference.py),
+    which sums the definitions (paper eqs. 1, 3–5, 8–10, 13–14; DESIGN §2) term by term."""
     pzx = data.draw(true_joints(m.px), label="pzx")
     out = toyrd.evaluate(*m, pzx=pzx)
     ref = reference.evaluate(*m, pzx=pzx)
@@ -158,7 +159,7 @@ def test_evaluate_matches_loop_reference(m, data):
 @given(models(), st.data())
 def test_permuting_latent_labels_changes_nothing(m, data):
     """Relabelling z (columns of e, rows of d, entries of m, one permutation) leaves every
-    quantity of ``evaluate`` unchanged: all of DESIGN §2 are sums over z."""
+    quantity of ``evaluate`` unchanged: eqs. 1, 4, 5, 8–10, 13 are all sums over z."""
     n_z = len(m.marginal)
     perm = np.random.default_rng(data.draw(seeds(), label="perm seed")).permutation(n_z)
     pzx = data.draw(true_joints(m.px), label="pzx")
@@ -166,3 +167,35 @@ def test_permuting_latent_labels_changes_nothing(m, data):
     out_p = toyrd.evaluate(m.px, m.encoder[:, perm], m.decoder[perm], m.marginal[perm], pzx=pzx)
     for k in out:
         assert_identity(out_p[k], out[k], what=k)
+
+
+@given(models())
+def test_strategy_gives_valid_matching_tables(m):
+    """The generator itself: float64 tables of matching sizes 1–40 whose rows sum to 1 within
+    1e-14 (so SUM_TOL never rejects them), and valid for toyrd's own validation."""
+    n_x, n_z = m.encoder.shape
+    assert 1 <= n_x <= 40 and 1 <= n_z <= 40
+    assert m.px.shape == (n_x,) and m.decoder.shape == (n_z, n_x) and m.marginal.shape == (n_z,)
+    for t in m:
+        assert t.dtype == np.float64 and np.all(t >= 0)
+        assert np.all(np.abs(np.atleast_2d(t).sum(1) - 1.0) <= 1e-14)
+    toyrd._validate.check_model(*m)
+
+
+@given(models(support="compatible"))
+def test_compatible_support_keeps_distortion_and_rate_finite(m):
+    """support="compatible" puts d > 0 on supp p_e and m > 0 on supp q, so D, R are finite."""
+    out = toyrd.evaluate(*m)
+    assert math.isfinite(out["D"]) and math.isfinite(out["R"])
+
+
+def test_strategy_reaches_the_corners():
+    """Exact zeros, sizes 1 and 40, and infinite D all occur (the properties above see them)."""
+    from hypothesis import find, settings
+
+    quick = settings(max_examples=2000, database=None)
+    find(models(), lambda m: np.any(m.encoder == 0) and np.any(m.px == 0), settings=quick)
+    find(models(), lambda m: m.encoder.shape == (1, 1), settings=quick)
+    find(models(), lambda m: max(m.encoder.shape) == 40, settings=quick)
+    find(models(support="any"), lambda m: toyrd.distortion(m.px, m.encoder, m.decoder) == math.inf,
+         settings=quick)
