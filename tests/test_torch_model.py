@@ -122,3 +122,9 @@ def test_bad_config_raises_toyrd_error(kwargs, words):
 def test_check_estimator_accepts_valid_configs():
     check_estimator("reinforce", "ema", 1, 1.0)
     check_estimator("gumbel", "loo", 1, 0.1)  # the baseline only matters for reinforce
+
+
+def test_progress_bar_shows_r_and_d(capsys):
+    train(steps=12, batch_size=4, seed=0, eval_every=6, progress=True)
+    err = capsys.readouterr().err
+    assert "R_hat=" in err and "D_hat=" in err and " R=" in err and " D=" in err
