@@ -77,6 +77,12 @@ def test_fold_and_truncate_differ_only_in_the_tails():
     assert np.all(ratio >= 1.0)
 
 
+def test_truncating_a_class_with_no_mass_in_range_raises():
+    """tails="truncate" divides by the class's mass in [low, high); zero mass is an error, not NaN."""
+    with pytest.raises(ToyrdError, match=r"means: class mean 3\.0 leaves no mass in \[0\.0, 1\.0\)"):
+        toyrd.binned_mixture(0.01, means=(0.5, 3.0), tails="truncate")
+
+
 def test_toy_is_deterministic_and_summarises_itself():
     """Same arguments, same arrays (no randomness); ``summary`` is JSON-ready."""
     a, b = toy_data(), toy_data()
@@ -101,6 +107,7 @@ def test_toy_is_deterministic_and_summarises_itself():
     (dict(low=1.0, high=0.0), r"high: 0\.0 must exceed low: 1\.0"),
     (dict(means=(0.1, 0.5, 0.9)), r"means: expected two class means, got 3"),
     (dict(tails="clip"), r"tails: 'clip' is not one of 'fold', 'truncate'"),
+    (dict(tails="truncate", means=(2.0, 3.0)), r"means: \(2\.0, 3\.0\) must lie in \[low, high\] = \[0\.0, 1\.0\]"),
 ])
 def test_impossible_or_bad_requests_raise(kwargs, rule):
     """Impossible targets and bad parameters raise ToyrdError naming the parameter and the rule."""

@@ -81,7 +81,11 @@ def binned_mixture(noise: float, *, n_bins: int = 30, p0: float = 0.7,
             mass = np.diff(cdf)
         elif tails == "truncate":
             mass = np.diff(cdf)
-            mass = mass / mass.sum()  # the model: h conditioned on [low, high)
+            total = mass.sum()
+            if not total > 0:
+                raise ToyrdError(f"means: class mean {mu!r} leaves no mass in [{low!r}, {high!r}) at "
+                                 f"noise {noise:.6g}, so tails='truncate' cannot condition on the range")
+            mass = mass / total  # the model: h conditioned on [low, high)
         else:
             raise ToyrdError(f"tails: {tails!r} is not one of 'fold', 'truncate'")
         rows.append(mass)
@@ -105,6 +109,8 @@ def toy_data(*, n_bins: int = 30, p0: float = 0.7, target_info: float = 0.5,
     if len(means) != 2:
         raise ToyrdError(f"means: expected two class means, got {len(means)}")
     means = (float(means[0]), float(means[1]))
+    if tails == "truncate" and not all(low <= mu <= high for mu in means):
+        raise ToyrdError(f"means: {means} must lie in [low, high] = [{low!r}, {high!r}] with tails='truncate'")
     h_class = -(p0 * math.log(p0) + (1 - p0) * math.log(1 - p0))
 
     def info(s):
