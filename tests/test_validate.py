@@ -154,3 +154,22 @@ def test_normalize_true_divides_by_the_sums():
         as_distribution("px", [0.0, 0.0], normalize=True)
     with pytest.raises(TableError, match=r"^encoder: entry \(0, 0\) is -1, probabilities must be >= 0$"):
         as_conditional("encoder", [[-1.0, 2.0]], normalize=True)  # negatives are never "fixed"
+
+
+def test_model_files_round_trip_and_normalize_only_on_request(tmp_path):
+    """save_model → load_model returns the same float64 tables; a file with un-normalised rows
+    is rejected unless ``normalize=True`` is asked for, which divides by the sums."""
+    pzx = np.outer([0.25, 0.75], PX)
+    toyrd.save_model(tmp_path / "m.npz", ENC, DEC, MAR, px=PX, pzx=pzx)
+    m = toyrd.load_model(tmp_path / "m.npz")
+    for got, want in zip(m, (PX, ENC, DEC, MAR, pzx)):
+        np.testing.assert_array_equal(got, want)
+    np.savez(tmp_path / "raw.npz", px=[1.0, 1.0, 2.0], encoder=10 * ENC, decoder=DEC, marginal=MAR)
+    with pytest.raises(TableError, match=r"^encoder row 0: sums to 10, expected 1 ± 1e-10$"):
+        toyrd.load_model(tmp_path / "raw.npz")
+    m = toyrd.load_model(tmp_path / "raw.npz", normalize=True)
+    np.testing.assert_allclose(m.px, [0.25, 0.25, 0.5], rtol=0, atol=0)
+    np.testing.assert_allclose(m.encoder, ENC, rtol=1e-15, atol=0)
+    with pytest.raises(TableError, match=r"^pzx: has 2 columns, expected n_x = 3"):
+        toyrd.save_model(tmp_path / "bad.npz", ENC, DEC, MAR, px=PX, pzx=np.full((2, 2), 0.25))
+    assert not (tmp_path / "bad.npz").exists()
