@@ -122,13 +122,17 @@ for name, where, o in pair_points:
     ax.plot(o["R"], o["D"], "o" if name.startswith("class") else "s", ms=7, mfc="none" if where == "off" else None,
             color="tab:purple" if name.startswith("class") else "tab:green",
             label=f"{name} ({where})")
-sc = ax.scatter(tab["R"], tab["D"], c=np.log(beta_of_row), cmap="coolwarm", s=18, zorder=3)
+sc = ax.scatter(tab["R"], tab["D"], c=np.log(beta_of_row), cmap="coolwarm", s=40, edgecolors="k",
+                linewidths=0.5, zorder=3, label="trained β-VAEs")
 fig.colorbar(sc, ax=ax, label="log β")
 ax.set(xlabel="rate $R$ (nats)", ylabel="distortion $D$ (nats)", xlim=(0, H + 0.4), ylim=(0, H + 0.4),
        title="Same ELBO, different rates; trained β-VAEs")
 ax.legend(fontsize=7, loc="upper right")
 ax = axes[1]
-ax.semilogx(beta_of_row, tab["R"], "o", alpha=0.6)
+ax.plot(beta_of_row, tab["R"], "o", alpha=0.6)
+ax.set_xscale("log")
+ax.set_xticks(betas, [f"{b:g}" for b in betas])
+ax.minorticks_off()
 ax.axvline(1.0, color="0.5", ls=":")
 ax.set(xlabel="β", ylabel="final rate $R$ (nats)", title="β-VAE: final rate against β")
 fig.tight_layout()

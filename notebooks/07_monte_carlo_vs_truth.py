@@ -120,7 +120,10 @@ for name, st in stats.items():
 fig, ax = plt.subplots(figsize=(6, 3))
 names = list(stats)
 ax.bar(np.arange(4) - 0.2, [stats[k].variance for k in names], 0.4, label="variance (per minibatch)")
-ax.bar(np.arange(4) + 0.2, [max(stats[k].bias_sq, 0.0) for k in names], 0.4, label="squared bias")
+signif = [stats[k].bias_sq > K * stats[k].bias_sq_se for k in names]
+ax.bar(np.arange(4) + 0.2, [stats[k].bias_sq if sig else K * stats[k].bias_sq_se for k, sig in zip(names, signif)],
+       0.4, color=["tab:orange" if sig else "none" for sig in signif], edgecolor="tab:orange",
+       label=f"squared bias (hollow: not above {K:g} se, bar = {K:g} se)")
 ax.set_xticks(np.arange(4), names)
 ax.set(yscale="log", ylabel="squared norm", title=f"ELBO gradient estimators, B = {B}")
 ax.legend(fontsize=8)
