@@ -67,9 +67,9 @@ def describe(name, out):
 # %% [markdown]
 # ## Step 1: the optimal model (column a)
 #
-# Built by hand from the true process (`toyrd.figure2.optimal_model`): 21 code states for class 0
-# and 9 for class 1; the encoder draws a class from the exact posterior $p(z^*|x)$ and then a state
-# of that class's block uniformly; $m$ and $d$ are the closed-form optima. So $I_e = I(x;z^*)$ and,
+# Built by hand from the true process (`toyrd.figure2.optimal_model`): the 30 code states are split
+# into a block for class 0 and a block for class 1, sized in proportion to $p(z^*)$; the encoder
+# draws a class from the exact posterior $p(z^*|x)$ and then a state of that class's block uniformly; $m$ and $d$ are the closed-form optima. So $I_e = I(x;z^*)$ and,
 # with optimal tables, $R = I_e = 0.5$ and $R + D = H$: it is optimal for the ELBO *and* for the
 # target-rate loss, whose least value is $H - \sigma$ (because $D \ge H - R$).
 
@@ -77,6 +77,7 @@ def describe(name, out):
 e_a, d_a, m_a = figure2.optimal_model(toy)
 out_a = toyrd.evaluate(px, e_a, d_a, m_a, pzx=pzx)
 describe("optimal", out_a)
+print(f"code states whose most likely class is 0 and 1: {np.bincount(np.argmax(pzx @ e_a, axis=0))}")
 print(f"target-rate loss D + |σ - R| = {out_a['D'] + abs(SIGMA - out_a['R']):.12f},  H - σ = {H - SIGMA:.12f}")
 
 # %% [markdown]
