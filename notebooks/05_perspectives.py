@@ -66,7 +66,6 @@ post = out["model_posterior"]  # p_d(z|x), one row per x
 gap = sum(px[x] * toyrd.kl(e[x], post[x]) for x in range(n))
 print(f"log-lik - ELBO            = {loglik - out['ELBO']:.12f}")
 print(f"E_x KL(e(.|x) || p_d(.|x)) = {gap:.12f}")
-print(f"-H - KL(p*||g) - log-lik  = {-H - out['kl_pstar_g'] - loglik:.1e}")
 
 # %% [markdown]
 # ## 2. Variational Bayes

@@ -4,6 +4,7 @@
   (set ``TOYRD_FAST=0`` in the environment to render the full-size runs).
 * The teaching notebooks live in ``notebooks/`` at the repository root, not in ``docs/``; they are
   added to the site as ``notebooks/<name>.py`` pages, which mkdocs-jupyter executes and renders.
+* The command-line page (cli.md) gets the help of every ``toyrd`` command at build time.
 * The home page picture ``assets/rd_plane.png`` is computed by toyrd at build time (never a
   hand-made file): the rate–distortion plane of the toy with a few exact models on it.
 """
@@ -35,6 +36,38 @@ def on_files(files, config):
                           use_directory_urls=config.use_directory_urls))
     files.append(File.generated(config, "assets/rd_plane.png", content=rd_plane_png()))
     return files
+
+
+CLI_MARKER = "<!-- toyrd-cli-help -->"
+
+
+def on_page_markdown(markdown, page, config, files):
+    """Fill docs/cli.md with the help of every ``toyrd`` command (never stale)."""
+    if CLI_MARKER in markdown:
+        markdown = markdown.replace(CLI_MARKER, cli_reference())
+    return markdown
+
+
+def cli_reference() -> str:
+    """Markdown: one section per subcommand with its argparse help, in help order."""
+    import argparse
+
+    from toyrd.cli import build_parser
+
+    old = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal width: fix it for the page
+    try:
+        parser = build_parser()
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parts = ["## toyrd", "", "```text", parser.format_help().rstrip(), "```", ""]
+        for name, p in sub.choices.items():
+            parts += [f"## toyrd {name}", "", "```text", p.format_help().rstrip(), "```", ""]
+    finally:
+        if old is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = old
+    return "\n".join(parts)
 
 
 def rd_plane_png() -> bytes:
