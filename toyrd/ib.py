@@ -41,8 +41,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _formulas as F
-from ._validate import TableError, ToyrdError, as_conditional
-from .info import _joint_table
+from ._validate import TableError, ToyrdError, as_conditional, as_joint
 
 __all__ = ["IBFrontier", "ib_frontier", "ib_frontier_at", "ib_gap", "ib_point",
            "maximal_correlation", "default_betas", "N_BETAS", "BA_TOL", "BA_MAX_ITER"]
@@ -226,7 +225,7 @@ def ib_gap(pzx, encoder, frontier: IBFrontier | None = None, **kwargs) -> float:
 
 
 def _check_pzx(pzx) -> np.ndarray:
-    joint = _joint_table(pzx)
+    joint = as_joint("pzx", pzx)
     if joint.shape[0] < 1 or joint.shape[1] < 1:
         raise TableError(f"pzx: shape {joint.shape}, expected n_s × n_x with both >= 1")
     return joint
