@@ -170,7 +170,7 @@ def test_bad_model_file_exits_2_with_one_line(tmp_path, what, arrays, rule):
 
 
 def _corrupt_files(tmp_path):
-    good = _save(tmp_path / "good.npz", **GOOD)
+    _save(tmp_path / "good.npz", **GOOD)
     data = (tmp_path / "good.npz").read_bytes()
     files = {
         "missing file": tmp_path / "nope.npz",

@@ -147,6 +147,7 @@ def test_normalize_true_divides_by_the_sums():
     px, e, d, m = check_model([1, 1, 2], 10 * ENC, 3 * DEC, [4, 6], normalize=True)
     np.testing.assert_allclose(px, [0.25, 0.25, 0.5], rtol=0, atol=0)
     np.testing.assert_allclose(e, ENC, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(d, DEC, rtol=1e-15, atol=0)
     np.testing.assert_allclose(m, [0.4, 0.6], rtol=1e-15, atol=0)
     with pytest.raises(TableError, match=r"^encoder row 1: sums to 0; cannot normalize a zero row$"):
         as_conditional("encoder", [[1.0, 0.0], [0.0, 0.0]], normalize=True)
