@@ -7,7 +7,10 @@ PyTorch trainer all share them. Shapes: ``px`` (n_x,), ``enc`` (n_x, n_z) = e(z|
 
 Conventions (the single home of them): ``xlogy(0, y) = 0`` for any y, so 0·log 0 = 0; and
 ``xlogy(a, 0) = -inf`` for a > 0, so a required log 0 makes D or R equal to +inf, never NaN.
-Gradients through ``xlogy`` stay finite wherever the first argument is 0.
+Gradients (jax, torch): where a = 0 < b, ∂/∂b xlogy = a/b = 0 and ∂/∂a = log b, both finite;
+where a = b = 0 the library rules give ∂/∂b = 0/0 = NaN (and ∂/∂a = −inf). Tables produced by a
+softmax never hold exact zeros, so the trainers do not meet that corner; exact sparse tables
+belong to the numpy path, which needs no gradients.
 """
 
 from __future__ import annotations
