@@ -78,10 +78,12 @@ betas = [0.1, 0.5, 2.0, 5.0]
 res_beta = autonomy.train_autonomous("beta", hyper=betas, seeds=SEEDS, steps=STEPS, progress=False)
 tab_beta = res_beta.table()
 beta_row = np.array([c["hyper"] for c in res_beta.configs])
-print(f"{'beta':>5} {'R':>8} {'R+D-H':>9} {'KL(p*||g)':>10}")
-for i in range(len(beta_row)):
-    print(f"{beta_row[i]:5.1f} {tab_beta['R'][i]:8.4f} {tab_beta['R'][i] + tab_beta['D'][i] - H:9.1e} "
-          f"{tab_beta['kl_pstar_g'][i]:10.1e}")
+print(f"{len(SEEDS)} seeds per β")
+print(f"{'beta':>5} {'mean R':>8} {'max |R+D-H|':>12} {'max KL(p*||g)':>14}")
+for b in betas:
+    sel = beta_row == b
+    print(f"{b:5.1f} {tab_beta['R'][sel].mean():8.4f} {np.abs(tab_beta['R'][sel] + tab_beta['D'][sel] - H).max():12.1e} "
+          f"{tab_beta['kl_pstar_g'][sel].max():14.1e}")
 
 # %% [markdown]
 # Whatever β asks of the encoder — a high rate for $\beta < 1$, collapse for $\beta > 1$ — the last
@@ -109,10 +111,12 @@ sigmas = [0.25, 0.5, 1.5]
 res_sq = autonomy.train_autonomous(squared_target, hyper=sigmas, seeds=SEEDS, steps=STEPS, progress=False)
 tab_sq = res_sq.table()
 sigma_row = np.array([c["hyper"] for c in res_sq.configs])
-print(f"{'sigma':>6} {'R':>8} {'sigma + 1/(2 lam)':>18} {'R+D-H':>9} {'KL(p*||g)':>10} {'I(z;z*)':>8}")
-for i in range(len(sigma_row)):
-    print(f"{sigma_row[i]:6.2f} {tab_sq['R'][i]:8.4f} {sigma_row[i] + 1 / (2 * LAM):18.4f} "
-          f"{tab_sq['R'][i] + tab_sq['D'][i] - H:9.1e} {tab_sq['kl_pstar_g'][i]:10.1e} {tab_sq['I_zstar'][i]:8.4f}")
+print(f"{'sigma':>6} {'mean R':>8} {'sigma + 1/(2 lam)':>18} {'max |R+D-H|':>12} {'max KL(p*||g)':>14} {'mean I(z;z*)':>13}")
+for sg in sigmas:
+    sel = sigma_row == sg
+    print(f"{sg:6.2f} {tab_sq['R'][sel].mean():8.4f} {sg + 1 / (2 * LAM):18.4f} "
+          f"{np.abs(tab_sq['R'][sel] + tab_sq['D'][sel] - H).max():12.1e} {tab_sq['kl_pstar_g'][sel].max():14.1e} "
+          f"{tab_sq['I_zstar'][sel].mean():13.4f}")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 4))
