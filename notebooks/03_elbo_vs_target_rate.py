@@ -225,9 +225,12 @@ for kind, hyper in (("elbo", None), ("target_rate", SIGMA)):
     ok = [i for i in range(len(SEEDS))
           if all(np.all(np.isfinite(a[i])) for a in (res.encoder, res.decoder, res.marginal))]
     print(f"bump, {kind}: {len(ok)}/{len(SEEDS)} runs ended with finite tables")
-    for i in ok:
-        o = toyrd.evaluate(px, res.encoder[i], res.decoder[i], res.marginal[i], pzx=pzx)
-        print(f"   seed {SEEDS[i]}: R = {o['R']:.4f}  R + D - H = {o['R'] + o['D'] - H:.4f}  I(z;z*) = {o['I_zstar']:.4f}")
+    outs = [toyrd.evaluate(px, res.encoder[i], res.decoder[i], res.marginal[i], pzx=pzx) for i in ok]
+    for q in ("R", "I_zstar"):
+        v = np.array([o[q] for o in outs])
+        print(f"   {q:>7}: mean {v.mean():.4f}  min {v.min():.4f}  max {v.max():.4f}")
+    gap = np.array([o["R"] + o["D"] - H for o in outs])
+    print(f"   R + D - H: max {gap.max():.1e}")
 
 # %% [markdown]
 # Compare the bump runs' $I(z;z^*)$ with the tabular runs of similar rate, and with the optimal
