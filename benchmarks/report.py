@@ -146,8 +146,9 @@ def section_eval(res) -> str:
             f"{fmt(fl['floor_us_per_model'])} µs per model, i.e. at most "
             f"{fmt(1e6 / fl['floor_us_per_model'])} models/s on this machine.")
     out.append(f"JAX overtakes the numpy loop from B = {fmt(res.get('jax_faster_from_B'))} once "
-               f"compiled; `backend=\"auto\"` uses numpy up to B = {res['auto_numpy_max_B']} so "
-               "that a few models never pay the compilation.")
+               f"compiled, but its first call at a new size compiles for seconds; so "
+               f"`backend=\"auto\"` takes the numpy loop below B = {res['auto_numpy_max_B']} "
+               "unless the program for that size is already compiled in the process.")
     return "\n\n".join(out)
 
 

@@ -94,16 +94,28 @@ def test_infinite_distortion_and_rate(backend):
     _assert_rows_match(out, px, enc, dec, mar)
 
 
-def test_auto_backend_agrees_on_both_sides_of_the_crossover(toy):
+def test_auto_backend_uses_jax_only_once_compiled(toy, monkeypatch):
+    """auto: numpy for a small batch at a new size; JAX once that padded size is compiled."""
+    import toyrd.batch as tb
+
     rng = np.random.default_rng(3)
     n = toy.px.shape[0]
-    b = NUMPY_MAX_B + 3  # padded on the jax side; then the first few rows through the numpy side
+    b = 11  # padded to 16, a size no other test compiles
     enc, dec, mar = _stack(rng, b, n, n), _stack(rng, b, n, n), _stack(rng, b, n)
-    big = evaluate_batch(toy.px, enc, dec, mar)
-    small = evaluate_batch(toy.px, enc[:3], dec[:3], mar[:3])
-    for k in big:
-        assert big[k].shape == (b,)
-        np.testing.assert_allclose(big[k][:3], small[k], rtol=0, atol=EXACT_TOL)
+    assert b < NUMPY_MAX_B
+    monkeypatch.setattr(tb, "_COMPILED", set())
+    calls = []
+    for name in ("_numpy_batch", "_jax_batch"):
+        real = getattr(tb, name)
+        monkeypatch.setattr(tb, name, lambda *a, _r=real, _n=name: calls.append(_n) or _r(*a))
+    first = evaluate_batch(toy.px, enc, dec, mar)
+    forced = evaluate_batch(toy.px, enc, dec, mar, backend="jax")
+    again = evaluate_batch(toy.px, enc[:9], dec[:9], mar[:9])  # 9 also pads to 16
+    assert calls == ["_numpy_batch", "_jax_batch", "_jax_batch"]
+    for k in first:
+        assert first[k].shape == (b,) and again[k].shape == (9,)
+        np.testing.assert_allclose(forced[k], first[k], rtol=0, atol=EXACT_TOL)
+        np.testing.assert_allclose(again[k], first[k][:9], rtol=0, atol=EXACT_TOL)
 
 
 def test_rejects_broken_tables_naming_the_batch_index(batch, toy):

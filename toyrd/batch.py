@@ -16,7 +16,9 @@ Two backends share one per-model function, itself built only from :mod:`toyrd._f
     A Python loop over the models with scipy's ``xlogy``: no compilation, the cheaper choice
     for a few models (see ``benchmarks/bench_eval.py`` for the crossover, :data:`NUMPY_MAX_B`).
 ``"auto"`` (default)
-    numpy up to :data:`NUMPY_MAX_B` models (or when JAX is not installed), JAX above.
+    JAX when its program for this padded size is already compiled in this process or the
+    batch has at least :data:`NUMPY_MAX_B` models; numpy otherwise (and when JAX is not
+    installed). So a one-off call never waits for a compilation that costs more than it saves.
 
 Tables are validated once, at the boundary, with the rules of :mod:`toyrd._validate` (never
 renormalised); a broken table is named with its batch index: ``encoders[3] row 7: sums to ...``.
@@ -46,13 +48,13 @@ from ._validate import SUM_TOL, TableError, ToyrdError, as_conditional, as_distr
 
 __all__ = ["evaluate_batch", "NUMPY_MAX_B", "BACKENDS"]
 
-#: Batches of at most this many models go to the numpy loop under ``backend="auto"``. Measured
-#: by ``python -m benchmarks --only eval`` on a 2-core CPU (30×30 models): the numpy loop costs
-#: ~90 µs per model and the compiled JAX call ~100 µs of fixed dispatch plus ~3 µs per model, so
-#: JAX wins from about 2 models once compiled; but its first call at a new padded size compiles
-#: for ~0.3 s, which only pays off over thousands of models. 32 keeps a handful of models
-#: compile-free while any real sweep (≥ 64 models) takes the vectorised path.
-NUMPY_MAX_B = 32
+#: Under ``backend="auto"``, batches below this many models go to the numpy loop unless the JAX
+#: program for their padded size is already compiled in this process. Measured by
+#: ``python -m benchmarks --only eval`` (30×30 models, 2-core CPU): once compiled, JAX is faster
+#: from B ≈ 8, but its first call at a new padded size spends 1.5–3 s compiling, while the loop
+#: costs 0.2–0.4 ms per model; compilation only pays off for a one-off call above a few
+#: thousand models.
+NUMPY_MAX_B = 4096
 
 BACKENDS = ("auto", "jax", "numpy")
 
@@ -163,6 +165,10 @@ def _jax_program(with_pzx: bool):
     return jax.jit(jax.vmap(one, in_axes=(None, 0, 0, 0, None, None)))
 
 
+#: (padded B, n_x, n_z, with pzx) of every program compiled so far in this process.
+_COMPILED: set = set()
+
+
 def _padded_size(b: int) -> int:
     """The next power of two ≥ b (at least 8): the compiled batch sizes."""
     return max(8, 1 << (b - 1).bit_length())
@@ -175,6 +181,7 @@ def _jax_batch(px, enc, dec, mar, ref, joint) -> dict:
     pad = _padded_size(b) - b
     if pad:
         enc, dec, mar = (np.concatenate([a, np.repeat(a[:1], pad, axis=0)]) for a in (enc, dec, mar))
+    _COMPILED.add((b + pad, enc.shape[1], enc.shape[2], joint is not None))
     program = _jax_program(joint is not None)
     if joint is None:
         joint = np.zeros((1, px.shape[0]))  # unused placeholder, keeps one signature
@@ -211,7 +218,9 @@ def evaluate_batch(px, encoders, decoders, marginals, pzx=None, *, r=None,
     tables = _check_batch(px, encoders, decoders, marginals, pzx, r)
     b = tables[1].shape[0]
     if backend == "auto":
-        backend = "numpy" if b <= NUMPY_MAX_B or not _have_jax() else "jax"
+        key = (_padded_size(b), *tables[1].shape[1:], pzx is not None)
+        big = b >= NUMPY_MAX_B or key in _COMPILED
+        backend = "jax" if big and _have_jax() else "numpy"
     if backend == "jax":
         return _jax_batch(*tables)
     return _numpy_batch(*tables)
