@@ -15,8 +15,10 @@ from toyrd.ib import (IBFrontier, default_betas, ib_frontier, ib_frontier_at, ib
 
 #: float64 identities: mutual informations of ≤ 10^3-entry tables recomputed, hull arithmetic.
 EXACT_TOL = 1e-12
-#: Blahut–Arimoto vertices against a closed-form curve: BA stops when no entry moves by 1e-10,
-#: so a vertex is that close to its fixed point; measured agreement ~4e-16 on the DSBS.
+#: Blahut–Arimoto vertices against a closed-form curve. A vertex is the exact point of its
+#: encoder; a run that stopped short of its fixed point (no entry moving by 1e-10, or 100
+#: iterations) can only sit below the curve, and a vertex that far below would be replaced by
+#: its neighbours' chord. Measured agreement ~4e-16 on the DSBS; 1e-10 is the BA stopping scale.
 VERTEX_TOL = 1e-10
 
 

@@ -52,7 +52,7 @@ N_BETAS = 100
 #: Blahut–Arimoto stops when no encoder entry moves by more than this in an iteration...
 BA_TOL = 1e-10
 #: ...or after this many iterations (runs that have not converged still give reachable points).
-BA_MAX_ITER = 300
+BA_MAX_ITER = 100
 
 #: Rates below this (nats) are rounding noise around the trivial encoder's 0.
 RATE_FLOOR = 1e-12
@@ -244,6 +244,8 @@ def _blahut_arimoto(joint, enc, beta, max_iter, tol):
     ``_CHECK_EVERY`` iterations the runs whose entries all moved by less than ``tol`` are frozen
     and leave the batch.
     """
+    n_s, n_x = joint.shape
+    n_z = enc.shape[2]
     px = joint.sum(0)
     ps_x = np.where(px > 0, joint / np.where(px > 0, px, 1.0), joint.sum(1)[:, None]).T  # (n_x, n_s)
     out = enc.copy()
@@ -254,11 +256,17 @@ def _blahut_arimoto(joint, enc, beta, max_iter, tol):
         psz = joint @ enc  # (N, n_s, n_z) = p(s, z)
         with np.errstate(divide="ignore", invalid="ignore"):
             log_q = np.log(q)
-            log_ps_z = np.maximum(np.log(psz) - log_q[:, None, :], _LOG_FLOOR)
-        log_ps_z[np.broadcast_to(q[:, None, :] == 0, log_ps_z.shape)] = 0.0
-        logits = log_q[:, None, :] + b * (ps_x @ log_ps_z)
+            log_ps_z = np.log(psz) - log_q[:, None, :]
+        np.maximum(log_ps_z, _LOG_FLOOR, out=log_ps_z)
+        dead = q == 0
+        if dead.any():
+            log_ps_z[np.broadcast_to(dead[:, None, :], log_ps_z.shape)] = 0.0
+        # Σ_s p(s|x) log p(s|z) as one BLAS product: (N, n_z, n_s) · (n_s, n_x)
+        logits = np.matmul(log_ps_z.transpose(0, 2, 1).reshape(-1, n_s), ps_x.T)
+        logits = logits.reshape(-1, n_z, n_x).transpose(0, 2, 1) * b
+        logits += log_q[:, None, :]
         logits -= logits.max(-1, keepdims=True)
-        new = np.exp(logits)
+        new = np.exp(logits, out=logits)
         new /= new.sum(-1, keepdims=True)
         if (it + 1) % _CHECK_EVERY == 0:
             moving = np.abs(new - enc).max(axis=(1, 2)) >= tol
