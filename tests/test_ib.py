@@ -158,7 +158,7 @@ def test_reproducible_from_the_seed():
     pzx = np.random.default_rng(2).dirichlet(np.ones(10)).reshape(2, 5)
     a = ib_frontier(pzx, restarts=3, seed=5, betas=np.geomspace(1, 50, 12))
     b = ib_frontier(pzx, restarts=3, seed=5, betas=np.geomspace(1, 50, 12))
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y)
 
 

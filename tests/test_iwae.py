@@ -65,8 +65,22 @@ def test_chain_is_increasing_and_below_the_likelihood(toy_model, chain):
 
 def test_quadrature_matches_enumeration(chain):
     exact, quad = chain
-    for a, b in zip(exact, quad[:4]):
+    for a, b in zip(exact, quad[:4], strict=True):
         assert abs(a.value - b.value) < QUAD_TOL
+
+
+def test_quadrature_survives_weights_spanning_450_decades():
+    """e(z|x) = 1e-200 and m(z) = 1e-250 on other states: weights from 1e-250 to 1e200 relative
+    to their mean; no overflow, and quadrature still equals enumeration (to 1e-11 relative)."""
+    px = np.array([1.0])
+    e = np.array([[0.5, 0.5 - 1e-200, 1e-200]])
+    d = np.ones((3, 1))
+    m = np.array([1e-250, 0.5, 0.5 - 1e-250])
+    for k in (1, 2, 3):
+        a = iwae_bound(px, e, d, m, k, method="exact").value
+        b = iwae_bound(px, e, d, m, k, method="quad").value
+        assert abs(a - b) < QUAD_TOL * abs(a)
+    assert abs(iwae_bound(px, e, d, m, 1).value - toyrd.elbo(px, e, d, m)) < EXACT_TOL * 300
 
 
 def test_large_k_follows_the_delta_method():

@@ -16,14 +16,18 @@ x, F(r) = min(r, H(z*)) exactly.
 * Blahut–Arimoto for the IB Lagrangian min I(x;z) - β I(z;z*) (Tishby, Pereira & Bialek 1999),
   vectorised over all β and restarts at once: e(z|x) ∝ q(z) exp(-β KL(p(z*|x) ‖ p(z*|z))).
   The uniform encoder is a fixed point for every β, so the runs start away from it: one from
-  the finest hard clustering (the identity when n_z ≥ n_x), the others from random encoders
-  drawn with an explicit seed;
+  the finest hard clustering with at most n_z clusters (the identity when n_z ≥ n_x), the
+  others (``restarts`` > 1) from random encoders drawn with an explicit seed. A geometric β grid
+  samples the curve sparsely near phase transitions, so ``refine`` passes add β between the
+  neighbours whose solutions jump most in rate, started from both neighbours' encoders;
 * the hard clusterings of a greedy agglomeration (merge the two clusters that lose the least
   relevance per nat of rate), which reach the top end (H(x), I(x; z*)) exactly when n_z ≥ n_x;
 * the trivial encoder (0, 0).
 
 Every point is the exact (rate, relevance) of an encoder it keeps, so the envelope is an inner
-bound: reachable, with at most n_z + 1 latent states where two vertices are time-shared.
+bound of the true frontier: a vertex is reached by its encoder, a point between two vertices by
+time-sharing their encoders on disjoint latent states (the unrestricted frontier needs no more
+than n_x + 1 states; Witsenhausen & Wyner 1975).
 
 >>> import numpy as np
 >>> from toyrd.ib import ib_frontier, ib_frontier_at
@@ -35,7 +39,6 @@ True
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np

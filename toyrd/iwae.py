@@ -213,20 +213,21 @@ def _quad_one(pe, logw, k):
     span = float(np.max(np.abs(a)))
     if span == 0.0:
         return float(log_c)
-    var = float(pe @ a**2)
-    w_min = float(w.min())
+    var = float((pe * a) @ a)  # pe·w ≤ 1, so no overflow even for huge weights
+    log_w_min = float(logw.min() - log_c)  # in logs: the smallest weight may underflow
     # Left: k ψ(t/k) ≈ t² Var/(2k), so the tail below t_lo contributes < t_lo² Var/(4k) ≤ 1e-30.
     v_lo = 0.5 * math.log(1e-30 / var) if var > 0 else -40.0
     # Right: φ(u) ≤ e^{-u w_min}, so e^{-t} and φ(t/k)^k are both below e^{-70} beyond t_hi.
-    v_hi = math.log(70.0 / min(1.0, w_min))
+    v_hi = math.log(70.0) - min(0.0, log_w_min)
     v = np.arange(v_lo, v_hi + QUAD_STEP, QUAD_STEP)
     t = np.exp(v)
     u = t / k
     # k ψ(t/k) = k log φ(t/k) + t; near t = 0 from log1p (nothing cancels against t), elsewhere
     # from log φ itself, which also gives φ^k = exp(k log φ) directly where k ψ is large.
     kpsi = np.empty_like(u)
-    lphi = _lse(np.log(pe)[None, :] - np.outer(u, w))
-    small = u * span < 0.5
+    with np.errstate(over="ignore"):  # u·w = +inf is the right limit: that term of φ is 0
+        lphi = _lse(np.log(pe)[None, :] - np.outer(u, w))
+    small = u < 0.5 / span
     kpsi[small] = k * np.log1p(np.expm1(-np.outer(u[small], a)) @ pe)
     kpsi[~small] = k * lphi[~small] + t[~small]
     hot = kpsi > 1.0  # there e^{-t} expm1(kψ) = φ^k - e^{-t} loses nothing
