@@ -12,6 +12,7 @@ on the toy (n_x = n_z = 30, 1,830 logits), ELBO loss D + R through the shared fo
   splits the step into forward and backward+update costs.
 * ``jax_logsoftmax``: a benchmark-only variant computing R and D from ``log_softmax`` (no
   log of a softmax, no ``xlogy``) — how much the table-space formula costs (not used by toyrd).
+* ``progress``: B = 64, float64, with and without the progress callback (100 ticks).
 * ``torch``: a plain PyTorch eager loop (``torch.optim.Adam``), the same R + D written with
   ``torch.xlogy`` broadcast over the batch axis (``torch.func.vmap`` of the shared formula
   was ~100× slower), float32 and float64, one intra-op thread (faster than 2 for 30×30 ops).
@@ -56,6 +57,28 @@ def _best(fn, repeats: int) -> float:
 
 
 _LAST_CPU = [float("nan")]
+
+
+def bench_progress(batch: int, steps: int, repeats: int) -> dict:
+    """The cost of the progress callback: the same float64 run with and without it (100 ticks)."""
+    import jax
+    import jax.numpy as jnp
+
+    from toyrd import train_jax as tj
+    from toyrd.data import toy_data
+    from toyrd.families import tabular
+
+    out = {"batch": batch, "steps": steps, "ticks": 100}
+    with jax.enable_x64(True):
+        args = ({k: jnp.asarray(v) for k, v in _params(batch).items()}, jnp.zeros(batch),
+                jnp.asarray(toy_data().px), jnp.asarray(0.05))
+        for flag in (False, True):
+            run = tj._runner(tj.objective_loss_fn, "elbo", tabular, 30, steps, steps // 100,
+                             "cosine", 0.9, 0, flag)
+            jax.block_until_ready(run(*args))
+            out["with_progress_s" if flag else "without_progress_s"] = _best(
+                lambda: jax.block_until_ready(run(*args)), repeats)
+    return out
 
 
 def bench_jax(batch: int, dtype: str, steps: int, repeats: int) -> dict:
@@ -194,6 +217,7 @@ def run(quick: bool = False) -> dict:
                   f"(cpu {out['jax'][-1]['cpu_us_per_model_step']:.2f}), "
                   f"logsoftmax {out['jax_logsoftmax'][-1]['us_per_model_step']:.2f} µs, "
                   f"torch {out['torch'][-1]['us_per_model_step']:.2f} µs", file=sys.stderr, flush=True)
+    out["progress"] = bench_progress(64, steps, repeats)
     at64 = [r for r in out["jax"] if r["batch"] == 64 and r["dtype"] == "float64"]
     if at64:
         out["us_per_model_step_at_64_float64"] = at64[0]["us_per_model_step"]
