@@ -199,3 +199,4 @@ def test_strategy_reaches_the_corners():
     find(models(), lambda m: max(m.encoder.shape) == 40, settings=quick)
     find(models(support="any"), lambda m: toyrd.distortion(m.px, m.encoder, m.decoder) == math.inf,
          settings=quick)
+
