@@ -10,30 +10,36 @@ from .cli import dumps
 _FORMATS = ("png", "pdf", "svg")
 
 
-def _training_options(p, *, name: str, quick_help: str):
+def _training_options(p, *, name: str, quick_help: str, defaults):
     p.add_argument("--out", default=None, help=f"output folder (default ./{name})")
     p.add_argument("--format", choices=_FORMATS, default="png", help="figure format (default png)")
     p.add_argument("--quick", action="store_true", help=quick_help)
-    p.add_argument("--family", default=None, help="model family: tabular or bump")
-    p.add_argument("--steps", type=int, default=None, help="Adam steps per run")
-    p.add_argument("--lr", type=float, default=None, help="peak learning rate")
-    p.add_argument("--init-scale", type=float, default=None, help="initialisation scale of the family")
+    if "family" in defaults._fields:
+        p.add_argument("--family", default=None, help=f"model family: tabular or bump (default {defaults.family})")
+    p.add_argument("--steps", type=int, default=None, help=f"Adam steps per run (default {defaults.steps})")
+    p.add_argument("--lr", type=float, default=None, help=f"peak learning rate (default {defaults.lr:g})")
+    p.add_argument("--init-scale", type=float, default=None,
+                   help=f"initialisation scale of the family (default {defaults.init_scale:g})")
     p.add_argument("--warmup", type=int, default=None,
-                   help="steps fitting only m and d to the initial encoder first (default 500)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+                   help=f"steps fitting only m and d to the initial encoder first (default {defaults.warmup})")
+    p.add_argument("--no-progress", action="store_true", help="no progress lines or bar on stderr")
 
 
 def register(sub, common):
+    from .figure2 import Settings as F2
+    from .rdplane import Settings as RD
+
     p = sub.add_parser("figure2", parents=[common],
                        help="Figure 2: optimal, ELBO and target-rate models, exact numbers over seeds")
-    _training_options(p, name="figure2", quick_help="few seeds and steps (for tests)")
+    _training_options(p, name="figure2", quick_help="4 seeds, 2000 steps (for tests)", defaults=F2())
     p.add_argument("--seeds", type=int, default=None, help="random initialisations per trained model (default 32)")
     p.add_argument("--sigma", type=float, default=None, help="target rate in nats (default 0.5)")
     p.set_defaults(func=cmd_figure2)
 
     p = sub.add_parser("rdplane", parents=[common],
                        help="the exact rate–distortion plane: feasible region, β-sweep frontiers, IB panel")
-    _training_options(p, name="rdplane", quick_help="few β values, seeds and steps (for tests)")
+    _training_options(p, name="rdplane", quick_help="tabular, β ∈ {0.5, 1, 2}, 1 seed, 600 steps (tests)",
+                      defaults=RD())
     p.add_argument("--families", default=None, help="comma-separated families to sweep (default tabular,bump)")
     p.add_argument("--betas", default=None, help="comma-separated β values of the sweep")
     p.add_argument("--seeds", type=int, default=None, help="seeds per β (default 2)")
