@@ -143,13 +143,18 @@ fig.tight_layout()
 # %%
 temps = [0.1, 0.3, 1.0, 3.0]
 gb = tt.gumbel_bias(params, px, temps, n=N_BATCHES, batch_size=B, seed=2)
-print(f"{'tau':>5} {'rel. bias':>9} {'bias²':>10} {'± se':>9} {'variance':>9}")
+print(f"{'tau':>5} {'rel. bias':>9} {'bias²':>10} {'± se':>9} {'bias²/se':>9} {'variance':>9}")
 for tau, st in gb.items():
     print(f"{tau:5.1f} {np.sqrt(max(st.bias_sq, 0.0)) / st.exact_norm:9.3f} {st.bias_sq:10.2e} "
-          f"{st.bias_sq_se:9.1e} {st.variance:9.3f}")
+          f"{st.bias_sq_se:9.1e} {st.bias_sq / st.bias_sq_se:9.1f} {st.variance:9.3f}")
 
 fig, ax = plt.subplots(figsize=(5, 3))
-ax.plot(temps, [np.sqrt(max(gb[t].bias_sq, 0.0)) / gb[t].exact_norm for t in temps], "o-", label="relative bias")
+rel = np.array([np.sqrt(max(gb[t].bias_sq, 0.0)) / gb[t].exact_norm for t in temps])
+sig = np.array([gb[t].bias_sq > K * gb[t].bias_sq_se for t in temps])
+ax.plot(temps, rel, "-", color="tab:blue")
+ax.plot(np.array(temps)[sig], rel[sig], "o", color="tab:blue", label="relative bias")
+ax.plot(np.array(temps)[~sig], rel[~sig], "o", mfc="none", color="tab:blue",
+        label=f"relative bias, not above {K:g} se")
 ax.plot(temps, [np.sqrt(gb[t].variance) / gb[t].exact_norm for t in temps], "s-", label="relative sd")
 ax.set(xscale="log", xlabel="temperature $\\tau$", ylabel="relative to $\\|\\nabla L\\|$",
        title="Gumbel-softmax: bias and noise")
