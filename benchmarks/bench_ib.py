@@ -85,7 +85,7 @@ def _dit_section(quick: bool) -> dict:
         joints["toy_4_bins"] = coarse
         betas["toy_4_bins"] = [1.5, 2.0, 3.0, 5.0, 10.0, 30.0]
     out = {"status": "ok", "version": dit.__version__, "joints": {}}
-    worst_match, worst_lagr = 0.0, -np.inf
+    worst_match, worst_lagr, dit_above, ours_above = 0.0, -np.inf, -np.inf, -np.inf
     for name, pzx in joints.items():
         fr = ib_frontier(pzx)
         rows = []
@@ -100,9 +100,12 @@ def _dit_section(quick: bool) -> dict:
                          "lagrangian_dit": rate - beta * rel,
                          "lagrangian_toyrd": own[0] - beta * own[1]})
             worst_match = max(worst_match, abs(f_at - rel))
+            dit_above, ours_above = max(dit_above, rel - f_at), max(ours_above, f_at - rel)
             worst_lagr = max(worst_lagr, (own[0] - beta * own[1]) - (rate - beta * rel))
         out["joints"][name] = {"pzx": pzx.tolist(), "info": fr.info, "points": rows}
     out["max_abs_relevance_diff_at_matched_rates"] = worst_match
+    out["max_dit_relevance_above_toyrd_frontier"] = dit_above  # > 0: toyrd's envelope misses it
+    out["max_toyrd_frontier_above_dit"] = ours_above  # > 0: dit stopped at a local optimum
     out["max_lagrangian_excess_toyrd_over_dit"] = worst_lagr  # > 0: dit found a better point
     return out
 

@@ -19,7 +19,8 @@ x, F(r) = min(r, H(z*)) exactly.
   the finest hard clustering with at most n_z clusters (the identity when n_z ≥ n_x), the
   others (``restarts`` > 1) from random encoders drawn with an explicit seed. A geometric β grid
   samples the curve sparsely near phase transitions, so ``refine`` passes add β between the
-  neighbours whose solutions jump most in rate, started from both neighbours' encoders;
+  neighbours whose chord may lie furthest below the curve, started from both neighbours'
+  encoders;
 * the hard clusterings of a greedy agglomeration (merge the two clusters that lose the least
   relevance per nat of rate), which reach the top end (H(x), I(x; z*)) exactly when n_z ≥ n_x;
 * the trivial encoder (0, 0).
@@ -116,15 +117,16 @@ def default_betas(pzx, n: int = N_BETAS) -> np.ndarray:
 
 
 def ib_frontier(pzx, n_z: int | None = None, betas=None, restarts: int = 1, seed: int = 0, *,
-                refine: int = 2, max_iter: int = BA_MAX_ITER, tol: float = BA_TOL) -> IBFrontier:
+                refine: int = 3, max_iter: int = BA_MAX_ITER, tol: float = BA_TOL) -> IBFrontier:
     """The IB frontier F(r) = max {I(z;z*) : I(x;z) ≤ r} of ``pzx`` = p(z*, x) (n_s × n_x).
 
     ``n_z`` latent states (default n_x); ``betas`` the Lagrange multipliers to sweep (default
     :func:`default_betas`); ``restarts`` Blahut–Arimoto runs per β (one from the finest hard
-    clustering, the rest random from ``seed``). Then ``refine`` passes add β where the solution
-    jumps most in rate between neighbouring β (near phase transitions a geometric β grid
-    samples the curve sparsely): for the len(betas)//8 largest jumps, two β in between, each
-    started from both neighbours' encoders. Cost: about len(betas) · (restarts + refine / 2)
+    clustering, the rest random from ``seed``). Then ``refine`` passes add β where the chord
+    between neighbouring β-solutions may lie furthest below the curve — (r2 - r1)(1/β1 - 1/β2)/4,
+    slope 1/β being the frontier's slope at a β-optimal point (near phase transitions a
+    geometric β grid samples the curve sparsely): for the len(betas)//8 largest, two β in
+    between, each started from both neighbours' encoders. Cost: about len(betas) · (restarts + refine / 2)
     encoders iterated together, at most ``max_iter`` times.
 
     Identity: F(r) ≤ min(r, I(x; z*)) (data processing).
@@ -154,9 +156,11 @@ def ib_frontier(pzx, n_z: int | None = None, betas=None, restarts: int = 1, seed
     grid_b, grid_e, grid_r = _best_per_beta(run_beta, runs, run_pts)
     all_b, all_e, all_p = [run_beta], [runs], [run_pts]
     for _ in range(int(refine)):
-        jumps = np.abs(np.diff(grid_r))
-        pick = np.argsort(-jumps, kind="stable")[:max(1, betas.size // 8)]
-        pick = pick[jumps[pick] > 0]
+        # A β-optimal point has slope 1/β on the frontier, so the chord between neighbours lies at
+        # most (r2 - r1)(1/β1 - 1/β2)/4 below the curve (the triangle under the two tangents).
+        bound = np.abs(np.diff(grid_r)) * np.abs(np.diff(1.0 / np.maximum(grid_b, 1e-300))) / 4
+        pick = np.argsort(-bound, kind="stable")[:max(1, betas.size // 8)]
+        pick = pick[bound[pick] > 0]
         if pick.size == 0:
             break
         mid = np.sqrt(grid_b[pick] * grid_b[pick + 1])
