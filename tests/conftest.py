@@ -1,7 +1,8 @@
 """Hypothesis profiles for the whole suite.
 
 * ``dev`` (default): 100 examples per property, random seeds — quick local runs.
-* ``ci``: 1,000 examples per property, ``derandomize=True`` so a CI run is reproducible; chosen
+* ``ci``: 1,000 examples per property, ``derandomize=True`` and no example database, so a CI run
+  is reproducible; chosen
   automatically when the environment variable ``CI`` is set (any value but "" / "0" / "false").
 
 Both use ``deadline=None`` (the machine is shared; timing belongs in ``benchmarks/``) and
@@ -30,7 +31,8 @@ with warnings.catch_warnings():
 _COMMON = dict(deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow])
 
 settings.register_profile("dev", max_examples=100, **_COMMON)
-settings.register_profile("ci", max_examples=1000, derandomize=True, **_COMMON)
+# ci: no example database either, so a run depends on nothing but the code (no replayed failures).
+settings.register_profile("ci", max_examples=1000, derandomize=True, database=None, **_COMMON)
 
 _ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 settings.load_profile("ci" if _ci else "dev")
