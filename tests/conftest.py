@@ -2,8 +2,8 @@
 
 * ``dev`` (default): 100 examples per property, random seeds — quick local runs.
 * ``ci``: 1,000 examples per property, ``derandomize=True`` and no example database, so a CI run
-  is reproducible; chosen
-  automatically when the environment variable ``CI`` is set (any value but "" / "0" / "false").
+  is reproducible; chosen automatically when the environment variable ``CI`` is set (any value
+  but "", "0", "false", "no").
 
 Both use ``deadline=None`` (the machine is shared; timing belongs in ``benchmarks/``) and
 ``print_blob=True`` so a failure prints the line that reproduces it. Override with
