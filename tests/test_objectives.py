@@ -1,13 +1,12 @@
 """Objectives: values as pure functions of (R, D), validation, agreement with the exact core,
 and exact gradients checked against finite differences (float64)."""
 
-import numpy as np
 import pytest
 
 import toyrd
 from toyrd import _formulas as F
 from toyrd.families import tabular
-from toyrd.objectives import (KINDS, Objective, check_hyper, loss_from_rd, make_objective,
+from toyrd.objectives import (Objective, check_hyper, loss_from_rd, make_objective,
                               objective_loss)
 
 #: float64 identities (a few ulps of the ~3-nat totals).

@@ -12,6 +12,9 @@ toy's n_x = 30 data states and ``n_z`` latent states. Units: nats.
   is B independent Adams; the gradient of Σ_b loss_b is the per-row gradient.
 * Learning rate: ``lr`` with a cosine decay to ``lr·LR_FLOOR`` over the run
   (``schedule="constant"`` keeps it fixed).
+* Warm-up: first ``warmup`` Adam steps on R + D with the encoder behind a stop-gradient, so m
+  and d move toward their best responses q and p_e(x|z) for the initial encoder (the bound
+  closes before the objective starts; see :data:`DEFAULTS` for why). Not in the history.
 * History: R, D and the loss at steps 0, s, 2s, …, steps (s = ``history_stride``), taken at the
   parameters before the update of that step (the final entry after the last update).
 * float64: tracing and execution happen inside ``with jax.enable_x64(True):``; the global flag is
@@ -217,7 +220,16 @@ def train(objective: str = "elbo", *, family="tabular", px=None, pzx=None, n_z: 
     family: "tabular", "bump" or a :class:`~toyrd.families.Family`. px: p*(x) (default: the
     toy; then pzx defaults to the toy's p(z*, x) so I_zstar is reported). hyper: β / λ / σ,
     a scalar or a sequence (vmapped); init_scale: scalar or sequence; seeds: ints.
-    Rows are ordered hyper-major, then init scale, then seed. Defaults: :data:`DEFAULTS`.
+    Rows are ordered hyper-major, then init scale, then seed. steps / lr / warmup /
+    schedule ("cosine" | "constant") / b1 (Adam's first-moment decay): see :data:`DEFAULTS`.
+    dtype: "float64" or "float32" (training precision; results are float64 either way).
+    history_stride: steps between history entries (must divide steps; default ~steps/100).
+    progress: a tqdm bar, advanced from inside the scan by ``jax.debug.callback`` once per
+    history stride (cost within timing noise, see ``benchmarks/bench_train.py``).
+
+    >>> res = train("beta", hyper=[0.5, 2.0], seeds=range(3), progress=False)  # doctest: +SKIP
+    >>> res.encoder.shape, res.history["R"].shape                              # doctest: +SKIP
+    ((6, 30, 30), (6, 101))
     """
     from .objectives import check_kind
 
