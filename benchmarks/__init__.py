@@ -96,8 +96,9 @@ def measure(fn, *, repeat: int = 5, min_time: float = 0.05, number: int | None =
     """Seconds per call of ``fn()``: ``repeat`` rounds of ``number`` calls each.
 
     ``number`` is chosen so that one round lasts at least ``min_time`` seconds (after one
-    untimed warm-up call). Returns ``{"min_s", "median_s", "number", "repeat"}`` per call;
-    the minimum is the least disturbed by other load on the machine, the median is typical.
+    untimed warm-up call). Returns ``{"min_s", "median_s", "number", "repeat", "cpu_median_s"}``
+    per call: wall-clock minimum (least disturbed by other load) and median, and the median CPU
+    time of this process (all its threads) — the steadier number on a shared machine.
     """
     fn()
     if number is None:
@@ -110,14 +111,15 @@ def measure(fn, *, repeat: int = 5, min_time: float = 0.05, number: int | None =
             if dt >= min_time or number >= 1 << 20:
                 break
             number *= max(2, min(10, math.ceil(min_time / max(dt, 1e-9))))
-    rounds = []
+    rounds, cpu = [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         for _ in range(number):
             fn()
         rounds.append((time.perf_counter() - t0) / number)
+        cpu.append((time.process_time() - c0) / number)
     return {"min_s": min(rounds), "median_s": statistics.median(rounds), "number": number,
-            "repeat": repeat}
+            "repeat": repeat, "cpu_median_s": statistics.median(cpu)}
 
 
 def max_rss_mb() -> float:

@@ -68,6 +68,8 @@ def run(quick: bool = False) -> dict:
             "evaluate_us": 1e6 * single["median_s"], "evaluate_min_us": 1e6 * single["min_s"],
             "unvalidated_us": 1e6 * raw["median_s"], "unvalidated_min_us": 1e6 * raw["min_s"],
             "models_per_s": 1.0 / single["median_s"],
+            "evaluate_cpu_us": 1e6 * single["cpu_median_s"],
+            "unvalidated_cpu_us": 1e6 * raw["cpu_median_s"],
         },
         "batch": [],
     }
@@ -84,11 +86,13 @@ def run(quick: bool = False) -> dict:
                     repeat=repeat, min_time=min_time)
         row["jax_s"], row["jax_min_s"] = m["median_s"], m["min_s"]
         row["jax_models_per_s"] = b / m["median_s"]
+        row["jax_cpu_s"] = m["cpu_median_s"]
         if b <= numpy_max:
             m = measure(lambda: tb.evaluate_batch(px, enc, dec, mar, pzx, backend="numpy"),
                         repeat=repeat, min_time=min_time)
             row["numpy_s"], row["numpy_min_s"] = m["median_s"], m["min_s"]
             row["numpy_models_per_s"] = b / m["median_s"]
+            row["numpy_cpu_s"] = m["cpu_median_s"]
             row["jax_speedup"] = m["median_s"] / row["jax_s"]
         out["batch"].append(row)
 

@@ -3,13 +3,16 @@
 Each run is ``python -m toyrd.cli figure2 --out TMP --json --no-progress`` in a new process
 (interpreter start, imports, JAX compilation, training of every seed, exact evaluation and the
 figure files all included; no persistent compilation cache is configured). The first run also
-meets a cold OS file cache; later runs show the spread. ``--quick`` times ``figure2 --quick``.
+meets a cold OS file cache; later runs show the spread. The child's CPU seconds (user + system,
+all threads) are reported beside the wall time: on a shared machine wall time stretches with
+the other load, CPU time much less. ``--quick`` times ``figure2 --quick``.
 Run alone: ``python -m benchmarks.bench_figure2 [--quick]``.
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -33,19 +36,22 @@ def run(quick: bool = False) -> dict:
     runs = 1 if quick else 2
     extra = ["--quick"] if quick else []
     env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"))
-    walls, files = [], []
+    walls, cpus, files = [], [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
             cmd = [sys.executable, "-m", "toyrd.cli", "figure2", "--out", tmp, "--json",
                    "--no-progress", *extra]
-            t0 = time.perf_counter()
+            r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
             proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=900)
             walls.append(time.perf_counter() - t0)
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
             if proc.returncode != 0:
                 raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
             files = sorted(p.name for p in Path(tmp).iterdir())
     return {"command": "toyrd figure2" + (" --quick" if quick else "") + " --json --no-progress",
             "runs": runs, "wall_s": walls, "cold_s": walls[0], "min_s": min(walls),
+            "cpu_s": cpus, "cold_cpu_s": cpus[0], "usable_cores": len(os.sched_getaffinity(0)),
             "files": files, "target_s": 15.0}
 
 
