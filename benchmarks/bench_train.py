@@ -12,6 +12,8 @@ on the toy (n_x = n_z = 30, 1,830 logits), ELBO loss D + R through the shared fo
   splits the step into forward and backward+update costs.
 * ``jax_logsoftmax``: a benchmark-only variant computing R and D from ``log_softmax`` (no
   log of a softmax, no ``xlogy``) — how much the table-space formula costs (not used by toyrd).
+* ``primitives``: CPU ns per element of log / exp / mul / div in XLA (f32, f64) and the op
+  counts of the compiled run — the numbers that bound a step.
 * ``progress``: B = 64, float64, with and without the progress callback (100 ticks).
 * ``torch``: a plain PyTorch eager loop (``torch.optim.Adam``), the same R + D written with
   ``torch.xlogy`` broadcast over the batch axis (``torch.func.vmap`` of the shared formula
@@ -78,6 +80,38 @@ def bench_progress(batch: int, steps: int, repeats: int) -> dict:
             jax.block_until_ready(run(*args))
             out["with_progress_s" if flag else "without_progress_s"] = _best(
                 lambda: jax.block_until_ready(run(*args)), repeats)
+    return out
+
+
+def bench_primitives(n_iter: int) -> dict:
+    """What bounds a step: CPU ns per element of XLA's log, exp, multiply and divide (64×900
+    arrays, inside a scan), and the number of fusions / logs / exps in the compiled B = 64 run."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+
+    from toyrd import train_jax as tj
+    from toyrd.data import toy_data
+    from toyrd.families import tabular
+
+    out = {}
+    with jax.enable_x64(True):
+        for dtype in DTYPES:
+            x = jnp.linspace(0.1, 2.0, 64 * 900, dtype=jnp.dtype(dtype)).reshape(64, 900)
+            for name, f in (("log", jnp.log), ("exp", jnp.exp), ("mul", lambda v: v * 1.0000001),
+                            ("div", lambda v: 1.0 / v)):
+                g = jax.jit(lambda x, f=f: lax.scan(lambda c, _: (f(c) * 0.5 + 0.6, None), x, None,
+                                                     length=n_iter)[0])
+                jax.block_until_ready(g(x))
+                c0 = time.process_time()
+                jax.block_until_ready(g(x))
+                out[f"{dtype}_{name}_ns_per_element"] = 1e9 * (time.process_time() - c0) / (n_iter * x.size)
+        run = tj._runner(tj.objective_loss_fn, "elbo", tabular, 30, 100, 10, "cosine", 0.9, 0, False)
+        args = ({k: jnp.asarray(v) for k, v in _params(64).items()}, jnp.zeros(64),
+                jnp.asarray(toy_data().px), jnp.asarray(0.05))
+        hlo = run.lower(*args).compile().as_text()
+    out["compiled_run_counts"] = {op: hlo.count(op + "(") for op in ("fusion", "log", "exponential",
+                                                                       "divide", "while")}
     return out
 
 
@@ -218,6 +252,7 @@ def run(quick: bool = False) -> dict:
                   f"logsoftmax {out['jax_logsoftmax'][-1]['us_per_model_step']:.2f} µs, "
                   f"torch {out['torch'][-1]['us_per_model_step']:.2f} µs", file=sys.stderr, flush=True)
     out["progress"] = bench_progress(64, steps, repeats)
+    out["primitives"] = bench_primitives(100 if quick else 1000)
     at64 = [r for r in out["jax"] if r["batch"] == 64 and r["dtype"] == "float64"]
     if at64:
         out["us_per_model_step_at_64_float64"] = at64[0]["us_per_model_step"]
