@@ -167,3 +167,15 @@ def test_import_does_not_pull_jax():
     code = "import sys, toyrd, toyrd.batch; print('jax' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_large_batches_run_in_blocks(toy, monkeypatch):
+    """Above CHUNK models the program maps over blocks; every row still equals evaluate()."""
+    import toyrd.batch as tb
+
+    monkeypatch.setattr(tb, "CHUNK", 4)  # B = 20 pads to 32 (a size no other test uses): 8 blocks
+    rng = np.random.default_rng(11)
+    n = toy.px.shape[0]
+    enc, dec, mar = _stack(rng, 20, n, n, zeros=0.2), _stack(rng, 20, n, n), _stack(rng, 20, n)
+    out = evaluate_batch(toy.px, enc, dec, mar, toy.pzx, backend="jax")
+    _assert_rows_match(out, toy.px, enc, dec, mar, pzx=toy.pzx)

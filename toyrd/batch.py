@@ -155,6 +155,12 @@ def _numpy_batch(px, enc, dec, mar, ref, joint) -> dict:
     return {k: np.array([row[k] for row in rows], dtype=np.float64) for k in rows[0]}
 
 
+#: Models per vmapped block inside the compiled program: larger batches run as a ``lax.map``
+#: over blocks of this size, which keeps the intermediates cache-resident (measured: CPU time per
+#: model halves at B = 4096 against one 4096-wide vmap).
+CHUNK = 256
+
+
 @functools.lru_cache(maxsize=None)
 def _jax_program(with_pzx: bool):
     import jax
@@ -162,7 +168,17 @@ def _jax_program(with_pzx: bool):
     def one(px, e, d, m, ref, joint):
         return _quantities(px, e, d, m, ref, joint if with_pzx else None)
 
-    return jax.jit(jax.vmap(one, in_axes=(None, 0, 0, 0, None, None)))
+    block = jax.vmap(one, in_axes=(None, 0, 0, 0, None, None))
+
+    def program(px, enc, dec, mar, ref, joint):
+        b = enc.shape[0]  # static: a power of two, so divisible by CHUNK when larger
+        if b <= CHUNK:
+            return block(px, enc, dec, mar, ref, joint)
+        split = [a.reshape(b // CHUNK, CHUNK, *a.shape[1:]) for a in (enc, dec, mar)]
+        out = jax.lax.map(lambda t: block(px, *t, ref, joint), tuple(split))
+        return {k: v.reshape(b) for k, v in out.items()}
+
+    return jax.jit(program)
 
 
 #: (padded B, n_x, n_z, with pzx) of every program compiled so far in this process.
