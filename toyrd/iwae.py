@@ -168,7 +168,8 @@ def _merge(pe, logw):
 
 @lru_cache(maxsize=64)
 def _multisets(s: int, k: int):
-    """All multisets of size k of range(s) as sorted rows (C(s+k-1, k), k), and log k!/Π m_j!."""
+    """All multisets of size k of range(s), as the columns of a (k, C(s+k-1, k)) index array
+    (each column sorted), and log k!/Π m_j! for each."""
     rows = np.arange(s)[:, None]
     for _ in range(k - 1):
         last = rows[:, -1]
@@ -182,20 +183,22 @@ def _multisets(s: int, k: int):
     for i in range(1, k):
         run = np.where(rows[:, i] == rows[:, i - 1], run + 1, 1.0)
         log_coef -= np.log(run)
-    rows.setflags(write=False)
+    cols = np.ascontiguousarray(rows.T)  # (k, C): reductions over the k draws run along axis 0
+    cols.setflags(write=False)
     log_coef.setflags(write=False)
-    return rows, log_coef
+    return cols, log_coef
 
 
 def _exact_one(pe, logw, k):
     """E log (1/k) Σ_i w_i by enumeration of multisets with multinomial probabilities."""
-    rows, log_coef = _multisets(logw.size, k)
+    cols, log_coef = _multisets(logw.size, k)
     logp = np.log(pe)
     out = []
-    for lo in range(0, rows.shape[0], 1 << 18):  # chunks bound the memory at k · 2^18 entries
-        r = rows[lo:lo + (1 << 18)]
-        prob = np.exp(log_coef[lo:lo + r.shape[0]] + logp[r].sum(1))
-        out.append(prob @ (_lse(logw[r]) - math.log(k)))
+    step = 1 << 18  # chunks bound the memory at k · 2^18 entries
+    for lo in range(0, cols.shape[1], step):
+        c = cols[:, lo:lo + step]
+        prob = np.exp(log_coef[lo:lo + c.shape[1]] + logp[c].sum(0))
+        out.append(prob @ (_lse(logw[c], axis=0) - math.log(k)))
     return math.fsum(out)
 
 
