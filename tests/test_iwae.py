@@ -214,3 +214,18 @@ def test_bad_tables_are_rejected(toy_model):
     with pytest.raises(toyrd.TableError, match="decoder: shape"):
         log_likelihood_bound(px, d[:5], m)
     assert isinstance(iwae_bound(px, e, d, m, 1), IWAEResult)
+
+
+def test_monte_carlo_blocks_do_not_change_the_draws():
+    """Large k is sampled in blocks of rows; the generator is consumed as by one (n, k) draw."""
+    from toyrd.iwae import _lse, _mc_one
+
+    rng = np.random.default_rng(8)
+    pe, logw = rng.dirichlet(np.ones(4)), rng.normal(size=4)
+    k, n = (1 << 20) + 1, 4  # blocks of 3 rows
+    got = _mc_one(pe, logw, k, n, np.random.default_rng(9))
+    cdf = np.cumsum(pe)
+    cdf[-1] = 1.0
+    idx = np.minimum(np.searchsorted(cdf, np.random.default_rng(9).random((n, k)), side="right"), 3)
+    vals = _lse(logw[idx]) - math.log(k)
+    assert got == (float(vals.mean()), float(vals.var(ddof=1)))

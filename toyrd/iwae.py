@@ -241,9 +241,17 @@ def _quad_one(pe, logw, k):
 
 
 def _mc_one(pe, logw, k, n, rng):
-    """Sample mean and variance (ddof 1) of log (1/k) Σ_i w_i over n draws of k states."""
+    """Sample mean and variance (ddof 1) of log (1/k) Σ_i w_i over n draws of k states.
+
+    Drawn in blocks of rows (at most 2^22 uniforms at a time), which consumes the generator in
+    the same order as one (n, k) draw, so the result does not depend on the block size.
+    """
     cdf = np.cumsum(pe)
     cdf[-1] = 1.0
-    idx = np.minimum(np.searchsorted(cdf, rng.random((n, k)), side="right"), pe.size - 1)
-    vals = _lse(logw[idx]) - math.log(k)
+    rows = max(1, (1 << 22) // k)
+    vals = np.empty(n)
+    for lo in range(0, n, rows):
+        u = rng.random((min(rows, n - lo), k))
+        idx = np.minimum(np.searchsorted(cdf, u, side="right"), pe.size - 1)
+        vals[lo:lo + u.shape[0]] = _lse(logw[idx]) - math.log(k)
     return float(vals.mean()), float(vals.var(ddof=1))
