@@ -13,7 +13,9 @@ from .info import (
     latent_information, model_posterior, mutual_information, rate, reconstruction_channel,
     reconstruction_distribution, reparam_s, reparam_u, representational_mi,
 )
+from .ib import IBFrontier, ib_frontier, ib_frontier_at, ib_gap
 from .io import Model, load_model, save_model
+from .iwae import IWAEResult, iwae_bound, log_likelihood_bound
 from .optimal import (
     distortion_gradient_decoder, e_step, optimal_decoder, optimal_marginal, optimize_generative,
     rate_gradient_marginal, tangent_projection,
@@ -30,4 +32,6 @@ __all__ = [
     "reparam_s", "reparam_u", "representational_mi", "Model", "load_model", "save_model",
     "distortion_gradient_decoder", "e_step", "optimal_decoder", "optimal_marginal",
     "optimize_generative", "rate_gradient_marginal", "tangent_projection",
+    "IBFrontier", "ib_frontier", "ib_frontier_at", "ib_gap", "IWAEResult", "iwae_bound",
+    "log_likelihood_bound",
 ]
