@@ -104,3 +104,49 @@ def test_cli_sweep_and_train(tmp_path, capsys):
     assert main(["evaluate", str(model), "--json"]) == 0
     ev = json.loads(capsys.readouterr().out)
     assert abs(ev["R"] - trained["R"]) < 1e-12 and abs(ev["I_zstar"] - trained["I_zstar"]) < 1e-12
+
+
+def test_diverged_runs_are_recorded_not_fatal(tmp_path):
+    """lr = 1e200 overflows the bump family's (w t − b)² to inf → NaN parameters. In the same
+    sweep, sane tabular runs end "ok"; the sweep finishes, writes the bump lines with status
+    "diverged" and "nan" strings (strict JSON), and does not redo them on resume."""
+    out = tmp_path / "d.jsonl"
+    configs = (sweep.grid(objectives=("elbo",), seeds=(0, 1), steps=20, lr=0.05, warmup=0,
+                          init_scales=(1.0,))
+               + sweep.grid(objectives=("elbo",), families=("bump",), seeds=(0, 1), steps=20,
+                            lr=1e200, warmup=0, init_scales=(1.0,)))
+    summary = sweep.run_sweep(configs, out, progress=False)
+    assert (summary["ran"], summary["remaining"]) == (4, 0)
+    text = out.read_text()
+    assert "NaN" not in text and "Infinity" not in text  # strict JSON
+    rows = _lines(out)
+    assert [r["status"] for r in rows] == ["ok", "ok", "diverged", "diverged"]
+    for r in rows[2:]:
+        assert r["family"] == "bump" and r["R"] == "nan" and r["D"] == "nan" and r["ELBO"] == "nan"
+        assert r["I_e"] == "nan" and r["H"] == pytest.approx(H, abs=1e-12)
+    for r in rows[:2]:
+        assert r["R"] + r["D"] >= r["H"] - 1e-12
+    assert sweep.run_sweep(configs, out, progress=False)["ran"] == 0  # a result, not redone
+
+
+def test_row_results_infinite_distortion_is_diverged():
+    """A decoder entry that is exactly 0 where p_e > 0 gives D = +inf: recorded as "inf"."""
+    import numpy as np
+
+    from toyrd.cli import dumps
+    from toyrd.train_jax import TrainResult
+
+    toy = toyrd.toy_data()
+    e = np.full((1, 30, 30), 1 / 30)
+    d = np.full((1, 30, 30), 1 / 29)
+    d[0, :, 0] = 0.0  # x = 0 has p* > 0 but d(0|z) = 0 for every z
+    m = np.full((1, 30), 1 / 30)
+    ok = toyrd.evaluate(toy.px, e[0], d[0], m[0])
+    assert ok["D"] == np.inf
+    hist = {"step": np.array([0, 1]), "R": np.array([[0.1, 0.0]]), "D": np.array([[3.0, np.inf]]),
+            "loss": np.array([[3.1, np.inf]])}
+    res = TrainResult(e, d, m, hist, [{}], {}, toy.px, toy.pzx, 0.0)
+    row = sweep.row_results(res, 0)
+    assert row["status"] == "diverged" and row["D"] == np.inf and row["R"] == 0.0
+    line = json.loads(dumps(row))
+    assert line["D"] == "inf" and line["ELBO"] == "-inf" and line["kl_pstar_g"] == "nan"

@@ -93,3 +93,87 @@ def reparam_u(px, enc, dec, r):
 def reparam_s(px, r):
     """S = sum p*(x) log[p*(x) / r(x)] = KL(p* || r)  (eq. 14)."""
     return kl(px, r)
+
+
+# ----------------------------------------------------------------------------- log domain
+
+
+def _backend(a) -> str:
+    return type(a).__module__.split(".")[0]
+
+
+def exp(a):
+    """``exp`` dispatched on the array type of ``a`` (numpy, jax, torch)."""
+    mod = _backend(a)
+    if mod in ("jax", "jaxlib"):
+        import jax.numpy as jnp
+
+        return jnp.exp(a)
+    if mod == "torch":
+        return a.exp()
+    import numpy as np
+
+    return np.exp(a)
+
+
+def mul_log(a, log_b):
+    """``a · log_b`` with ``0 · log_b = 0`` even where ``log_b = -inf`` (the log-domain xlogy).
+
+    ``log_b`` is already a log, so no log is taken. Where a = 0 the log is replaced by 0
+    *before* the product, so the value is 0 and both gradients are finite (∂/∂log_b = a = 0,
+    ∂/∂a = 0); where a > 0 and log_b = -inf the value is -inf (a required log 0), as xlogy.
+    """
+    zero = a == 0
+    mod = _backend(log_b)
+    if mod in ("jax", "jaxlib"):
+        import jax.numpy as jnp
+
+        safe = jnp.where(zero, 0.0, log_b)
+    elif mod == "torch":
+        import torch
+
+        safe = torch.where(zero, torch.zeros((), dtype=log_b.dtype, device=log_b.device), log_b)
+    else:
+        import numpy as np
+
+        safe = np.where(zero, 0.0, log_b)
+    return a * safe
+
+
+def _swap01(a):
+    """Swap the first two axes (x ↔ z), keeping any trailing batch axes in place."""
+    if _backend(a) == "torch":
+        return a.transpose(0, 1)
+    if a.ndim == 2:
+        return a.T
+    if _backend(a) in ("jax", "jaxlib"):
+        import jax.numpy as jnp
+
+        return jnp.swapaxes(a, 0, 1)
+    import numpy as np
+
+    return np.swapaxes(a, 0, 1)
+
+
+def rate_distortion_log(px, log_enc, log_dec, log_mar, enc=None):
+    """(R, D) from log-tables: the same R and D as :func:`rate_distortion`, without a log of a table.
+
+    R = Σ_{x,z} p_e(x,z) log e(z|x) − Σ_z q(z) log m(z)   (q(z) = Σ_x p_e(x,z): n_z logs of m
+    instead of n_x·n_z), D = −Σ_{x,z} p_e(x,z) log d(x|z), with p_e = p*(x) e(z|x) and
+    e = exp(log_enc) unless the table ``enc`` is given. Shapes: px (n_x,), log_enc (n_x, n_z),
+    log_dec (n_z, n_x), log_mar (n_z,); log-probabilities may be -inf (zero entries). Nats.
+    Optional *trailing* batch axes (the same on log_enc, log_dec, log_mar and enc, e.g.
+    (n_x, n_z, B)) give R and D of shape (B,): the JAX trainer keeps its batch last so that the
+    sums over x and z run across contiguous rows of B models.
+    Convention (via :func:`mul_log`): terms with weight 0 vanish, so R or D is +inf only where a
+    required probability is 0, never NaN; gradients stay finite where a weight is 0.
+
+    Identity (example): with log_mar = log q, R = I_e; with log_dec = log p_e(x|z),
+    R + D = H (tested to 1e-12 against :func:`rate_distortion` in ``tests/test_formulas_log.py``).
+    """
+    e = exp(log_enc) if enc is None else enc
+    pe = px.reshape(px.shape + (1,) * (e.ndim - 1)) * e
+    q = pe.sum(0)
+    r = mul_log(pe, log_enc).sum((0, 1)) - mul_log(q, log_mar).sum(0)
+    d = -mul_log(pe, _swap01(log_dec)).sum((0, 1))
+    return r, d

@@ -38,15 +38,17 @@ def autonomy_loss_fn(encoder_loss, family, n_x: int) -> Callable:
     """
     from jax import lax
 
+    import jax.numpy as jnp
+
     def f(params, hyper, px):
-        enc, dec, mar = family.tables(params, n_x)
-        r, d = F.rate_distortion(px, lax.stop_gradient(enc), dec, mar)
-        sdec, smar = lax.stop_gradient(dec), lax.stop_gradient(mar)
+        le, ld, lm = family.logs(params, n_x)
+        r, d = F.rate_distortion_log(px, lax.stop_gradient(le), ld, lm)
+        sld, slm = lax.stop_gradient(ld), lax.stop_gradient(lm)
         if isinstance(encoder_loss, str):
-            er, ed = F.rate_distortion(px, enc, sdec, smar)
+            er, ed = F.rate_distortion_log(px, le, sld, slm)
             own = loss_from_rd(encoder_loss, er, ed, hyper)
         else:
-            own = encoder_loss(px, enc, sdec, smar, hyper)
+            own = encoder_loss(px, jnp.exp(le), jnp.exp(sld), jnp.exp(slm), hyper)
         return r + d + own, (own, r, d)
 
     return f

@@ -5,7 +5,12 @@ A family is a :class:`Family` with
 * ``init(seed, n_x, n_z, scale) -> dict`` of float64 numpy arrays (reproducible from the seed),
 * ``tables(params, n_x) -> (encoder, decoder, marginal)`` (``n_x`` static: the bump family
   cannot read it off its parameter shapes), written once for numpy, jax.numpy and
-  torch (the softmax dispatches on the array type), so every trainer shares the same map.
+  torch (the softmax dispatches on the array type), so every trainer shares the same map;
+* optionally ``log_tables(params, n_x) -> (log e, log d, log m)`` by ``log_softmax`` of the same
+  logits: finite wherever the logits are, even where ``tables`` underflows to an exact 0
+  (bump slopes with logit gaps > ~745). :meth:`Family.logs` returns them, or the log of
+  ``tables`` for a family built without them. The JAX trainer's loss uses :meth:`Family.logs`
+  with :func:`toyrd._formulas.rate_distortion_log`.
 
 Built in:
 
@@ -21,7 +26,7 @@ Built in:
     each latent state is a Gaussian bump over the bins centred at b_i/w_i with width ~1/|w_i|.
     (Also the paper's sign erratum is fixed: the minus belongs inside the exponent.)
 
-Users plug in their own family with ``Family(name, init, tables)``.
+Users plug in their own family with ``Family(name, init, tables)`` (``log_tables`` optional).
 """
 
 from __future__ import annotations
@@ -32,7 +37,8 @@ import numpy as np
 
 from ._validate import ToyrdError
 
-__all__ = ["Family", "FAMILIES", "get_family", "tabular", "bump", "softmax", "bin_coordinates"]
+__all__ = ["Family", "FAMILIES", "get_family", "tabular", "bump", "softmax", "log_softmax",
+           "bin_coordinates"]
 
 
 def softmax(logits, axis: int = -1):
@@ -49,12 +55,50 @@ def softmax(logits, axis: int = -1):
     return sp_softmax(logits, axis=axis)
 
 
+def log_softmax(logits, axis: int = -1):
+    """log softmax (logits − max − log Σ exp(logits − max)) for numpy, jax.numpy and torch.
+
+    Finite wherever the logits are: exp(log_softmax) = softmax, but a log-probability of −800
+    stays −800 where the softmax entry is an exact 0.
+    """
+    mod = type(logits).__module__.split(".")[0]
+    if mod in ("jax", "jaxlib"):
+        import jax
+
+        return jax.nn.log_softmax(logits, axis=axis)
+    if mod == "torch":
+        return logits.log_softmax(dim=axis)
+    from scipy.special import log_softmax as sp_log_softmax
+
+    return sp_log_softmax(logits, axis=axis)
+
+
+def _log(a):
+    mod = type(a).__module__.split(".")[0]
+    if mod in ("jax", "jaxlib"):
+        import jax.numpy as jnp
+
+        return jnp.log(a)
+    if mod == "torch":
+        return a.log()
+    with np.errstate(divide="ignore"):
+        return np.log(a)
+
+
 class Family(NamedTuple):
-    """A model family: a seeded initialiser and a parameter → tables map."""
+    """A model family: a seeded initialiser, a parameter → tables map and (optionally) the
+    parameter → log-tables map (``None``: derived as the log of ``tables``)."""
 
     name: str
     init: Callable[..., dict]
     tables: Callable[[dict, int], tuple]
+    log_tables: Callable[[dict, int], tuple] | None = None
+
+    def logs(self, params, n_x):
+        """(log e, log d, log m): ``log_tables`` if the family has it, else log of ``tables``."""
+        if self.log_tables is not None:
+            return self.log_tables(params, n_x)
+        return tuple(_log(t) for t in self.tables(params, n_x))
 
 
 def bin_coordinates(n_x: int, like=None):
@@ -92,7 +136,12 @@ def _tabular_tables(params, n_x=None):
             softmax(params["mar_logits"], -1))
 
 
-tabular = Family("tabular", _tabular_init, _tabular_tables)
+def _tabular_log_tables(params, n_x=None):
+    return (log_softmax(params["enc_logits"], -1), log_softmax(params["dec_logits"], -1),
+            log_softmax(params["mar_logits"], -1))
+
+
+tabular = Family("tabular", _tabular_init, _tabular_tables, _tabular_log_tables)
 
 
 # ----------------------------------------------------------------------------- Appendix E bumps
@@ -120,14 +169,22 @@ def _bump_logits(w, b, t):
     return -((w[:, None] * t[None, :] - b[:, None]) ** 2)  # (n_z, n_x)
 
 
-def _bump_tables(params, n_x):
+def _bump_all_logits(params, n_x):
     t = bin_coordinates(int(n_x), like=params["enc_w"])
-    enc = softmax(_bump_logits(params["enc_w"], params["enc_b"], t).T, -1)  # over z for each x
-    dec = softmax(_bump_logits(params["dec_w"], params["dec_b"], t), -1)  # over x for each z
-    return enc, dec, softmax(params["mar_logits"], -1)
+    return (_bump_logits(params["enc_w"], params["enc_b"], t).T,  # (n_x, n_z): over z for each x
+            _bump_logits(params["dec_w"], params["dec_b"], t),  # (n_z, n_x): over x for each z
+            params["mar_logits"])
 
 
-bump = Family("bump", _bump_init, _bump_tables)
+def _bump_tables(params, n_x):
+    return tuple(softmax(a, -1) for a in _bump_all_logits(params, n_x))
+
+
+def _bump_log_tables(params, n_x):
+    return tuple(log_softmax(a, -1) for a in _bump_all_logits(params, n_x))
+
+
+bump = Family("bump", _bump_init, _bump_tables, _bump_log_tables)
 
 FAMILIES = {"tabular": tabular, "bump": bump}
 

@@ -12,7 +12,13 @@ finishes. A run is keyed by its configuration (:func:`config_key`), so re-runnin
 skips every finished run: an interrupted sweep keeps its finished lines and resumes. A partial
 last line (a kill during a write) is dropped on resume.
 
-Identity the results obey (checked in the tests): R + D ≥ H for every line (−ELBO ≥ H).
+A run that ends non-finite (NaN/inf parameters, tables that fail validation, or an infinite
+R or D) does not abort the batch: its line carries ``"status": "diverged"`` and the last R and D
+of its history (non-finite numbers written as the strings "nan" / "inf" by
+:func:`toyrd.cli.dumps`; ELBO = −(R + D), H, and the other results "nan"). Every other line has ``"status": "ok"``. A
+diverged run is a result (the same configuration diverges again) and is not redone on resume.
+
+Identity the results obey (checked in the tests): R + D ≥ H for every "ok" line (−ELBO ≥ H).
 """
 
 from __future__ import annotations
@@ -25,13 +31,16 @@ import time
 from ._validate import ToyrdError
 from .objectives import check_hyper, check_kind
 
-__all__ = ["CONFIG_FIELDS", "RESULT_FIELDS", "grid", "config_key", "read_done", "run_sweep"]
+__all__ = ["CONFIG_FIELDS", "RESULT_FIELDS", "STATUSES", "grid", "config_key", "read_done",
+           "run_sweep", "row_results"]
 
 #: The configuration of one run, in output order.
 CONFIG_FIELDS = ("objective", "hyper", "family", "init_scale", "seed", "steps", "lr", "schedule",
                  "warmup", "n_z", "dtype")
 #: The exact results stored per run.
 RESULT_FIELDS = ("H", "R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g")
+#: Values of the per-line ``status`` field.
+STATUSES = ("ok", "diverged")
 #: The hyperparameter grid option of each objective.
 HYPER_OPTION = {"elbo": None, "beta": "betas", "rda": "lams", "target_rate": "sigmas"}
 
@@ -101,11 +110,41 @@ def read_done(path) -> dict:
     return done
 
 
+def row_results(res, i: int) -> dict:
+    """The :data:`RESULT_FIELDS` and ``status`` of row ``i`` of a :class:`~toyrd.train_jax.TrainResult`.
+
+    "ok": every exact quantity of :func:`toyrd.evaluate` on the row's tables is available and R,
+    D are finite. "diverged": otherwise; R and D are then the last history entries (maybe
+    nan/inf), ELBO = −(R + D), H the entropy of p*, the rest NaN.
+    """
+    import math
+
+    import numpy as np
+
+    from ._formulas import entropy
+    from .info import evaluate
+
+    tables = (res.encoder[i], res.decoder[i], res.marginal[i])
+    q = None
+    if all(np.all(np.isfinite(t)) for t in tables):
+        try:
+            q = evaluate(res.px, *tables, pzx=res.pzx)
+        except ToyrdError:
+            q = None
+    if q is not None and math.isfinite(q["R"]) and math.isfinite(q["D"]):
+        return {**{k: q.get(k) for k in RESULT_FIELDS}, "status": "ok"}
+    r, d = float(res.history["R"][i, -1]), float(res.history["D"][i, -1])
+    out = {k: float("nan") for k in RESULT_FIELDS}
+    out.update(H=float(entropy(res.px)), R=r, D=d, ELBO=-(r + d), status="diverged")
+    return out
+
+
 def run_sweep(configs, out, *, batch: int = 64, max_runs=None, progress: bool = True) -> dict:
     """Run every configuration not yet in ``out`` (JSONL), appending one line per run.
 
     batch: the most rows trained together in one vmapped scan. max_runs: stop after this many
-    new runs (None: all). Returns a summary dict: total, done_before, ran, remaining, wall_s, out.
+    new runs (None: all). Returns a summary dict: total, done_before, ran, remaining, wall_s, out
+    (diverged runs are among ``ran``; their lines say ``"status": "diverged"``).
     """
     from .cli import dumps
     from .train_jax import train_rows
@@ -143,9 +182,9 @@ def run_sweep(configs, out, *, batch: int = 64, max_runs=None, progress: bool = 
                                  schedule=c0["schedule"], warmup=c0["warmup"], dtype=c0["dtype"],
                                  progress=False)
                 lines = []
-                for c, q in zip(chunk, res.evaluate()):
+                for j, c in enumerate(chunk):
                     row = {k: c[k] for k in CONFIG_FIELDS}
-                    row.update({k: q.get(k) for k in RESULT_FIELDS})
+                    row.update(row_results(res, j))
                     lines.append(dumps(row) + "\n")
                 with open(out, "a") as f:
                     f.write("".join(lines))

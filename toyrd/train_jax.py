@@ -115,8 +115,7 @@ def objective_loss_fn(kind: str, family: Family, n_x: int) -> Callable:
     """``f(params, hyper, px) -> (loss, (loss, R, D))`` for one row (unbatched) of objective ``kind``."""
 
     def f(params, hyper, px):
-        enc, dec, mar = family.tables(params, n_x)
-        r, d = F.rate_distortion(px, enc, dec, mar)
+        r, d = F.rate_distortion_log(px, *family.logs(params, n_x))
         loss = loss_from_rd(kind, r, d, hyper)
         return loss, (loss, r, d)
 
@@ -144,8 +143,8 @@ def _runner(loss_builder, loss_key, family: Family, n_x: int, steps: int, stride
 
     def generative_total(params, px):  # m and d minimise R + D; the encoder is held fixed
         def one(p):
-            enc, dec, mar = family.tables(p, n_x)
-            r, d = F.rate_distortion(px, lax.stop_gradient(enc), dec, mar)
+            le, ld, lm = family.logs(p, n_x)
+            r, d = F.rate_distortion_log(px, lax.stop_gradient(le), ld, lm)
             return r + d
         return jax.vmap(one)(params).sum()
 
