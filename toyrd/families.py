@@ -10,7 +10,10 @@ A family is a :class:`Family` with
   logits: finite wherever the logits are, even where ``tables`` underflows to an exact 0
   (bump slopes with logit gaps > ~745). :meth:`Family.logs` returns them, or the log of
   ``tables`` for a family built without them. The JAX trainer's loss uses :meth:`Family.logs`
-  with :func:`toyrd._formulas.rate_distortion_log`.
+  with :func:`toyrd._formulas.rate_distortion_log`;
+* optionally ``logits(params, n_x) -> (enc logits (n_x, n_z), dec logits (n_z, n_x), mar logits
+  (n_z,))`` when the tables are the softmax over the last axis of these: the JAX trainer then
+  takes its fast path (one shared exp per entry, closed-form gradient w.r.t. the logits).
 
 Built in:
 
@@ -26,7 +29,8 @@ Built in:
     each latent state is a Gaussian bump over the bins centred at b_i/w_i with width ~1/|w_i|.
     (Also the paper's sign erratum is fixed: the minus belongs inside the exponent.)
 
-Users plug in their own family with ``Family(name, init, tables)`` (``log_tables`` optional).
+Users plug in their own family with ``Family(name, init, tables)`` (``log_tables`` and ``logits``
+optional).
 """
 
 from __future__ import annotations
@@ -93,11 +97,15 @@ class Family(NamedTuple):
     init: Callable[..., dict]
     tables: Callable[[dict, int], tuple]
     log_tables: Callable[[dict, int], tuple] | None = None
+    logits: Callable[[dict, int], tuple] | None = None
 
     def logs(self, params, n_x):
-        """(log e, log d, log m): ``log_tables`` if the family has it, else log of ``tables``."""
+        """(log e, log d, log m): ``log_tables`` if given, else the log_softmax of ``logits`` if
+        given, else the log of ``tables``."""
         if self.log_tables is not None:
             return self.log_tables(params, n_x)
+        if self.logits is not None:
+            return tuple(log_softmax(a, -1) for a in self.logits(params, n_x))
         return tuple(_log(t) for t in self.tables(params, n_x))
 
 
@@ -136,12 +144,15 @@ def _tabular_tables(params, n_x=None):
             softmax(params["mar_logits"], -1))
 
 
+def _tabular_logits(params, n_x=None):
+    return params["enc_logits"], params["dec_logits"], params["mar_logits"]
+
+
 def _tabular_log_tables(params, n_x=None):
-    return (log_softmax(params["enc_logits"], -1), log_softmax(params["dec_logits"], -1),
-            log_softmax(params["mar_logits"], -1))
+    return tuple(log_softmax(a, -1) for a in _tabular_logits(params))
 
 
-tabular = Family("tabular", _tabular_init, _tabular_tables, _tabular_log_tables)
+tabular = Family("tabular", _tabular_init, _tabular_tables, _tabular_log_tables, _tabular_logits)
 
 
 # ----------------------------------------------------------------------------- Appendix E bumps
@@ -184,7 +195,7 @@ def _bump_log_tables(params, n_x):
     return tuple(log_softmax(a, -1) for a in _bump_all_logits(params, n_x))
 
 
-bump = Family("bump", _bump_init, _bump_tables, _bump_log_tables)
+bump = Family("bump", _bump_init, _bump_tables, _bump_log_tables, _bump_all_logits)
 
 FAMILIES = {"tabular": tabular, "bump": bump}
 

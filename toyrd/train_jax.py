@@ -112,7 +112,10 @@ def _tick(k):
 
 
 def objective_loss_fn(kind: str, family: Family, n_x: int) -> Callable:
-    """``f(params, hyper, px) -> (loss, (loss, R, D))`` for one row (unbatched) of objective ``kind``."""
+    """``f(params, hyper, px) -> (loss, (loss, R, D))`` for one row (unbatched) of objective ``kind``.
+
+    The generic path (families without ``logits``; the fast path computes the same numbers).
+    """
 
     def f(params, hyper, px):
         r, d = F.rate_distortion_log(px, *family.logs(params, n_x))
@@ -122,17 +125,100 @@ def objective_loss_fn(kind: str, family: Family, n_x: int) -> Callable:
     return f
 
 
+def _lsm(a, axis):
+    """(log softmax, softmax) of ``a`` along ``axis`` from ONE exp per entry (max-shifted)."""
+    import jax.numpy as jnp
+    from jax import lax
+
+    s = a - lax.stop_gradient(a.max(axis, keepdims=True))
+    ex = jnp.exp(s)
+    z = ex.sum(axis, keepdims=True)
+    return s - jnp.log(z), ex * (1.0 / z)
+
+
+@functools.lru_cache(maxsize=None)
+def rd_from_logits():
+    """``rd(px, a, b, c) -> (R, D)`` from batch-last logits, with a closed-form gradient.
+
+    Shapes: px (n_x,), a (n_x, n_z, B) encoder logits (softmax over z, axis 1), b (n_z, n_x, B)
+    decoder logits (softmax over x, axis 1), c (n_z, B) marginal logits (axis 0); R, D (B,).
+    Forward: :func:`toyrd._formulas.rate_distortion_log` on (log_softmax, softmax) sharing one
+    exp. Gradient (``jax.custom_vjp``, cotangents ḡ_R, ḡ_D; p_e = p* e, q = Σ_x p_e):
+
+    * ∂/∂a = p_e ⊙ (f − Σ_z e f),   f = ḡ_R (log e − log m) − ḡ_D log d(x|z)
+    * ∂/∂b = ḡ_D (q(z) d(x|z) − p_e(x,z))
+    * ∂/∂c = ḡ_R (m Σ_z q − q)
+
+    (the softmax Jacobians applied by hand: no second pass of exps, no log of a table). Checked
+    against autodiff of the log-domain formula in ``tests/test_train_jax.py``.
+    """
+    import jax
+
+    def fwd(px, a, b, c):
+        (le, e), (ld, d), (lm, m) = _lsm(a, 1), _lsm(b, 1), _lsm(c, 0)
+        return F.rate_distortion_log(px, le, ld, lm, enc=e), (px, e, d, m, le, ld, lm)
+
+    @jax.custom_vjp
+    def rd(px, a, b, c):
+        return fwd(px, a, b, c)[0]
+
+    def bwd(res, g):
+        px, e, d, m, le, ld, lm = res
+        gr, gd = g
+        pe = px[:, None, None] * e
+        q = pe.sum(0)
+        f = gr * (le - lm[None]) - gd * ld.transpose(1, 0, 2)
+        ga = pe * (f - (e * f).sum(1, keepdims=True))
+        gb = gd * (q[:, None] * d - pe.transpose(1, 0, 2))
+        gc = gr * (m * q.sum(0) - q)
+        return None, ga, gb, gc
+
+    rd.defvjp(fwd, bwd)
+    return rd
+
+
+def _fast(loss_builder, family: Family) -> bool:
+    """The fast path: a built-in objective (no custom loss builder) and a family with logits."""
+    return loss_builder is None and family.logits is not None
+
+
 @functools.lru_cache(maxsize=32)
 def _runner(loss_builder, loss_key, family: Family, n_x: int, steps: int, stride: int,
             schedule: str, b1: float, warmup: int, progress: bool):
-    """The jitted run for one static configuration (cached: a second call does not recompile)."""
+    """The jitted run for one static configuration (cached: a second call does not recompile).
+
+    ``loss_builder=None``: objective ``loss_key`` through :func:`rd_from_logits` with parameters
+    stored batch-last (each leaf (..., B)) if the family has ``logits``, else through
+    :func:`objective_loss_fn`; otherwise the builder's per-row loss, vmapped, batch first.
+    """
     import jax
     import jax.numpy as jnp
     import optax
     from jax import lax
 
-    loss_fn = loss_builder(loss_key, family, n_x)
-    batched = jax.vmap(loss_fn, in_axes=(0, 0, None))
+    if _fast(loss_builder, family):
+        rd = rd_from_logits()
+        logits = jax.vmap(lambda p: family.logits(p, n_x), in_axes=-1, out_axes=-1)
+
+        def batched(params, hyper, px):
+            r, d = rd(px, *logits(params))
+            loss = loss_from_rd(loss_key, r, d, hyper)
+            return loss, (loss, r, d)
+
+        def generative_total(params, px):  # m and d minimise R + D; the encoder is held fixed
+            a, b, c = logits(params)
+            r, d = rd(px, lax.stop_gradient(a), b, c)
+            return (r + d).sum()
+    else:
+        loss_fn = (objective_loss_fn if loss_builder is None else loss_builder)(loss_key, family, n_x)
+        batched = jax.vmap(loss_fn, in_axes=(0, 0, None))
+
+        def generative_total(params, px):  # m and d minimise R + D; the encoder is held fixed
+            def one(p):
+                le, ld, lm = family.logs(p, n_x)
+                r, d = F.rate_distortion_log(px, lax.stop_gradient(le), ld, lm)
+                return r + d
+            return jax.vmap(one)(params).sum()
 
     def total(params, hyper, px):
         surrogate, aux = batched(params, hyper, px)
@@ -140,14 +226,6 @@ def _runner(loss_builder, loss_key, family: Family, n_x: int, steps: int, stride
 
     grad = jax.grad(total, has_aux=True)
     n_chunks = steps // stride
-
-    def generative_total(params, px):  # m and d minimise R + D; the encoder is held fixed
-        def one(p):
-            le, ld, lm = family.logs(p, n_x)
-            r, d = F.rate_distortion_log(px, lax.stop_gradient(le), ld, lm)
-            return r + d
-        return jax.vmap(one)(params).sum()
-
     warm_grad = jax.grad(generative_total)
 
     def run(params, hyper, px, lr):
@@ -301,11 +379,13 @@ def train_rows(objective, hypers, init_scales, seeds, *, family="tabular", px=No
     import jax
     import jax.numpy as jnp
 
-    builder = objective_loss_fn if loss_builder is None else loss_builder
     key = objective if loss_builder is None else loss_key
+    last = _fast(loss_builder, fam)  # the fast path keeps the batch axis last
+    if last:
+        params0 = {k: np.moveaxis(v, 0, -1) for k, v in params0.items()}
     t0 = time.perf_counter()
     with jax.enable_x64(True):
-        run = _runner(builder, key, fam, n_x, steps, stride, schedule, b1, warmup, bool(progress))
+        run = _runner(loss_builder, key, fam, n_x, steps, stride, schedule, b1, warmup, bool(progress))
         dt = jnp.dtype(dtype)
         args = ({k: jnp.asarray(v, dt) for k, v in params0.items()}, jnp.asarray(hyper_arr, dt),
                 jnp.asarray(px, dt), jnp.asarray(lr, dt))
@@ -322,7 +402,8 @@ def train_rows(objective, hypers, init_scales, seeds, *, family="tabular", px=No
             _BAR["bar"] = None
             if bar is not None:
                 bar.close()
-        p64 = {k: jnp.asarray(v, jnp.float64) for k, v in p_final.items()}
+        p64 = {k: jnp.moveaxis(jnp.asarray(v, jnp.float64), -1, 0) if last else jnp.asarray(v, jnp.float64)
+               for k, v in p_final.items()}
         enc, dec, mar = jax.vmap(lambda p: fam.tables(p, n_x))(p64)
         enc, dec, mar = (np.asarray(a, dtype=np.float64) for a in (enc, dec, mar))
         hist = [np.asarray(h, dtype=np.float64) for h in hist]
