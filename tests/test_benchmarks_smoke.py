@@ -83,7 +83,7 @@ def test_report_targets_and_generic_tables(tmp_path):
     write_json(tmp_path / "other.json", {"status": "ok", "wall_s": 1.0, "result": {
         "speed": 2.5, "rows": [{"B": 1, "us": 3.0}, {"B": 64, "us": 0.5}]}})
     rows = {r[0]: r[1:] for r in report.targets(report.load(tmp_path))}
-    assert rows["cost linear in n_x·n_z (B = 1)"] == ["α = 1.04", True]
+    assert rows["cost linear in n_x·n_z (B = 1, n ≥ 100, wall clock)"] == ["α = 1.04", True]
     assert rows["`toyrd figure2` ≤ 15 s cold"] == ["20.0 s", False]
     page = report.render_page(tmp_path)
     assert "| speed | 2.50 |" in page and "| 64 | 0.500 |" in page
