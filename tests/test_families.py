@@ -80,3 +80,19 @@ def test_custom_family_and_errors():
     assert get_family(fam) is fam
     with pytest.raises(toyrd.ToyrdError, match="family: 'nope' is not one of"):
         get_family("nope")
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_logits_and_log_tables_match_tables(family):
+    """tables = softmax(logits) and log_tables = log_softmax(logits) = log(tables) (float64)."""
+    from toyrd.families import log_softmax, softmax
+
+    fam = get_family(family)
+    p = fam.init(4, 30, 20, 1.0)
+    tables, logs, logits = fam.tables(p, 30), fam.log_tables(p, 30), fam.logits(p, 30)
+    assert [a.shape for a in logits] == [(30, 20), (20, 30), (20,)]
+    for t, lt, a in zip(tables, logs, logits):
+        assert np.max(np.abs(softmax(a) - t)) < SUM_TOL
+        assert np.max(np.abs(log_softmax(a) - lt)) < 1e-13 * max(1.0, np.abs(lt).max())
+        assert np.max(np.abs(np.log(t) - lt)) < 1e-12 * max(1.0, np.abs(lt).max())
+    assert all(np.array_equal(a, b) for a, b in zip(fam.logs(p, 30), logs))
