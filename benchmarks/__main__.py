@@ -5,7 +5,8 @@
 Each ``benchmarks/bench_<case>.py`` runs in its own fresh Python process (so JIT caches, memory
 high-water marks and imports never leak from one case into the next) and its result is written
 to ``DIR/<case>.json`` as ``{"case", "quick", "status", "wall_s", "machine", "result"}``;
-``DIR/summary.json`` lists every case. A case whose module is missing or fails is recorded with
+``DIR/summary.json`` lists every case (``--only`` re-runs the named cases and keeps the other
+entries, noting the re-run). A case whose module is missing or fails is recorded with
 ``status: "error"`` and the tail of its stderr, and the others still run. ``--docs`` then
 regenerates ``docs/benchmarks.md`` and ``docs/img/bench_*.png`` from the JSON
 (:mod:`benchmarks.report`).
@@ -118,6 +119,15 @@ def main(argv=None) -> int:
                PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     out.mkdir(parents=True, exist_ok=True)
     summary = {"quick": args.quick, "seed": args.seed, "machine": machine_info(), "cases": {}}
+    previous = out / "summary.json"
+    if args.only and previous.exists():  # re-running some cases keeps the others' entries
+        old = json.loads(previous.read_text())
+        if old.get("quick") == args.quick:
+            summary["cases"] = {c: e for c, e in old.get("cases", {}).items() if c not in cases}
+            summary["machine"] = old.get("machine", summary["machine"])
+            summary["rerun"] = old.get("rerun", []) + [
+                {"cases": cases, "time_utc": machine_info()["time_utc"],
+                 "loadavg_1m": machine_info()["loadavg_1m"]}]
     failed = 0
     for case in cases:
         print(f"[bench] {case} ...", file=sys.stderr, flush=True)

@@ -144,41 +144,69 @@ def _ns_per_element(dtype: str, quick: bool) -> dict:
     return out
 
 
-def transcendental_floor(n: int = 30, quick: bool = False) -> dict:
-    """Lower bound on one trainer model-step from its costly elementwise ops.
-
-    Compiles one unbatched step of the trainer's loss (``train_jax.objective_loss_fn``, ELBO,
-    tabular) with Adam, counts the exp / log / sqrt / divide elements in the optimised HLO and
-    prices each at its measured ns per element: floor = Σ_op count_op · ns_op.
-    """
+def _trainer_step(n: int, dtype: str, px):
+    """One Adam step of the trainer's ELBO for ONE model, as the trainer builds it: the fast
+    path (``train_jax.rd_from_logits`` on batch-last logits, closed-form gradient) when the
+    trainer and family provide it, else the generic ``objective_loss_fn``. Returns
+    (step(params, state), params, state, path name)."""
     import jax
     import jax.numpy as jnp
     import optax
 
-    import toyrd
     from toyrd import families, train_jax
 
     fam = families.tabular
+    init = fam.init(0, n, n, 1.0)
+    opt = optax.adam(0.05)
+    pxd = jnp.asarray(px, dtype)
+    if hasattr(train_jax, "rd_from_logits") and getattr(fam, "logits", None) is not None:
+        rd = train_jax.rd_from_logits()
+        logits = jax.vmap(lambda p: fam.logits(p, n), in_axes=-1, out_axes=-1)
+        params = {k: jnp.asarray(v[..., None], dtype) for k, v in init.items()}  # batch-last, B = 1
+
+        def loss(p):
+            r, d = rd(pxd, *logits(p))
+            return (r + d).sum()
+
+        path = "fast: train_jax.rd_from_logits (one exp per logit, closed-form gradient)"
+    else:
+        f = train_jax.objective_loss_fn("elbo", fam, n)
+        params = {k: jnp.asarray(v, dtype) for k, v in init.items()}
+
+        def loss(p):
+            return f(p, jnp.asarray(0.0, dtype), pxd)[0]
+
+        path = "generic: train_jax.objective_loss_fn + autodiff"
+
+    def step(p, st):
+        upd, st = opt.update(jax.grad(loss)(p), st, p)
+        return optax.apply_updates(p, upd), st
+
+    return step, params, opt.init(params), path
+
+
+def transcendental_floor(n: int = 30, quick: bool = False) -> dict:
+    """Lower bound on one trainer model-step from its costly elementwise ops.
+
+    Compiles one step of the trainer's ELBO (tabular, Adam; :func:`_trainer_step`), counts the
+    exp / log / sqrt / divide elements in the optimised HLO and prices each at its measured ns
+    per element: floor = Σ_op count_op · ns_op.
+    """
+    import jax
+
+    import toyrd
+
     px = toyrd.toy_data(n_bins=n).px
-    loss = train_jax.objective_loss_fn("elbo", fam, n)
     out = {"n": n, "by_dtype": {}}
     with jax.enable_x64(True):
         for dtype in ("float64", "float32"):
-            params = {k: jnp.asarray(v, dtype) for k, v in fam.init(0, n, n, 1.0).items()}
-            opt = optax.adam(0.05)
-            state = opt.init(params)
-            pxd = jnp.asarray(px, dtype)
-
-            def step(p, s):
-                g = jax.grad(lambda q: loss(q, jnp.asarray(0.0, dtype), pxd)[0])(p)
-                upd, s = opt.update(g, s, p)
-                return optax.apply_updates(p, upd), s
-
+            step, params, state, path = _trainer_step(n, dtype, px)
             counts = hlo_op_elements(jax.jit(step).lower(params, state).compile().as_text())
             ns = _ns_per_element(dtype, quick)
             floor_us = sum(counts[k] * ns[k] for k in COSTLY_OPS) / 1e3
             out["by_dtype"][dtype] = {"elements": counts, "ns_per_element": ns,
                                       "floor_us_per_model_step": floor_us}
+            out["path"] = path
     return out
 
 

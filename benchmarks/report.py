@@ -116,6 +116,9 @@ def section_machine(data) -> str:
         f"- **Software**: Python {m.get('python', '?')}, {versions}; {m.get('os', '?')}",
         f"- **Commit**: `{m.get('commit', '?')}`, measured {m.get('time_utc', '?')} ({mode})",
     ]
+    for r in summary.get("rerun", []):
+        lines.append(f"- **Re-run** later with `--only`: {', '.join(r['cases'])} at {r['time_utc']} "
+                     f"(load {fmt(r['loadavg_1m'])})")
     if cases:
         lines.append("- **Cases**: " + ", ".join(
             f"{c} ({e['status']}, {fmt(e['wall_s'])} s)" for c, e in cases.items()))
@@ -188,7 +191,8 @@ def section_scaling(res) -> str:
             rows.append([dtype, "**floor**", "", "", d["floor_us_per_model_step"]])
         out.append(
             f"**The transcendental floor of one model-step** (n_x = n_z = {fl['n']}, ELBO, "
-            "tabular, Adam): the costly elementwise operations left in the optimised XLA program "
+            f"tabular, Adam; trainer path {fl.get('path', 'generic')}): the costly elementwise "
+            "operations left in the optimised XLA program "
             "of one step (after common-subexpression elimination and fusion), each priced at its "
             "measured cost per element on this machine (cache-resident array, the fused "
             "reduction subtracted). The compiled step cannot run faster than this sum:\n\n" +

@@ -26,6 +26,10 @@ from benchmarks import report  # noqa: E402
 @pytest.fixture(scope="module")
 def quick_eval(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
+    # an earlier run's entry for another case: --only must keep it
+    (out / "summary.json").write_text(json.dumps(
+        {"quick": True, "machine": {"cpu": "earlier"},
+         "cases": {"ib": {"status": "ok", "wall_s": 1.0, "file": "ib.json"}}}))
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "eval",
                            "--out", str(out), "--json"], cwd=ROOT, env=ENV, capture_output=True,
                           text=True, timeout=300)
@@ -35,8 +39,10 @@ def quick_eval(tmp_path_factory):
 
 def test_quick_eval_writes_envelopes_and_summary(quick_eval):
     out, summary = quick_eval
-    assert summary["cases"] == {"eval": {"status": "ok", "wall_s": summary["cases"]["eval"]["wall_s"],
+    assert summary["cases"] == {"ib": {"status": "ok", "wall_s": 1.0, "file": "ib.json"},
+                                "eval": {"status": "ok", "wall_s": summary["cases"]["eval"]["wall_s"],
                                          "file": "eval.json"}}
+    assert summary["machine"] == {"cpu": "earlier"} and summary["rerun"][0]["cases"] == ["eval"]
     env = json.loads((out / "eval.json").read_text())
     assert env["case"] == "eval" and env["quick"] is True and env["status"] == "ok"
     assert env["machine"]["cpu"] and env["machine"]["versions"]["numpy"]
@@ -56,7 +62,7 @@ def test_page_is_rendered_from_the_json(quick_eval, tmp_path):
     docs = report.write_docs(out, docs=tmp_path / "benchmarks.md", img=tmp_path / "img")
     page = docs.read_text()
     env = json.loads((out / "eval.json").read_text())
-    assert "## Machine" in page and env["machine"]["cpu"] in page
+    assert "## Machine" in page and "Re-run** later with `--only`: eval" in page
     assert "## 1. Exact evaluation throughput" in page
     assert report.fmt(env["result"]["single"]["evaluate_us"]) in page
     assert (tmp_path / "img" / "bench_eval.png").exists()
