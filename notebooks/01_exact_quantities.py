@@ -210,7 +210,7 @@ ax.plot([0, H], [H, 0], "k-", lw=1)
 ax.plot(*path_opt.T, "o-", ms=3, label="smoothed identity, optimal $m, d$")
 ax.plot(*path_um.T, "s-", ms=3, label="same encoders, uniform $m$")
 ax.plot(*rand.T, ".", color="tab:red", alpha=0.4, label="random models")
-ax.axvline(toy.info, color="tab:green", ls="--", lw=1, label="$I(x;z^*)$ = 0.5 nats")
+ax.axvline(toy.info, color="tab:green", ls="--", lw=1, label=f"$I(x;z^*)$ = {toy.info:.2f} nats")
 ax.set(xlabel="rate $R$ (nats)", ylabel="distortion $D$ (nats)", xlim=(0, H + 0.6), ylim=(0, H + 0.6),
        title="The rate–distortion plane of the toy", aspect="equal")
 ax.legend(fontsize=8, loc="upper right")

@@ -114,7 +114,7 @@ def rd_plane_png() -> bytes:
     for (name, e), mk in zip(models.items(), "os^D"):
         out = toyrd.evaluate(px, e, *toyrd.optimize_generative(px, e))
         ax.plot(out["R"], out["D"], mk, ms=8, label=name)
-    ax.axvline(toy.info, color="tab:green", ls="--", lw=1, label="$I(x;z^*) = 0.5$ nats")
+    ax.axvline(toy.info, color="tab:green", ls="--", lw=1, label=f"$I(x;z^*) = {toy.info:.2f}$ nats")
     ax.set(xlabel="rate $R$ (nats)", ylabel="distortion $D$ (nats)", xlim=(0, 4.6), ylim=(0, 4.6),
            title=f"The toy's rate–distortion plane (H = {H:.4f} nats)")
     ax.legend(fontsize=7, loc="upper right")
