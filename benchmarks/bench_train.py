@@ -1,18 +1,23 @@
 """Training throughput: microseconds per model-step of the exact-gradient trainers.
 
 A *model-step* is one Adam update of one model (one row of a vmapped batch): the tabular family
-on the toy (n_x = n_z = 30, 1,830 logits), ELBO loss D + R through the shared formula
-:func:`toyrd._formulas.rate_distortion`. Cases:
+on the toy (n_x = n_z = 30, 1,830 logits), ELBO loss D + R through the shared log-domain formula
+:func:`toyrd._formulas.rate_distortion_log`. Cases:
 
-* ``jax``: the jitted ``lax.scan`` of :mod:`toyrd.train_jax` (the real runner, history stride
-  steps/10, no warm-up, no progress bar) at B = 1, 16, 64, 256 rows in float32 and float64.
+* ``jax``: the jitted ``lax.scan`` of :mod:`toyrd.train_jax` (the real runner on its fast path:
+  parameters batch-last, one exp per logit, closed-form gradient; history stride steps/10, no
+  warm-up, no progress bar) at B = 1, 16, 64, 256 rows in float32 and float64.
   Compile time (``lower().compile()``) is reported separately; the run time is the best of
-  ``repeats`` executions of the compiled scan (``jax.block_until_ready``).
-* ``jax_forward``: the same batch, loss only (no gradient, no Adam), per model-evaluation —
-  splits the step into forward and backward+update costs.
-* ``jax_logsoftmax``: a benchmark-only variant computing R and D from ``log_softmax`` (no
-  log of a softmax, no ``xlogy``) — how much the table-space formula costs (not used by toyrd).
-* ``primitives``: CPU ns per element of log / exp / mul / div in XLA (f32, f64) and the op
+  ``repeats`` executions of the compiled scan (``jax.block_until_ready``). Wall and CPU time:
+  XLA:CPU may run one fusion on several threads, so CPU µs can exceed wall µs.
+* ``forward_us_per_model_eval_dispatch``: the same batch, loss only (no gradient, no Adam), per
+  model-evaluation, one dispatch per evaluation.
+* ``jax_generic``: the runner's generic path (per-row loss vmapped batch-first, autodiff) — what
+  a family without ``logits`` or a custom loss builder gets; B = 64 and 256.
+* ``jax_logsoftmax``: a benchmark-only loop with autodiff through ``log_softmax`` (batch first,
+  plain optax) — the reference the fast path is compared with.
+* ``primitives``: CPU ns per element of log / exp / mul / div in XLA (f32, f64), the cost of
+  Adam alone on 1,830 parameters per model, the floor they give (1,830 exps + Adam) and the op
   counts of the compiled run — the numbers that bound a step.
 * ``progress``: B = 64, float64, with and without the progress callback (100 ticks).
 * ``torch``: a plain PyTorch eager loop (``torch.optim.Adam``), the same R + D written with
@@ -36,13 +41,14 @@ BATCHES = (1, 16, 64, 256)
 DTYPES = ("float32", "float64")
 
 
-def _params(batch: int, n: int = 30, scale: float = 1.0):
+def _params(batch: int, n: int = 30, scale: float = 1.0, last: bool = False):
+    """Stacked tabular inits, batch first (the generic path) or batch last (the fast path)."""
     import numpy as np
 
     from toyrd.families import tabular
 
     inits = [tabular.init(s, n, n, scale) for s in range(batch)]
-    return {k: np.stack([p[k] for p in inits]) for k in inits[0]}
+    return {k: np.moveaxis(np.stack([p[k] for p in inits]), 0, -1 if last else 0) for k in inits[0]}
 
 
 def _best(fn, repeats: int) -> float:
@@ -72,10 +78,10 @@ def bench_progress(batch: int, steps: int, repeats: int) -> dict:
 
     out = {"batch": batch, "steps": steps, "ticks": 100}
     with jax.enable_x64(True):
-        args = ({k: jnp.asarray(v) for k, v in _params(batch).items()}, jnp.zeros(batch),
+        args = ({k: jnp.asarray(v) for k, v in _params(batch, last=True).items()}, jnp.zeros(batch),
                 jnp.asarray(toy_data().px), jnp.asarray(0.05))
         for flag in (False, True):
-            run = tj._runner(tj.objective_loss_fn, "elbo", tabular, 30, steps, steps // 100,
+            run = tj._runner(None, "elbo", tabular, 30, steps, steps // 100,
                              "cosine", 0.9, 0, flag)
             jax.block_until_ready(run(*args))
             out["with_progress_s" if flag else "without_progress_s"] = _best(
@@ -83,9 +89,36 @@ def bench_progress(batch: int, steps: int, repeats: int) -> dict:
     return out
 
 
+def _adam_cost(dtype: str, n_iter: int) -> float:
+    """CPU µs per model-step of optax Adam (cosine schedule) alone on 64 × 1,830 parameters, with
+    a gradient that costs one multiply-add: the update's sqrt, divides and memory passes."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+    from jax import lax
+
+    x = jnp.linspace(-1.0, 1.0, 64 * 1830, dtype=jnp.dtype(dtype)).reshape(1830, 64)
+    opt = optax.adam(optax.cosine_decay_schedule(0.05, n_iter, 0.01))
+
+    def go(x):
+        def step(c, _):
+            p, s = c
+            u, s = opt.update(p * 0.1 - 0.01, s, p)
+            return (optax.apply_updates(p, u), s), None
+        return lax.scan(step, (x, opt.init(x)), None, length=n_iter)[0][0]
+
+    g = jax.jit(go)
+    jax.block_until_ready(g(x))
+    c0 = time.process_time()
+    jax.block_until_ready(g(x))
+    return 1e6 * (time.process_time() - c0) / (n_iter * 64)
+
+
 def bench_primitives(n_iter: int) -> dict:
     """What bounds a step: CPU ns per element of XLA's log, exp, multiply and divide (64×900
-    arrays, inside a scan), and the number of fusions / logs / exps in the compiled B = 64 run."""
+    arrays, inside a scan); Adam alone; the floor = 1,830 exps (the softmax tables e, d, m: one
+    exp per logit is unavoidable) + Adam, in CPU µs per model-step; and the number of fusions /
+    logs / exps in the compiled B = 64 run."""
     import jax
     import jax.numpy as jnp
     from jax import lax
@@ -106,8 +139,11 @@ def bench_primitives(n_iter: int) -> dict:
                 c0 = time.process_time()
                 jax.block_until_ready(g(x))
                 out[f"{dtype}_{name}_ns_per_element"] = 1e9 * (time.process_time() - c0) / (n_iter * x.size)
-        run = tj._runner(tj.objective_loss_fn, "elbo", tabular, 30, 100, 10, "cosine", 0.9, 0, False)
-        args = ({k: jnp.asarray(v) for k, v in _params(64).items()}, jnp.zeros(64),
+            out[f"{dtype}_adam_us_per_model_step"] = _adam_cost(dtype, n_iter)
+            exp_us = 1830 * out[f"{dtype}_exp_ns_per_element"] / 1e3
+            out[f"{dtype}_floor_us_per_model_step"] = exp_us + out[f"{dtype}_adam_us_per_model_step"]
+        run = tj._runner(None, "elbo", tabular, 30, 100, 10, "cosine", 0.9, 0, False)
+        args = ({k: jnp.asarray(v) for k, v in _params(64, last=True).items()}, jnp.zeros(64),
                 jnp.asarray(toy_data().px), jnp.asarray(0.05))
         hlo = run.lower(*args).compile().as_text()
     out["compiled_run_counts"] = {op: hlo.count(op + "(") for op in ("fusion", "log", "exponential",
@@ -115,7 +151,8 @@ def bench_primitives(n_iter: int) -> dict:
     return out
 
 
-def bench_jax(batch: int, dtype: str, steps: int, repeats: int) -> dict:
+def bench_jax(batch: int, dtype: str, steps: int, repeats: int, path: str = "fast") -> dict:
+    """The trainer's runner: ``path`` "fast" (batch-last, closed-form gradient) or "generic"."""
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -125,11 +162,12 @@ def bench_jax(batch: int, dtype: str, steps: int, repeats: int) -> dict:
     from toyrd.families import tabular
 
     px = toy_data().px
+    fast = path == "fast"
     with jax.enable_x64(True):
         dt = jnp.dtype(dtype)
-        run = tj._runner(tj.objective_loss_fn, "elbo", tabular, 30, steps, max(1, steps // 10),
-                         "cosine", 0.9, 0, False)
-        args = ({k: jnp.asarray(v, dt) for k, v in _params(batch).items()},
+        run = tj._runner(None if fast else tj.objective_loss_fn, "elbo", tabular, 30, steps,
+                         max(1, steps // 10), "cosine", 0.9, 0, False)
+        args = ({k: jnp.asarray(v, dt) for k, v in _params(batch, last=fast).items()},
                 jnp.zeros(batch, dt), jnp.asarray(px, dt), jnp.asarray(0.05, dt))
         t0 = time.perf_counter()
         compiled = run.lower(*args).compile()
@@ -138,13 +176,17 @@ def bench_jax(batch: int, dtype: str, steps: int, repeats: int) -> dict:
         run_s = _best(lambda: jax.block_until_ready(compiled(*args)), repeats)
         cpu_s = _LAST_CPU[0]
 
-        loss = tj.objective_loss_fn("elbo", tabular, 30)
-        fwd = jax.jit(lambda p: jax.vmap(loss, in_axes=(0, 0, None))(p, args[1], args[2])[0])
+        if fast:
+            rd = tj.rd_from_logits()
+            fwd = jax.jit(lambda p: sum(rd(args[2], p["enc_logits"], p["dec_logits"], p["mar_logits"])))
+        else:
+            loss = tj.objective_loss_fn("elbo", tabular, 30)
+            fwd = jax.jit(lambda p: jax.vmap(loss, in_axes=(0, 0, None))(p, args[1], args[2])[0])
         jax.block_until_ready(fwd(args[0]))
         n_eval = 200
         fwd_s = _best(lambda: [jax.block_until_ready(fwd(args[0])) for _ in range(n_eval)], repeats)
         final_loss = np.asarray(compiled(*args)[1][0][:, -1], dtype=np.float64)
-    return dict(batch=batch, dtype=dtype, steps=steps, compile_s=compile_s, run_s=run_s,
+    return dict(batch=batch, dtype=dtype, path=path, steps=steps, compile_s=compile_s, run_s=run_s,
                 us_per_model_step=1e6 * run_s / (steps * batch),
                 cpu_us_per_model_step=1e6 * cpu_s / (steps * batch),
                 us_per_step=1e6 * run_s / steps,
@@ -153,7 +195,7 @@ def bench_jax(batch: int, dtype: str, steps: int, repeats: int) -> dict:
 
 
 def bench_jax_logsoftmax(batch: int, dtype: str, steps: int, repeats: int) -> dict:
-    """Benchmark-only: the same ELBO with log-probabilities from log_softmax (no xlogy)."""
+    """Benchmark-only: the same ELBO by autodiff through log_softmax, batch first, plain optax."""
     import jax
     import jax.numpy as jnp
     import optax
@@ -236,7 +278,7 @@ def run(quick: bool = False) -> dict:
     batches = (1, 16) if quick else BATCHES
     out = {"unit": "microseconds per model-step (one Adam update of one 30x30 tabular model)",
            "goal_us_per_model_step_at_64_float64": 2.0, "steps": steps, "torch_steps": torch_steps,
-           "repeats": repeats, "jax": [], "jax_logsoftmax": [], "torch": [],
+           "repeats": repeats, "jax": [], "jax_generic": [], "jax_logsoftmax": [], "torch": [],
            "jax_version": jax.__version__, "cpu_count": os.cpu_count()}
     try:
         out["loadavg_start"] = os.getloadavg()
@@ -251,12 +293,16 @@ def run(quick: bool = False) -> dict:
                   f"(cpu {out['jax'][-1]['cpu_us_per_model_step']:.2f}), "
                   f"logsoftmax {out['jax_logsoftmax'][-1]['us_per_model_step']:.2f} µs, "
                   f"torch {out['torch'][-1]['us_per_model_step']:.2f} µs", file=sys.stderr, flush=True)
+    for b in batches[-1:] if quick else (64, 256):
+        out["jax_generic"].append(bench_jax(b, "float64", steps, repeats, path="generic"))
     out["progress"] = bench_progress(64, steps, repeats)
     out["primitives"] = bench_primitives(100 if quick else 1000)
     at64 = [r for r in out["jax"] if r["batch"] == 64 and r["dtype"] == "float64"]
     if at64:
         out["us_per_model_step_at_64_float64"] = at64[0]["us_per_model_step"]
         out["goal_met"] = at64[0]["us_per_model_step"] <= 2.0
+    prim = out["primitives"]
+    out["floor_cpu_us_per_model_step_float64"] = prim.get("float64_floor_us_per_model_step")
     try:
         out["loadavg_end"] = os.getloadavg()
     except OSError:

@@ -4,7 +4,6 @@ a required probability is 0, on numpy, jax and torch — and its gradients stay 
 table-space ones do not (zero weights, bump tables that underflow to an exact 0)."""
 
 import numpy as np
-import pytest
 from hypothesis import given, settings
 
 import toyrd

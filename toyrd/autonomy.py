@@ -1,6 +1,7 @@
 """Encoder autonomy (McAllester): a two-player game in which the generative side stays consistent.
 
-Players and losses (all exact, via :func:`toyrd._formulas.rate_distortion`):
+Players and losses (all exact, via the log-domain :func:`toyrd._formulas.rate_distortion_log`
+on the family's log-tables):
 
 * the marginal m and the decoder d minimise R + D with the encoder behind a stop-gradient
   (so m only sees R and d only sees D);
@@ -34,11 +35,11 @@ def autonomy_loss_fn(encoder_loss, family, n_x: int) -> Callable:
     """``f(params, hyper, px) -> (surrogate, (encoder loss, R, D))`` for one row.
 
     ``encoder_loss``: an objective kind (str) or ``callable(px, enc, dec, mar, hyper)``; its
-    ``dec`` and ``mar`` arrive stopped, so only the encoder's parameters feel it.
+    ``dec`` and ``mar`` arrive stopped, so only the encoder's parameters feel it (a callable
+    gets the tables, exp of the family's log-tables).
     """
-    from jax import lax
-
     import jax.numpy as jnp
+    from jax import lax
 
     def f(params, hyper, px):
         le, ld, lm = family.logs(params, n_x)
