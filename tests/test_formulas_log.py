@@ -68,8 +68,8 @@ def test_identity_with_optimal_generative_side():
     assert_identity(r + d, toy.entropy)
 
 
-@settings(max_examples=20)
-@given(models(sparse=True))
+@settings(max_examples=50)
+@given(models(n_x=12, n_z=9, sparse=True))  # fixed shapes: jax compiles its eager ops once
 def test_backends_agree(m):
     import jax
     import jax.numpy as jnp
