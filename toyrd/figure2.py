@@ -167,8 +167,8 @@ def _paired_loss(key, family, n_x):
     from .objectives import loss_from_rd
 
     def f(params, hyper, px):
-        enc, dec, mar = family.tables(params, n_x)
-        r, d = F.rate_distortion(px, enc, dec, mar)
+        # log domain: a softmax entry that underflows to 0 gives a finite loss and gradient
+        r, d = F.rate_distortion_log(px, *family.logs(params, n_x))
         loss = jnp.where(hyper < 0, loss_from_rd("elbo", r, d),
                          loss_from_rd("target_rate", r, d, jnp.abs(hyper)))
         return loss, (loss, r, d)
