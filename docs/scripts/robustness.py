@@ -6,6 +6,10 @@ Writes docs/data/robustness.png (byte-reproducible) and rewrites the part of doc
 between the markers ``<!-- robustness:start -->`` and ``<!-- robustness:end -->``. Every
 number on the page comes from the JSONL lines written by ``toyrd sweep``.
 
+A line with ``"status": "diverged"`` (training ended non-finite; lines written before the
+status field existed are "ok") counts as a seed that meets no criterion; it is left out of the
+medians and of the figure, and counted on the page and in the table's *diverged* column.
+
 Criteria (stated on the page, applied per seed):
   ELBO claim     "R = 0.0002, a single mixed cluster":  R < 0.01 nats and I(z;z*) < 0.01 nats;
   target claim   "R = 0.4999, two clusters like the true process":  |R − 0.5| < 0.02 nats and
@@ -26,7 +30,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "docs" / "data" / "robustness.jsonl"
-FAILED = ROOT / "docs" / "data" / "robustness_failed.txt"
 FIG = ROOT / "docs" / "data" / "robustness.png"
 PAGE = ROOT / "docs" / "robustness.md"
 START, END = "<!-- robustness:start -->", "<!-- robustness:end -->"
@@ -49,17 +52,23 @@ def i_zstar_optimal() -> float:
     return toyrd.evaluate(toy.px, e, d, m, pzx=toy.pzx)["I_zstar"]
 
 
+def finite(r) -> bool:
+    """Whether the run ended with finite, valid tables (status "ok"; absent in older lines)."""
+    return r.get("status", "ok") == "ok"
+
+
 def setting(r) -> tuple:
     return (r["steps"], r["lr"], r["warmup"])
 
 
 def verdicts(rows, i_opt):
-    """Per-seed booleans of the three criteria."""
-    ok_fit = [r["kl_pstar_g"] < KL_FIT for r in rows]
+    """Per-seed booleans of the three criteria (a diverged run meets none)."""
+    ok_fit = [finite(r) and r["kl_pstar_g"] < KL_FIT for r in rows]
     if rows[0]["objective"] == "elbo":
-        claim = [r["R"] < R_ELBO and r["I_zstar"] < I_ELBO for r in rows]
+        claim = [finite(r) and r["R"] < R_ELBO and r["I_zstar"] < I_ELBO for r in rows]
     else:
-        claim = [abs(r["R"] - 0.5) < R_TOL and r["I_zstar"] >= I_FRACTION * i_opt for r in rows]
+        claim = [finite(r) and abs(r["R"] - 0.5) < R_TOL and r["I_zstar"] >= I_FRACTION * i_opt
+                 for r in rows]
     return claim, ok_fit
 
 
@@ -73,18 +82,23 @@ def groups(rows):
 def table(rows, i_opt) -> str:
     g = groups(rows)
     out = ["| family | steps | lr | warm-up | init scale | objective | R median [min, max] | "
-           "I(z;z*) median | max KL(p*‖g) | seeds meeting the paper's claim | fit |",
-           "|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|"]
+           "I(z;z*) median | max KL(p*‖g) | seeds meeting the paper's claim | fit | diverged |",
+           "|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|"]
     for key in sorted(g, key=lambda k: (k[0] != "tabular", k[1], k[2], k[3])):
         fam, (steps, lr, wu), sc, obj = key
         rs = g[key]
-        R = np.array([r["R"] for r in rs])
-        Iz = np.array([r["I_zstar"] for r in rs])
-        kl = np.array([r["kl_pstar_g"] for r in rs])
+        fin = [r for r in rs if finite(r)]
         claim, fit = verdicts(rs, i_opt)
-        out.append(f"| {fam} | {steps} | {lr:g} | {wu} | {sc:g} | {obj} | "
-                   f"{np.median(R):.4f} [{R.min():.4f}, {R.max():.4f}] | {np.median(Iz):.3f} | "
-                   f"{kl.max():.1e} | {sum(claim)}/{len(rs)} | {sum(fit)}/{len(rs)} |")
+        if fin:
+            R = np.array([r["R"] for r in fin])
+            Iz = np.array([r["I_zstar"] for r in fin])
+            kl = np.array([r["kl_pstar_g"] for r in fin])
+            stats = (f"{np.median(R):.4f} [{R.min():.4f}, {R.max():.4f}] | {np.median(Iz):.3f} | "
+                     f"{kl.max():.1e}")
+        else:
+            stats = "– | – | –"
+        out.append(f"| {fam} | {steps} | {lr:g} | {wu} | {sc:g} | {obj} | {stats} | "
+                   f"{sum(claim)}/{len(rs)} | {sum(fit)}/{len(rs)} | {len(rs) - len(fin)}/{len(rs)} |")
     return "\n".join(out)
 
 
@@ -129,7 +143,8 @@ def figure(rows, i_opt, path=FIG):
         for si, st in enumerate(settings):
             col = f"C{si}"
             for obj, marker, fill in (("elbo", "o", col), ("target_rate", "^", "none")):
-                pts = [r for r in rows if r["family"] == fam and setting(r) == st and r["objective"] == obj]
+                pts = [r for r in rows if r["family"] == fam and setting(r) == st
+                       and r["objective"] == obj and finite(r)]
                 if not pts:
                     continue
                 x = np.array([scales.index(r["init_scale"]) for r in pts]) - 0.4 + width * (si + 0.5)
@@ -139,10 +154,12 @@ def figure(rows, i_opt, path=FIG):
                 axes[1, j].plot(x, [r["I_zstar"] for r in pts], marker, mfc=fill, color=col, ms=4,
                                 alpha=0.8, ls="none")
         for k, sc in enumerate(scales):
-            if not any(r["family"] == fam and r["init_scale"] == sc for r in rows):
+            here = [r for r in rows if r["family"] == fam and r["init_scale"] == sc]
+            n_div = sum(not finite(r) for r in here)
+            if n_div:
                 for ax in axes[:, j]:
-                    ax.text(k, 0.5, "diverged\n(non-finite\ntables)", transform=ax.get_xaxis_transform(),
-                            ha="center", va="center", fontsize=7, color="0.4")
+                    ax.text(k, 0.97, f"{n_div}/{len(here)} diverged", transform=ax.get_xaxis_transform(),
+                            ha="center", va="top", fontsize=7, color="0.4")
         ax = axes[0, j]
         ax.set_yscale("log")
         ax.axhline(0.0002, color="k", ls=":", lw=1)
@@ -170,14 +187,17 @@ def figure(rows, i_opt, path=FIG):
 def main() -> int:
     rows = load()
     i_opt = i_zstar_optimal()
-    failed = [l for l in FAILED.read_text().splitlines() if l.strip()] if FAILED.exists() else []
+    diverged = [r for r in rows if not finite(r)]
+    div_cells = sorted({(r["family"], r["steps"], r["lr"], r["warmup"], r["init_scale"]) for r in diverged})
     figure(rows, i_opt)
     block = [START, "",
              f"*Generated by `python docs/scripts/robustness.py` from {len(rows)} runs in "
              f"`docs/data/robustness.jsonl` (8 seeds per row).*", "",
              summary(rows, i_opt), "",
-             "Diverged sweeps (a run's tables became non-finite, so `toyrd sweep` stopped; listed "
-             "by `robustness_sweep.sh`): " + ("; ".join(f"`{l}`" for l in failed) if failed else "none") + ".",
+             f"Diverged runs (`\"status\": \"diverged\"`: training ended with non-finite tables): "
+             f"{len(diverged)} of {len(rows)}"
+             + (" — in " + "; ".join(f"{f} ({st} steps, lr {lr:g}, warm-up {wu}, init {sc:g})"
+                                     for f, st, lr, wu, sc in div_cells) if diverged else "") + ".",
              "", "![Figure 2's claims across settings](data/robustness.png)", "",
              table(rows, i_opt), "", END]
     text = PAGE.read_text() if PAGE.exists() else f"# Robustness\n\n{START}\n{END}\n"
