@@ -145,7 +145,7 @@ def test_rejects_broken_tables_naming_the_batch_index(batch, toy):
         evaluate_batch(px, enc[:0], dec[:0], mar[:0])
     with pytest.raises(TableError, match=r"dtype"):
         evaluate_batch(px, enc.astype(complex), dec, mar)
-    with pytest.raises(TableError, match=r"pzx: shape"):
+    with pytest.raises(TableError, match=r"pzx: has 29 columns, expected n_x = 30"):
         evaluate_batch(px, enc, dec, mar, pzx=toy.pzx[:, :-1])
     shifted = toy.pzx.copy()
     shifted[:, [0, 1]] = shifted[:, [1, 0]]

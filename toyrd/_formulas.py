@@ -177,3 +177,30 @@ def rate_distortion_log(px, log_enc, log_dec, log_mar, enc=None):
     r = mul_log(pe, log_enc).sum((0, 1)) - mul_log(q, log_mar).sum(0)
     d = -mul_log(pe, _swap01(log_dec)).sum((0, 1))
     return r, d
+
+
+def quantities(px, enc, dec, mar, ref, pzx=None):
+    """Every scalar of :func:`toyrd.evaluate` for one model (no validation), as a dict of 0-d
+    arrays: H, D, R, ELBO, I_e, I_d, E, G, U, S, kl_q_m, kl_pstar_g, kl_pstar_dbar and, when the
+    true joint ``pzx`` (|z*| × n_x) is given, I_zstar. ``ref`` is the reference density r(x)."""
+    pe = encoder_joint(px, enc)
+    q = pe.sum(0)
+    r, d = rate_distortion(px, enc, dec, mar)
+    out = {
+        "H": entropy(px),
+        "D": d,
+        "R": r,
+        "ELBO": -(r + d),
+        "I_e": mutual_information(pe),
+        "I_d": mutual_information(generative_joint(dec, mar)),
+        "E": generative_bound_e(enc, dec, mar),
+        "G": generative_bound_g(dec, mar, ref),
+        "U": reparam_u(px, enc, dec, ref),
+        "S": reparam_s(px, ref),
+        "kl_q_m": kl(q, mar),
+        "kl_pstar_g": kl(px, mar @ dec),
+        "kl_pstar_dbar": kl(px, q @ dec),
+    }
+    if pzx is not None:
+        out["I_zstar"] = mutual_information(pzx @ enc)
+    return out

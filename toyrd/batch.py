@@ -45,6 +45,7 @@ import numpy as np
 
 from . import _formulas as F
 from ._validate import SUM_TOL, TableError, ToyrdError, as_conditional, as_distribution
+from .info import check_true_joint
 
 __all__ = ["evaluate_batch", "NUMPY_MAX_B", "BACKENDS"]
 
@@ -61,29 +62,7 @@ BACKENDS = ("auto", "jax", "numpy")
 
 def _quantities(px, enc, dec, mar, ref, pzx):
     """Every quantity of one model from the shared formulas (numpy or jax.numpy arrays)."""
-    pe = F.encoder_joint(px, enc)
-    q = pe.sum(0)
-    g = mar @ dec
-    dbar = q @ dec
-    r, d = F.rate_distortion(px, enc, dec, mar)
-    out = {
-        "H": F.entropy(px),
-        "D": d,
-        "R": r,
-        "ELBO": -(r + d),
-        "I_e": F.mutual_information(pe),
-        "I_d": F.mutual_information(F.generative_joint(dec, mar)),
-        "E": F.generative_bound_e(enc, dec, mar),
-        "G": F.generative_bound_g(dec, mar, ref),
-        "U": F.reparam_u(px, enc, dec, ref),
-        "S": F.reparam_s(px, ref),
-        "kl_q_m": F.kl(q, mar),
-        "kl_pstar_g": F.kl(px, g),
-        "kl_pstar_dbar": F.kl(px, dbar),
-    }
-    if pzx is not None:
-        out["I_zstar"] = F.mutual_information(pzx @ enc)
-    return out
+    return F.quantities(px, enc, dec, mar, ref, pzx)
 
 
 # ----------------------------------------------------------------------------- validation
@@ -133,17 +112,7 @@ def _check_batch(px, encoders, decoders, marginals, pzx, r):
     ref = px if r is None else as_distribution("r", r)
     if ref.shape != px.shape:
         raise TableError(f"r: has {ref.shape[0]} entries, expected n_x = {px.shape[0]}")
-    joint = None
-    if pzx is not None:
-        try:
-            arr = np.asarray(pzx)
-        except Exception as exc:
-            raise TableError(f"pzx: cannot be read as an array ({exc})") from None
-        if arr.ndim != 2 or arr.shape[1] != n_x:
-            raise TableError(f"pzx: shape {arr.shape}, expected a joint table (n_zstar, n_x) with n_x = {n_x}")
-        joint = as_distribution("pzx", arr.reshape(-1)).reshape(arr.shape)  # entries sum to 1
-        if np.max(np.abs(joint.sum(0) - px)) > 1e-10:
-            raise TableError("pzx: its column sums (the x-marginal) differ from px by more than 1e-10")
+    joint = None if pzx is None else check_true_joint(pzx, px)
     return px, enc, dec, mar, ref, joint
 
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from . import _formulas as F
 from ._validate import ToyrdError, check_model
+from .info import check_true_joint
 
 __all__ = ["PanelData", "panel_data", "latent_order", "plot_columns", "save_figure",
            "FORMATS", "CLASS_COLORS"]
@@ -74,11 +75,7 @@ def panel_data(px, pzx, encoder, decoder, marginal, *, reorder: bool = True) -> 
     ``pzx`` is the true joint p(z*, x), shape (2, n_x), whose column sums must equal ``px``.
     """
     px, e, d, m = check_model(px, encoder, decoder, marginal)
-    pzx = np.asarray(pzx, dtype=np.float64)
-    if pzx.ndim != 2 or pzx.shape[1] != px.shape[0]:
-        raise ToyrdError(f"pzx: shape {pzx.shape}, expected (n_classes, n_x = {px.shape[0]})")
-    if np.max(np.abs(pzx.sum(0) - px)) > 1e-10:
-        raise ToyrdError("pzx: its column sums (the x-marginal) differ from px by more than 1e-10")
+    pzx = check_true_joint(pzx, px)
     order = latent_order(px, e) if reorder else np.arange(e.shape[1])
     e, d, m = e[:, order], d[order], m[order]
     p_class = pzx.sum(1)

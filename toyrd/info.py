@@ -234,41 +234,27 @@ def evaluate(px, encoder, decoder, marginal, *, pzx=None, r=None, base=None,
     ref = _reference(r, px)
     if ref.shape != px.shape:
         raise TableError(f"r: has {ref.shape[0]} entries, expected n_x = {px.shape[0]}")
-    pe = F.encoder_joint(px, e)
-    q = pe.sum(0)
-    g = m @ d
-    dbar = q @ d
-    rr, dist = F.rate_distortion(px, e, d, m)
-    out = {
-        "H": F.entropy(px),
-        "D": dist,
-        "R": rr,
-        "ELBO": -(rr + dist),
-        "I_e": F.mutual_information(pe),
-        "I_d": F.mutual_information(F.generative_joint(d, m)),
-        "E": F.generative_bound_e(e, d, m),
-        "G": F.generative_bound_g(d, m, ref),
-        "U": F.reparam_u(px, e, d, ref),
-        "S": F.reparam_s(px, ref),
-        "kl_q_m": F.kl(q, m),
-        "kl_pstar_g": F.kl(px, g),
-        "kl_pstar_dbar": F.kl(px, dbar),
-    }
-    if pzx is not None:
-        joint = _joint_table(pzx)
-        if joint.shape[1] != px.shape[0]:
-            raise TableError(f"pzx: has {joint.shape[1]} columns, expected n_x = {px.shape[0]}")
-        gap = np.abs(joint.sum(0) - px)
-        if np.max(gap) > SUM_TOL:
-            x = int(np.argmax(gap))
-            raise TableError(f"pzx: its column sums (the x-marginal) differ from px by more than "
-                             f"{SUM_TOL:g} (column {x}: {joint[:, x].sum():.15g} vs px {px[x]:.15g})")
-        out["I_zstar"] = F.mutual_information(joint @ e)
-    out = {k: _scale(v, base) for k, v in out.items()}
+    joint = None if pzx is None else check_true_joint(pzx, px)
+    out = {k: _scale(v, base) for k, v in F.quantities(px, e, d, m, ref, joint).items()}
     if distributions:
-        out.update(q=q, g=g, dbar=dbar, recon_channel=e @ d,
+        q = F.encoder_joint(px, e).sum(0)
+        out.update(q=q, g=m @ d, dbar=q @ d, recon_channel=e @ d,
                    bayes_posterior=bayes_posterior(px, e), model_posterior=model_posterior(d, m))
     return out
+
+
+def check_true_joint(pzx, px) -> np.ndarray:
+    """Validate the true joint p(z*, x) (|z*| × n_x) against p*(x): its columns must sum to px."""
+    shape = np.shape(pzx)
+    if len(shape) == 2 and shape[1] != px.shape[0]:  # the size rule first: it names the cause
+        raise TableError(f"pzx: has {shape[1]} columns, expected n_x = {px.shape[0]}")
+    joint = _joint_table(pzx)
+    gap = np.abs(joint.sum(0) - px)
+    if np.max(gap) > SUM_TOL:
+        x = int(np.argmax(gap))
+        raise TableError(f"pzx: its column sums (the x-marginal) differ from px by more than "
+                         f"{SUM_TOL:g} (column {x}: {joint[:, x].sum():.15g} vs px {px[x]:.15g})")
+    return joint
 
 
 # ----------------------------------------------------------------------------- helpers
