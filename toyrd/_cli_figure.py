@@ -65,22 +65,8 @@ def cmd_figure2(args) -> int:
                                   init_scale=args.init_scale, sigma=args.sigma,
                                   warmup=args.warmup).items() if v is not None}
     settings = base._replace(seed=args.seed, **over)
-    out_dir = args.out or "figure2"
     result = f2.run_figure2(settings, progress=_progress(args.no_progress))
-    os.makedirs(out_dir, exist_ok=True)
-    fig_path = os.path.join(out_dir, f"figure2.{args.format}")
-    json_path = os.path.join(out_dir, "figure2.json")
-    f2.write_figure(result, fig_path, args.format)
-    payload = f2.to_json(result)
-    payload["files"] = {"figure": fig_path, "json": json_path}
-    with open(json_path, "w") as fh:
-        fh.write(dumps(payload, indent=1) + "\n")
-    if args.json:
-        print(dumps(payload))
-    else:
-        print(f2.format_table(result))
-        print(f"wrote {fig_path} and {json_path}")
-    return 0
+    return _write_outputs(f2, result, args, "figure2")
 
 
 def cmd_rdplane(args) -> int:
@@ -98,19 +84,25 @@ def cmd_rdplane(args) -> int:
     if args.init_scale is not None:
         over["init_scale"] = args.init_scale
     settings = base._replace(seed=args.seed, **over)
-    out_dir = args.out or "rdplane"
     result = rd.run_rdplane(settings, progress=_progress(args.no_progress))
+    return _write_outputs(rd, result, args, "rdplane")
+
+
+def _write_outputs(module, result, args, stem: str) -> int:
+    """Write DIR/<stem>.<format> and DIR/<stem>.json (DIR = --out, default ./<stem>), then print
+    the JSON (--json) or the table and where the files are."""
+    out_dir = args.out or stem
     os.makedirs(out_dir, exist_ok=True)
-    fig_path = os.path.join(out_dir, f"rdplane.{args.format}")
-    json_path = os.path.join(out_dir, "rdplane.json")
-    rd.write_figure(result, fig_path, args.format)
-    payload = rd.to_json(result)
+    fig_path = os.path.join(out_dir, f"{stem}.{args.format}")
+    json_path = os.path.join(out_dir, f"{stem}.json")
+    module.write_figure(result, fig_path, args.format)
+    payload = module.to_json(result)
     payload["files"] = {"figure": fig_path, "json": json_path}
     with open(json_path, "w") as fh:
         fh.write(dumps(payload, indent=1) + "\n")
     if args.json:
         print(dumps(payload))
     else:
-        print(rd.format_table(result))
+        print(module.format_table(result))
         print(f"wrote {fig_path} and {json_path}")
     return 0
