@@ -440,9 +440,10 @@ def render_page(results) -> str:
         "Every number on this page was measured by the scripts in `benchmarks/`, run side by side "
         "in one invocation of `python -m benchmarks`, written as JSON to `benchmarks/results/`, and "
         "rendered here by `benchmarks/report.py`. No unit test asserts a timing.",
-        "!!! note \"Noisy machine\"\n    These numbers were taken on a small shared CPU while other "
-        "jobs were running (see the load average below); treat them as upper bounds. The "
-        "maintainers re-run `python -m benchmarks --docs` on a quiet machine to refresh the page.",
+        "!!! note \"Small CPU, shared clock\"\n    A 2-core virtual machine: timings move by tens of "
+        "percent between runs, and XLA may spread one step over both cores (so CPU time can exceed "
+        "wall time). The load average when the run started is stated below; compare ratios taken "
+        "in the same run, and re-run `python -m benchmarks --docs` to refresh the page.",
         "## Machine\n\n" + section_machine(data),
         "## How to run\n\n```bash\npython -m benchmarks            # everything "
         f"({total_min} min in the run below); JSON in benchmarks/results/\n"
