@@ -14,6 +14,8 @@ CLI) cap them with their own ``@settings(max_examples=...)``, which the profile 
 import os
 import warnings
 
+import pytest
+
 from hypothesis import HealthCheck, settings
 
 # When a property fails, Hypothesis' pytest plugin imports hypothesis.extra._patching (libcst) to
@@ -36,3 +38,15 @@ settings.register_profile("ci", max_examples=1000, derandomize=True, database=No
 
 _ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 settings.load_profile("ci" if _ci else "dev")
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """Run a torch test module on one thread (tables are 30×30: threads only add overhead and
+    contention with JAX), restoring the previous setting afterwards."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)

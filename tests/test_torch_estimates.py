@@ -23,12 +23,7 @@ EXACT_TOL = 1e-12
 UNBIASED_VALUES = ("enumerate", "reinforce", "gumbel-st")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _per_example(tables, name, seed, n=N_TERMS, temperature=1.0):

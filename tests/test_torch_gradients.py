@@ -37,12 +37,7 @@ PX_SMALL = np.random.default_rng(0).dirichlet(np.full(8, 5.0))
 N_X, N_Z = 8, 5
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def _params(family, seed=1):

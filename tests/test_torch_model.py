@@ -20,12 +20,7 @@ TABLE_TOL = 1e-14
 EXACT_TOL = 1e-12
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.mark.parametrize("family", ["tabular", "bump"])

@@ -31,12 +31,7 @@ LOSS_TOL = 0.01
 OBJECTIVES = {"elbo": None, "target_rate": SIGMA}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module")

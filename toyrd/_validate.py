@@ -25,7 +25,8 @@ class TableError(ToyrdError):
     """A probability vector or table breaks a rule (shape, sign, finiteness, normalisation)."""
 
 
-def _as_float_array(name: str, value, ndim: int) -> np.ndarray:
+def read_real_array(name: str, value) -> np.ndarray:
+    """``value`` as a numpy array of a real (float or integer) dtype, or :class:`TableError`."""
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
@@ -34,6 +35,11 @@ def _as_float_array(name: str, value, ndim: int) -> np.ndarray:
         np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
     ):
         raise TableError(f"{name}: dtype {arr.dtype} is not a real number type")
+    return arr
+
+
+def _as_float_array(name: str, value, ndim: int) -> np.ndarray:
+    arr = read_real_array(name, value)
     if arr.ndim != ndim:
         want = "a vector (rank 1)" if ndim == 1 else "a table (rank 2)"
         raise TableError(f"{name}: expected {want}, got rank {arr.ndim} with shape {arr.shape}")

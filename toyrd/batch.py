@@ -44,7 +44,7 @@ import functools
 import numpy as np
 
 from . import _formulas as F
-from ._validate import SUM_TOL, TableError, ToyrdError, as_conditional, as_distribution
+from ._validate import SUM_TOL, TableError, ToyrdError, as_conditional, as_distribution, read_real_array
 from .info import check_true_joint
 
 __all__ = ["evaluate_batch", "NUMPY_MAX_B", "BACKENDS"]
@@ -70,14 +70,7 @@ def _quantities(px, enc, dec, mar, ref, pzx):
 
 def _as_stack(name: str, value, ndim: int) -> np.ndarray:
     """A float64 stack of probability vectors (ndim 2) or row-stochastic tables (ndim 3)."""
-    try:
-        arr = np.asarray(value)
-    except Exception as exc:  # ragged nesting
-        raise TableError(f"{name}: cannot be read as an array ({exc})") from None
-    if arr.dtype == object or not (
-        np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
-    ):
-        raise TableError(f"{name}: dtype {arr.dtype} is not a real number type")
+    arr = read_real_array(name, value)
     if arr.ndim != ndim:
         want = "a stack of vectors (B, n)" if ndim == 2 else "a stack of tables (B, rows, cols)"
         raise TableError(f"{name}: expected {want} (rank {ndim}), got rank {arr.ndim} with shape {arr.shape}")
