@@ -25,6 +25,13 @@ class TableError(ToyrdError):
     """A probability vector or table breaks a rule (shape, sign, finiteness, normalisation)."""
 
 
+def check_int(name: str, value, minimum: int) -> int:
+    """``value`` if it is an integer >= ``minimum``, else :class:`ToyrdError` naming the setting."""
+    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum):
+        raise ToyrdError(f"{name}: {value!r}, expected an integer >= {minimum}")
+    return int(value)
+
+
 def read_real_array(name: str, value) -> np.ndarray:
     """``value`` as a numpy array of a real (float or integer) dtype, or :class:`TableError`."""
     try:

@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import ToyrdError
+from ._validate import ToyrdError, check_int
 from .data import ToyData, toy_data
 from .info import evaluate
 from .optimal import optimize_generative
@@ -201,12 +201,9 @@ def _stderr_is_tty() -> bool:
 
 def check_settings(settings: Settings) -> Settings:
     """Validate at the boundary; raises :class:`ToyrdError` naming the broken rule."""
-    if not (isinstance(settings.seeds, (int, np.integer)) and settings.seeds >= 1):
-        raise ToyrdError(f"seeds: {settings.seeds!r}, expected an integer >= 1")
-    if not (isinstance(settings.steps, (int, np.integer)) and settings.steps >= 1):
-        raise ToyrdError(f"steps: {settings.steps!r}, expected an integer >= 1")
-    if not (isinstance(settings.warmup, (int, np.integer)) and settings.warmup >= 0):
-        raise ToyrdError(f"warmup: {settings.warmup!r}, expected an integer >= 0")
+    check_int("seeds", settings.seeds, 1)
+    check_int("steps", settings.steps, 1)
+    check_int("warmup", settings.warmup, 0)
     from .families import get_family
 
     get_family(settings.family)

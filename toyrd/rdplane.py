@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import ToyrdError
+from ._validate import ToyrdError, check_int
 from .data import ToyData, toy_data
 
 __all__ = ["Settings", "RDPlaneResult", "run_rdplane", "to_json", "format_table", "write_figure",
@@ -91,12 +91,9 @@ def _check(settings: Settings) -> Settings:
         get_family(fam)
     if not settings.betas or not all(math.isfinite(b) and b >= 0 for b in settings.betas):
         raise ToyrdError(f"betas: {settings.betas!r}, expected finite numbers >= 0")
-    if not (isinstance(settings.seeds, (int, np.integer)) and settings.seeds >= 1):
-        raise ToyrdError(f"seeds: {settings.seeds!r}, expected an integer >= 1")
-    if not (isinstance(settings.steps, (int, np.integer)) and settings.steps >= 1):
-        raise ToyrdError(f"steps: {settings.steps!r}, expected an integer >= 1")
-    if not (isinstance(settings.warmup, (int, np.integer)) and settings.warmup >= 0):
-        raise ToyrdError(f"warmup: {settings.warmup!r}, expected an integer >= 0")
+    check_int("seeds", settings.seeds, 1)
+    check_int("steps", settings.steps, 1)
+    check_int("warmup", settings.warmup, 0)
     if not (math.isfinite(settings.lr) and settings.lr > 0):
         raise ToyrdError(f"lr: {settings.lr!r}, expected a finite number > 0")
     return settings
