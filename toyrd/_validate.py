@@ -64,17 +64,24 @@ def _as_float_array(name: str, value, ndim: int) -> np.ndarray:
     return arr
 
 
-def as_distribution(name: str, value, *, normalize: bool = False) -> np.ndarray:
-    """Return ``value`` as a float64 probability vector, or raise :class:`TableError`."""
-    arr = _as_float_array(name, value, 1)
+def _summing_to_one(name: str, value, ndim: int, *, normalize: bool) -> np.ndarray:
+    """A float64 array of rank ``ndim`` whose entries, all together, sum to 1."""
+    arr = _as_float_array(name, value, ndim)
+    what = "vector" if ndim == 1 else "table"
     total = arr.sum()
     if normalize:
         if total <= 0:
-            raise TableError(f"{name}: sums to {total:.6g}; cannot normalize a zero vector")
+            raise TableError(f"{name}: sums to {total:.6g}; cannot normalize a zero {what}")
         return arr / total
     if abs(total - 1.0) > SUM_TOL:
-        raise TableError(f"{name}: sums to {total:.15g}, expected 1 ± {SUM_TOL:g}")
+        sums = "sums" if ndim == 1 else "entries sum"
+        raise TableError(f"{name}: {sums} to {total:.15g}, expected 1 ± {SUM_TOL:g}")
     return arr
+
+
+def as_distribution(name: str, value, *, normalize: bool = False) -> np.ndarray:
+    """Return ``value`` as a float64 probability vector, or raise :class:`TableError`."""
+    return _summing_to_one(name, value, 1, normalize=normalize)
 
 
 def as_conditional(name: str, value, *, normalize: bool = False) -> np.ndarray:
@@ -98,15 +105,7 @@ def as_joint(name: str, value, *, normalize: bool = False) -> np.ndarray:
 
     Like :func:`as_distribution` but bad entries are reported by (row, column).
     """
-    arr = _as_float_array(name, value, 2)
-    total = arr.sum()
-    if normalize:
-        if total <= 0:
-            raise TableError(f"{name}: sums to {total:.6g}; cannot normalize a zero table")
-        return arr / total
-    if abs(total - 1.0) > SUM_TOL:
-        raise TableError(f"{name}: entries sum to {total:.15g}, expected 1 ± {SUM_TOL:g}")
-    return arr
+    return _summing_to_one(name, value, 2, normalize=normalize)
 
 
 def check_model(px, encoder, decoder=None, marginal=None, *, normalize: bool = False):

@@ -59,7 +59,7 @@ def kl(p, q, *, base=None) -> float:
 
 def mutual_information(joint, *, base=None) -> float:
     """I(A;B) of a joint table p(a, b) whose entries sum to 1."""
-    return _scale(F.mutual_information(_joint_table(joint, "joint")), base)
+    return _scale(F.mutual_information(as_joint("joint", joint)), base)
 
 
 # ----------------------------------------------------------------------------- the VAE
@@ -147,7 +147,7 @@ def reparam_s(px, r=None, *, base=None) -> float:
 
 def latent_information(pzx, encoder, *, base=None) -> float:
     """I(z; z*) of p(z*, z) = Σ_x p(z*, x) e(z|x): how much of the true latent the code keeps."""
-    joint = _joint_table(pzx)
+    joint = as_joint("pzx", pzx)
     e = as_conditional("encoder", encoder)
     if joint.shape[1] != e.shape[0]:
         raise TableError(f"pzx: has {joint.shape[1]} columns, expected n_x = {e.shape[0]} to match the encoder")
@@ -248,7 +248,7 @@ def check_true_joint(pzx, px) -> np.ndarray:
     shape = np.shape(pzx)
     if len(shape) == 2 and shape[1] != px.shape[0]:  # the size rule first: it names the cause
         raise TableError(f"pzx: has {shape[1]} columns, expected n_x = {px.shape[0]}")
-    joint = _joint_table(pzx)
+    joint = as_joint("pzx", pzx)
     gap = np.abs(joint.sum(0) - px)
     if np.max(gap) > SUM_TOL:
         x = int(np.argmax(gap))
@@ -266,8 +266,3 @@ def _dec_mar(decoder, marginal):
     if d.shape[0] != m.shape[0]:
         raise TableError(f"marginal: has {m.shape[0]} entries, expected n_z = {d.shape[0]} to match the decoder")
     return d, m
-
-
-def _joint_table(value, name: str = "pzx") -> np.ndarray:
-    """A rank-2 joint table whose entries sum to 1 (bad entries reported by row and column)."""
-    return as_joint(name, value)
