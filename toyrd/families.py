@@ -45,18 +45,25 @@ __all__ = ["Family", "FAMILIES", "get_family", "tabular", "bump", "softmax", "lo
            "bin_coordinates"]
 
 
-def softmax(logits, axis: int = -1):
-    """Numerically stable softmax for numpy, jax.numpy and torch arrays."""
+def _normaliser(name: str, logits):
+    """``name`` ("softmax" or "log_softmax") for the array type of ``logits``, as f(x, axis)."""
     mod = type(logits).__module__.split(".")[0]
     if mod in ("jax", "jaxlib"):
         import jax
 
-        return jax.nn.softmax(logits, axis=axis)
+        fn = getattr(jax.nn, name)
+        return lambda x, axis: fn(x, axis=axis)
     if mod == "torch":
-        return logits.softmax(dim=axis)
-    from scipy.special import softmax as sp_softmax
+        return lambda x, axis: getattr(x, name)(dim=axis)
+    import scipy.special
 
-    return sp_softmax(logits, axis=axis)
+    fn = getattr(scipy.special, name)
+    return lambda x, axis: fn(x, axis=axis)
+
+
+def softmax(logits, axis: int = -1):
+    """Numerically stable softmax for numpy, jax.numpy and torch arrays."""
+    return _normaliser("softmax", logits)(logits, axis)
 
 
 def log_softmax(logits, axis: int = -1):
@@ -65,16 +72,7 @@ def log_softmax(logits, axis: int = -1):
     Finite wherever the logits are: exp(log_softmax) = softmax, but a log-probability of −800
     stays −800 where the softmax entry is an exact 0.
     """
-    mod = type(logits).__module__.split(".")[0]
-    if mod in ("jax", "jaxlib"):
-        import jax
-
-        return jax.nn.log_softmax(logits, axis=axis)
-    if mod == "torch":
-        return logits.log_softmax(dim=axis)
-    from scipy.special import log_softmax as sp_log_softmax
-
-    return sp_log_softmax(logits, axis=axis)
+    return _normaliser("log_softmax", logits)(logits, axis)
 
 
 def _log(a):
