@@ -4,7 +4,7 @@ Cases (all float64, random tables of the toy's size, toy p* and p(z*, x), so I_z
 
 * ``single``: ``toyrd.evaluate`` on one model (validation + 14 quantities), and the same
   quantities without validation (the per-model function the numpy batch loop runs);
-* ``batch``: ``toyrd.batch.evaluate_batch`` for B models on the numpy loop and on JAX
+* ``batch``: ``toyrd.quantities.evaluate_batch`` for B models on the numpy loop and on JAX
   (jit + vmap): steady seconds per call, models per second, and the first-call (compile)
   seconds at each padded size; the crossover B where JAX overtakes the loop.
 
@@ -41,7 +41,7 @@ def _floor(tb, px, pzx, quick: bool) -> dict:
     b = 64
     enc, dec, mar = _models(b)
     with jax.enable_x64(True):
-        text = tb._jax_program(True).lower(px, enc, dec, mar, px, pzx).compile().as_text()
+        text = tb.batch_program(True).lower(px, enc, dec, mar, px, pzx).compile().as_text()
         ns = _ns_per_element("float64", quick)
     per_model = {k: v / b for k, v in hlo_op_elements(text).items()}
     return {"B": b, "elements_per_model": per_model, "ns_per_element": ns,
@@ -50,7 +50,7 @@ def _floor(tb, px, pzx, quick: bool) -> dict:
 
 def run(quick: bool = False) -> dict:
     import toyrd
-    from toyrd import batch as tb
+    from toyrd import quantities as tb
 
     toy = toyrd.toy_data()
     px, pzx = toy.px, toy.pzx
@@ -60,7 +60,7 @@ def run(quick: bool = False) -> dict:
     enc, dec, mar = _models(1)
     single = measure(lambda: toyrd.evaluate(px, enc[0], dec[0], mar[0], pzx=pzx),
                      repeat=repeat, min_time=min_time)
-    raw = measure(lambda: tb._quantities(px, enc[0], dec[0], mar[0], px, pzx),
+    raw = measure(lambda: tb.unvalidated_quantities(px, enc[0], dec[0], mar[0], px, pzx),
                   repeat=repeat, min_time=min_time)
     out = {
         "n_x": 30, "n_z": 30, "dtype": "float64",
@@ -78,7 +78,7 @@ def run(quick: bool = False) -> dict:
     numpy_max = 64 if quick else 1024  # the loop is linear in B; larger sizes only cost time
     for b in sizes:
         enc, dec, mar = _models(b)
-        row = {"B": b, "padded_B": tb._padded_size(b)}
+        row = {"B": b, "padded_B": tb.padded_size(b)}
         t0 = time.perf_counter()
         tb.evaluate_batch(px, enc, dec, mar, pzx, backend="jax")
         row["jax_first_call_s"] = time.perf_counter() - t0  # compile (once per padded size) + run

@@ -2,7 +2,7 @@
 
 Sections of the JSON:
 
-* ``toy_frontier``: ``toyrd.ib.ib_frontier`` on the toy's 2 × 30 joint with the default 100 β
+* ``toy_frontier``: ``toyrd.quantities.ib_frontier`` on the toy's 2 × 30 joint with the default 100 β
   (seconds per call, vertices, the frontier sampled at a few rates);
 * ``dit``: toyrd's frontier against dit's information bottleneck (``dit.rate_distortion.
   InformationBottleneck``, scipy-optimize backend, seeded) on joints small enough for dit to
@@ -32,7 +32,7 @@ from benchmarks import measure, seed
 
 def _toy_frontier(quick: bool) -> dict:
     import toyrd
-    from toyrd.ib import default_betas, ib_frontier, ib_frontier_at
+    from toyrd.quantities import default_betas, ib_frontier, ib_frontier_at
 
     toy = toyrd.toy_data()
     fr = ib_frontier(toy.pzx)
@@ -75,7 +75,7 @@ def _dit_section(quick: bool) -> dict:
     except ImportError as exc:  # an optional bench dependency (pip install 'toyrd[bench]')
         return {"status": "dit not installed", "error": str(exc)}
     import toyrd
-    from toyrd.ib import ib_frontier, ib_frontier_at, ib_point
+    from toyrd.quantities import ib_frontier, ib_frontier_at, ib_point
 
     rng = np.random.default_rng(seed())
     joints = {"random_2x3": rng.dirichlet(np.ones(6)).reshape(2, 3)}
@@ -115,7 +115,7 @@ def _dit_section(quick: bool) -> dict:
 
 def _toyrd_at_beta(pzx, beta):
     """toyrd's Blahut–Arimoto at one β (identity start + 3 random restarts): the best point."""
-    from toyrd.ib import ib_frontier
+    from toyrd.quantities import ib_frontier
 
     fr = ib_frontier(pzx, betas=[beta], restarts=4, refine=0, seed=seed())
     pts = fr.candidates[1:]
@@ -132,7 +132,7 @@ def _mi_batch(joint):
 
 
 def _brute_force(quick: bool) -> dict:
-    from toyrd.ib import _upper_envelope, ib_frontier, ib_frontier_at
+    from toyrd.quantities._ib import _upper_envelope, ib_frontier, ib_frontier_at
 
     rng = np.random.default_rng(seed() + 1)
     pzx = rng.dirichlet(np.ones(6)).reshape(2, 3)
@@ -160,7 +160,7 @@ def _brute_force(quick: bool) -> dict:
 
 def _iwae(quick: bool) -> dict:
     import toyrd
-    from toyrd.iwae import iwae_bound, log_likelihood_bound
+    from toyrd.quantities import iwae_bound, log_likelihood_bound
 
     rng = np.random.default_rng(seed())
     px = toyrd.toy_data().px

@@ -1,6 +1,6 @@
 """Scaling of the JAX trainer with the table size: n_x = n_z ∈ {30, 100, 300, 1000}.
 
-For each size and batch B ∈ {1, 64} (tabular ELBO, float64, Adam, ``toyrd.train_jax.train``),
+For each size and batch B ∈ {1, 64} (tabular ELBO, float64, Adam, ``toyrd.train.jax.train``),
 a fresh subprocess trains twice at two step counts S1 < S2 (each program once for compilation,
 then timed), so the fixed costs (initialisation, transfers, final tables) cancel:
 
@@ -51,7 +51,7 @@ def _child(n: int, b: int, s1: int, s2: int) -> dict:
     import jax  # noqa: F401  (baseline memory includes the import)
 
     import toyrd
-    from toyrd import train_jax
+    from toyrd.train import jax as train_jax
 
     px = toyrd.toy_data(n_bins=n).px
     base = max_rss_mb()
@@ -153,7 +153,8 @@ def _trainer_step(n: int, dtype: str, px):
     import jax.numpy as jnp
     import optax
 
-    from toyrd import families, train_jax
+    from toyrd import tables as families
+    from toyrd.train import jax as train_jax
 
     fam = families.tabular
     init = fam.init(0, n, n, 1.0)
@@ -242,7 +243,7 @@ def run(quick: bool = False) -> dict:
         big = [p for p in rows if p["n"] >= 100]
         fits[f"B{b}"] = {"n>=100": _fit(big), "all": _fit(rows),
                          "cpu n>=100": _fit(big, "cpu_model_step_us")}
-    return {"objective": "elbo", "family": "tabular", "dtype": "float64", "trainer": "toyrd.train_jax.train",
+    return {"objective": "elbo", "family": "tabular", "dtype": "float64", "trainer": "toyrd.train.jax.train",
             "points": points, "skipped": skipped, "fits": fits, "mem_budget_mb": budget_mb,
             "floor": transcendental_floor(30, quick)}
 

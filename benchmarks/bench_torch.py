@@ -1,10 +1,10 @@
-"""toyrd's PyTorch trainer (:mod:`toyrd.torch`): cost per step, gradient noise and bias of each
+"""toyrd's PyTorch trainer (:mod:`toyrd.train.torch`): cost per step, gradient noise and bias of each
 estimator against the exact gradient, and where training runs land against the exact trainer.
 
 Cases (float64 throughout; ``torch.set_num_threads(1)`` is set here — for 30×30 tables one
 thread is fastest and it keeps the numbers stable on a shared machine):
 
-* ``step_time``: seconds per training step of :func:`toyrd.torch.train` for every estimator at
+* ``step_time``: seconds per training step of :func:`toyrd.train.torch.train` for every estimator at
   batch sizes 1, 64 and 1024 (tabular and bump; the toy). Measured as the difference of two run
   lengths, so the fixed cost (model build, the stride evaluations) cancels. REINFORCE uses the
   leave-one-out baseline, or the EMA baseline at batch size 1.
@@ -13,7 +13,7 @@ thread is fastest and it keeps the numbers stable on a shared machine):
   E‖ĝ − Eĝ‖², squared bias ‖Eĝ − ∇L‖² (unbiased estimate ± a group-based standard error),
   MSE = E‖ĝ − ∇L‖², and the relative RMSE √MSE/‖∇L‖; Gumbel-softmax over a temperature grid.
 * ``landing``: final exact R, D and loss of minibatch runs (each estimator, B = 64) and of the
-  exact-gradient JAX trainer (:func:`toyrd.train_jax.train`, same init, Adam, cosine lr, no
+  exact-gradient JAX trainer (:func:`toyrd.train.jax.train`, same init, Adam, cosine lr, no
   warm-up) for the ELBO and the target rate σ = 0.5, over seeds.
 
 Run alone: ``python -m benchmarks.bench_torch [--quick]`` prints the JSON.
@@ -37,7 +37,7 @@ def _baseline(estimator, batch):
 
 
 def step_time(quick: bool) -> list:
-    from toyrd.torch import train
+    from toyrd.train.torch import train
 
     s1, s2 = (10, 40) if quick else (100, 400)
     rows = []
@@ -46,7 +46,7 @@ def step_time(quick: bool) -> list:
         for est, batch in cases:
             def run(steps):
                 t0 = time.perf_counter()
-                train(family=family, estimator=est, batch_size=max(batch, 1), steps=steps, eval_every=10**9,
+                train(family=family, estimator=est, batch_size=max(batch, 1), steps=steps, history_stride=10**9,
                       baseline=_baseline(est, batch), seed=seed())
                 return time.perf_counter() - t0
 
@@ -69,8 +69,8 @@ def _stats_row(stats, **extra) -> dict:
 
 def gradients(quick: bool) -> dict:
     import toyrd
-    import toyrd.families as fam
-    from toyrd.torch import exact_gradient, gradient_samples, gradient_stats, gumbel_bias
+    import toyrd.tables as fam
+    from toyrd.train.torch import exact_gradient, gradient_samples, gradient_stats, gumbel_bias
 
     toy = toyrd.toy_data()
     n1, n64 = (300, 40) if quick else (4000, 500)
@@ -96,9 +96,9 @@ def gradients(quick: bool) -> dict:
 
 def landing(quick: bool) -> dict:
     import toyrd
-    import toyrd.train_jax as tj
+    import toyrd.train.jax as tj
     from toyrd.objectives import make_objective
-    from toyrd.torch import train
+    from toyrd.train.torch import train
 
     steps, n_seeds, lr, batch = (200, 2, 0.05, 64) if quick else (1000, 4, 0.05, 64)
     seeds = [seed() + i for i in range(n_seeds)]
@@ -116,8 +116,8 @@ def landing(quick: bool) -> dict:
         for est in ESTIMATORS:
             for s in seeds:
                 t0 = time.perf_counter()
-                f = train(objective=objective, value=value, estimator=est, seed=s, steps=steps, lr=lr,
-                          schedule="cosine", batch_size=batch, eval_every=steps,
+                f = train(objective=objective, hyper=value, estimator=est, seed=s, steps=steps, lr=lr,
+                          schedule="cosine", batch_size=batch, history_stride=steps,
                           temperature=0.5 if est.startswith("gumbel") else 1.0).final
                 out["runs"].append({"objective": objective, "value": value, "trainer": f"torch-{est}",
                                     "seed": s, "R": f["R"], "D": f["D"], "loss": f["loss"],

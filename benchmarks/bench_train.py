@@ -4,7 +4,7 @@ A *model-step* is one Adam update of one model (one row of a vmapped batch): the
 on the toy (n_x = n_z = 30, 1,830 logits), ELBO loss D + R through the shared log-domain formula
 :func:`toyrd._formulas.rate_distortion_log`. Cases:
 
-* ``jax``: the jitted ``lax.scan`` of :mod:`toyrd.train_jax` (the real runner on its fast path:
+* ``jax``: the jitted ``lax.scan`` of :mod:`toyrd.train.jax` (the real runner on its fast path:
   parameters batch-last, one exp per logit, closed-form gradient; history stride steps/10, no
   warm-up, no progress bar) at B = 1, 16, 64, 256 rows in float32 and float64.
   Compile time (``lower().compile()``) is reported separately; the run time is the best of
@@ -45,7 +45,8 @@ def _params(batch: int, n: int = 30, scale: float = 1.0, last: bool = False):
     """Stacked tabular inits, batch first (the generic path) or batch last (the fast path)."""
     import numpy as np
 
-    from toyrd.families import tabular
+    from toyrd.tables import tabular
+    from toyrd.train import TrainConfig
 
     inits = [tabular.init(s, n, n, scale) for s in range(batch)]
     return {k: np.moveaxis(np.stack([p[k] for p in inits]), 0, -1 if last else 0) for k in inits[0]}
@@ -72,17 +73,18 @@ def bench_progress(batch: int, steps: int, repeats: int) -> dict:
     import jax
     import jax.numpy as jnp
 
-    from toyrd import train_jax as tj
+    from toyrd.train import jax as tj
     from toyrd.data import toy_data
-    from toyrd.families import tabular
+    from toyrd.tables import tabular
+    from toyrd.train import TrainConfig
 
     out = {"batch": batch, "steps": steps, "ticks": 100}
     with jax.enable_x64(True):
         args = ({k: jnp.asarray(v) for k, v in _params(batch, last=True).items()}, jnp.zeros(batch),
-                jnp.asarray(toy_data().px), jnp.asarray(0.05))
+                jnp.asarray(toy_data().px), jnp.asarray(0.05), jnp.asarray(0, jnp.int32))
         for flag in (False, True):
-            run = tj._runner(None, "elbo", tabular, 30, steps, steps // 100,
-                             "cosine", 0.9, 0, flag)
+            cfg = TrainConfig(steps=steps, history_stride=steps // 100, warmup=0)
+            run = tj.compiled_run(cfg, tabular, 30, progress=flag)
             jax.block_until_ready(run(*args))
             out["with_progress_s" if flag else "without_progress_s"] = _best(
                 lambda: jax.block_until_ready(run(*args)), repeats)
@@ -123,9 +125,10 @@ def bench_primitives(n_iter: int) -> dict:
     import jax.numpy as jnp
     from jax import lax
 
-    from toyrd import train_jax as tj
+    from toyrd.train import jax as tj
     from toyrd.data import toy_data
-    from toyrd.families import tabular
+    from toyrd.tables import tabular
+    from toyrd.train import TrainConfig
 
     out = {}
     with jax.enable_x64(True):
@@ -142,9 +145,9 @@ def bench_primitives(n_iter: int) -> dict:
             out[f"{dtype}_adam_us_per_model_step"] = _adam_cost(dtype, n_iter)
             exp_us = 1830 * out[f"{dtype}_exp_ns_per_element"] / 1e3
             out[f"{dtype}_floor_us_per_model_step"] = exp_us + out[f"{dtype}_adam_us_per_model_step"]
-        run = tj._runner(None, "elbo", tabular, 30, 100, 10, "cosine", 0.9, 0, False)
+        run = tj.compiled_run(TrainConfig(steps=100, history_stride=10, warmup=0), tabular, 30)
         args = ({k: jnp.asarray(v) for k, v in _params(64, last=True).items()}, jnp.zeros(64),
-                jnp.asarray(toy_data().px), jnp.asarray(0.05))
+                jnp.asarray(toy_data().px), jnp.asarray(0.05), jnp.asarray(0, jnp.int32))
         hlo = run.lower(*args).compile().as_text()
     out["compiled_run_counts"] = {op: hlo.count(op + "(") for op in ("fusion", "log", "exponential",
                                                                        "divide", "while")}
@@ -157,18 +160,20 @@ def bench_jax(batch: int, dtype: str, steps: int, repeats: int, path: str = "fas
     import jax.numpy as jnp
     import numpy as np
 
-    from toyrd import train_jax as tj
+    from toyrd.train import jax as tj
     from toyrd.data import toy_data
-    from toyrd.families import tabular
+    from toyrd.tables import tabular
+    from toyrd.train import TrainConfig
 
     px = toy_data().px
     fast = path == "fast"
     with jax.enable_x64(True):
         dt = jnp.dtype(dtype)
-        run = tj._runner(None if fast else tj.objective_loss_fn, "elbo", tabular, 30, steps,
-                         max(1, steps // 10), "cosine", 0.9, 0, False)
+        cfg = TrainConfig(steps=steps, history_stride=max(1, steps // 10), warmup=0)
+        run = tj.compiled_run(cfg, tabular, 30, None if fast else tj.objective_loss_fn)
         args = ({k: jnp.asarray(v, dt) for k, v in _params(batch, last=fast).items()},
-                jnp.zeros(batch, dt), jnp.asarray(px, dt), jnp.asarray(0.05, dt))
+                jnp.zeros(batch, dt), jnp.asarray(px, dt), jnp.asarray(0.05, dt),
+                jnp.asarray(0, jnp.int32))
         t0 = time.perf_counter()
         compiled = run.lower(*args).compile()
         compile_s = time.perf_counter() - t0
@@ -240,7 +245,8 @@ def bench_torch(batch: int, dtype: str, steps: int, repeats: int) -> dict:
 
     from toyrd import _formulas as F
     from toyrd.data import toy_data
-    from toyrd.families import tabular
+    from toyrd.tables import tabular
+    from toyrd.train import TrainConfig
 
     torch.set_num_threads(1)  # tiny ops: extra intra-op threads only add overhead
     dt = getattr(torch, dtype)

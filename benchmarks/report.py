@@ -140,7 +140,7 @@ def section_eval(res) -> str:
     rows = [[r["B"], r["padded_B"], r.get("numpy_models_per_s"), r["jax_models_per_s"],
              r.get("jax_speedup"), cpu_per_model(r, "numpy_cpu_s"), cpu_per_model(r, "jax_cpu_s"),
              r["jax_first_call_s"]] for r in res["batch"]]
-    out.append("`toyrd.batch.evaluate_batch` on B models of 30×30, float64, all quantities "
+    out.append("`toyrd.quantities.evaluate_batch` on B models of 30×30, float64, all quantities "
                "including I(z;z*) (validation included; wall-clock rates, and CPU µs per model):"
                "\n\n" + table(
                    ["B", "compiled B", "numpy loop models/s", "JAX models/s", "JAX / numpy",
@@ -257,7 +257,7 @@ def section_train(res) -> str:
                      tr.get("us_per_model_step"), ratio])
     out = [f"Unit: {res.get('unit', 'µs per model-step')}. JAX: {res.get('steps')} steps per run "
            f"(one compiled `lax.scan`), PyTorch eager: {res.get('torch_steps')} steps, best of "
-           f"{res.get('repeats')}. \"JAX\" is the trainer's own program (`train_jax._runner`); "
+           f"{res.get('repeats')}. \"JAX\" is the trainer's own program (`toyrd.train.jax.compiled_run`); "
            "\"generic\" is its autodiff path for custom losses.\n\n" +
            table(["dtype", "B", "JAX µs", "JAX CPU µs", "JAX compile s", "JAX generic path µs",
                   "log-softmax variant µs", "PyTorch eager µs", "PyTorch / JAX"], rows)]
@@ -278,7 +278,7 @@ def section_torch(res) -> str:
     out = []
     st = res.get("step_time") or []
     if st:
-        out.append(f"Time per step of `toyrd.torch.train` ({res.get('dtype')}, "
+        out.append(f"Time per step of `toyrd.train.torch.train` ({res.get('dtype')}, "
                    f"{res.get('threads')} thread):\n\n" + table(
                        ["family", "estimator", "batch", "ms per step", "examples / s"],
                        [[r["family"], r["estimator"], r["batch_size"], r["step_ms"],
@@ -321,7 +321,7 @@ def section_ib(res) -> str:
     tf = res.get("toy_frontier")
     if tf:
         t = tf["seconds"]
-        out.append(f"`toyrd.ib.ib_frontier` on the toy's 2 × 30 joint with {tf['n_betas']} β "
+        out.append(f"`toyrd.quantities.ib_frontier` on the toy's 2 × 30 joint with {tf['n_betas']} β "
                    f"(β from {fmt(tf['betas_range'][0])} to {fmt(tf['betas_range'][1])}): "
                    f"{fmt(_secs(t))} s per call (median; min {fmt(t.get('min_s'))} s, "
                    f"{t.get('repeat')} calls), {tf['vertices']} frontier vertices from "

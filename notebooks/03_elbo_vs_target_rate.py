@@ -25,7 +25,7 @@
 # With $\sigma = I(x; z^*) = 0.5$ nats — the information the true class carries — the code should
 # look like the true generative process. In this lesson we build the three columns of the paper's
 # Figure 2 one at a time, then ask how robust the outcome is over seeds, initial scales and model
-# families. Training uses `toyrd.train_jax.train`: Adam on the exact loss (no sampling), many seeds
+# families. Training uses `toyrd.train.jax.train`: Adam on the exact loss (no sampling), many seeds
 # in one compiled run.
 
 # %%
@@ -35,12 +35,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import toyrd
-from toyrd import figure2, figures
-from toyrd import train_jax as tj
+from toyrd import plot as figures
+from toyrd.experiments import figure2
+from toyrd.train import jax as tj
 
 FAST = os.environ.get("TOYRD_FAST") == "1"
 SEEDS = list(range(3 if FAST else 16))
-S0 = tj.DEFAULTS["init_scale"]  # the trainer's default standard deviation of the initial logits
+S0 = toyrd.train.TrainConfig().init_scale  # the trainer's default standard deviation of the initial logits
 SCALES = sorted({0.1, S0, 1.0, 3.0})
 STEPS = 1000 if FAST else 3000
 toy = toyrd.toy_data()
@@ -49,7 +50,7 @@ SIGMA = toy.info  # the target rate: I(x; z*) = 0.5 nats
 
 
 def show(fig):
-    """Display a matplotlib Figure drawn without pyplot (toyrd.figures works that way)."""
+    """Display a matplotlib Figure drawn without pyplot (toyrd.plot works that way)."""
     try:
         from IPython import get_ipython
         from IPython.display import display
@@ -67,7 +68,7 @@ def describe(name, out):
 # %% [markdown]
 # ## Step 1: the optimal model (column a)
 #
-# Built by hand from the true process (`toyrd.figure2.optimal_model`): the 30 code states are split
+# Built by hand from the true process (`toyrd.experiments.figure2.optimal_model`): the 30 code states are split
 # into a block for class 0 and a block for class 1, sized in proportion to $p(z^*)$; the encoder
 # draws a class from the exact posterior $p(z^*|x)$ and then a state of that class's block uniformly; $m$ and $d$ are the closed-form optima. So $I_e = I(x;z^*)$ and,
 # with optimal tables, $R = I_e = 0.5$ and $R + D = H$: it is optimal for the ELBO *and* for the
@@ -85,7 +86,7 @@ print(f"target-rate loss D + |σ - R| = {out_a['D'] + abs(SIGMA - out_a['R']):.1
 #
 # Tabular model (free logits for all three tables), initial logits drawn from $\mathcal N(0, s^2)$,
 # loss $D + R$. One compiled run trains every (initial scale $s$, seed) pair; here we look at the
-# trainer's default scale and keep the others for step 5. (`toyrd.train_jax` first fits $m$ and $d$
+# trainer's default scale and keep the others for step 5. (`toyrd.train.jax` first fits $m$ and $d$
 # to the initial encoder for a few hundred steps — a warm-up — then trains all three.) The history
 # records $R$ and $D$ on the way.
 
@@ -163,7 +164,7 @@ fig.tight_layout()
 # (ii) $m(z)$, $q(z)$ and the code of each true class (purple: class 0, yellow: class 1);
 # (iii) the encoder, (iv) the decoder, (v) the reconstruction channel $p(x'|x)$. Each trained column
 # shows the seed with the median rate at the default initial scale. Latent labels are arbitrary, so
-# `toyrd.figures` orders the code states by the mean bin they encode.
+# `toyrd.plot` orders the code states by the mean bin they encode.
 
 # %%
 def median_row(res, tab):
@@ -243,7 +244,7 @@ for kind, hyper in (("elbo", None), ("target_rate", SIGMA)):
 #    the models land, and how much of $z^*$ do they keep? Is $I(z;z^*)$ monotone in $\sigma$?
 #    Compare with the best possible value at each rate (lesson 4).
 # 2. **A real target.** Replace $|\sigma - R|$ by $(\sigma - R)^2$, which also pulls the rate *down*
-#    (write the loss with `toyrd.train_jax.train_rows` and a custom `loss_builder`). Does training now
+#    (write the loss with `toyrd.train.jax.train_configs` and a custom `loss_builder`). Does training now
 #    reach $R = \sigma$ from every initial scale? Is $I(z;z^*)$ any better?
 # 3. **Collapse on purpose.** Train the ELBO from `init_scale=0` (all logits equal: a collapsed
 #    encoder, uniform tables). What rate does it end at? Show that the gradient of $D + R$ with

@@ -32,7 +32,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import toyrd
-from toyrd import train_jax as tj
+from toyrd.train import jax as tj
 
 FAST = os.environ.get("TOYRD_FAST") == "1"
 SEEDS = list(range(2 if FAST else 8))
@@ -151,13 +151,13 @@ fig.tight_layout()
 #
 # $$F(R) = \max_{e(z|x)\,:\, I(x;z) \le R} I(z; z^*),$$
 #
-# a concave, non-decreasing curve from $F(0) = 0$ up to $I(x;z^*)$. `toyrd.ib.ib_frontier` finds it
+# a concave, non-decreasing curve from $F(0) = 0$ up to $I(x;z^*)$. `toyrd.quantities.ib_frontier` finds it
 # with Blahut–Arimoto iterations over a sweep of Lagrange multipliers plus hard clusterings; every
 # vertex is the exact point of an encoder it returns, so the curve is reachable (an inner bound).
-# `toyrd.ib.ib_gap` measures how far below the curve a code is: $F(I(x;z)) - I(z;z^*)$.
+# `toyrd.quantities.ib_gap` measures how far below the curve a code is: $F(I(x;z)) - I(z;z^*)$.
 
 # %%
-from toyrd import ib
+from toyrd import quantities as ib
 
 frontier = ib.ib_frontier(pzx)
 print(f"frontier: {frontier.rate.size} vertices, F(H) = {frontier.relevance[-1]:.12f}, I(x;z*) = {frontier.info:.12f}")

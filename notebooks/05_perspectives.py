@@ -36,9 +36,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import toyrd
-from toyrd import em as em_module
-from toyrd import iwae
-from toyrd.families import tabular
+from toyrd import train as em_module
+from toyrd import quantities as iwae
+from toyrd.tables import tabular
 
 FAST = os.environ.get("TOYRD_FAST") == "1"
 toy = toyrd.toy_data()
@@ -126,7 +126,7 @@ fig.tight_layout()
 #
 # By Jensen's inequality, $\mathrm{ELBO} = \mathrm{IWAE}_1 \le \mathrm{IWAE}_k \le
 # \mathrm{IWAE}_{k+1} \le \sum_x p^*(x)\log g(x)$. On the toy the outer sum over $x$ is finite and
-# so is the expectation over $k$ codes: `toyrd.iwae.iwae_bound(px, e, d, m, k)` enumerates the
+# so is the expectation over $k$ codes: `toyrd.quantities.iwae_bound(px, e, d, m, k)` enumerates the
 # multisets of $k$ codes exactly for small $k$ and switches to a deterministic quadrature (no
 # sampling) for large $k$. Monte Carlo (`method="mc"`) is there to compare with.
 
@@ -159,7 +159,7 @@ fig.tight_layout()
 # posterior, $e \leftarrow p_d(z|x)$, closing the gap of section 1 (the ELBO becomes the
 # log-likelihood). The **M-step** sets $m$ and $d$ to the optimum for that encoder (lesson 2:
 # $m \leftarrow q$, $d \leftarrow p_e(x|z)$). Every half-step can only raise the ELBO.
-# `toyrd.em.em` runs it exactly; with a learned marginal the first M-step already reaches $-H$, so we
+# `toyrd.train.em` runs it exactly; with a learned marginal the first M-step already reaches $-H$, so we
 # also run the classic variant with a fixed uniform prior, which climbs gradually.
 
 # %%

@@ -30,7 +30,7 @@
 # can be trained by *its own* objective — a rate–distortion trade-off, a target rate, anything —
 # while $m$ and $d$ keep the model of the data consistent.
 #
-# `toyrd.autonomy.train_autonomous` plays this two-player game with exact gradients:
+# `toyrd.train.train_autonomous` plays this two-player game with exact gradients:
 # $m$ and $d$ minimise $R + D$ with the encoder behind a stop-gradient; the encoder minimises its own
 # loss with $m$ and $d$ behind a stop-gradient.
 
@@ -42,7 +42,7 @@ import numpy as np
 
 import toyrd
 from toyrd import _formulas as F
-from toyrd import autonomy
+from toyrd import train as autonomy
 
 FAST = os.environ.get("TOYRD_FAST") == "1"
 SEEDS = list(range(2 if FAST else 8))
@@ -157,8 +157,8 @@ print(f"largest KL(p*||g) over all {len(kls)} trained models: {kls.max():.1e} na
 # ## Exercises
 #
 # 1. **Break the game.** Remove the stop-gradient on the encoder in the generative players' loss
-#    (write your own `loss_builder` for `toyrd.train_jax.train_rows`, after
-#    `toyrd.autonomy.autonomy_loss_fn`). Now $m$ and $d$ also pull the encoder. What changes for
+#    (write your own `loss_builder` for `toyrd.train.jax.train_configs`, after
+#    `toyrd.train.autonomy_loss_fn`). Now $m$ and $d$ also pull the encoder. What changes for
 #    β = 5?
 # 2. **A balanced code.** Design an encoder loss that wants $q(z)$ uniform on 2 code states and
 #    $D$ small (e.g. $D + \lambda\,\mathrm{KL}(q\,\|\,u_2)$). Which rate does it reach? How much of

@@ -16,7 +16,7 @@
 #
 # A real VAE never sees $R$ and $D$: it sees minibatch estimates, and it follows *estimated
 # gradients*. On the toy we can put every estimate next to the exact value it estimates. This lesson
-# uses the PyTorch trainer `toyrd.torch`, written the way practitioners write one, with five
+# uses the PyTorch trainer `toyrd.train.torch`, written the way practitioners write one, with five
 # estimators of $(R, D)$ and their gradients:
 #
 # | name | how $z$ enters | gradient |
@@ -40,8 +40,8 @@ import numpy as np
 import torch
 
 import toyrd
-import toyrd.torch as tt
-from toyrd.families import tabular
+import toyrd.train.torch as tt
+from toyrd.tables import tabular
 
 FAST = os.environ.get("TOYRD_FAST") == "1"
 N_BATCHES = 200 if FAST else 3000   # minibatches for the value and gradient statistics
@@ -98,7 +98,7 @@ fig.tight_layout()
 #
 # ## 2. The gradients at a fixed model
 #
-# `toyrd.torch.gradient_samples` draws $N$ independent minibatch gradients $\hat g$ of the ELBO loss
+# `toyrd.train.torch.gradient_samples` draws $N$ independent minibatch gradients $\hat g$ of the ELBO loss
 # with respect to all $30\cdot30 + 30\cdot30 + 30$ logits; `exact_gradient` is autograd through the
 # exact sums. `gradient_stats` reports the total variance $\sum_j \mathrm{Var}\,\hat g_j$ and an
 # unbiased estimate of the squared bias $\|\mathbb E\hat g - \nabla L\|^2$ with its standard error.
@@ -164,7 +164,7 @@ fig.tight_layout()
 # %% [markdown]
 # ## 3. Training runs, logged against the truth
 #
-# `toyrd.torch.train` runs minibatch Adam on the ELBO loss. Its history keeps the minibatch
+# `toyrd.train.torch.train` runs minibatch Adam on the ELBO loss. Its history keeps the minibatch
 # $\hat R$ (what the practitioner sees) and, every few steps, the exact $R$ of the current model
 # (what is really going on).
 
@@ -172,7 +172,7 @@ fig.tight_layout()
 runs = {}
 for name in ("enumerate", "reinforce", "gumbel"):
     runs[name] = tt.train(estimator=name, steps=STEPS, batch_size=32, lr=0.05, seed=0,
-                          eval_every=max(STEPS // 25, 1))
+                          history_stride=max(STEPS // 25, 1))
 
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), sharey=True)
 for ax, (name, res) in zip(axes, runs.items()):

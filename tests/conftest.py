@@ -50,3 +50,11 @@ def torch_one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="session")
+def toy():
+    """The paper's toy (toyrd.toy_data() with its defaults), computed once per run."""
+    import toyrd
+
+    return toyrd.toy_data()

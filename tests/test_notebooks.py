@@ -47,7 +47,7 @@ def test_notebook_is_a_lesson(path):
     code = "\n".join(c["source"] for c in cells if c["cell_type"] == "code")
     assert md and md[0].lstrip().startswith("# "), "the first cell is a markdown title"
     assert any("$" in s for s in md), "no math in the prose"
-    assert "plt." in code or "toyrd.figures" in code, "no plot"
+    assert "plt." in code or "toyrd.plot" in code, "no plot"
     assert "import toyrd" in code
     prose = "\n".join(md)
     sections = re.split(r"^## Exercises[ \t]*$", prose, flags=re.M)

@@ -5,13 +5,12 @@ import pytest
 
 import toyrd
 from toyrd import _formulas as F
-from toyrd.families import tabular
+from toyrd.tables import tabular
 from toyrd.objectives import (Objective, check_hyper, loss_from_rd, make_objective,
                               objective_loss)
+from toyrd.testing import IDENTITY_TOL
 
 #: float64 identities (a few ulps of the ~3-nat totals).
-IDENTITY_TOL = 1e-12
-#: check_grads: central differences with eps ~ 1e-6 in float64 agree to ~1e-7 relative.
 GRAD_TOL = 1e-6
 
 
@@ -79,7 +78,7 @@ def test_gradients_match_finite_differences(family):
     import jax.numpy as jnp
     from jax.test_util import check_grads
 
-    from toyrd.families import get_family
+    from toyrd.tables import get_family
 
     fam = get_family(family)
     px_np = toyrd.toy_data().px

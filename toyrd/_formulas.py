@@ -15,17 +15,7 @@ belong to the numpy path, which needs no gradients.
 
 from __future__ import annotations
 
-
-def xlogy(a, b):
-    """``a * log(b)`` with ``0 * log(anything) = 0``, dispatched on the array type of ``a``."""
-    mod = type(a).__module__.split(".")[0]
-    if mod in ("jax", "jaxlib"):
-        from jax.scipy.special import xlogy as f
-    elif mod == "torch":
-        from torch import xlogy as f
-    else:
-        from scipy.special import xlogy as f
-    return f(a, b)
+from toyrd._backend import xlogy
 
 
 def entropy(p):

@@ -8,21 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ToyrdError", "TableError", "SUM_TOL", "as_distribution", "as_conditional", "as_joint",
+from toyrd.errors import TableError, ToyrdError
+
+__all__ = ["SUM_TOL", "check_int", "read_real_array", "as_distribution", "as_conditional", "as_joint",
            "check_model"]
 
 #: How far a probability vector or table row may sum from 1. float64 rounding of a sum of
 #: n <= 10^4 terms is below n * 2.2e-16 ~ 2e-12, so 1e-10 never rejects a table computed in
 #: float64, while a float32 round-trip (~1e-7) or a real mistake is caught.
 SUM_TOL = 1e-10
-
-
-class ToyrdError(ValueError):
-    """Base class of every error toyrd raises on bad input."""
-
-
-class TableError(ToyrdError):
-    """A probability vector or table breaks a rule (shape, sign, finiteness, normalisation)."""
 
 
 def check_int(name: str, value, minimum: int) -> int:

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from . import _formulas as F
-from ._validate import ToyrdError
+from toyrd import _formulas as F
+from toyrd.errors import ToyrdError
 
 __all__ = ["Objective", "KINDS", "HYPER_NAMES", "loss_from_rd", "objective_loss", "make_objective"]
 

@@ -45,7 +45,7 @@ def load(path=DATA):
 
 def i_zstar_optimal() -> float:
     import toyrd
-    from toyrd.figure2 import optimal_model
+    from toyrd.experiments.figure2 import optimal_model
 
     toy = toyrd.toy_data()
     e, d, m = optimal_model(toy)
@@ -131,7 +131,7 @@ def summary(rows, i_opt) -> str:
 
 
 def figure(rows, i_opt, path=FIG):
-    from toyrd.figures import _new_figure, save_figure
+    from toyrd.plot import _new_figure, save_figure
 
     fams = ["tabular", "bump"]
     settings = sorted({setting(r) for r in rows})

@@ -1,0 +1,229 @@
+"""IWAE_k (toyrd.quantities): the chain ELBO = IWAE_1 ≤ IWAE_k ≤ IWAE_{k+1} ≤ Σ p* log g (DESIGN §2),
+closed forms, the three schemes against each other, and the boundary errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import toyrd
+from toyrd.quantities import IWAEResult, iwae_bound, log_likelihood_bound, multiset_count
+from toyrd.testing import IDENTITY_TOL
+
+#: float64 identities (sums of ≤ 10^6 terms of size ≤ 10 nats).
+QUAD_TOL = 1e-11
+#: Monte-Carlo checks: |mc - exact| ≤ K_SIGMA · stderr, fixed seeds.
+K_SIGMA = 4.0
+
+
+def _stoch(rng, *shape, power=3.0):
+    """Random row-stochastic tables, peaked (entries u^power) like a trained model's."""
+    t = rng.random(shape) ** power
+    return t / t.sum(-1, keepdims=True)
+
+
+@pytest.fixture(scope="module")
+def toy_model():
+    """A trained-like random 30 × 30 model on the toy's p*."""
+    rng = np.random.default_rng(20260)
+    px = toyrd.toy_data().px
+    return px, _stoch(rng, 30, 30), _stoch(rng, 30, 30), _stoch(rng, 30)
+
+
+@pytest.fixture(scope="module")
+def chain(toy_model):
+    px, e, d, m = toy_model
+    exact = [iwae_bound(px, e, d, m, k, method="exact") for k in (1, 2, 3, 4)]
+    quad = [iwae_bound(px, e, d, m, k, method="quad") for k in (1, 2, 3, 4, 8, 64, 1000, 10**5)]
+    return exact, quad
+
+
+def test_iwae1_is_the_elbo(toy_model, chain):
+    px, e, d, m = toy_model
+    elbo = toyrd.elbo(px, e, d, m)
+    exact, quad = chain
+    assert abs(exact[0].value - elbo) < IDENTITY_TOL
+    assert abs(quad[0].value - elbo) < QUAD_TOL
+
+
+def test_chain_is_increasing_and_below_the_likelihood(toy_model, chain):
+    """ELBO = IWAE_1 < IWAE_2 < ... < IWAE_{10^5} < Σ p* log g (strict for this model)."""
+    px, e, d, m = toy_model
+    exact, quad = chain
+    values = [r.value for r in exact] + [r.value for r in quad[4:]]
+    assert np.all(np.diff(values) > 0)
+    assert values[-1] < log_likelihood_bound(px, d, m)
+    assert all(r.exact and r.stderr == 0.0 for r in exact + quad)
+    assert [r.method for r in exact] == ["exact"] * 4 and quad[-1].method == "quad"
+
+
+def test_quadrature_matches_enumeration(chain):
+    exact, quad = chain
+    for a, b in zip(exact, quad[:4], strict=True):
+        assert abs(a.value - b.value) < QUAD_TOL
+
+
+def test_quadrature_survives_weights_spanning_450_decades():
+    """e(z|x) = 1e-200 and m(z) = 1e-250 on other states: weights from 1e-250 to 1e200 relative
+    to their mean; no overflow, and quadrature still equals enumeration (to 1e-11 relative)."""
+    px = np.array([1.0])
+    e = np.array([[0.5, 0.5 - 1e-200, 1e-200]])
+    d = np.ones((3, 1))
+    m = np.array([1e-250, 0.5, 0.5 - 1e-250])
+    for k in (1, 2, 3):
+        a = iwae_bound(px, e, d, m, k, method="exact").value
+        b = iwae_bound(px, e, d, m, k, method="quad").value
+        assert abs(a - b) < QUAD_TOL * abs(a)
+    assert abs(iwae_bound(px, e, d, m, 1).value - toyrd.elbo(px, e, d, m)) < IDENTITY_TOL * 300
+
+
+def test_large_k_follows_the_delta_method():
+    """IWAE_k = L - Σ p* σ²_x/(2k) + Σ p* (μ3_x/3 - 3σ⁴_x/4)/k² + O(k⁻³) for normalised weights
+    w/E w with variance σ² and third central moment μ3 (expanding E log of a sample mean);
+    the O(k⁻²) term bounds what is left of the O(1/k) law, with a factor 2 for the O(k⁻³) rest."""
+    rng = np.random.default_rng(7)
+    px = rng.dirichlet(np.full(6, 5.0))
+    e, d, m = rng.dirichlet(np.full(5, 5.0), 6), rng.dirichlet(np.full(6, 5.0), 5), rng.dirichlet(np.full(5, 5.0))
+    w = (m[:, None] * d).T / e
+    a = w / (e * w).sum(1, keepdims=True) - 1
+    s2, m3 = (e * a**2).sum(1), (e * a**3).sum(1)
+    big = log_likelihood_bound(px, d, m)
+    k = 10**4
+    gap = big - iwae_bound(px, e, d, m, k).value
+    second = abs(px @ (m3 / 3 - 0.75 * s2**2)) / k**2
+    assert abs(gap - px @ s2 / (2 * k)) <= 2 * second
+
+
+def test_two_samples_by_hand():
+    """One data state, two latent states: IWAE_2 = a² log w1 + b² log w2 + 2ab log((w1 + w2)/2)."""
+    px = np.array([1.0])
+    e = np.array([[0.3, 0.7]])
+    d = np.array([[1.0], [1.0]])
+    m = np.array([0.6, 0.4])
+    w1, w2 = 0.6 / 0.3, 0.4 / 0.7
+    want = 0.09 * math.log(w1) + 0.49 * math.log(w2) + 0.42 * math.log((w1 + w2) / 2)
+    for method in ("exact", "quad"):
+        assert abs(iwae_bound(px, e, d, m, 2, method=method).value - want) < IDENTITY_TOL
+
+
+@pytest.mark.parametrize("k", [1, 3, 50])
+def test_optimal_generative_model_makes_every_k_equal_minus_h(toy_model, k):
+    """With d = p_e(x|z), m = q: p_d(x,z) = p*(x) e(z|x), so every weight is p*(x) and
+    IWAE_k = Σ p* log p* = -H for all k, with zero Monte-Carlo variance."""
+    px, e, _, _ = toy_model
+    d, m = toyrd.optimize_generative(px, e)
+    h = toyrd.data_entropy(px)
+    for method in ("auto", "quad", "mc"):
+        r = iwae_bound(px, e, d, m, k, method=method, n_samples=16)
+        assert abs(r.value + h) < IDENTITY_TOL
+        assert r.stderr < IDENTITY_TOL
+
+
+def test_posterior_encoder_makes_the_bound_tight(toy_model):
+    """e = p_d(z|x) gives weights g(x): IWAE_k = Σ p* log g = ELBO for every k."""
+    px, _, d, m = toy_model
+    e = toyrd.e_step(d, m)
+    target = log_likelihood_bound(px, d, m)
+    assert abs(toyrd.elbo(px, e, d, m) - target) < IDENTITY_TOL
+    for k in (2, 4, 30):
+        assert abs(iwae_bound(px, e, d, m, k).value - target) < IDENTITY_TOL
+
+
+def test_monte_carlo_agrees_with_exact_and_quadrature(toy_model, chain):
+    px, e, d, m = toy_model
+    exact, quad = chain
+    mc3 = iwae_bound(px, e, d, m, 3, method="mc", n_samples=4000, seed=1)
+    assert not mc3.exact and mc3.method == "mc" and mc3.n_samples == 4000 and mc3.stderr > 0
+    assert abs(mc3.value - exact[2].value) <= K_SIGMA * mc3.stderr
+    mc64 = iwae_bound(px, e, d, m, 64, method="mc", n_samples=1000, seed=2)
+    assert abs(mc64.value - quad[5].value) <= K_SIGMA * mc64.stderr
+    again = iwae_bound(px, e, d, m, 64, method="mc", n_samples=1000, seed=2)
+    assert again == mc64  # reproducible from the seed
+
+
+def test_auto_enumerates_small_cases_and_integrates_large_ones(toy_model):
+    px, e, d, m = toy_model
+    assert iwae_bound(px, e, d, m, 4).method == "exact"  # 30 · C(33, 4) = 1,227,600 multisets
+    assert iwae_bound(px, e, d, m, 5).method == "quad"
+    assert multiset_count(30, 4) == 40920
+    with pytest.raises(toyrd.ToyrdError, match="exact enumeration needs"):
+        iwae_bound(px, e, d, m, 3, method="exact", max_terms=100)
+
+
+def test_zero_weight_on_the_support_gives_minus_infinity():
+    px = np.array([0.5, 0.5])
+    e = np.array([[0.5, 0.5], [0.5, 0.5]])
+    d = np.array([[1.0, 0.0], [0.5, 0.5]])  # d(x=1|z=0) = 0 while e(z=0|x=1) > 0
+    m = np.array([0.5, 0.5])
+    assert toyrd.elbo(px, e, d, m) == -math.inf
+    for method in ("exact", "quad", "mc"):
+        r = iwae_bound(px, e, d, m, 3, method=method)
+        assert r.value == -math.inf and r.method == "infinite"
+
+
+def test_latent_relabelling_changes_nothing(toy_model):
+    px, e, d, m = toy_model
+    perm = np.random.default_rng(3).permutation(30)
+    for k in (2, 7):
+        a = iwae_bound(px, e, d, m, k).value
+        b = iwae_bound(px, e[:, perm], d[perm], m[perm], k).value
+        assert abs(a - b) < IDENTITY_TOL
+
+
+@settings(max_examples=60)
+@given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 5), st.integers(0, 2**32 - 1))
+def test_property_schemes_agree_and_chain_holds(n_x, n_z, k, seed):
+    """Random small models (encoders with zeros included): enumeration = quadrature, and
+    IWAE_k ≤ IWAE_{k+1} ≤ Σ p* log g (Burda et al. 2016, Theorem 1)."""
+    rng = np.random.default_rng(seed)
+    px = rng.dirichlet(np.ones(n_x))
+    e = rng.random((n_x, n_z)) * (rng.random((n_x, n_z)) < 0.7)
+    e[np.arange(n_x), rng.integers(0, n_z, n_x)] += 0.1  # every row keeps some mass
+    e /= e.sum(1, keepdims=True)
+    d, m = rng.dirichlet(np.ones(n_x), n_z), rng.dirichlet(np.ones(n_z))
+    a = iwae_bound(px, e, d, m, k, method="exact")
+    b = iwae_bound(px, e, d, m, k, method="quad")
+    assert abs(a.value - b.value) < QUAD_TOL
+    nxt = iwae_bound(px, e, d, m, k + 1, method="exact")
+    assert nxt.value >= a.value - IDENTITY_TOL
+    assert nxt.value <= log_likelihood_bound(px, d, m) + IDENTITY_TOL
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(k=0), "k: 0"), (dict(k=2.5), "k: 2.5"), (dict(k=True), "k: True"),
+    (dict(k=2, method="bogus"), "method"), (dict(k=2, method="mc", n_samples=1), "n_samples"),
+])
+def test_bad_arguments(toy_model, kwargs, match):
+    px, e, d, m = toy_model
+    with pytest.raises(toyrd.ToyrdError, match=match):
+        iwae_bound(px, e, d, m, **kwargs)
+
+
+def test_bad_tables_are_rejected(toy_model):
+    px, e, d, m = toy_model
+    with pytest.raises(toyrd.TableError, match="encoder row 0"):
+        iwae_bound(px, e * 1.01, d, m, 2)
+    with pytest.raises(toyrd.TableError, match="decoder: shape"):
+        iwae_bound(px, e, np.full((30, 5), 0.2), m, 2)
+    with pytest.raises(toyrd.TableError, match="decoder: shape"):
+        log_likelihood_bound(px, d[:5], m)
+    assert isinstance(iwae_bound(px, e, d, m, 1), IWAEResult)
+
+
+def test_monte_carlo_blocks_do_not_change_the_draws():
+    """Large k is sampled in blocks of rows; the generator is consumed as by one (n, k) draw."""
+    from toyrd.quantities._iwae import _lse, _mc_one
+
+    rng = np.random.default_rng(8)
+    pe, logw = rng.dirichlet(np.ones(4)), rng.normal(size=4)
+    k, n = (1 << 20) + 1, 4  # blocks of 3 rows
+    got = _mc_one(pe, logw, k, n, np.random.default_rng(9))
+    cdf = np.cumsum(pe)
+    cdf[-1] = 1.0
+    idx = np.minimum(np.searchsorted(cdf, np.random.default_rng(9).random((n, k)), side="right"), 3)
+    vals = _lse(logw[idx]) - math.log(k)
+    assert got == (float(vals.mean()), float(vals.var(ddof=1)))

@@ -1,0 +1,154 @@
+"""Sweeps: JSON lines, each configuration once, resume after an interruption without redoing runs."""
+
+import json
+
+import pytest
+
+import toyrd
+from toyrd import train as sweep
+from toyrd.cli import main
+
+pytest.importorskip("jax")  # the JAX trainer (the `jax` extra)
+
+H = toyrd.toy_data().entropy
+GRID = dict(objectives=("elbo", "beta"), betas=(0.5, 2.0), seeds=(0, 1), steps=100, lr=0.05,
+            warmup=0, init_scales=(1.0,))
+
+
+def _lines(path):
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def test_interrupt_and_resume(tmp_path, monkeypatch):
+    out = tmp_path / "s.jsonl"
+    configs = sweep.grid(**GRID)
+    assert len(configs) == 6
+    first = sweep.run_sweep(configs, out, max_runs=2, progress=False)
+    assert first == dict(out=str(out), total=6, done_before=0, ran=2, remaining=4, wall_s=first["wall_s"])
+    done_keys = [sweep.config_key(r) for r in _lines(out)]
+    assert done_keys == [sweep.config_key(c) for c in configs[:2]]
+
+    # resume: record what gets trained; no finished run may be trained again
+    trained = []
+    real = toyrd.train.jax.train_configs
+
+    def spy(configs, **kw):
+        trained.extend((c.objective, c.hyper, c.seed) for c in configs)
+        return real(configs, **kw)
+
+    monkeypatch.setattr(toyrd.train.jax, "train_configs", spy)
+    second = sweep.run_sweep(configs, out, batch=3, progress=False)
+    assert (second["done_before"], second["ran"], second["remaining"]) == (2, 4, 0)
+    assert ("elbo", None, 0) not in trained and ("elbo", None, 1) not in trained and len(trained) == 4
+    rows = _lines(out)
+    keys = [sweep.config_key(r) for r in rows]
+    assert sorted(keys) == sorted(sweep.config_key(c) for c in configs) and len(set(keys)) == 6
+    for r in rows:
+        assert set(sweep.CONFIG_FIELDS + sweep.RESULT_FIELDS) <= set(r)
+        assert r["R"] + r["D"] >= r["H"] - 1e-12 and abs(r["ELBO"] + r["R"] + r["D"]) < 1e-12
+        assert r["H"] == pytest.approx(H, abs=1e-12)
+    # a third call has nothing to do
+    assert sweep.run_sweep(configs, out, progress=False)["ran"] == 0
+
+
+def test_results_match_a_direct_run(tmp_path):
+    out = tmp_path / "s.jsonl"
+    configs = sweep.grid(objectives=("beta",), betas=(0.5,), seeds=(1,), steps=100, lr=0.05,
+                         warmup=0, init_scales=(1.0,))
+    sweep.run_sweep(configs, out, progress=False)
+    row = _lines(out)[0]
+    direct = toyrd.train.jax.train("beta", hyper=0.5, seeds=(1,), steps=100, lr=0.05, warmup=0,
+                                   init_scale=1.0, progress=False).evaluate()[0]
+    for k in sweep.RESULT_FIELDS:
+        assert abs(row[k] - direct[k]) < 1e-10
+
+
+def test_partial_last_line_is_dropped_and_redone(tmp_path):
+    out = tmp_path / "s.jsonl"
+    configs = sweep.grid(**GRID)
+    sweep.run_sweep(configs, out, max_runs=1, progress=False)
+    with open(out, "a") as f:
+        f.write('{"objective": "elbo", "hyp')  # killed mid-write
+    assert len(sweep.read_done(out)) == 1 and out.read_text().endswith("\n")
+    sweep.run_sweep(configs, out, max_runs=1, progress=False)
+    assert len(_lines(out)) == 2
+
+
+def test_foreign_file_is_refused(tmp_path):
+    out = tmp_path / "s.jsonl"
+    out.write_text("not json\n")
+    with pytest.raises(toyrd.ToyrdError, match="line 1 is not a sweep result"):
+        sweep.run_sweep(sweep.grid(**GRID), out, progress=False)
+
+
+def test_cli_sweep_and_train(tmp_path, capsys):
+    out = tmp_path / "c.jsonl"
+    args = ["sweep", "--out", str(out), "--objective", "rda", "--lam", "0.5", "2", "--seeds", "2",
+            "--steps", "100", "--lr", "0.05", "--warmup", "0", "--init-scale", "1.0", "--json",
+            "--seed", "5"]
+    assert main(args + ["--max-runs", "3"]) == 0
+    s1 = json.loads(capsys.readouterr().out)
+    assert (s1["ran"], s1["remaining"]) == (3, 1)
+    assert main(args) == 0
+    s2 = json.loads(capsys.readouterr().out)
+    assert (s2["done_before"], s2["ran"], s2["remaining"]) == (3, 1, 0)
+    rows = _lines(out)
+    assert sorted((r["hyper"], r["seed"]) for r in rows) == [(0.5, 5), (0.5, 6), (2.0, 5), (2.0, 6)]
+    assert main(["sweep", "--out", str(out), "--objective", "beta", "--beta", "-1"]) == 2
+    assert "beta = -1.0 must be finite and >= 0" in capsys.readouterr().err
+
+    model = tmp_path / "m.npz"
+    assert main(["train", "--objective", "rda", "--hyper", "0.5", "--steps", "100", "--lr", "0.05",
+                 "--warmup", "0", "--init-scale", "1.0", "--seed", "5", "--out", str(model), "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out)
+    row = next(r for r in rows if r["hyper"] == 0.5 and r["seed"] == 5)
+    assert abs(trained["R"] - row["R"]) < 1e-10  # same configuration, same result
+    assert main(["evaluate", str(model), "--json"]) == 0
+    ev = json.loads(capsys.readouterr().out)
+    assert abs(ev["R"] - trained["R"]) < 1e-12 and abs(ev["I_zstar"] - trained["I_zstar"]) < 1e-12
+
+
+def test_diverged_runs_are_recorded_not_fatal(tmp_path):
+    """lr = 1e200 overflows the bump family's (w t − b)² to inf → NaN parameters. In the same
+    sweep, sane tabular runs end "ok"; the sweep finishes, writes the bump lines with status
+    "diverged" and "nan" strings (strict JSON), and does not redo them on resume."""
+    out = tmp_path / "d.jsonl"
+    configs = (sweep.grid(objectives=("elbo",), seeds=(0, 1), steps=20, lr=0.05, warmup=0,
+                          init_scales=(1.0,))
+               + sweep.grid(objectives=("elbo",), families=("bump",), seeds=(0, 1), steps=20,
+                            lr=1e200, warmup=0, init_scales=(1.0,)))
+    summary = sweep.run_sweep(configs, out, progress=False)
+    assert (summary["ran"], summary["remaining"]) == (4, 0)
+    text = out.read_text()
+    assert "NaN" not in text and "Infinity" not in text  # strict JSON
+    rows = _lines(out)
+    assert [r["status"] for r in rows] == ["ok", "ok", "diverged", "diverged"]
+    for r in rows[2:]:
+        assert r["family"] == "bump" and r["R"] == "nan" and r["D"] == "nan" and r["ELBO"] == "nan"
+        assert r["I_e"] == "nan" and r["H"] == pytest.approx(H, abs=1e-12)
+    for r in rows[:2]:
+        assert r["R"] + r["D"] >= r["H"] - 1e-12
+    assert sweep.run_sweep(configs, out, progress=False)["ran"] == 0  # a result, not redone
+
+
+def test_row_results_infinite_distortion_is_diverged():
+    """A decoder entry that is exactly 0 where p_e > 0 gives D = +inf: recorded as "inf"."""
+    import numpy as np
+
+    from toyrd.cli import dumps
+    from toyrd.train.jax import TrainResult
+
+    toy = toyrd.toy_data()
+    e = np.full((1, 30, 30), 1 / 30)
+    d = np.full((1, 30, 30), 1 / 29)
+    d[0, :, 0] = 0.0  # x = 0 has p* > 0 but d(0|z) = 0 for every z
+    m = np.full((1, 30), 1 / 30)
+    ok = toyrd.evaluate(toy.px, e[0], d[0], m[0])
+    assert ok["D"] == np.inf
+    hist = {"step": np.array([0, 1]), "R": np.array([[0.1, 0.0]]), "D": np.array([[3.0, np.inf]]),
+            "loss": np.array([[3.1, np.inf]])}
+    res = TrainResult(e, d, m, hist, [{}], {}, toy.px, toy.pzx, 0.0)
+    row = sweep.row_results(res, 0)
+    assert row["status"] == "diverged" and row["D"] == np.inf and row["R"] == 0.0
+    line = json.loads(dumps(row))
+    assert line["D"] == "inf" and line["ELBO"] == "-inf" and line["kl_pstar_g"] == "nan"

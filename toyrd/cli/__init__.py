@@ -1,0 +1,59 @@
+"""The ``toyrd`` command line. Each command lives in a small module with a ``register(sub)``
+function; this file only assembles them, handles errors and prints results.
+
+Exit status 2 with one line on stderr for any bad input (no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from toyrd.errors import ToyrdError
+from toyrd.tables import dumps
+
+__all__ = ["main", "dumps", "common_parser"]
+
+#: Modules that contribute commands, in help order. Each defines ``register(subparsers, common)``.
+COMMAND_MODULES = ["toyrd.cli._core", "toyrd.cli._figure", "toyrd.cli._bench", "toyrd.cli._torch",
+                   "toyrd.cli._train"]
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    def error(self, message):  # argparse prints usage + message; the contract is one line
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def common_parser() -> argparse.ArgumentParser:
+    """Options every computing command takes: --json and --seed."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--json", action="store_true", help="print one JSON object to stdout")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(prog="toyrd", description="Exact rate–distortion laboratory for VAEs.")
+    from toyrd import __version__
+
+    parser.add_argument("--version", action="version", version=f"toyrd {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_OneLineParser)
+    common = common_parser()
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub, common)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ToyrdError as exc:
+        print(f"toyrd {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"toyrd {args.command}: interrupted", file=sys.stderr)
+        return 130
+

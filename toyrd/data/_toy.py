@@ -1,0 +1,134 @@
+"""The toy data of Alemi et al. (2018), Section 4 and Appendix E, made exact.
+
+z* ~ Bernoulli with p(z* = 0) = ``p0``; h | z* ~ N(μ_{z*}, s²); x is the index of the bin of h
+among ``n_bins`` equal bins of [``low``, ``high``). The paper publishes neither μ, s nor the bin
+range; toyrd's choices (all parameters, these are the defaults):
+
+* range [0, 1), 30 bins of width 1/30;
+* means μ₀ = 1/3 (class 0, 70 % of the mass) and μ₁ = 2/3 (class 1) — symmetric in the range;
+* one noise scale s for both classes, solved by root finding (Brent) so that I(x; z*) equals
+  ``target_info`` = 0.5 nats to 1e-12;
+* tails **folded** into the end bins: bin 0 holds (-∞, 1/30), the last bin holds [29/30, ∞), so
+  no probability is lost and nothing is renormalised. ``tails="truncate"`` instead conditions h
+  on the range (the Gaussian restricted to [low, high), divided by its mass there).
+
+>>> import toyrd
+>>> toy = toyrd.toy_data()
+>>> round(toy.info, 12), toy.pzx.shape
+(0.5, (2, 30))
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from scipy import optimize, special
+
+from toyrd import _formulas as F
+from toyrd.errors import ToyrdError
+
+__all__ = ["ToyData", "toy_data", "binned_mixture", "INFO_TOL"]
+
+#: Root-finding tolerance on I(x;z*) (nats); Brent's method reaches it in ~40 evaluations.
+INFO_TOL = 1e-12
+
+
+class ToyData(NamedTuple):
+    """The calibrated toy: parameters, the joint p(z*, x), and its summaries."""
+
+    pzx: np.ndarray  # (2, n_bins) joint p(z*, x)
+    px: np.ndarray  # (n_bins,) p*(x)
+    p0: float
+    means: tuple[float, float]
+    noise: float  # the solved s
+    low: float
+    high: float
+    tails: str
+    info: float  # I(x; z*) in nats
+    entropy: float  # H(x) in nats
+
+    @property
+    def n_bins(self) -> int:
+        return self.px.shape[0]
+
+    @property
+    def bin_centers(self) -> np.ndarray:
+        edges = np.linspace(self.low, self.high, self.n_bins + 1)
+        return 0.5 * (edges[:-1] + edges[1:])
+
+    def summary(self) -> dict:
+        """JSON-ready description: parameters, H, I(x;z*), px and pzx."""
+        return {
+            "n_bins": self.n_bins, "p0": self.p0, "means": list(self.means), "noise": self.noise,
+            "low": self.low, "high": self.high, "tails": self.tails,
+            "I_x_zstar": self.info, "H": self.entropy,
+            "px": self.px.tolist(), "pzx": self.pzx.tolist(),
+        }
+
+
+def binned_mixture(noise: float, *, n_bins: int = 30, p0: float = 0.7,
+                   means=(1 / 3, 2 / 3), low: float = 0.0, high: float = 1.0,
+                   tails: str = "fold") -> np.ndarray:
+    """The joint p(z*, x) (2 × n_bins) of the binned two-Gaussian mixture with noise ``noise``."""
+    edges = np.linspace(low, high, n_bins + 1)
+    rows = []
+    for mu in means:
+        cdf = special.ndtr((edges - mu) / noise)
+        if tails == "fold":
+            cdf[0], cdf[-1] = 0.0, 1.0
+            mass = np.diff(cdf)
+        elif tails == "truncate":
+            mass = np.diff(cdf)
+            total = mass.sum()
+            if not total > 0:
+                raise ToyrdError(f"means: class mean {mu!r} leaves no mass in [{low!r}, {high!r}) at "
+                                 f"noise {noise:.6g}, so tails='truncate' cannot condition on the range")
+            mass = mass / total  # the model: h conditioned on [low, high)
+        else:
+            raise ToyrdError(f"tails: {tails!r} is not one of 'fold', 'truncate'")
+        rows.append(mass)
+    return np.array([p0, 1.0 - p0])[:, None] * np.array(rows)
+
+
+def toy_data(*, n_bins: int = 30, p0: float = 0.7, target_info: float = 0.5,
+             means=(1 / 3, 2 / 3), low: float = 0.0, high: float = 1.0,
+             tails: str = "fold") -> ToyData:
+    """Build the toy with the noise s solved so that I(x; z*) = ``target_info`` nats.
+
+    Raises :class:`ToyrdError` when the target is impossible: it must lie in (0, H(z*)), and
+    H(z*) = 0.611 nats for p0 = 0.7, reached only when the bins separate the classes.
+    """
+    if not (isinstance(n_bins, (int, np.integer)) and n_bins >= 2):
+        raise ToyrdError(f"n_bins: {n_bins!r}, expected an integer >= 2")
+    if not 0.0 < p0 < 1.0:
+        raise ToyrdError(f"p0: {p0!r}, expected 0 < p0 < 1")
+    if not high > low:
+        raise ToyrdError(f"high: {high!r} must exceed low: {low!r}")
+    if len(means) != 2:
+        raise ToyrdError(f"means: expected two class means, got {len(means)}")
+    means = (float(means[0]), float(means[1]))
+    if tails == "truncate" and not all(low <= mu <= high for mu in means):
+        raise ToyrdError(f"means: {means} must lie in [low, high] = [{low!r}, {high!r}] with tails='truncate'")
+    h_class = -(p0 * math.log(p0) + (1 - p0) * math.log(1 - p0))
+
+    def info(s):
+        return F.mutual_information(binned_mixture(s, n_bins=n_bins, p0=p0, means=means,
+                                                   low=low, high=high, tails=tails))
+
+    width = high - low
+    s_lo, s_hi = width * 1e-4, width * 1e2
+    i_max, i_min = info(s_lo), info(s_hi)
+    if not 0.0 < target_info < h_class:
+        raise ToyrdError(f"target_info: {target_info!r} nats, expected 0 < I(x;z*) < H(z*) = {h_class:.6f}")
+    if not i_min < target_info < i_max:
+        raise ToyrdError(
+            f"target_info: {target_info!r} nats is outside what these bins can carry "
+            f"({i_min:.6g} .. {i_max:.6g}); move the means apart or add bins")
+    noise = optimize.brentq(lambda s: info(s) - target_info, s_lo, s_hi, xtol=1e-15, rtol=4 * np.finfo(float).eps)
+    pzx = binned_mixture(noise, n_bins=n_bins, p0=p0, means=means, low=low, high=high, tails=tails)
+    px = pzx.sum(0)
+    return ToyData(pzx=pzx, px=px, p0=float(p0), means=means, noise=float(noise), low=float(low),
+                   high=float(high), tails=tails, info=float(F.mutual_information(pzx)),
+                   entropy=float(F.entropy(px)))

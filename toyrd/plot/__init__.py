@@ -1,0 +1,24 @@
+"""The plot layer: every matplotlib figure of toyrd (needs the ``plot`` extra).
+
+Drawing only: the numbers come from :mod:`toyrd.experiments` and :mod:`toyrd.quantities`.
+"""
+
+from __future__ import annotations
+
+from toyrd.plot._panels import (  # noqa: F401
+    PanelData, panel_data, latent_order, plot_columns, save_figure, FORMATS, CLASS_COLORS,
+)
+from toyrd.plot._figure2 import figure2_figure  # noqa: F401
+from toyrd.plot._rdplane import rdplane_figure  # noqa: F401
+
+__all__ = [
+    "figure2_figure",
+    "rdplane_figure",
+    "PanelData",
+    "panel_data",
+    "latent_order",
+    "plot_columns",
+    "save_figure",
+    "FORMATS",
+    "CLASS_COLORS",
+]

@@ -1,0 +1,269 @@
+"""Exact information quantities of a finite VAE (DESIGN §2), validated, float64, nats by default.
+
+Every function takes the tables it needs, checks them (:mod:`toyrd._validate`) and evaluates the
+shared formula from :mod:`toyrd._formulas`. ``base`` converts the result: ``base=2`` gives bits.
+
+Example — the rate splits into the representational information and a marginal mismatch,
+R = I_e + KL(q || m):
+
+>>> import numpy as np, toyrd
+>>> px = np.array([0.5, 0.5]); e = np.array([[0.9, 0.1], [0.2, 0.8]]); m = np.array([0.5, 0.5])
+>>> q = toyrd.aggregate_posterior(px, e)
+>>> bool(np.isclose(toyrd.rate(px, e, m), toyrd.representational_mi(px, e) + toyrd.kl(q, m)))
+True
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from toyrd import _formulas as F
+from toyrd.errors import TableError
+from toyrd._validate import SUM_TOL, as_conditional, as_distribution, as_joint, check_model
+
+__all__ = [
+    "entropy", "kl", "mutual_information", "data_entropy", "distortion", "rate", "elbo",
+    "representational_mi", "generative_mi", "generative_bound_e", "generative_bound_g",
+    "reparam_u", "reparam_s", "latent_information", "aggregate_posterior", "bayes_posterior",
+    "generative_marginal", "model_posterior", "reconstruction_distribution",
+    "reconstruction_channel", "evaluate", "QUANTITY_NAMES", "check_true_joint",
+]
+
+
+def _scale(value, base) -> float:
+    value = float(value)
+    return value if base is None else value / math.log(base)
+
+
+def _reference(r, px):
+    """Default r(x) for G, U and S is p*(x); see :func:`generative_bound_g`."""
+    return px if r is None else as_distribution("r", r)
+
+
+# ----------------------------------------------------------------------------- generic
+
+
+def entropy(p, *, base=None) -> float:
+    """Shannon entropy H(p) = -Σ p log p of a probability vector (0·log 0 = 0)."""
+    return _scale(F.entropy(as_distribution("p", p)), base)
+
+
+def kl(p, q, *, base=None) -> float:
+    """KL(p ‖ q) = Σ p log(p/q); +inf when q = 0 somewhere p > 0."""
+    p, q = as_distribution("p", p), as_distribution("q", q)
+    if p.shape != q.shape:
+        raise TableError(f"q: has {q.shape[0]} entries, expected {p.shape[0]} to match p")
+    return _scale(F.kl(p, q), base)
+
+
+def mutual_information(joint, *, base=None) -> float:
+    """I(A;B) of a joint table p(a, b) whose entries sum to 1."""
+    return _scale(F.mutual_information(as_joint("joint", joint)), base)
+
+
+# ----------------------------------------------------------------------------- the VAE
+
+
+def data_entropy(px, *, base=None) -> float:
+    """H = -Σ_x p*(x) log p*(x)."""
+    return _scale(F.entropy(as_distribution("px", px)), base)
+
+
+def distortion(px, encoder, decoder, *, base=None) -> float:
+    """D = -Σ_x p*(x) Σ_z e(z|x) log d(x|z); +inf if d(x|z) = 0 where p_e(x,z) > 0.
+
+    Identity: D = (H - I_e) + Σ_z q(z) KL(p_e(·|z) ‖ d(·|z)) ≥ H - I_e.
+    """
+    px, e, d, _ = check_model(px, encoder, decoder)
+    return _scale(F.distortion(px, e, d), base)
+
+
+def rate(px, encoder, marginal, *, base=None) -> float:
+    """R = Σ_x p*(x) Σ_z e(z|x) log[e(z|x)/m(z)]; +inf if m(z) = 0 where q(z) > 0.
+
+    Identity: R = I_e + KL(q ‖ m) ≥ I_e.
+    """
+    px, e, _, m = check_model(px, encoder, marginal=marginal)
+    return _scale(F.rate(px, e, m), base)
+
+
+def elbo(px, encoder, decoder, marginal, *, base=None) -> float:
+    """ELBO = -(D + R) = Σ p_e(x,z) log[m(z) d(x|z) / e(z|x)] ≤ Σ p* log g ≤ -H."""
+    px, e, d, m = check_model(px, encoder, decoder, marginal)
+    r, dist = F.rate_distortion(px, e, d, m)
+    return _scale(-(r + dist), base)
+
+
+def representational_mi(px, encoder, *, base=None) -> float:
+    """I_e = I(X;Z) under p_e(x,z) = p*(x) e(z|x)."""
+    px, e, _, _ = check_model(px, encoder)
+    return _scale(F.mutual_information(F.encoder_joint(px, e)), base)
+
+
+def generative_mi(decoder, marginal, *, base=None) -> float:
+    """I_d = I(X;Z) under p_d(x,z) = m(z) d(x|z)."""
+    d, m = _dec_mar(decoder, marginal)
+    return _scale(F.mutual_information(F.generative_joint(d, m)), base)
+
+
+def generative_bound_e(encoder, decoder, marginal, *, base=None) -> float:
+    """E = Σ_z m(z) Σ_x d(x|z) log[e(z|x)/m(z)] ≤ I_d (paper eq. 9; -inf if e(z|x)=0 where p_d>0)."""
+    e = as_conditional("encoder", encoder)
+    d, m = _dec_mar(decoder, marginal)
+    if e.shape != d.T.shape:
+        raise TableError(f"encoder: shape {e.shape}, expected (n_x, n_z) = {d.T.shape} to match the decoder")
+    return _scale(F.generative_bound_e(e, d, m), base)
+
+
+def generative_bound_g(decoder, marginal, r=None, *, base=None) -> float:
+    """G = Σ_z m(z) Σ_x d(x|z) log[d(x|z)/r(x)] = I_d + KL(g ‖ r) ≥ I_d (paper eq. 10).
+
+    Any density r(x) gives an upper bound. Default: r = g itself would make G = I_d trivially,
+    so toyrd's default (in :func:`evaluate`) is r = p*, which makes the gap G - I_d = KL(g ‖ p*)
+    a measure of how far the generative model is from the data. Here ``r`` is required unless
+    you call through :func:`evaluate`; pass ``r=px`` for the default.
+    """
+    d, m = _dec_mar(decoder, marginal)
+    if r is None:
+        raise TableError("r: required here (toyrd's default reference is r = px; pass it explicitly)")
+    r = as_distribution("r", r)
+    if r.shape[0] != d.shape[1]:
+        raise TableError(f"r: has {r.shape[0]} entries, expected n_x = {d.shape[1]}")
+    return _scale(F.generative_bound_g(d, m, r), base)
+
+
+def reparam_u(px, encoder, decoder, r=None, *, base=None) -> float:
+    """U = Σ p_e(x,z) log[d(x|z)/r(x)] (eq. 13); default r = p*. U - S = H - D (eq. 15)."""
+    px, e, d, _ = check_model(px, encoder, decoder)
+    return _scale(F.reparam_u(px, e, d, _reference(r, px)), base)
+
+
+def reparam_s(px, r=None, *, base=None) -> float:
+    """S = Σ p*(x) log[p*(x)/r(x)] = KL(p* ‖ r) (eq. 14); default r = p* gives S = 0."""
+    px = as_distribution("px", px)
+    return _scale(F.reparam_s(px, _reference(r, px)), base)
+
+
+def latent_information(pzx, encoder, *, base=None) -> float:
+    """I(z; z*) of p(z*, z) = Σ_x p(z*, x) e(z|x): how much of the true latent the code keeps."""
+    joint = as_joint("pzx", pzx)
+    e = as_conditional("encoder", encoder)
+    if joint.shape[1] != e.shape[0]:
+        raise TableError(f"pzx: has {joint.shape[1]} columns, expected n_x = {e.shape[0]} to match the encoder")
+    return _scale(F.mutual_information(joint @ e), base)
+
+
+# ----------------------------------------------------------------------------- distributions
+
+
+def aggregate_posterior(px, encoder) -> np.ndarray:
+    """q(z) = Σ_x p*(x) e(z|x), shape (n_z,). The optimal marginal for this encoder."""
+    px, e, _, _ = check_model(px, encoder)
+    return F.encoder_joint(px, e).sum(0)
+
+
+def bayes_posterior(px, encoder) -> np.ndarray:
+    """p_e(x|z) = p*(x) e(z|x) / q(z), shape (n_z, n_x) like a decoder. The optimal decoder.
+
+    Rows with q(z) = 0 never enter D; they are set to p*(x) so the result is a valid table.
+    """
+    px, e, _, _ = check_model(px, encoder)
+    joint = F.encoder_joint(px, e).T
+    q = joint.sum(1, keepdims=True)
+    return np.where(q > 0, joint / np.where(q > 0, q, 1.0), px[None, :])
+
+
+def generative_marginal(decoder, marginal) -> np.ndarray:
+    """g(x) = Σ_z m(z) d(x|z), shape (n_x,)."""
+    d, m = _dec_mar(decoder, marginal)
+    return m @ d
+
+
+def model_posterior(decoder, marginal) -> np.ndarray:
+    """p_d(z|x) = m(z) d(x|z) / g(x), shape (n_x, n_z) like an encoder (EM's E-step).
+
+    Rows with g(x) = 0 are set to m(z).
+    """
+    d, m = _dec_mar(decoder, marginal)
+    joint = F.generative_joint(d, m).T
+    g = joint.sum(1, keepdims=True)
+    return np.where(g > 0, joint / np.where(g > 0, g, 1.0), m[None, :])
+
+
+def reconstruction_distribution(px, encoder, decoder) -> np.ndarray:
+    """d̄(x') = Σ_x Σ_z p*(x) e(z|x) d(x'|z), shape (n_x,)."""
+    px, e, d, _ = check_model(px, encoder, decoder)
+    return px @ e @ d
+
+
+def reconstruction_channel(encoder, decoder) -> np.ndarray:
+    """p(x'|x) = Σ_z e(z|x) d(x'|z), shape (n_x, n_x), row-stochastic."""
+    e = as_conditional("encoder", encoder)
+    d = as_conditional("decoder", decoder)
+    if d.shape != e.T.shape:
+        raise TableError(f"decoder: shape {d.shape}, expected (n_z, n_x) = {e.T.shape} to match the encoder")
+    return e @ d
+
+
+# ----------------------------------------------------------------------------- everything at once
+
+#: The scalar keys of :func:`evaluate`, in display order.
+QUANTITY_NAMES = (
+    "H", "D", "R", "ELBO", "I_e", "I_d", "E", "G", "U", "S",
+    "kl_q_m", "kl_pstar_g", "kl_pstar_dbar", "I_zstar",
+)
+
+
+def evaluate(px, encoder, decoder, marginal, *, pzx=None, r=None, base=None,
+             distributions: bool = False) -> dict:
+    """Every exact quantity of one model, as a dict of floats (nats, or ``base`` units).
+
+    Keys: H, D, R, ELBO, I_e, I_d, E, G, U, S, kl_q_m = KL(q‖m), kl_pstar_g = KL(p*‖g),
+    kl_pstar_dbar = KL(p*‖d̄), and I_zstar = I(z;z*) when ``pzx`` (2 × n_x) is given.
+    The reference density for G, U, S is ``r`` (default p*). With ``distributions=True``
+    the dict also holds the arrays q, g, dbar, recon_channel, bayes_posterior, model_posterior.
+
+    >>> import numpy as np, toyrd
+    >>> px = np.array([0.25, 0.75]); e = np.eye(2)
+    >>> out = toyrd.evaluate(px, e, np.eye(2), px)
+    >>> round(out["R"] + out["D"] - out["H"], 12)   # identity encoder, optimal m, d: R + D = H
+    0.0
+    """
+    px, e, d, m = check_model(px, encoder, decoder, marginal)
+    ref = _reference(r, px)
+    if ref.shape != px.shape:
+        raise TableError(f"r: has {ref.shape[0]} entries, expected n_x = {px.shape[0]}")
+    joint = None if pzx is None else check_true_joint(pzx, px)
+    out = {k: _scale(v, base) for k, v in F.quantities(px, e, d, m, ref, joint).items()}
+    if distributions:
+        q = F.encoder_joint(px, e).sum(0)
+        out.update(q=q, g=m @ d, dbar=q @ d, recon_channel=e @ d,
+                   bayes_posterior=bayes_posterior(px, e), model_posterior=model_posterior(d, m))
+    return out
+
+
+def check_true_joint(pzx, px) -> np.ndarray:
+    """Validate the true joint p(z*, x) (|z*| × n_x) against p*(x): its columns must sum to px."""
+    shape = np.shape(pzx)
+    if len(shape) == 2 and shape[1] != px.shape[0]:  # the size rule first: it names the cause
+        raise TableError(f"pzx: has {shape[1]} columns, expected n_x = {px.shape[0]}")
+    joint = as_joint("pzx", pzx)
+    gap = np.abs(joint.sum(0) - px)
+    if np.max(gap) > SUM_TOL:
+        x = int(np.argmax(gap))
+        raise TableError(f"pzx: its column sums (the x-marginal) differ from px by more than "
+                         f"{SUM_TOL:g} (column {x}: {joint[:, x].sum():.15g} vs px {px[x]:.15g})")
+    return joint
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _dec_mar(decoder, marginal):
+    d = as_conditional("decoder", decoder)
+    m = as_distribution("marginal", marginal)
+    if d.shape[0] != m.shape[0]:
+        raise TableError(f"marginal: has {m.shape[0]} entries, expected n_z = {d.shape[0]} to match the decoder")
+    return d, m

@@ -1,0 +1,81 @@
+"""Closed-form optima for a fixed encoder (paper Appendix D.3, D.4) and EM's E-step.
+
+For a fixed encoder e(z|x):
+
+* the marginal minimising R is the aggregate posterior, m* = q, and then R = I_e;
+* the decoder minimising D is the Bayes posterior, d* = p_e(x|z), and then D = H - I_e;
+
+so with both, R + D = H whatever the encoder (McAllester's consistency) and g = p*.
+The functions below give the optima and the gradients that prove them numerically: on the
+simplex, a point is a minimum of a convex function exactly when the gradient is constant across
+the free coordinates, so its projection onto the simplex's tangent space vanishes.
+
+>>> import numpy as np, toyrd
+>>> px = np.array([0.2, 0.3, 0.5]); e = np.array([[.5, .5], [.9, .1], [.2, .8]])
+>>> d, m = toyrd.optimal_decoder(px, e), toyrd.optimal_marginal(px, e)
+>>> out = toyrd.evaluate(px, e, d, m)
+>>> abs(out["R"] + out["D"] - out["H"]) < 1e-12
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from toyrd._validate import check_model
+from toyrd.quantities._info import aggregate_posterior, bayes_posterior, model_posterior
+
+__all__ = [
+    "optimal_marginal", "optimal_decoder", "optimize_generative", "e_step",
+    "rate_gradient_marginal", "distortion_gradient_decoder", "tangent_projection",
+]
+
+
+def optimal_marginal(px, encoder) -> np.ndarray:
+    """m* = argmin_m R = q(z) = Σ_x p*(x) e(z|x) (Appendix D.3)."""
+    return aggregate_posterior(px, encoder)
+
+
+def optimal_decoder(px, encoder) -> np.ndarray:
+    """d* = argmin_d D = p_e(x|z) (Appendix D.4). Shape (n_z, n_x)."""
+    return bayes_posterior(px, encoder)
+
+
+def optimize_generative(px, encoder):
+    """(d*, m*): the decoder and marginal that close the bound, R + D = H."""
+    return optimal_decoder(px, encoder), optimal_marginal(px, encoder)
+
+
+def e_step(decoder, marginal) -> np.ndarray:
+    """EM's E-step: the encoder that makes the ELBO tight, e(z|x) = p_d(z|x)."""
+    return model_posterior(decoder, marginal)
+
+
+def rate_gradient_marginal(px, encoder, marginal) -> np.ndarray:
+    """∂R/∂m(z) = -q(z)/m(z) (entries with q = 0 have gradient 0). At m = q it is -1 everywhere."""
+    px, e, _, m = check_model(px, encoder, marginal=marginal)
+    q = (px[:, None] * e).sum(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(q > 0, -q / m, 0.0)
+
+
+def distortion_gradient_decoder(px, encoder, decoder) -> np.ndarray:
+    """∂D/∂d(x|z) = -p_e(x,z)/d(x|z), shape (n_z, n_x). At d = p_e(x|z) row z is constant -q(z)."""
+    px, e, d, _ = check_model(px, encoder, decoder)
+    pe = (px[:, None] * e).T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(pe > 0, -pe / d, 0.0)
+
+
+def tangent_projection(grad, support=None) -> np.ndarray:
+    """Project a gradient onto the tangent space of the simplex (per row for a table).
+
+    Subtracts the mean over each row's ``support`` (default: all entries). It vanishes at an
+    interior minimum of a convex function over the simplex (the KKT conditions with equal
+    multipliers); on a face, restrict ``support`` to the face.
+    """
+    g = np.atleast_2d(np.asarray(grad, dtype=np.float64))
+    s = np.ones_like(g, dtype=bool) if support is None else np.atleast_2d(support)
+    mean = np.where(s, g, 0.0).sum(1, keepdims=True) / np.maximum(s.sum(1, keepdims=True), 1)
+    out = np.where(s, g - mean, 0.0)
+    return out.reshape(np.shape(grad))

@@ -1,0 +1,29 @@
+"""The tables layer: model families (parameters → e, d, m tables), the model file and JSON.
+
+A :class:`Family` maps parameters to the three tables; :class:`Model` holds four float64 tables
+(p*, e, d, m) as they are saved and loaded.
+"""
+
+from __future__ import annotations
+
+from toyrd.tables._families import (  # noqa: F401
+    Family, FAMILIES, get_family, tabular, bump, softmax, log_softmax, bin_coordinates,
+)
+from toyrd.tables._io import (  # noqa: F401
+    Model, load_model, save_model, dumps,
+)
+
+__all__ = [
+    "Family",
+    "FAMILIES",
+    "get_family",
+    "tabular",
+    "bump",
+    "softmax",
+    "log_softmax",
+    "bin_coordinates",
+    "Model",
+    "load_model",
+    "save_model",
+    "dumps",
+]

@@ -1,0 +1,130 @@
+"""Model files: an ``.npz`` with ``encoder`` (n_x×n_z), ``decoder`` (n_z×n_x), ``marginal`` (n_z),
+optionally ``px`` (n_x, default: the toy's p*) and ``pzx`` (2×n_x, the true joint p(z*, x)).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from toyrd.errors import TableError, ToyrdError
+from toyrd._validate import as_conditional, as_joint, check_model
+
+__all__ = ["Model", "load_model", "save_model", "dumps"]
+
+
+class Model(NamedTuple):
+    """A validated finite VAE: float64 tables and the data they are evaluated on."""
+
+    px: np.ndarray
+    encoder: np.ndarray
+    decoder: np.ndarray
+    marginal: np.ndarray
+    pzx: np.ndarray | None = None
+
+
+def load_model(path, *, normalize: bool = False) -> Model:
+    """Read and validate a model file. Missing arrays and bad tables raise :class:`ToyrdError`.
+
+    Without ``px`` the file's p* is the column sum of its ``pzx`` or, failing that, the toy's
+    p* (then the encoder must have the toy's 30 rows, and the toy's ``pzx`` is used too).
+    """
+    arrays = _read_npz(path)
+    missing = [k for k in ("encoder", "decoder", "marginal") if k not in arrays]
+    if missing:
+        raise TableError(f"{path}: missing array {missing[0]!r} (has {sorted(arrays)})")
+    n_x = as_conditional("encoder", arrays["encoder"], normalize=normalize).shape[0]
+    pzx = arrays.get("pzx")
+    if pzx is not None:
+        pzx = _check_pzx(pzx, n_x, normalize=normalize)
+    px = arrays.get("px")
+    if px is None:
+        if pzx is not None:
+            px = pzx.sum(0)
+        else:
+            from toyrd.data import toy_data
+
+            toy = toy_data()
+            if n_x != toy.n_bins:
+                raise TableError(f"{path}: no 'px' array, and the default p* (the toy's, {toy.n_bins} "
+                                 f"states) does not fit an encoder with {n_x} rows; store px in the file")
+            px, pzx = toy.px, toy.pzx
+    px, e, d, m = check_model(px, arrays["encoder"], arrays["decoder"], arrays["marginal"],
+                              normalize=normalize)
+    return Model(px, e, d, m, pzx)
+
+
+def save_model(path, encoder, decoder, marginal, *, px=None, pzx=None) -> None:
+    """Write a model file after validating it (so every saved file loads)."""
+    n_x = as_conditional("encoder", encoder).shape[0]
+    if pzx is not None:
+        pzx = _check_pzx(pzx, n_x)
+    px_default = px if px is not None else (pzx.sum(0) if pzx is not None else None)
+    if px_default is None:
+        from toyrd.data import toy_data
+
+        px_default = toy_data().px
+    px_v, e, d, m = check_model(px_default, encoder, decoder, marginal)
+    arrays = dict(encoder=e, decoder=d, marginal=m, px=px_v)
+    if pzx is not None:
+        arrays["pzx"] = pzx
+    np.savez(path, **arrays)
+
+
+def _read_npz(path) -> dict:
+    """Every array of an .npz archive, or a one-line :class:`ToyrdError` saying why not.
+
+    The file is opened here and handed to ``np.load`` as a file object, so it is closed even when
+    numpy fails half-way (given a path, numpy leaks the handle of a damaged zip).
+    """
+    try:
+        fh = open(path, "rb")
+    except FileNotFoundError:
+        raise ToyrdError(f"{path}: no such file") from None
+    except OSError as exc:  # a directory, no permission, ...
+        raise ToyrdError(f"{path}: cannot be opened ({type(exc).__name__}: {exc.strerror or exc})") from None
+    with fh:
+        try:
+            loaded = np.load(fh, allow_pickle=False)
+        except Exception as exc:  # not a zip / npy, pickled data, empty, ...: the file is unreadable
+            raise ToyrdError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ToyrdError(f"{path}: holds a single array, expected an .npz archive with "
+                             f"encoder, decoder, marginal")
+        try:
+            with loaded as f:
+                return {k: f[k] for k in f.files}
+        except Exception as exc:  # a damaged member (bad CRC, truncated data, object array, ...)
+            raise ToyrdError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+
+
+def _check_pzx(pzx, n_x: int, *, normalize: bool = False) -> np.ndarray:
+    """The true joint p(z*, x): a rank-2 table of n_x columns whose entries sum to 1."""
+    pzx = as_joint("pzx", pzx, normalize=normalize)
+    if pzx.shape[1] != n_x:
+        raise TableError(f"pzx: has {pzx.shape[1]} columns, expected n_x = {n_x} (the encoder's rows)")
+    return pzx
+
+
+def _plain(obj):
+    """JSON-ready: numpy → lists/floats; non-finite floats → the strings 'inf', '-inf', 'nan'."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _plain(obj.tolist())
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        x = float(obj)
+        return x if math.isfinite(x) else ("nan" if math.isnan(x) else ("inf" if x > 0 else "-inf"))
+    return obj
+
+
+def dumps(obj, **kw) -> str:
+    """Strict JSON (no NaN/Infinity tokens): non-finite numbers are written as strings."""
+    return json.dumps(_plain(obj), allow_nan=False, **kw)

@@ -1,0 +1,180 @@
+"""One configuration type for every trainer: :class:`TrainConfig`, validated once.
+
+A :class:`TrainConfig` describes ONE training run: what is minimised (objective, hyper), in which
+model (family, n_z, seed, init_scale), and how (Adam steps, learning rate and its schedule, b1,
+warm-up, precision, history stride). The JAX trainer trains a list of configs in one compiled
+scan (they may differ only in :data:`ROW_FIELDS`); the PyTorch trainer trains one, with the
+Monte-Carlo fields (:data:`MONTE_CARLO_FIELDS`); sweeps, Figure 2 and the RD plane build their
+runs as configs. The checks live in :meth:`TrainConfig.validate` and nowhere else.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from toyrd._validate import check_int
+from toyrd.errors import ToyrdError
+
+__all__ = [
+    "TrainConfig", "ESTIMATORS", "BASELINES", "SCHEDULES", "DTYPES", "LR_FLOOR", "ROW_FIELDS", "MONTE_CARLO_FIELDS",
+    "TORCH_DEFAULTS", "as_rows", "check_real", "default_stride", "static_config",
+]
+
+#: Learning-rate schedules: "cosine" decays from ``lr`` to ``lr * LR_FLOOR`` over the run.
+SCHEDULES = ("cosine", "constant")
+#: Training precisions (results are float64 either way).
+DTYPES = ("float64", "float32")
+#: Final learning rate of the cosine schedule, as a fraction of ``lr``.
+LR_FLOOR = 0.01
+#: Gradient estimators of the PyTorch trainer (see :mod:`toyrd.train.torch`).
+ESTIMATORS = ("exact", "enumerate", "reinforce", "gumbel", "gumbel-st")
+#: REINFORCE baselines: leave-one-out batch mean, exponential moving average, none.
+BASELINES = ("loo", "ema", "none")
+#: Fields that may differ between the rows of one compiled JAX run.
+ROW_FIELDS = ("hyper", "init_scale", "seed")
+#: Fields only the PyTorch (Monte-Carlo) trainer reads.
+MONTE_CARLO_FIELDS = ("estimator", "batch_size", "temperature", "baseline", "ema_decay")
+
+
+def check_real(name: str, value, *, minimum: float = 0.0, strict: bool = False) -> float:
+    """``value`` as a float if it is a finite real number >= ``minimum`` (> with ``strict``)."""
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if ok:
+        v = float(value)
+        ok = math.isfinite(v) and (v > minimum if strict else v >= minimum)
+    if not ok:
+        rel = ">" if strict else ">="
+        raise ToyrdError(f"{name}: {value!r}, expected a finite number {rel} {minimum:g}")
+    return v
+
+
+def default_stride(steps: int) -> int:
+    """The largest divisor of ``steps`` not above steps // 100 (about 100 history entries)."""
+    s = max(1, steps // 100)
+    while steps % s:
+        s -= 1
+    return s
+
+
+class TrainConfig(NamedTuple):
+    """One training run. The defaults are the JAX trainer's, chosen on the toy (tabular, 32
+    seeds) so that ``elbo`` ends with R + D − H below 1e-9 and ``target_rate`` (σ = 0.5) at
+    R = 0.508–0.522 on the bound:
+
+    * ``warmup`` = 300 steps fit only m and d to the initial encoder (the encoder behind a
+      stop-gradient) — without it the random decoder makes D dominate early and target-rate runs
+      overshoot σ (above σ the loss is flat along R + D = H, nothing pulls back);
+    * ``lr`` = 0.01 with a cosine decay to 1 % (0.02–0.05 overshoot σ);
+    * ``init_scale`` = 0.3 starts every seed below σ = 0.5 (R₀ ≈ 0.04–0.1);
+    * ``steps`` = 2000: the ELBO gap is ~1e-9 (3000 steps: ~1e-13).
+    """
+
+    objective: str = "elbo"  # a kind of toyrd.objectives.KINDS
+    hyper: float | None = None  # β (beta), λ (rda), σ (target_rate); None for elbo
+    family: Any = "tabular"  # a name of toyrd.tables.FAMILIES or a toyrd.tables.Family
+    seed: int = 0  # seeds the family's initialiser (and the minibatch stream in PyTorch)
+    init_scale: float = 0.3  # the family's initialisation scale
+    n_z: int = 30  # latent states
+    steps: int = 2000  # Adam steps after the warm-up
+    lr: float = 0.01  # peak learning rate
+    schedule: str = "cosine"  # one of SCHEDULES
+    b1: float = 0.9  # Adam's first-moment decay, in [0, 1)
+    warmup: int = 300  # Adam steps on R + D for m and d only, before training everything
+    dtype: str = "float64"  # training precision, one of DTYPES
+    history_stride: int | None = None  # steps between history entries (None: ~steps / 100;
+    #                                    the JAX trainer needs a divisor of steps)
+    # Monte-Carlo trainer (toyrd.train.torch) only:
+    estimator: str = "enumerate"  # exact, enumerate, reinforce, gumbel, gumbel-st
+    batch_size: int = 64  # minibatch size
+    temperature: float = 1.0  # Gumbel-softmax temperature
+    baseline: str = "loo"  # REINFORCE baseline
+    ema_decay: float = 0.9  # decay of the "ema" baseline
+
+    def replace(self, **changes) -> TrainConfig:
+        """A copy with ``changes`` applied; changes whose value is None are ignored (CLI use)."""
+        unknown = set(changes) - set(self._fields)
+        if unknown:
+            raise ToyrdError(f"TrainConfig: unknown field(s) {sorted(unknown)}; "
+                             f"fields are {list(self._fields)}")
+        return self._replace(**{k: v for k, v in changes.items() if v is not None})
+
+    def validate(self, *, custom_loss: bool = False) -> TrainConfig:
+        """The config with every field checked (:class:`ToyrdError` naming the broken rule).
+
+        ``custom_loss``: the run's loss comes from a loss builder, so ``objective`` is only a
+        label and ``hyper`` any finite number (or None).
+        """
+        from toyrd.objectives import check_hyper, check_kind
+        from toyrd.tables import get_family
+
+        if custom_loss:
+            hyper = None if self.hyper is None else check_real("hyper", self.hyper,
+                                                               minimum=-math.inf)
+        else:
+            check_kind(self.objective)
+            hyper = check_hyper(self.objective, self.hyper)
+        get_family(self.family)
+        seed = check_int("seed", self.seed, 0)
+        if seed >= 2**63:
+            raise ToyrdError(f"seed: {seed} must be < 2**63")
+        steps = check_int("steps", self.steps, 1)
+        stride = default_stride(steps) if self.history_stride is None else self.history_stride
+        stride = check_int("history_stride", stride, 1)
+        if self.schedule not in SCHEDULES:
+            raise ToyrdError(f"schedule: {self.schedule!r} is not one of {list(SCHEDULES)}")
+        if self.dtype not in DTYPES:
+            raise ToyrdError(f"dtype: {self.dtype!r} is not one of {list(DTYPES)}")
+        b1 = check_real("b1", self.b1)
+        if b1 >= 1.0:
+            raise ToyrdError(f"b1: {b1} must be in [0, 1) (Adam's first-moment decay)")
+        ema = check_real("ema_decay", self.ema_decay)
+        if ema >= 1.0:
+            raise ToyrdError(f"ema_decay: {ema} must be in [0, 1)")
+        return self._replace(
+            hyper=hyper, seed=seed, steps=steps, history_stride=stride,
+            init_scale=check_real("init_scale", self.init_scale),
+            n_z=check_int("n_z", self.n_z, 1), lr=check_real("lr", self.lr, strict=True),
+            b1=b1, warmup=check_int("warmup", self.warmup, 0),
+            batch_size=check_int("batch_size", self.batch_size, 1),
+            temperature=check_real("temperature", self.temperature, strict=True), ema_decay=ema,
+        )
+
+    def as_dict(self) -> dict:
+        """The fields as a plain dict, the family by its name (JSON-ready)."""
+        out = self._asdict()
+        out["family"] = getattr(self.family, "name", self.family)
+        return out
+
+
+#: The PyTorch trainer's defaults: a constant learning rate, no warm-up, broad initial tables.
+TORCH_DEFAULTS = TrainConfig(init_scale=1.0, schedule="constant", warmup=0, history_stride=100)
+
+
+def static_config(configs) -> TrainConfig:
+    """The config shared by the rows of one compiled run: :class:`ToyrdError` unless every
+    field outside :data:`ROW_FIELDS` agrees."""
+    configs = list(configs)
+    if not configs:
+        raise ToyrdError("rows: need at least one configuration")
+    first = configs[0]
+    for i, c in enumerate(configs[1:], 1):
+        for f in first._fields:
+            if f not in ROW_FIELDS and getattr(c, f) != getattr(first, f):
+                raise ToyrdError(f"rows: row {i} has {f} = {getattr(c, f)!r} but row 0 has "
+                                 f"{getattr(first, f)!r}; only {list(ROW_FIELDS)} may differ")
+    return first
+
+
+def as_rows(seq, name: str) -> list:
+    """A scalar or a non-empty 1-D sequence as a list (None → [None])."""
+    if seq is None:
+        return [None]
+    if np.ndim(seq) == 0:
+        return [np.asarray(seq).item()]
+    out = np.asarray(list(seq)).tolist()
+    if not out or np.ndim(out) != 1:
+        raise ToyrdError(f"{name}: expected a scalar or a non-empty 1-D sequence, got {seq!r}")
+    return out

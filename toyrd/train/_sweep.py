@@ -1,0 +1,196 @@
+"""Resumable grids of training runs, written as JSON lines.
+
+A sweep is the grid objective × hyperparameter (β for "beta", λ for "rda", σ for "target_rate",
+none for "elbo") × family × init scale × seed, at fixed steps / lr / schedule / warmup / n_z /
+dtype. Each finished run is one line of the output file: its configuration (the fields of
+:data:`CONFIG_FIELDS`) and its final exact H, R, D, ELBO, I_e, I_zstar = I(z;z*) and
+kl_pstar_g = KL(p*‖g) in nats (from :func:`toyrd.evaluate` on the float64 tables).
+
+Runs are trained in vmapped batches (:func:`toyrd.train.jax.train_configs`) grouped by everything
+that is static in the jitted scan; each batch's lines are appended and flushed as soon as it
+finishes. A run is keyed by its configuration (:func:`config_key`), so re-running the same sweep
+skips every finished run: an interrupted sweep keeps its finished lines and resumes. A partial
+last line (a kill during a write) is dropped on resume.
+
+A run that ends non-finite (NaN/inf parameters, tables that fail validation, or an infinite
+R or D) does not abort the batch: its line carries ``"status": "diverged"`` and the last R and D
+of its history (non-finite numbers written as the strings "nan" / "inf" by
+:func:`toyrd.cli.dumps`; ELBO = −(R + D), H, and the other results "nan"). Every other line has ``"status": "ok"``. A
+diverged run is a result (the same configuration diverges again) and is not redone on resume.
+
+Identity the results obey (checked in the tests): R + D ≥ H for every "ok" line (−ELBO ≥ H).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+
+from toyrd.errors import ToyrdError
+from toyrd.objectives import check_hyper, check_kind
+from toyrd.train._config import TrainConfig, check_real
+
+__all__ = ["CONFIG_FIELDS", "RESULT_FIELDS", "STATUSES", "grid", "config_key", "read_done",
+           "run_sweep", "row_results"]
+
+#: The configuration of one run, in output order.
+CONFIG_FIELDS = ("objective", "hyper", "family", "init_scale", "seed", "steps", "lr", "schedule",
+                 "warmup", "n_z", "dtype")
+#: The exact results stored per run.
+RESULT_FIELDS = ("H", "R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g")
+#: Values of the per-line ``status`` field.
+STATUSES = ("ok", "diverged")
+#: The hyperparameter grid option of each objective.
+HYPER_OPTION = {"elbo": None, "beta": "betas", "rda": "lams", "target_rate": "sigmas"}
+
+
+def grid(objectives=("elbo",), *, betas=(1.0,), lams=(1.0,), sigmas=(0.5,), families=("tabular",),
+         init_scales=None, seeds=(0,), steps=None, lr=None, schedule=None, warmup=None, n_z=30,
+         dtype="float64") -> list:
+    """The list of run configurations (dicts with :data:`CONFIG_FIELDS`), validated.
+
+    Order: objective, hyper, family, init scale, seed (the last varies fastest).
+    """
+    from toyrd.tables import get_family
+
+    base = TrainConfig().replace(steps=steps, lr=lr, schedule=schedule, warmup=warmup, n_z=n_z,
+                                 dtype=dtype).validate()
+    fixed = {k: getattr(base, k) for k in ("steps", "lr", "schedule", "warmup", "n_z", "dtype")}
+    scales = [check_real("init_scale", s)
+              for s in ([base.init_scale] if init_scales is None else init_scales)]
+    grids = {"betas": betas, "lams": lams, "sigmas": sigmas}
+    for fam in families:
+        get_family(fam)
+    if not objectives or not families or not scales or not list(seeds):
+        raise ToyrdError("sweep: objectives, families, init scales and seeds must be non-empty")
+    out = []
+    for obj in objectives:
+        check_kind(obj)
+        opt = HYPER_OPTION[obj]
+        hypers = [None] if opt is None else [check_hyper(obj, h) for h in grids[opt]]
+        if not hypers:
+            raise ToyrdError(f"sweep: objective {obj} needs at least one value in {opt}")
+        for h, fam, sc, seed in itertools.product(hypers, families, scales, seeds):
+            out.append(dict(objective=obj, hyper=h, family=str(fam), init_scale=sc, seed=int(seed),
+                            **fixed))
+    return out
+
+
+def config_key(config: dict) -> str:
+    """The canonical identity of a run: its configuration fields as sorted, compact JSON."""
+    return json.dumps({k: config[k] for k in CONFIG_FIELDS}, sort_keys=True, separators=(",", ":"))
+
+
+def read_done(path) -> dict:
+    """{key: line dict} of the finished runs in ``path`` (missing file: empty).
+
+    A last line without its newline (an interrupted write) is removed from the file.
+    """
+    if not os.path.exists(path):
+        return {}
+    with open(path, "rb") as f:
+        data = f.read()
+    end = data.rfind(b"\n") + 1
+    if end != len(data):  # drop a partial trailing line so appends start on a fresh line
+        with open(path, "r+b") as f:
+            f.truncate(end)
+    done = {}
+    for n, line in enumerate(data[:end].decode().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            done[config_key(row)] = row
+        except (json.JSONDecodeError, KeyError, TypeError):
+            raise ToyrdError(f"{path}: line {n} is not a sweep result (JSON object with "
+                             f"{', '.join(CONFIG_FIELDS)}); refusing to append to it") from None
+    return done
+
+
+def row_results(res, i: int) -> dict:
+    """The :data:`RESULT_FIELDS` and ``status`` of row ``i`` of a :class:`~toyrd.train.jax.TrainResult`.
+
+    "ok": every exact quantity of :func:`toyrd.evaluate` on the row's tables is available and R,
+    D are finite. "diverged": otherwise; R and D are then the last history entries (maybe
+    nan/inf), ELBO = −(R + D), H the entropy of p*, the rest NaN.
+    """
+    import math
+
+    import numpy as np
+
+    from toyrd._formulas import entropy
+    from toyrd.quantities import evaluate
+
+    tables = (res.encoder[i], res.decoder[i], res.marginal[i])
+    q = None
+    if all(np.all(np.isfinite(t)) for t in tables):
+        try:
+            q = evaluate(res.px, *tables, pzx=res.pzx)
+        except ToyrdError:
+            q = None
+    if q is not None and math.isfinite(q["R"]) and math.isfinite(q["D"]):
+        return {**{k: q.get(k) for k in RESULT_FIELDS}, "status": "ok"}
+    r, d = float(res.history["R"][i, -1]), float(res.history["D"][i, -1])
+    out = {k: float("nan") for k in RESULT_FIELDS}
+    out.update(H=float(entropy(res.px)), R=r, D=d, ELBO=-(r + d), status="diverged")
+    return out
+
+
+def run_sweep(configs, out, *, batch: int = 64, max_runs=None, progress: bool = True) -> dict:
+    """Run every configuration not yet in ``out`` (JSONL), appending one line per run.
+
+    batch: the most rows trained together in one vmapped scan. max_runs: stop after this many
+    new runs (None: all). Returns a summary dict: total, done_before, ran, remaining, wall_s, out
+    (diverged runs are among ``ran``; their lines say ``"status": "diverged"``).
+    """
+    from toyrd.tables import dumps
+    from toyrd.train.jax import train_configs
+
+    if int(batch) < 1:
+        raise ToyrdError(f"batch: {batch} must be >= 1")
+    if max_runs is not None and int(max_runs) < 0:
+        raise ToyrdError(f"max_runs: {max_runs} must be >= 0")
+    t0 = time.perf_counter()
+    keys = [config_key(c) for c in configs]
+    if len(set(keys)) != len(keys):
+        raise ToyrdError("sweep: the grid lists the same run twice")
+    done = read_done(out)
+    todo = [c for c, k in zip(configs, keys) if k not in done]
+    if max_runs is not None:
+        todo = todo[: int(max_runs)]
+    static = ("objective", "family", "steps", "lr", "schedule", "warmup", "n_z", "dtype")
+    groups = {}
+    for c in todo:
+        groups.setdefault(tuple(c[k] for k in static), []).append(c)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), desc="sweep", unit="run")
+    ran = 0
+    try:
+        for rows in groups.values():
+            for i in range(0, len(rows), int(batch)):
+                chunk = rows[i:i + int(batch)]
+                res = train_configs([TrainConfig(**{k: c[k] for k in CONFIG_FIELDS})
+                                     for c in chunk], progress=False)
+                lines = []
+                for j, c in enumerate(chunk):
+                    row = {k: c[k] for k in CONFIG_FIELDS}
+                    row.update(row_results(res, j))
+                    lines.append(dumps(row) + "\n")
+                with open(out, "a") as f:
+                    f.write("".join(lines))
+                    f.flush()
+                    os.fsync(f.fileno())
+                ran += len(chunk)
+                if bar is not None:
+                    bar.update(len(chunk))
+    finally:
+        if bar is not None:
+            bar.close()
+    before = sum(k in done for k in keys)
+    return dict(out=str(out), total=len(configs), done_before=before, ran=ran,
+                remaining=len(configs) - before - ran, wall_s=time.perf_counter() - t0)

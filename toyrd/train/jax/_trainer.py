@@ -1,0 +1,181 @@
+"""Exact-gradient training in JAX: a whole run is ONE jitted ``lax.scan``; seeds and
+hyperparameters are ``vmap``-ed rows of a batch.
+
+The loss of a row is an objective of :mod:`toyrd.objectives` evaluated on the exact log-tables
+of a :class:`toyrd.tables.Family`, through the one shared log-domain formula
+(``rate_distortion_log``) — no sampling, so the gradient is exact, and no log of a softmax, so
+a table entry that underflows to 0 (bump family, large slopes) leaves R, D and the gradient
+finite. The compiled program is :func:`toyrd.train.jax.compiled_run`.
+
+Shapes: a batch of B rows (one :class:`~toyrd.train.TrainConfig` each), tables of n_x data
+states and ``n_z`` latent states. Units: nats.
+
+* Learning rate: ``lr`` with a cosine decay to ``lr·LR_FLOOR`` (``schedule="constant"``: fixed).
+* Warm-up: first ``warmup`` Adam steps on R + D with the encoder behind a stop-gradient, so m
+  and d move toward their best responses q and p_e(x|z) for the initial encoder (the bound
+  closes before the objective starts). Not in the history.
+* History: R, D and the loss at steps 0, s, 2s, …, steps (s = ``history_stride``), taken at the
+  parameters before the update of that step (the final entry after the last update).
+* float64: tracing and execution happen inside ``with jax.enable_x64(True):``; the global flag is
+  never flipped. ``dtype="float32"`` trains in float32.
+* Results: final tables recomputed from the final parameters in float64 (so float32 runs still
+  give valid tables), returned as numpy, and evaluated by the exact core (:func:`toyrd.evaluate`).
+
+Example identity — the ELBO trainer closes the bound, R + D = H (see ``tests/train``):
+
+>>> from toyrd.train import jax as tj                               # doctest: +SKIP
+>>> res = tj.train("elbo", seeds=range(4), progress=False)          # doctest: +SKIP
+>>> max(abs(q["R"] + q["D"] - q["H"]) for q in res.evaluate()) < 1e-6   # doctest: +SKIP
+True
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import NamedTuple
+
+import numpy as np
+
+from toyrd._validate import as_distribution, check_int
+from toyrd.errors import ToyrdError
+from toyrd.tables import get_family
+from toyrd.train._config import TrainConfig, as_rows, static_config
+from toyrd.train.jax._progress import RunProgress
+from toyrd.train.jax._runner import compiled_run, is_fast
+
+__all__ = ["RECORD_FIELDS", "TrainResult", "train", "train_configs"]
+
+
+class TrainResult(NamedTuple):
+    """Output of :func:`train`: float64 numpy tables, history and per-row configuration.
+
+    encoder (B, n_x, n_z) = e(z|x); decoder (B, n_z, n_x) = d(x|z); marginal (B, n_z) = m(z);
+    history: ``step`` (T,) and ``R``, ``D``, ``loss`` (B, T); configs: B dicts (the fields of
+    :class:`~toyrd.train.TrainConfig` that describe the run, plus any extras); params: the
+    final parameter pytree (float64, leading axis B); px (n_x,) and pzx (2, n_x) or None;
+    wall_s: seconds of the training call (compile included).
+    """
+
+    encoder: np.ndarray
+    decoder: np.ndarray
+    marginal: np.ndarray
+    history: dict
+    configs: list
+    params: dict
+    px: np.ndarray
+    pzx: np.ndarray | None
+    wall_s: float
+
+    def evaluate(self) -> list:
+        """Every exact quantity of every row (:func:`toyrd.evaluate`, incl. I_zstar if pzx)."""
+        from toyrd.quantities import evaluate
+
+        return [evaluate(self.px, self.encoder[i], self.decoder[i], self.marginal[i],
+                         pzx=self.pzx) for i in range(len(self.configs))]
+
+    def table(self) -> dict:
+        """The quantities of :meth:`evaluate` as a dict of float64 (B,) arrays."""
+        rows = self.evaluate()
+        return {k: np.array([r[k] for r in rows], dtype=np.float64) for k in rows[0]}
+
+
+#: The config fields a result row records (in this order), as the first round's trainer did.
+RECORD_FIELDS = ("objective", "hyper", "family", "init_scale", "seed", "steps", "lr",
+                 "schedule", "b1", "warmup", "dtype", "n_z")
+
+
+def train(objective: str = "elbo", *, config: TrainConfig | None = None, family=None, px=None,
+          pzx=None, seeds=(0,), hyper=None, init_scale=None, progress: bool = True,
+          **fields) -> TrainResult:
+    """Train B = len(hyper) × len(init_scale) × len(seeds) models in one jitted scan.
+
+    objective: "elbo" (D + R), "beta" (D + βR), "rda" (R + λD), "target_rate" (D + |σ − R|).
+    config: the base :class:`~toyrd.train.TrainConfig` (default: its defaults); ``fields``
+    override any of its fields (``steps=3000``, ``lr=0.02``, ``warmup=0``, ``dtype="float32"``,
+    ``n_z=10``, ``history_stride=10``, …). family: "tabular", "bump" or a
+    :class:`~toyrd.tables.Family`. px: p*(x) (default: the toy; then pzx defaults to the toy's
+    p(z*, x) so I_zstar is reported). hyper (β / λ / σ), init_scale and seeds: a scalar or a
+    sequence each; rows are ordered hyper-major, then init scale, then seed. progress: a tqdm
+    bar, advanced from inside the scan once per history stride.
+
+    >>> res = train("beta", hyper=[0.5, 2.0], seeds=range(3), progress=False)  # doctest: +SKIP
+    >>> res.encoder.shape, res.history["R"].shape                              # doctest: +SKIP
+    ((6, 30, 30), (6, 101))
+    """
+    base = (config or TrainConfig()).replace(objective=objective, family=family, **fields)
+    hypers = as_rows(base.hyper if hyper is None else hyper, "hyper")
+    scales = as_rows(base.init_scale if init_scale is None else init_scale, "init_scale")
+    seed_list = [check_int("seeds", s, 0) for s in as_rows(list(seeds), "seeds")]
+    rows = [base._replace(hyper=h, init_scale=c, seed=s)
+            for h, c, s in itertools.product(hypers, scales, seed_list)]
+    return train_configs(rows, px=px, pzx=pzx, progress=progress)
+
+
+def train_configs(configs, *, px=None, pzx=None, progress: bool = True, loss_builder=None,
+                  loss_key=None, extra=None) -> TrainResult:
+    """Train one row per :class:`~toyrd.train.TrainConfig` in one compiled run.
+
+    The rows may differ only in hyper, init_scale and seed. The general entry point behind
+    :func:`train`, sweeps, autonomy and Figure 2: ``loss_builder(loss_key, family, n_x)`` may
+    replace the objective's loss with any ``f(params, hyper, px) -> (surrogate, (reported_loss,
+    R, D))`` (both hashable); then ``objective`` is only a label. ``extra``: a dict added to
+    every row's record.
+    """
+    custom = loss_builder is not None
+    configs = [TrainConfig(*c).validate(custom_loss=custom) for c in configs]
+    cfg = static_config(configs)
+    if cfg.steps % cfg.history_stride:
+        raise ToyrdError(f"history_stride: {cfg.history_stride} must be >= 1 and divide "
+                         f"steps = {cfg.steps}")
+    fam = get_family(cfg.family)
+    px, pzx = _data(px, pzx)
+    n_x = px.shape[0]
+    inits = [fam.init(c.seed, n_x, cfg.n_z, c.init_scale) for c in configs]
+    params0 = {k: np.stack([p[k] for p in inits]) for k in inits[0]}
+    hyper_arr = np.array([0.0 if c.hyper is None else c.hyper for c in configs], dtype=np.float64)
+    last = is_fast(loss_builder, fam)  # the fast path keeps the batch axis last
+    if last:
+        params0 = {k: np.moveaxis(v, 0, -1) for k, v in params0.items()}
+
+    import jax
+    import jax.numpy as jnp
+
+    t0 = time.perf_counter()
+    chunks = cfg.steps // cfg.history_stride
+    with jax.enable_x64(True), RunProgress(chunks, f"{cfg.objective} ×{len(configs)}",
+                                           progress) as bar:
+        run = compiled_run(cfg, fam, n_x, loss_builder, loss_key, bool(progress))
+        dt = jnp.dtype(cfg.dtype)
+        args = ({k: jnp.asarray(v, dt) for k, v in params0.items()}, jnp.asarray(hyper_arr, dt),
+                jnp.asarray(px, dt), jnp.asarray(cfg.lr, dt), jnp.asarray(bar.token, jnp.int32))
+        p_final, hist = jax.block_until_ready(run(*args))
+        p64 = {k: jnp.asarray(v, jnp.float64) for k, v in p_final.items()}
+        if last:
+            p64 = {k: jnp.moveaxis(v, -1, 0) for k, v in p64.items()}
+        enc, dec, mar = jax.vmap(lambda p: fam.tables(p, n_x))(p64)
+        enc, dec, mar = (np.asarray(a, dtype=np.float64) for a in (enc, dec, mar))
+        hist = [np.asarray(h, dtype=np.float64) for h in hist]
+        p_np = {k: np.asarray(v, dtype=np.float64) for k, v in p64.items()}
+    wall = time.perf_counter() - t0
+    records = []
+    for c in configs:
+        rec = {k: getattr(c, k) for k in RECORD_FIELDS}
+        rec["family"] = fam.name
+        records.append({**rec, **(extra or {})})
+    history = {"step": np.arange(0, cfg.steps + 1, cfg.history_stride), "loss": hist[0],
+               "R": hist[1], "D": hist[2]}
+    return TrainResult(enc, dec, mar, history, records, p_np, px, pzx, wall)
+
+
+def _data(px, pzx):
+    """(px, pzx) validated; px None → the toy's p* and, unless given, its p(z*, x)."""
+    if px is None:
+        from toyrd.data import toy_data
+
+        toy = toy_data()
+        px, pzx = toy.px, (toy.pzx if pzx is None else pzx)
+    px = as_distribution("px", px)
+    if pzx is not None:
+        pzx = np.asarray(pzx, dtype=np.float64)
+    return px, pzx
