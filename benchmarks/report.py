@@ -72,8 +72,12 @@ def table(header, rows) -> str:
     """A markdown table (numbers right-aligned)."""
     first = rows[0] if rows else []
     align = ["---" if isinstance(v, str) else "---:" for v in first] or ["---:"] * len(header)
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
-    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
+
+    def cell(s) -> str:  # a | inside a cell ("max |ΔR|") would split it: escape it
+        return str(s).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(map(cell, header)) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(cell(fmt(v)) for v in row) + " |" for row in rows]
     return "\n".join(lines)
 
 

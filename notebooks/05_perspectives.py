@@ -98,19 +98,25 @@ fig.tight_layout()
 # %% [markdown]
 # ## 3. Autoencoder
 #
-# Split the ELBO the other way: $\mathrm{ELBO} = \underbrace{\mathbb E\log d(x|z)}_{-D}
-# - \underbrace{\mathbb E_x\mathrm{KL}(e(\cdot|x)\|m)}_{R}$. The first term is a reconstruction score:
+# Split the ELBO the other way: $\mathrm{ELBO} = \underbrace{\mathbb E\log d(x|z)}_{-D} -
+# \underbrace{\mathbb E_x\mathrm{KL}(e(\cdot|x)\|m)}_{R}$. The first term is a reconstruction score:
 # encode $x$, decode, and ask how likely the original is. The reconstruction channel
 # $p(x'|x) = \sum_z e(z|x)d(x'|z)$ shows what the autoencoder does; a sharp diagonal means faithful
 # reconstruction. Compare a high-rate and a collapsed model, both with optimal tables.
 
 # %%
+def nonneg(v, tol=1e-12):
+    """A quantity >= 0 by theorem, for printing: a rounding residue in [-tol, 0] shows as 0."""
+    return 0.0 if -tol <= v <= 0.0 else v
+
+
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
 for ax, (name, enc) in zip(axes, (("identity code", np.eye(n)), ("collapsed code", np.full((n, n), 1.0 / n)))):
     dd, mm = toyrd.optimize_generative(px, enc)
     o = toyrd.evaluate(px, enc, dd, mm, distributions=True)
     ax.imshow(o["recon_channel"], origin="lower", cmap="viridis")
-    ax.set(title=f"{name}: R = {o['R']:.3f}, D = {o['D']:.3f}", xlabel="$x'$", ylabel="$x$")
+    ax.set(title=f"{name}: R = {o['R']:.3f}, D = {nonneg(o['D']):.3f}",
+           xlabel="$x'$", ylabel="$x$")
 fig.tight_layout()
 
 # %% [markdown]

@@ -58,6 +58,11 @@ px, pzx, H = toy.px, toy.pzx, toy.entropy
 # different information.
 
 # %%
+def nonneg(v, tol=1e-12):
+    """A quantity >= 0 by theorem, for printing: a rounding residue in [-tol, 0] shows as 0."""
+    return 0.0 if -tol <= v <= 0.0 else v
+
+
 rng = np.random.default_rng(0)
 frozen = {"random": rng.dirichlet(np.full(30, 0.5), size=30),
           "sharp (identity)": np.eye(30),
@@ -65,7 +70,7 @@ frozen = {"random": rng.dirichlet(np.full(30, 0.5), size=30),
 for name, e in frozen.items():
     o = toyrd.evaluate(px, e, *toyrd.optimize_generative(px, e), pzx=pzx)
     print(f"{name:>17}: I_e = {o['I_e']:.4f}  R + D - H = {o['R'] + o['D'] - H:.1e}  "
-          f"KL(p*||g) = {o['kl_pstar_g']:.1e}")
+          f"KL(p*||g) = {nonneg(o['kl_pstar_g']):.1e}")
 
 # %% [markdown]
 # ## An encoder with a rate–distortion objective

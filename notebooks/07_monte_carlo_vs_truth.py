@@ -23,7 +23,7 @@
 # |---|---|---|
 # | `exact` | sum over all $x$ and $z$ | the truth (no noise) |
 # | `enumerate` | sample $x$, sum over $z$ | unbiased |
-# | `reinforce` | sample $x$ and $z \sim e(\cdot|x)$; score function with a leave-one-out baseline | unbiased |
+# | `reinforce` | sample $x$ and $z \sim e(\cdot\mid x)$; score function with a leave-one-out baseline | unbiased |
 # | `gumbel` | relaxed one-hot $y = \mathrm{softmax}((\log e + g)/\tau)$ | biased for $\tau > 0$ |
 # | `gumbel-st` | one-hot forward, relaxed backward (straight-through) | biased |
 #

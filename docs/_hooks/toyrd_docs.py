@@ -7,35 +7,136 @@
 * The command-line page (cli.md) gets the help of every ``toyrd`` command at build time.
 * The home page picture ``assets/rd_plane.png`` is computed by toyrd at build time (never a
   hand-made file): the rate–distortion plane of the toy with a few exact models on it.
+* MathJax is served by the site itself (``assets/mathjax/``), copied from the
+  ``django-static-mathjax`` package of the ``docs`` extra (MathJax 3.2.2, Apache-2.0, no
+  Django needed): nothing is fetched when a page is viewed, so the site reads offline.
+* A one-letter name followed by ``*`` (``p*(x)``, ``I(x; z*)``, ``d*``) is a star, never the
+  start of emphasis, on every Markdown page and in every docstring (``StarExtension``).
+* Each lesson page gets a box with its downloads (``.ipynb`` made here by jupytext, and the
+  ``py:percent`` source) and links to the previous and next lesson.
 """
 
 from __future__ import annotations
 
+import html
+import importlib.util
 import io
+import json
 import os
 import pathlib
+import posixpath
+import re
 
+from markdown.extensions import Extension
+from markdown.inlinepatterns import InlineProcessor
+from mkdocs.exceptions import PluginError
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File
+from mkdocs.utils import get_relative_url
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
+#: Where the site serves MathJax from (mkdocs.yml loads ``assets/mathjax/tex-chtml.js``).
+MATHJAX_DEST = "assets/mathjax"
+#: What of MathJax's es5 build the site needs: the TeX-to-HTML component, the TeX extensions it
+#: loads on demand (e.g. ``\boldsymbol``), its fonts, and the menu with its accessibility parts.
+MATHJAX_PARTS = ("tex-chtml.js", "input/tex/extensions", "output/chtml", "ui", "a11y", "sre")
 
 
+@event_priority(100)  # before mkdocstrings copies the Markdown extensions for the docstrings
 def on_config(config):
     os.environ.setdefault("TOYRD_FAST", "1")
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    config.markdown_extensions.append(StarExtension())
     return config
 
 
 @event_priority(100)  # before mkdocs-jupyter wraps the notebook files
 def on_files(files, config):
-    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py")):
+    for path in lessons():
         # a plain File rooted at the repository (mkdocs-jupyter's wrapper needs a real src_dir)
         files.append(File(f"notebooks/{path.name}", src_dir=str(ROOT), dest_dir=config.site_dir,
                           use_directory_urls=config.use_directory_urls))
+        # the lesson as a notebook, next to the page and its .py (mkdocs-jupyter's include_source)
+        files.append(File.generated(config, lesson_dir(path, config) + f"/{path.stem}.ipynb",
+                                    content=lesson_ipynb(path)))
     files.append(File.generated(config, "assets/rd_plane.png", content=rd_plane_png()))
+    for rel, src in mathjax_files():
+        files.append(File.generated(config, f"{MATHJAX_DEST}/{rel}", abs_src_path=str(src)))
     return files
+
+
+def lessons() -> list[pathlib.Path]:
+    """The lesson files, in course order (their names start with the lesson number)."""
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+
+
+def lesson_dir(path: pathlib.Path, config) -> str:
+    """The folder of a lesson's page in the site (where mkdocs-jupyter copies its .py too)."""
+    return f"notebooks/{path.stem}" if config.use_directory_urls else "notebooks"
+
+
+def lesson_ipynb(path: pathlib.Path) -> bytes:
+    """The lesson as an .ipynb (no outputs: Jupyter runs it), converted by jupytext.
+
+    The source's jupytext metadata (``formats: py:percent``) is dropped: the download is a
+    notebook of its own, paired with no .py file.
+    """
+    import jupytext
+
+    nb = jupytext.read(path, fmt="py:percent")
+    nb.metadata.pop("jupytext", None)
+    return jupytext.writes(nb, fmt="ipynb").encode()
+
+
+def lesson_title(path: pathlib.Path) -> str:
+    """The lesson's title: the text of its first Markdown heading (``# # 3. ELBO ...``)."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        m = re.match(r"#\s+#\s+(.+)", line)
+        if m:
+            return m.group(1).strip()
+    raise PluginError(f"lesson {path.name} has no '# # title' line")
+
+
+def mathjax_files() -> list[tuple[str, pathlib.Path]]:
+    """(path under assets/mathjax, source file) for the parts of MathJax the site serves."""
+    spec = importlib.util.find_spec("mathjax")
+    root = pathlib.Path(spec.origin).parent / "static" / "mathjax" if spec and spec.origin else None
+    if root is None or not (root / "es5" / "tex-chtml.js").is_file():
+        raise PluginError("MathJax not found: the docs build serves it from the "
+                          "django-static-mathjax package; install it with pip install -e '.[docs]'")
+    version = json.loads((root / "package.json").read_text(encoding="utf-8"))["version"]
+    if not version.startswith("3."):
+        raise PluginError(f"MathJax {version} found; docs/js/mathjax-config.js is for MathJax 3")
+    es5 = root / "es5"
+    out = [("LICENSE", root / "LICENSE")]
+    for part in MATHJAX_PARTS:
+        src = es5 / part
+        paths = [src] if src.is_file() else sorted(p for p in src.rglob("*") if p.is_file())
+        out += [(p.relative_to(es5).as_posix(), p) for p in paths]
+    return out
+
+
+class _StarProcessor(InlineProcessor):
+    """``p*``: a one-letter name and its star, kept as text so the star opens no emphasis.
+
+    The letter must start a word, and must not itself follow a lone ``*`` (``*x*`` stays x in
+    italics); ``**p*(x)**`` is bold p*(x). Code spans and arithmatex math are matched first.
+    """
+
+    def handleMatch(self, m, data):
+        return m.group(1) + "*", m.start(0), m.end(0)
+
+
+class StarExtension(Extension):
+    """Markdown extension: ``p*``, ``z*``, ``m*`` ... are names with a star, not emphasis."""
+
+    PATTERN = r"(?<![\w\\])(?<!(?<!\*)\*)([A-Za-z])\*(?!\*)"
+
+    def extendMarkdown(self, md):
+        # after code (190), escapes (180), arithmatex (189.9), links and raw HTML (90);
+        # before emphasis (60)
+        md.inlinePatterns.register(_StarProcessor(self.PATTERN, md), "toyrd-star", 65)
 
 
 CLI_MARKER = "<!-- toyrd-cli-help -->"
@@ -46,6 +147,51 @@ def on_page_markdown(markdown, page, config, files):
     if CLI_MARKER in markdown:
         markdown = markdown.replace(CLI_MARKER, cli_reference())
     return markdown
+
+
+#: nbconvert's template loads MathJax 2 from an empty URL (``<script src="">``) and configures it;
+#: the site loads MathJax 3 once for every page instead.
+_NB_MATHJAX = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->",
+                         re.DOTALL)
+
+
+def on_page_content(html_text, page, config, files):
+    """Lesson pages: drop nbconvert's MathJax 2 block; add downloads and previous/next links."""
+    src = page.file.src_uri
+    if not (src.startswith("notebooks/") and src.endswith(".py")):
+        return html_text
+    html_text = _NB_MATHJAX.sub("", html_text)
+    return lesson_box(page, config, files, top=True) + html_text + lesson_box(
+        page, config, files, top=False)
+
+
+def lesson_box(page, config, files, top: bool) -> str:
+    """HTML: the lesson's number, its downloads (top) and links to its neighbours."""
+    paths = lessons()
+    names = [p.name for p in paths]
+    i = names.index(posixpath.basename(page.file.src_uri))
+    stem = paths[i].stem
+
+    def link(j: int) -> str:
+        target = files.get_file_from_path(f"notebooks/{names[j]}")
+        url = get_relative_url(target.url, page.url)
+        return f'<a href="{html.escape(url)}">{html.escape(lesson_title(paths[j]))}</a>'
+
+    prev = f"← previous: {link(i - 1)}" if i > 0 else ""
+    nxt = f"next: {link(i + 1)} →" if i + 1 < len(paths) else ""
+    neighbours = " &nbsp;·&nbsp; ".join(x for x in (prev, nxt) if x)
+    if not top:
+        return f'<nav class="toyrd-lesson-nav" aria-label="lessons"><hr><p>{neighbours}</p></nav>'
+    howto = files.get_file_from_path("lessons.md")
+    howto_url = get_relative_url(howto.url, page.url) + "#open-a-lesson-in-jupyter"
+    return (
+        '<div class="admonition abstract toyrd-lesson-nav">'
+        f'<p class="admonition-title">Lesson {i + 1} of {len(paths)}</p>'
+        f'<p>Download: <a href="{stem}.ipynb" download>{stem}.ipynb</a> (notebook, no outputs) '
+        f'&nbsp;·&nbsp; <a href="{stem}.py" download>{stem}.py</a> (jupytext '
+        f'<code>py:percent</code> source; <a href="{howto_url}">open it in JupyterLab</a>)</p>'
+        f"<p>{neighbours}</p></div>"
+    )
 
 
 def cli_reference() -> str:

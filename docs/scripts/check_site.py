@@ -1,0 +1,291 @@
+"""Open every page of the built docs site in headless Chromium, offline, and check what it shows.
+
+    python docs/scripts/check_site.py SITE_DIR [--file] [--shots DIR PAGE ...] [--timeout 300]
+
+Each HTML page of SITE_DIR (the output of ``mkdocs build``) is loaded from a local http.server on
+127.0.0.1 (or, with ``--file``, from ``file://``). Chromium resolves no host but 127.0.0.1, so a
+page that still needs a CDN fails here as it would on a laptop without network. Per page:
+
+* ``formulas``: the number of ``mjx-container`` elements (formulas MathJax typeset) is at least
+  the page's floor in ``FLOORS``;
+* ``raw TeX``: no TeX delimiter (``$``, ``\\(``, ``\\)``, ``\\[``, ``\\]``) and no TeX command
+  (``\\sum``, ``\\mathrm``, ...) is left in the text a reader sees (code, pre and scripts excepted;
+  the navigation and table of contents included);
+* ``images``: every ``<img>`` has loaded, with ``naturalWidth > 0``;
+* ``console``: the browser logged no error (level SEVERE: failed scripts, fonts, exceptions);
+* ``tables``: no Markdown table is left as raw text (a ``|---|---|`` line outside a table);
+* ``stars``: no emphasis opens right after a one-letter word, the sign of ``p*(x) ... z*`` whose
+  asterisks Markdown took for italics;
+* ``downloads``: every ``<a download>`` link points to a file that exists in the site.
+
+Prints one line per page and ``N passed, N failed`` (pages); exits 1 if any page fails or the
+whole run takes longer than ``--timeout`` seconds. Needs selenium and Debian's ``chromium`` and
+``chromium-driver`` (``.ci/run`` installs them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import http.server
+import pathlib
+import posixpath
+import shutil
+import sys
+import threading
+import time
+import urllib.parse
+
+#: Least number of typeset formulas per page (path of the page in the site; the table of contents
+#: counts too): 80 % of the count measured in the fast-mode build of issue 12, so an edit may
+#: drop a formula or two but not a page's math. An unlisted page has floor 0; the raw-TeX check
+#: still makes it typeset whatever math it has.
+FLOORS = {
+    "index.html": 14,  # 18 measured
+    "concepts/index.html": 118,  # 148 measured
+    "lessons/index.html": 10,  # 13 measured
+    "notebooks/01_exact_quantities/index.html": 66,  # 83 measured
+    "notebooks/02_optimal_marginal_decoder/index.html": 63,  # 79 measured
+    "notebooks/03_elbo_vs_target_rate/index.html": 52,  # 65 measured
+    "notebooks/04_beta_vae_frontier/index.html": 50,  # 63 measured
+    "notebooks/05_perspectives/index.html": 48,  # 61 measured
+    "notebooks/06_encoder_autonomy/index.html": 37,  # 47 measured
+    "notebooks/07_monte_carlo_vs_truth/index.html": 37,  # 47 measured
+}
+
+#: Seconds to wait for one page (load, MathJax's first typeset, images).
+PAGE_TIMEOUT_S = 30
+#: Seconds to wait for MathJax to appear on a page before calling it missing.
+MATHJAX_APPEAR_S = 5
+
+# Runs in the page after load: waits for MathJax's start-up typeset (when MathJax is there) and
+# for every image, then reports what a reader sees. Returns a dict (see `_check_page`).
+_INSPECT_JS = r"""
+const done = arguments[arguments.length - 1];
+const appearMs = arguments[0];
+const t0 = Date.now();
+document.querySelectorAll("img").forEach(img => { img.loading = "eager"; });
+function imagesDone() { return [...document.images].every(img => img.complete); }
+function inspect(mathjax) {
+  const SKIP = new Set(["SCRIPT", "STYLE", "PRE", "CODE", "TEXTAREA", "NOSCRIPT", "MJX-CONTAINER",
+                        "KBD", "SAMP"]);
+  const texts = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {
+    acceptNode(node) {
+      for (let el = node.parentElement; el; el = el.parentElement) {
+        if (SKIP.has(el.tagName)) return NodeFilter.FILTER_REJECT;
+      }
+      return NodeFilter.FILTER_ACCEPT;
+    }
+  });
+  while (walker.nextNode()) texts.push(walker.currentNode.nodeValue);
+  // emphasis that opens right after a one-letter word: "p<em>(x) ... p</em>(x)" is an eaten p*
+  const stars = [];
+  document.querySelectorAll("em, strong").forEach(el => {
+    if (el.closest("pre, code, mjx-container")) return;
+    const prev = el.previousSibling;
+    if (prev && prev.nodeType === Node.TEXT_NODE && /(^|[\s(\[{;,=])[A-Za-z]$/.test(prev.nodeValue)
+        && !/^\s/.test(el.textContent)) {
+      stars.push(prev.nodeValue.slice(-12) + "<" + el.tagName.toLowerCase() + ">"
+                 + el.textContent.slice(0, 40));
+    }
+  });
+  const downloads = [...document.querySelectorAll("a[download]")].map(a => a.getAttribute("href"));
+  return {
+    mathjax: mathjax,
+    formulas: document.querySelectorAll("mjx-container").length,
+    mathjax_errors: document.querySelectorAll("mjx-merror").length,
+    texts: texts,
+    images: [...document.images].map(img => [(img.getAttribute("src") || "").slice(0, 80),
+                                             img.complete, img.naturalWidth]),
+    stars: stars,
+    downloads: downloads,
+    tables: document.querySelectorAll("article table, .md-content table").length,
+  };
+}
+function finish(mathjax) {
+  (function waitImages() {
+    if (imagesDone() || Date.now() - t0 > 20000) done(inspect(mathjax));
+    else setTimeout(waitImages, 50);
+  })();
+}
+(function poll() {
+  const mj = window.MathJax;
+  if (mj && mj.startup && mj.startup.promise) {
+    mj.startup.promise.then(() => finish("typeset"), err => finish("error: " + err));
+  } else if (Date.now() - t0 > appearMs) {
+    finish("missing");
+  } else {
+    setTimeout(poll, 50);
+  }
+})();
+"""
+
+
+def raw_tex(texts: list[str]) -> list[str]:
+    """Snippets of TeX left as text: delimiters $ \\( \\) \\[ \\] or a command such as \\sum."""
+    import re
+
+    pat = re.compile(r"\$|\\[()\[\]]|\\[A-Za-z]+")
+    hits = []
+    for t in texts:
+        for m in pat.finditer(t):
+            hits.append(t[max(0, m.start() - 25):m.end() + 25].replace("\n", " ").strip())
+    return hits
+
+
+def raw_tables(texts: list[str]) -> list[str]:
+    """Snippets of Markdown pipe tables left as text: a line that is a |---|:--:| separator row."""
+    import re
+
+    pat = re.compile(r"^[ \t]*\|?([ \t]*:?-+:?[ \t]*\|)+([ \t]*:?-+:?)?[ \t]*$", re.MULTILINE)
+    return [t[:60].replace("\n", " ").strip() for t in texts if pat.search(t)]
+
+
+def missing_downloads(site: pathlib.Path, page: str, hrefs: list[str]) -> list[str]:
+    """The download links of ``page`` (a path in the site) whose target file is not in the site."""
+    out = []
+    for href in hrefs:
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(page),
+                                                   urllib.parse.unquote(href)))
+        if not (site / target).is_file():
+            out.append(href)
+    return out
+
+
+def _driver(window: tuple[int, int]):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                f"--window-size={window[0]},{window[1]}", "--hide-scrollbars",
+                # offline: every host name but the loopback fails to resolve
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+                "--no-first-run", "--disable-extensions", "--disable-background-networking"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    drv = webdriver.Chrome(options=opts, service=service)
+    drv.set_page_load_timeout(PAGE_TIMEOUT_S)
+    drv.set_script_timeout(PAGE_TIMEOUT_S)
+    return drv
+
+
+@contextlib.contextmanager
+def _serve(site: pathlib.Path):
+    """A quiet http.server for ``site`` on 127.0.0.1 (a free port); yields its base URL."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _check_page(drv, base: str, site: pathlib.Path, page: str) -> tuple[dict, list[str]]:
+    drv.get_log("browser")  # drop what earlier pages logged
+    drv.get(urllib.parse.urljoin(base, page))
+    info = drv.execute_async_script(_INSPECT_JS, MATHJAX_APPEAR_S * 1000)
+    console = [e["message"][:160] for e in drv.get_log("browser") if e["level"] == "SEVERE"]
+    problems = []
+    floor = FLOORS.get(page, 0)
+    if info["formulas"] < floor:
+        problems.append(f"formulas: {info['formulas']} typeset, floor {floor} "
+                        f"(MathJax {info['mathjax']})")
+    if info["mathjax_errors"]:
+        problems.append(f"formulas: {info['mathjax_errors']} TeX errors (mjx-merror)")
+    tex = raw_tex(info["texts"])
+    if tex:
+        problems.append(f"raw TeX: {len(tex)} left, e.g. {tex[:3]}")
+    bad_img = [src for src, complete, width in info["images"] if not complete or width == 0]
+    if bad_img:
+        problems.append(f"images: {len(bad_img)} not loaded: {bad_img[:3]}")
+    if console:
+        problems.append(f"console: {len(console)} errors, e.g. {console[:2]}")
+    tables = raw_tables(info["texts"])
+    if tables:
+        problems.append(f"tables: {len(tables)} left as text: {tables[:2]}")
+    if info["stars"]:
+        problems.append(f"stars: {len(info['stars'])} eaten as emphasis: {info['stars'][:3]}")
+    missing = missing_downloads(site, page, info["downloads"])
+    if missing:
+        problems.append(f"downloads: {missing} not in the site")
+    info.update(raw_tex=len(tex), console=len(console))
+    return info, problems
+
+
+def _screenshot(drv, base: str, spec: str, out: pathlib.Path) -> pathlib.Path:
+    """Load ``PAGE[#anchor]``, scroll the anchor to the top, save a viewport PNG."""
+    page, _, anchor = spec.partition("#")
+    drv.get(urllib.parse.urljoin(base, page))
+    drv.execute_async_script(_INSPECT_JS, MATHJAX_APPEAR_S * 1000)
+    if anchor:
+        drv.execute_script("const el = document.getElementById(arguments[0]);"
+                           "if (el) el.scrollIntoView();", anchor)
+        time.sleep(0.3)
+    name = (page.replace("/index.html", "").replace("/", "_").replace(".html", "") or "home")
+    path = out / f"{name}{'_' + anchor if anchor else ''}.png"
+    drv.save_screenshot(str(path))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("site", type=pathlib.Path, help="the built site (mkdocs build --site-dir)")
+    ap.add_argument("--file", action="store_true", help="load pages from file:// (no server)")
+    ap.add_argument("--timeout", type=float, default=300.0, help="seconds for the whole run")
+    ap.add_argument("--shots", type=pathlib.Path, help="folder for screenshots of --shot pages")
+    ap.add_argument("--shot", action="append", default=[], metavar="PAGE[#ANCHOR]",
+                    help="a page to screenshot (e.g. figure2/index.html#column-c); repeatable")
+    args = ap.parse_args(argv)
+    site = args.site.resolve()
+    if not (site / "index.html").is_file():
+        print(f"check_site: {site} has no index.html; build the site first", file=sys.stderr)
+        return 2
+    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
+                   if not p.relative_to(site).as_posix().startswith("assets/"))
+    if args.file:  # 404.html links to /assets/... from the server's root: it is for servers only
+        pages.remove("404.html")
+    t0 = time.monotonic()
+    failed = passed = 0
+    server = contextlib.nullcontext(site.as_uri() + "/") if args.file else _serve(site)
+    with server as base:
+        drv = _driver((1280, 1000))
+        try:
+            print(f"{'page':<52} {'formulas':>8} {'floor':>5}  result")
+            for page in pages:
+                if time.monotonic() - t0 > args.timeout:
+                    print(f"check_site: over {args.timeout:.0f} s, stopped before {page}")
+                    failed += 1
+                    break
+                info, problems = _check_page(drv, base, site, page)
+                status = "ok" if not problems else "FAIL"
+                print(f"{page:<52} {info['formulas']:>8} {FLOORS.get(page, 0):>5}  {status}")
+                for p in problems:
+                    print(f"    {p}")
+                failed += bool(problems)
+                passed += not problems
+            if args.shots:
+                args.shots.mkdir(parents=True, exist_ok=True)
+                for spec in args.shot:
+                    print(f"screenshot: {_screenshot(drv, base, spec, args.shots)}")
+        finally:
+            drv.quit()
+    print(f"site check: {len(pages)} pages in {time.monotonic() - t0:.0f} s")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The docs build's own pieces, without a browser: the p* rule, MathJax files, the page checks.
+
+The browser check itself (``docs/scripts/check_site.py`` on a built site) runs in ``.ci/run``
+after ``mkdocs build --strict``; these tests pin the rules it and the build hook apply.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import pathlib
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+markdown = pytest.importorskip("markdown")
+pytest.importorskip("mkdocs")
+pytest.importorskip("pymdownx")
+
+
+def _load(name: str, path: pathlib.Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+hook = _load("toyrd_docs_hook", ROOT / "docs" / "_hooks" / "toyrd_docs.py")
+check = _load("toyrd_check_site", ROOT / "docs" / "scripts" / "check_site.py")
+
+
+def _html(text: str) -> str:
+    md = markdown.Markdown(extensions=["pymdownx.arithmatex", hook.StarExtension()],
+                           extension_configs={"pymdownx.arithmatex": {"generic": True}})
+    return md.convert(text)
+
+
+@pytest.mark.parametrize("text, html", [
+    # a one-letter name and its star are text, however many follow on the line
+    ("(i) p*(x), g(x) and p*(x') e", "<p>(i) p*(x), g(x) and p*(x') e</p>"),
+    ("KL(p*‖g) and I(z; z*)", "<p>KL(p*‖g) and I(z; z*)</p>"),
+    ("Σ_{z*} p(z*|x)", "<p>Σ_{z*} p(z*|x)</p>"),
+    ("**p*(x) ≈ g(x)** here", "<p><strong>p*(x) ≈ g(x)</strong> here</p>"),
+    # emphasis stays emphasis, a one-letter word included
+    ("a *z* b and *fresh*", "<p>a <em>z</em> b and <em>fresh</em></p>"),
+    # code and math are not touched
+    ("`p*(x)` and `z*`", "<p><code>p*(x)</code> and <code>z*</code></p>"),
+    ("$a*b$ and $p^*$", ('<p><span class="arithmatex">\\(a*b\\)</span> and '
+                         '<span class="arithmatex">\\(p^*\\)</span></p>')),
+])
+def test_star_after_a_one_letter_name_is_not_emphasis(text, html):
+    assert _html(text) == html
+
+
+def test_mathjax_is_shipped_with_its_fonts_and_tex_extensions():
+    rel = {r for r, _ in hook.mathjax_files()}
+    assert "tex-chtml.js" in rel  # the component mkdocs.yml loads
+    assert "output/chtml/fonts/woff-v2/MathJax_Main-Regular.woff" in rel
+    assert "input/tex/extensions/boldsymbol.js" in rel  # loaded on demand by \boldsymbol
+    assert "LICENSE" in rel
+
+
+def test_mkdocs_loads_no_script_from_the_network():
+    text = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    js = text.split("extra_javascript:")[1].split("\n\n")[0]
+    assert "http" not in js and "assets/mathjax/tex-chtml.js" in js
+
+
+@pytest.mark.parametrize("text, n", [
+    ("the rate $R$ is", 2), ("a \\(x\\) b", 2), ("\\[ y \\]", 2), ("sum \\sum_z here", 1),
+    ("p*(x) = 0.5 nats, I(x; z*)", 0), ("e(z|x) and d(x|z)", 0),
+])
+def test_raw_tex_finds_delimiters_and_commands(text, n):
+    assert len(check.raw_tex([text])) == n
+
+
+def test_raw_tables_finds_an_unrendered_pipe_table():
+    assert check.raw_tables(["| a | b |\n|---|---|\n| 1 | 2 |"])
+    assert check.raw_tables(["| a | b |\n|:--|--:|"])
+    assert check.raw_tables(["a | b\n--- | ---\n1 | 2"])  # pipes at the ends are optional
+    assert not check.raw_tables(["R | D, and |R − σ| is small", "a --- b", "x |-1| y"])
+
+
+def test_missing_downloads_resolves_links_from_the_page(tmp_path):
+    (tmp_path / "notebooks" / "01_x").mkdir(parents=True)
+    (tmp_path / "notebooks" / "01_x" / "01_x.py").write_text("# %%\n")
+    page = "notebooks/01_x/index.html"
+    assert check.missing_downloads(tmp_path, page, ["01_x.py"]) == []
+    assert check.missing_downloads(tmp_path, page, ["01_x.ipynb", "../01_x.py"]) == [
+        "01_x.ipynb", "../01_x.py"]
