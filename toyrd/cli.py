@@ -19,7 +19,8 @@ from ._validate import ToyrdError
 __all__ = ["main", "dumps", "common_parser"]
 
 #: Modules that contribute commands, in help order. Each defines ``register(subparsers, common)``.
-COMMAND_MODULES = ["toyrd._cli_core", "toyrd._cli_figure", "toyrd._cli_bench", "toyrd._cli_torch", "toyrd._cli_train"]
+COMMAND_MODULES = ["toyrd._cli_core", "toyrd._cli_figure", "toyrd._cli_bench", "toyrd._cli_torch",
+                   "toyrd._cli_train", "toyrd._cli_explore"]
 
 
 class _OneLineParser(argparse.ArgumentParser):
