@@ -77,7 +77,7 @@ def cmd_train(args) -> int:
 
 def cmd_sweep(args) -> int:
     from toyrd.errors import ToyrdError
-    from toyrd.train._sweep import grid, run_sweep
+    from toyrd.train import grid, run_sweep
 
     if args.seeds < 1:
         raise ToyrdError(f"--seeds: {args.seeds} must be >= 1")
