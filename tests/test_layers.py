@@ -108,3 +108,25 @@ def test_module_sizes():
     big = {str(p.relative_to(PACKAGE.parent)): n for _, p in _modules()
            if (n := len(p.read_text().splitlines())) > 420}
     assert not big, big
+
+
+def test_every_public_name_is_exported():
+    """Every module-level name without a leading underscore is in its module's ``__all__``."""
+    missing = {}
+    for name, path in _modules():
+        tree = ast.parse(path.read_text())
+        exported, defined = None, []
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "__all__":
+                exported = {e.value for e in node.value.elts}
+            elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                defined.append(node.name)
+            elif isinstance(node, ast.Assign):
+                defined += [t.id for t in node.targets if isinstance(t, ast.Name)]
+        if exported is None and path.name in ("__init__.py", "__main__.py"):
+            continue
+        public = [d for d in defined if not d.startswith("_")]
+        gap = [d for d in public if exported is None or d not in exported]
+        if gap:
+            missing[name] = gap
+    assert not missing, missing

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from toyrd._backend import xlogy
 
+__all__ = ["entropy", "kl", "mutual_information", "encoder_joint", "generative_joint", "distortion", "rate", "rate_distortion", "generative_bound_e", "generative_bound_g", "reparam_u", "reparam_s", "exp", "mul_log", "rate_distortion_log", "quantities", "xlogy"]
+
 
 def entropy(p):
     """H(p) = -sum p log p."""

@@ -31,7 +31,7 @@ from typing import NamedTuple
 from toyrd import _formulas as F
 from toyrd.errors import ToyrdError
 
-__all__ = ["Objective", "KINDS", "HYPER_NAMES", "loss_from_rd", "objective_loss", "make_objective"]
+__all__ = ["Objective", "KINDS", "HYPER_NAMES", "check_kind", "check_hyper", "loss_from_rd", "objective_loss", "make_objective"]
 
 #: The objective kinds, in display order.
 KINDS = ("elbo", "beta", "rda", "target_rate")

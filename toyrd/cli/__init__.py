@@ -13,7 +13,7 @@ import sys
 from toyrd.errors import ToyrdError
 from toyrd.tables import dumps
 
-__all__ = ["main", "dumps", "common_parser"]
+__all__ = ["main", "dumps", "common_parser", "build_parser", "COMMAND_MODULES"]
 
 #: Modules that contribute commands, in help order. Each defines ``register(subparsers, common)``.
 COMMAND_MODULES = ["toyrd.cli._core", "toyrd.cli._figure", "toyrd.cli._bench", "toyrd.cli._torch",

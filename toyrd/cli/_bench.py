@@ -14,6 +14,8 @@ from pathlib import Path
 
 from toyrd.errors import ToyrdError
 
+__all__ = ["register", "benchmarks_root", "cmd_bench"]
+
 
 def register(sub, common):
     p = sub.add_parser("bench", parents=[common],

@@ -10,6 +10,8 @@ from toyrd.quantities import QUANTITY_NAMES, evaluate
 from toyrd.tables import load_model
 from toyrd.quantities import optimize_generative
 
+__all__ = ["register", "cmd_data", "cmd_evaluate"]
+
 
 def register(sub, common):
     p = sub.add_parser("data", parents=[common], help="the toy's parameters, H, I(x;z*), px, pzx")

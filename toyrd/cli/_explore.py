@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["register", "cmd_explore"]
+
 
 def register(sub, common):
     p = sub.add_parser("explore", help="a live explorer in the browser: retrain exactly on every "

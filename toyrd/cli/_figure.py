@@ -7,6 +7,8 @@ import sys
 
 from toyrd.tables import dumps
 
+__all__ = ["register", "cmd_figure2", "cmd_rdplane"]
+
 _FORMATS = ("png", "pdf", "svg")
 
 

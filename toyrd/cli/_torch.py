@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from toyrd.tables import dumps
 
+__all__ = ["register", "cmd_train_torch"]
+
 
 
 def register(sub, common):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from toyrd.tables import dumps
 
+__all__ = ["register", "cmd_train", "cmd_sweep"]
+
 _RESULT_KEYS = ("H", "R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g")
 
 

@@ -45,7 +45,7 @@ from toyrd.quantities import optimize_generative
 
 __all__ = ["Settings", "ModelRuns", "Figure2Result", "optimal_model", "class_block_mass",
            "run_figure2", "summary", "to_json", "format_table", "MODELS",
-           "REPORT_KEYS", "PAPER", "QUICK"]
+           "REPORT_KEYS", "PAPER", "QUICK", "check_settings"]
 
 #: The three columns, in order.
 MODELS = ("optimal", "elbo", "target_rate")

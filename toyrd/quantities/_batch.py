@@ -48,7 +48,7 @@ from toyrd.errors import TableError, ToyrdError
 from toyrd._validate import SUM_TOL, as_conditional, as_distribution, read_real_array
 from toyrd.quantities._info import check_true_joint
 
-__all__ = ["evaluate_batch", "batch_program", "padded_size", "unvalidated_quantities", "NUMPY_MAX_B", "BACKENDS"]
+__all__ = ["evaluate_batch", "batch_program", "padded_size", "unvalidated_quantities", "NUMPY_MAX_B", "BACKENDS", "CHUNK"]
 
 #: Under ``backend="auto"``, batches below this many models go to the numpy loop unless the JAX
 #: program for their padded size is already compiled in this process. Measured by

@@ -49,7 +49,7 @@ from toyrd.errors import TableError, ToyrdError
 from toyrd._validate import as_conditional, as_joint
 
 __all__ = ["IBFrontier", "ib_frontier", "ib_frontier_at", "ib_gap", "ib_point",
-           "maximal_correlation", "default_betas", "N_BETAS", "BA_TOL", "BA_MAX_ITER"]
+           "maximal_correlation", "default_betas", "N_BETAS", "BA_TOL", "BA_MAX_ITER", "RATE_FLOOR"]
 
 #: Number of β values of the default sweep (see :func:`default_betas`).
 N_BETAS = 100
