@@ -42,6 +42,14 @@ logit(z_i, x_j) the logit of e(z_i|x_j) (softmax over i) or of d(x_j|z_i) (softm
     quadratic parameterisation. Init W_ij = 1/2 + scale·N(0, 1), b_i = 0: the logits are
     −1/4 − scale·ε − scale²ε², the tabular init of the same scale to first order.
 
+``bump+free`` (a bump plus the power to autodecode, Section 4)
+    Each row mixes its own bump with one distribution softmax(v) shared by every row:
+    d(x_j|z_i) ∝ exp[−(w_i t_j − b_i)²] + exp(a_i + v_j) (gate a_i; 2K + K + n_x parameters).
+    softmax(v) can be p*, so the collapsed model is an ELBO optimum (−ELBO = H), but the
+    z-dependent part of a row is one bump: a code whose rows are not single bumps (or p*) costs
+    D. Init: the bump init (w0 = 3), then a ~ N(0, scale²), v ~ N(0, scale²). As an encoder the
+    roles swap (gate per x, shared distribution over z).
+
 Init: one numpy stream ``default_rng(seed)``, drawn encoder first, then decoder, then marginal,
 so ``compose("tabular", "tabular")`` and ``compose("bump", "bump")`` draw exactly what the
 families ``tabular`` and ``bump`` always drew (they are those compositions, under their old names;
@@ -62,7 +70,8 @@ import numpy as np
 from ._validate import ToyrdError
 
 __all__ = ["Family", "TableMap", "FAMILIES", "MAPS", "get_family", "get_map", "bump_map", "tabular",
-           "bump", "softmax", "log_softmax", "bin_coordinates", "TABULAR", "BUMP", "ONEHOT"]
+           "bump", "softmax", "log_softmax", "bin_coordinates", "TABULAR", "BUMP", "ONEHOT",
+           "BUMPFREE"]
 
 
 def _normaliser(name: str, logits):
@@ -217,8 +226,47 @@ ONEHOT = TableMap("onehot", _onehot_map_init, _onehot_map_logits,
                   "W_ij = 1/2 + scale·N(0, 1), b_i = 0")
 
 
+def _logaddexp(a, b):
+    """log(exp(a) + exp(b)) elementwise for numpy, jax.numpy and torch arrays."""
+    mod = type(a).__module__.split(".")[0]
+    if mod in ("jax", "jaxlib"):
+        import jax.numpy as jnp
+
+        return jnp.logaddexp(a, b)
+    if mod == "torch":
+        import torch
+
+        return torch.logaddexp(a, b)
+    return np.logaddexp(a, b)
+
+
+def _bumpfree_map_init(rng, part, n_x, n_z, scale):
+    out = _bump_map_init(rng, part, n_x, n_z, scale)
+    n_cond, n_out = (n_x, n_z) if part == "enc" else (n_z, n_x)
+    out[f"{part}_a"] = scale * rng.standard_normal(n_cond)
+    out[f"{part}_v"] = scale * rng.standard_normal(n_out)
+    return out
+
+
+def _bumpfree_map_logits(params, part, n_x):
+    bumps = _bump_map_logits(params, part, n_x)  # table orientation: (conditioning, outcome)
+    return _logaddexp(bumps, params[f"{part}_a"][:, None] + params[f"{part}_v"][None, :])
+
+
+#: The Appendix E bump plus one shared free distribution: a decoder row is the two-component
+#: mixture d(x_j|z_i) ∝ exp[−(w_i t_j − b_i)²] + exp(a_i + v_j), its own bump and softmax(v),
+#: shared by every latent state, with a per-state gate a_i (2K + K + n_x parameters). softmax(v)
+#: alone can be p*, so this decoder can autodecode (the collapsed model is an ELBO optimum,
+#: −ELBO = H), while the z-dependent part of each row is still one bump. As an encoder the roles
+#: swap: e(z_i|x_j) ∝ exp[−(w_i t_j − b_i)²] + exp(a_j + v_i). Init: the bump init (w0 = 3), then
+#: a ~ N(0, scale²), v ~ N(0, scale²).
+BUMPFREE = TableMap("bump+free", _bumpfree_map_init, _bumpfree_map_logits,
+                    _bump_init_doc(3.0)
+                    + "; gates a ~ N(0, scale²), shared logits v ~ N(0, scale²)")
+
+
 #: The encoder / decoder maps by name; :func:`get_map` also reads "bump(w0=<number>)".
-MAPS = {m.name: m for m in (TABULAR, BUMP, ONEHOT)}
+MAPS = {m.name: m for m in (TABULAR, BUMP, ONEHOT, BUMPFREE)}
 #: The marginal maps: free logits π, m = softmax(π), π ~ N(0, scale²).
 MARGINALS = ("tabular",)
 
