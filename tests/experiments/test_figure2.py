@@ -1,10 +1,11 @@
 """Figure 2 (issue 4): the hand-built optimal model, the trained columns, the JSON, the bytes.
 
-The trained checks run ``toyrd figure2 --quick`` (4 seeds, 2000 steps, the default tabular
-settings) twice in-process and test only claims that hold for every seed at these settings:
-g ≈ p*, the target-rate model's R near σ, and more of z* kept by the target-rate model than by
-the ELBO model of the same seed. Which of the paper's *other* claims hold, and where, is the
-subject of docs/robustness.md, not of a unit test.
+The trained checks run ``toyrd figure2 --quick`` (4 seeds at the reproduction settings: the
+default family bump(w0=2)/bump+free, 3000 steps) twice in-process and test both halves of the
+paper's claim for every seed: the ELBO model collapses (R < 0.01, one cluster), the target-rate
+model lands within 0.01 nats of σ with two clusters of about 70 % / 30 %, g ≈ p* for both.
+The 32-seed check is the main job itself (``toyrd figure2``); other families and settings are
+the subject of docs/robustness.md.
 """
 
 import json
@@ -24,9 +25,13 @@ pytest.importorskip("matplotlib")  # the figures (the `plot` extra)
 
 #: float64 identities (sums of ~900 terms of size ≤ 1).
 KL_FIT = 1e-3
-#: Target-rate R within this of σ for every seed (Adam's overshoot past σ is ~0.02 here; the
-#: loss is flat for R > σ on the R + D = H line, so nothing pulls it back, see robustness.md).
-TARGET_TOL = 0.05
+#: Target-rate R within this of σ for every seed (issue 11's criterion; measured over 32 seeds:
+#: |R − σ| ≤ 0.0071, over the 4 quick seeds ≤ 0.005).
+TARGET_TOL = 0.01
+#: The ELBO column collapses: R below this (paper: 0.0002; measured ≤ 0.0005 over 32 seeds).
+COLLAPSED_R = 0.01
+#: The class-0 block mass of a two-cluster code: 0.7 ± this (measured 0.660–0.707 over 32 seeds).
+SPLIT_TOL = 0.05
 
 
 @pytest.fixture(scope="module")
@@ -162,6 +167,24 @@ def test_target_rate_keeps_more_of_the_true_latent(quick_json):
     el = np.array(quick_json["elbo"]["I_zstar"])
     assert np.all(tr > el), (tr, el)  # seed by seed (same initialisation)
     assert np.all(np.array(quick_json["target_rate"]["R"]) > np.array(quick_json["elbo"]["R"]))
+
+
+def test_default_family_reproduces_both_halves_of_figure_2(quick_json):
+    """(b): the ELBO model ignores its code — R < 0.01 and one cluster (block mass 1); (c): the
+    target-rate model codes the true latent — R within 0.01 of σ, two clusters of about 70 %
+    and 30 %, I(z;z*) ≥ 0.9 × the hand-built optimum's; g ≈ p* in both (checked above)."""
+    el, tr = quick_json["elbo"], quick_json["target_rate"]
+    assert np.all(np.array(el["R"]) < COLLAPSED_R), el["R"]
+    assert np.all(np.array(el["class0_mass"]) > 0.99), el["class0_mass"]
+    assert np.all(np.abs(np.array(tr["class0_mass"]) - 0.7) < SPLIT_TOL), tr["class0_mass"]
+    assert np.all(np.array(tr["I_zstar"]) >= 0.9 * quick_json["optimal"]["I_zstar"][0])
+
+
+def test_json_names_and_describes_the_family(quick_json):
+    fam = quick_json["family"]
+    assert fam["name"] == quick_json["settings"]["family"] == toyrd.tables.FIGURE2_FAMILY
+    assert fam["encoder"]["map"] == "bump(w0=2)" and fam["decoder"]["map"] == "bump+free"
+    assert "init" in fam["encoder"] and "init" in fam["marginal"]
 
 
 def test_optimal_column_in_json(quick_json, toy):

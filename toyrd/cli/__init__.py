@@ -13,7 +13,8 @@ import sys
 from toyrd.errors import ToyrdError
 from toyrd.tables import dumps
 
-__all__ = ["main", "dumps", "common_parser", "build_parser", "COMMAND_MODULES"]
+__all__ = ["main", "dumps", "common_parser", "build_parser", "COMMAND_MODULES", "family_name",
+           "FAMILY_HELP"]
 
 #: Modules that contribute commands, in help order. Each defines ``register(subparsers, common)``.
 COMMAND_MODULES = ["toyrd.cli._core", "toyrd.cli._figure", "toyrd.cli._bench", "toyrd.cli._torch",
@@ -23,6 +24,22 @@ COMMAND_MODULES = ["toyrd.cli._core", "toyrd.cli._figure", "toyrd.cli._bench", "
 class _OneLineParser(argparse.ArgumentParser):
     def error(self, message):  # argparse prints usage + message; the contract is one line
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def family_name(text: str) -> str:
+    """argparse type of ``--family``: any name :func:`toyrd.tables.get_family` accepts."""
+    from toyrd.tables import get_family
+
+    try:
+        get_family(text)
+    except ToyrdError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("family: ")) from None
+    return text
+
+
+#: Help text of every ``--family`` option.
+FAMILY_HELP = ("model family: tabular, bump, or encoder/decoder of the maps tabular, bump, "
+               "bump(w0=X), onehot, bump+free (e.g. bump/tabular)")
 
 
 def common_parser() -> argparse.ArgumentParser:
@@ -47,7 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors (status 2, one line) and --help / --version (0)
+        return int(exc.code or 0)
     try:
         return int(args.func(args) or 0)
     except ToyrdError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from toyrd.cli import FAMILY_HELP, family_name
 from toyrd.tables import dumps
 
 __all__ = ["register", "cmd_figure2", "cmd_rdplane"]
@@ -17,7 +18,8 @@ def _training_options(p, *, name: str, quick_help: str, defaults):
     p.add_argument("--format", choices=_FORMATS, default="png", help="figure format (default png)")
     p.add_argument("--quick", action="store_true", help=quick_help)
     if "family" in defaults._fields:
-        p.add_argument("--family", default=None, help=f"model family: tabular or bump (default {defaults.family})")
+        p.add_argument("--family", type=family_name, default=None,
+                       help=f"{FAMILY_HELP}; default {defaults.family}")
     p.add_argument("--steps", type=int, default=None, help=f"Adam steps per run (default {defaults.steps})")
     p.add_argument("--lr", type=float, default=None, help=f"peak learning rate (default {defaults.lr:g})")
     p.add_argument("--init-scale", type=float, default=None,
@@ -33,7 +35,7 @@ def register(sub, common):
 
     p = sub.add_parser("figure2", parents=[common],
                        help="Figure 2: optimal, ELBO and target-rate models, exact numbers over seeds")
-    _training_options(p, name="figure2", quick_help="4 seeds, 2000 steps (for tests)", defaults=F2())
+    _training_options(p, name="figure2", quick_help="4 seeds instead of 32 (for tests)", defaults=F2())
     p.add_argument("--seeds", type=int, default=None, help="random initialisations per trained model (default 32)")
     p.add_argument("--sigma", type=float, default=None, help="target rate in nats (default 0.5)")
     p.set_defaults(func=cmd_figure2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from toyrd.cli import FAMILY_HELP, family_name
 from toyrd.tables import dumps
 
 __all__ = ["register", "cmd_train_torch"]
@@ -9,7 +10,6 @@ __all__ = ["register", "cmd_train_torch"]
 
 
 def register(sub, common):
-    from toyrd.tables import FAMILIES
     from toyrd.objectives import KINDS
     from toyrd.train import BASELINES, ESTIMATORS, SCHEDULES, TORCH_DEFAULTS as d
 
@@ -20,7 +20,7 @@ def register(sub, common):
     p.add_argument("--beta", type=float, default=None, help="β of the beta objective (default 1)")
     p.add_argument("--lam", type=float, default=None, help="λ of the rda objective (default 1)")
     p.add_argument("--sigma", type=float, default=None, help="σ of target_rate, nats (required there)")
-    p.add_argument("--family", choices=sorted(FAMILIES), default=d.family)
+    p.add_argument("--family", type=family_name, default=d.family, help=FAMILY_HELP)
     p.add_argument("--estimator", choices=ESTIMATORS, default="enumerate",
                    help="gradient estimator for the discrete latent (default enumerate)")
     p.add_argument("--baseline", choices=BASELINES, default="loo",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from toyrd.cli import FAMILY_HELP, family_name
 from toyrd.tables import dumps
 
 __all__ = ["register", "cmd_train", "cmd_sweep"]
@@ -24,12 +25,11 @@ def _training_options(p):
 
 def register(sub, common):
     from toyrd.objectives import KINDS
-    from toyrd.tables import FAMILIES
 
     p = sub.add_parser("train", parents=[common], help="train one model (JAX, exact gradients) and save it")
     p.add_argument("--objective", choices=KINDS, default="elbo")
     p.add_argument("--hyper", type=float, default=None, help="β (beta), λ (rda) or σ (target_rate)")
-    p.add_argument("--family", choices=sorted(FAMILIES), default="tabular")
+    p.add_argument("--family", type=family_name, default="tabular", help=FAMILY_HELP)
     p.add_argument("--init-scale", type=float, default=None, help="initialisation scale (default 0.3)")
     _training_options(p)
     p.add_argument("--out", default=None, help="write the model .npz here (readable by toyrd evaluate)")
@@ -42,7 +42,7 @@ def register(sub, common):
     p.add_argument("--beta", nargs="+", type=float, default=[1.0], help="β values for 'beta'")
     p.add_argument("--lam", nargs="+", type=float, default=[1.0], help="λ values for 'rda'")
     p.add_argument("--sigma", nargs="+", type=float, default=[0.5], help="σ values for 'target_rate'")
-    p.add_argument("--family", nargs="+", choices=sorted(FAMILIES), default=["tabular"])
+    p.add_argument("--family", nargs="+", type=family_name, default=["tabular"], help=FAMILY_HELP)
     p.add_argument("--init-scale", nargs="+", type=float, default=None)
     p.add_argument("--seeds", type=int, default=4, help="seeds per configuration: --seed … --seed+N−1")
     _training_options(p)

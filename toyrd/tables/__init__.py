@@ -24,6 +24,7 @@ from toyrd.tables._families import (  # noqa: F401
     ONEHOT,
     BUMPFREE,
     MARGINALS,
+    FIGURE2_FAMILY,
 )
 from toyrd.tables._io import (  # noqa: F401
     Model,
@@ -50,6 +51,7 @@ __all__ = [
     "ONEHOT",
     "BUMPFREE",
     "MARGINALS",
+    "FIGURE2_FAMILY",
     "Model",
     "load_model",
     "save_model",

@@ -72,7 +72,7 @@ from toyrd.errors import ToyrdError
 
 __all__ = ["Family", "TableMap", "FAMILIES", "MAPS", "get_family", "get_map", "bump_map", "tabular",
            "bump", "softmax", "log_softmax", "bin_coordinates", "TABULAR", "BUMP", "ONEHOT",
-           "BUMPFREE", "MARGINALS"]
+           "BUMPFREE", "MARGINALS", "FIGURE2_FAMILY"]
 
 
 
@@ -333,6 +333,13 @@ FAMILIES.update({f"{e}/{d}": Family.compose(e, d) for e in MAPS for d in MAPS
 FAMILIES.update({"tabular/tabular": tabular, "bump/bump": bump})
 
 
+#: Families composed from parameterised names (e.g. "bump(w0=2)/bump+free"), one object per name.
+_COMPOSED: dict = {}
+
+#: The family of the Figure 2 reproduction (see docs/figure2.md): listed with the others.
+FIGURE2_FAMILY = "bump(w0=2)/bump+free"
+
+
 def get_family(family) -> Family:
     """A :class:`Family` by name or the Family itself. Names: the keys of :data:`FAMILIES`, or
     any "encoder/decoder" pair of :func:`get_map` names, e.g. "bump(w0=1)/tabular"."""
@@ -340,6 +347,8 @@ def get_family(family) -> Family:
         return family
     if isinstance(family, str) and family in FAMILIES:
         return FAMILIES[family]
+    if isinstance(family, str) and family in _COMPOSED:
+        return _COMPOSED[family]
     if isinstance(family, str) and family.count("/") == 1:
         enc, dec = family.split("/")
         try:
@@ -347,6 +356,11 @@ def get_family(family) -> Family:
         except ToyrdError:
             fam = None
         if fam is not None:
-            return FAMILIES.get(fam.name, fam)  # "bump/bump" etc. resolve to the named family
+            # "bump/bump" etc. resolve to the named family; one object per name, so a compiled
+            # training run keyed by the family is reused by the next call with the same name
+            return _COMPOSED.setdefault(family, FAMILIES.get(fam.name, fam))
     raise ToyrdError(f"family: {family!r} is not one of {sorted(FAMILIES)} "
                      f"(or an 'encoder/decoder' pair of {sorted(MAPS)}, 'bump(w0=<number>)')")
+
+
+FAMILIES[FIGURE2_FAMILY] = get_family(FIGURE2_FAMILY)
