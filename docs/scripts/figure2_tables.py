@@ -1,6 +1,7 @@
 """Rewrite the generated tables of docs/figure2.md from the committed figure2 JSON files.
 
-    toyrd figure2 --out docs/data/figure2 --no-progress                 # tabular (default)
+    toyrd figure2 --out docs/data/figure2 --no-progress       # bump(w0=2)/bump+free (default)
+    toyrd figure2 --family tabular --out docs/data/figure2_tabular --no-progress
     toyrd figure2 --family bump --out docs/data/figure2_bump --no-progress
     python docs/scripts/figure2_tables.py
 
@@ -18,15 +19,22 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "figure2.md"
-RUNS = ("figure2", "figure2_bump")
+RUNS = ("figure2", "figure2_tabular", "figure2_bump")
+#: Quantities that are >= 0 by theorem: a float64 residue below 0 is printed as 0.
+NONNEGATIVE = {"R", "I_e", "I_zstar", "kl_pstar_g", "kl_pstar_dbar", "class0_mass"}
+#: How far below 0 a residue of a non-negative quantity may be (float64 sums of ~900 terms).
+RESIDUE = 1e-12
 KEYS = ("R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g", "kl_pstar_dbar", "class0_mass")
 LABELS = {"R": "R", "D": "D", "ELBO": "ELBO", "I_e": "I_e", "I_zstar": "I(z; z*)",
           "kl_pstar_g": "KL(p* ‖ g)", "kl_pstar_dbar": "KL(p* ‖ d̄)",
           "class0_mass": "class-0 block mass"}
 
 
-def _num(v: float) -> str:
-    """4 decimals; small values in scientific notation (float64 residues ~1e-16 included)."""
+def _num(v: float, key: str = "") -> str:
+    """4 decimals; small values in scientific notation; a residue −1e-12 < v < 0 of a quantity
+    that is non-negative by theorem prints as 0 (the JSON keeps the exact float)."""
+    if key in NONNEGATIVE and -RESIDUE < v < 0:
+        v = 0.0
     if v == 0:
         return "0"
     return f"{v:.2g}" if abs(v) < 1e-3 else f"{v:.4f}"
@@ -46,9 +54,10 @@ def table(data: dict) -> str:
         for name in ("elbo", "target_rate"):
             s = data[name]["summary"][k]
             p = data["paper"][name].get(k)
-            cells += [f"{_num(s['median'])} [{_num(s['min'])}, {_num(s['max'])}]",
+            cells += [f"{_num(s['median'], k)} [{_num(s['min'], k)}, {_num(s['max'], k)}]",
                       "" if p is None else f"{p:g}"]
-        rows.append(f"| {LABELS[k]} | {_num(data['optimal'][k][0])} | " + " | ".join(cells) + " |")
+        rows.append(f"| {LABELS[k]} | {_num(data['optimal'][k][0], k)} | " + " | ".join(cells)
+                    + " |")
     return head + "\n\n" + "\n".join(rows)
 
 

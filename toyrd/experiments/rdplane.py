@@ -30,6 +30,7 @@ import numpy as np
 
 from toyrd.errors import ToyrdError
 from toyrd._validate import check_int
+from toyrd.tables import FIGURE2_FAMILY
 from toyrd.train import TrainConfig, check_real
 from toyrd.data import ToyData, toy_data
 from toyrd.experiments._metrics import model_metrics
@@ -45,7 +46,7 @@ POINT_KEYS = ("R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g")
 class Settings(NamedTuple):
     """What ``toyrd rdplane`` trains: a β-sweep per family, plus ELBO and target-rate models."""
 
-    families: tuple = ("tabular", "bump")
+    families: tuple = ("tabular", "bump", FIGURE2_FAMILY)
     betas: tuple = (0.2, 0.5, 0.8, 1.0, 1.25, 2.0, 5.0)
     n_seeds: int = 2  # seeds per (family, β)
     first_seed: int = 0  # seeds are first_seed, first_seed + 1, ...

@@ -22,8 +22,10 @@ from toyrd.quantities._iwae import (  # noqa: F401
 from toyrd.quantities._ib import (  # noqa: F401
     IBFrontier, ib_frontier, ib_frontier_at, ib_gap, ib_point, maximal_correlation, default_betas, N_BETAS, BA_TOL, BA_MAX_ITER,
 )
+from toyrd.quantities._clusters import class_block_mass  # noqa: F401
 
 __all__ = [
+    "class_block_mass",
     "entropy",
     "kl",
     "mutual_information",

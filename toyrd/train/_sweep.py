@@ -4,7 +4,8 @@ A sweep is the grid objective × hyperparameter (β for "beta", λ for "rda", σ
 none for "elbo") × family × init scale × seed, at fixed steps / lr / schedule / warmup / n_z /
 dtype. Each finished run is one line of the output file: its configuration (the fields of
 :data:`CONFIG_FIELDS`) and its final exact H, R, D, ELBO, I_e, I_zstar = I(z;z*) and
-kl_pstar_g = KL(p*‖g) in nats (from :func:`toyrd.evaluate` on the float64 tables).
+kl_pstar_g = KL(p*‖g) in nats (from :func:`toyrd.evaluate` on the float64 tables), and
+class0_mass, the mass of q on the class-0 states (:func:`toyrd.quantities.class_block_mass`).
 
 Runs are trained in vmapped batches (:func:`toyrd.train.jax.train_configs`) grouped by everything
 that is static in the jitted scan; each batch's lines are appended and flushed as soon as it
@@ -39,7 +40,7 @@ __all__ = ["CONFIG_FIELDS", "RESULT_FIELDS", "STATUSES", "grid", "config_key", "
 CONFIG_FIELDS = ("objective", "hyper", "family", "init_scale", "seed", "steps", "lr", "schedule",
                  "warmup", "n_z", "dtype")
 #: The exact results stored per run.
-RESULT_FIELDS = ("H", "R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g")
+RESULT_FIELDS = ("H", "R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g", "class0_mass")
 #: Values of the per-line ``status`` field.
 STATUSES = ("ok", "diverged")
 #: The hyperparameter grid option of each objective.
@@ -121,7 +122,7 @@ def row_results(res, i: int) -> dict:
     import numpy as np
 
     from toyrd._formulas import entropy
-    from toyrd.quantities import evaluate
+    from toyrd.quantities import class_block_mass, evaluate
 
     tables = (res.encoder[i], res.decoder[i], res.marginal[i])
     q = None
@@ -131,6 +132,8 @@ def row_results(res, i: int) -> dict:
         except ToyrdError:
             q = None
     if q is not None and math.isfinite(q["R"]) and math.isfinite(q["D"]):
+        if res.pzx is not None:
+            q["class0_mass"] = class_block_mass(res.pzx, res.encoder[i])
         return {**{k: q.get(k) for k in RESULT_FIELDS}, "status": "ok"}
     r, d = float(res.history["R"][i, -1]), float(res.history["D"][i, -1])
     out = {k: float("nan") for k in RESULT_FIELDS}
