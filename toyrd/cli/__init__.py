@@ -17,7 +17,7 @@ __all__ = ["main", "dumps", "common_parser"]
 
 #: Modules that contribute commands, in help order. Each defines ``register(subparsers, common)``.
 COMMAND_MODULES = ["toyrd.cli._core", "toyrd.cli._figure", "toyrd.cli._bench", "toyrd.cli._torch",
-                   "toyrd.cli._train"]
+                   "toyrd.cli._train", "toyrd.cli._remedies"]
 
 
 class _OneLineParser(argparse.ArgumentParser):
