@@ -31,7 +31,7 @@ info_vae   D + R − α I_e, α = 0.5                   InfoVAE (Zhao et al. 201
 target     D + |σ − R|, σ = 0.5                     this paper (Alemi et al. 2018, Section 4)
 dual       D + λ (R − σ) + ρ/2 (R − σ)²,            a constrained rate R = σ by Lagrangian dual
            λ ← λ + ascent on R − σ                  ascent, GECO-style (Rezende & Viola 2018);
-                                                    augmented (ρ = 1, see below)
+                                                    augmented (ρ = 4, see below)
 autonomy   m, d: R + D with e stopped;              encoder autonomy (McAllester): the encoder's
            e: D + |σ − R| with m, d stopped         own loss is the target rate
 ========== ======================================== =============================================
@@ -129,7 +129,7 @@ class Settings(NamedTuple):
     free_bits: float = 0.5
     alpha: float = 0.5
     sigma: float = 0.5
-    rho: float = 1.0
+    rho: float = 4.0
     inner: int = 10
     cycles: int = 4
 
