@@ -46,7 +46,8 @@ def verdicts(data: dict) -> str:
             fit = "fits" if r["fits_data"] else "misfits"
             cells.append(f"{'**' if r['recovers_zstar'] and r['fits_data'] else ''}{z}, {fit}"
                          f"{'**' if r['recovers_zstar'] and r['fits_data'] else ''}")
-        rows.append(f"| {rem['name']} | {rem['loss']} | {rem['source']} | " + " | ".join(cells)
+        loss = rem["loss"].replace("|", "\\|")  # a pipe inside a cell ends it in Markdown
+        rows.append(f"| {rem['name']} | {loss} | {rem['source']} | " + " | ".join(cells)
                     + " |")
     assert len(rows) == 2 + len(names)
     return "\n".join(rows)
