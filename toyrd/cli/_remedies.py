@@ -17,8 +17,10 @@ def register(sub, common):
     p.add_argument("--family", action="append", default=None,
                    help="a model family (repeat or comma-separate; default: every family of "
                         "toyrd.tables.FAMILIES)")
-    p.add_argument("--seeds", type=int, default=None, help=f"seeds per remedy (default {d.n_seeds})")
-    p.add_argument("--steps", type=int, default=None, help=f"Adam steps per run (default {d.steps})")
+    p.add_argument("--seeds", type=int, default=None,
+                   help=f"seeds per remedy (default {d.n_seeds})")
+    p.add_argument("--steps", type=int, default=None,
+                   help=f"Adam steps per run (default {d.steps})")
     p.add_argument("--quick", action="store_true",
                    help=f"{', '.join(QUICK.families)}; {QUICK.n_seeds} seeds, {QUICK.steps} steps "
                         "(for tests)")
