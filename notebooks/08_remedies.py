@@ -28,7 +28,7 @@
 # | ELBO | $D + R$ | $H$ (flat) |
 # | KL annealing at weight $\beta_t$ | $D + \beta_t R$ | $H - (1 - \beta_t) R$ |
 # | free bits $\lambda$ | $D + \max(\lambda, R)$ | $H - R + \max(\lambda, R)$ |
-# | augmented Lagrangian | $D + \lambda c + \rho c^2/2$ | $H-\lambda\sigma+(\lambda-1)R+\rho c^2/2$ |
+# | aug. Lagrangian | $D + \lambda c + \rho c^2/2$ | $H-\lambda\sigma+(\lambda-1)R+\rho c^2/2$ |
 #
 # (with $c = R - \sigma$ the constraint).
 
