@@ -18,7 +18,7 @@ __all__ = ["main", "dumps", "common_parser", "build_parser", "COMMAND_MODULES", 
 
 #: Modules that contribute commands, in help order. Each defines ``register(subparsers, common)``.
 COMMAND_MODULES = ["toyrd.cli._core", "toyrd.cli._figure", "toyrd.cli._bench", "toyrd.cli._torch",
-                   "toyrd.cli._train", "toyrd.cli._explore"]
+                   "toyrd.cli._train", "toyrd.cli._remedies", "toyrd.cli._explore"]
 
 
 class _OneLineParser(argparse.ArgumentParser):

@@ -141,7 +141,7 @@ class Explorer:
         import panel as pn
 
         from toyrd.data import toy_data
-        from toyrd.tables import FAMILIES
+        from toyrd.tables import FAMILIES, READINGS
         from toyrd.objectives import KINDS
 
         self.toy = toy_data()
@@ -162,7 +162,8 @@ class Explorer:
                                  css_classes=["toyrd-objective"])
         self.hyper = _widget(w.EditableFloatSlider, "β", start=0.0, end=3.0, step=0.05,
                              value=1.0, width=260, css_classes=["toyrd-hyper"])
-        self.family = _widget(w.Select, "family", options=list(FAMILIES), value=d.family,
+        self.family = _widget(w.Select, "family", options=list(READINGS) + sorted(
+                set(FAMILIES) - set(READINGS) - {"tabular/tabular", "bump/bump"}), value=d.family,
                               width=260, css_classes=["toyrd-family"])
         self.init_scale = _widget(w.EditableFloatSlider, "init scale", start=0.0, end=3.0,
                                   step=0.05, value=d.init_scale, width=260,

@@ -10,10 +10,12 @@ from toyrd.plot._panels import (  # noqa: F401
 )
 from toyrd.plot._figure2 import figure2_figure  # noqa: F401
 from toyrd.plot._rdplane import rdplane_figure  # noqa: F401
+from toyrd.plot._remedies import remedies_figure  # noqa: F401
 
 __all__ = [
     "figure2_figure",
     "rdplane_figure",
+    "remedies_figure",
     "PanelData",
     "panel_data",
     "latent_order",

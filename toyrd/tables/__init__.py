@@ -25,6 +25,7 @@ from toyrd.tables._families import (  # noqa: F401
     BUMPFREE,
     MARGINALS,
     FIGURE2_FAMILY,
+    READINGS,
 )
 from toyrd.tables._io import (  # noqa: F401
     Model,
@@ -52,6 +53,7 @@ __all__ = [
     "BUMPFREE",
     "MARGINALS",
     "FIGURE2_FAMILY",
+    "READINGS",
     "Model",
     "load_model",
     "save_model",

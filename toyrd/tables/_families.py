@@ -72,7 +72,7 @@ from toyrd.errors import ToyrdError
 
 __all__ = ["Family", "TableMap", "FAMILIES", "MAPS", "get_family", "get_map", "bump_map", "tabular",
            "bump", "softmax", "log_softmax", "bin_coordinates", "TABULAR", "BUMP", "ONEHOT",
-           "BUMPFREE", "MARGINALS", "FIGURE2_FAMILY"]
+           "BUMPFREE", "MARGINALS", "FIGURE2_FAMILY", "READINGS"]
 
 
 
@@ -338,6 +338,10 @@ _COMPOSED: dict = {}
 
 #: The family of the Figure 2 reproduction (see docs/figure2.md): listed with the others.
 FIGURE2_FAMILY = "bump(w0=2)/bump+free"
+#: One family per reading of the paper's model family, the ones the studies compare (remedies,
+#: robustness, the explorer's menu): free tables; Appendix E as written; a local encoder with a
+#: free decoder, and the reverse; the literal one-hot reading; the Figure 2 default.
+READINGS = ("tabular", "bump", "bump/tabular", "tabular/bump", "onehot/onehot", FIGURE2_FAMILY)
 
 
 def get_family(family) -> Family:

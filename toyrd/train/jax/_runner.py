@@ -9,6 +9,14 @@ Two paths compute the same numbers (tested to 1e-9 over a 300-step run):
 * generic (a custom ``loss_builder``, e.g. autonomy and Figure 2; families without ``logits``):
   the per-row loss vmapped batch-first, autodiff.
 
+Step-dependent losses (KL annealing, alternating phases, remedies of ``toyrd remedies``): a loss
+builder with the attribute ``takes_step = True`` returns ``f(params, hyper, px, step)``, where
+``step`` is the int32 index of the Adam step after the warm-up (0, 1, …, steps − 1; the history
+entry of chunk k is evaluated at step k·stride, the final one at ``steps``). A builder may also
+carry ``update_mask(loss_key, family, n_x) -> w(params, hyper, step)``: a pytree like one row's
+params of scalar weights that multiply that row's Adam update (0 freezes a leaf for the step,
+so its momentum does not move it either). Builders without these attributes run as before.
+
 Adam (optax) runs on the batched parameter pytree: Adam is elementwise, so one Adam over the batch
 is B independent Adams, and the gradient of Σ_b loss_b is the per-row gradient.
 """
@@ -128,7 +136,8 @@ def _generic_losses(loss_builder, loss_key, family: Family, n_x: int):
     from jax import lax
 
     loss_fn = (objective_loss_fn if loss_builder is None else loss_builder)(loss_key, family, n_x)
-    batched = jax.vmap(loss_fn, in_axes=(0, 0, None))
+    takes_step = getattr(loss_builder, "takes_step", False)
+    batched = jax.vmap(loss_fn, in_axes=(0, 0, None) + ((None,) if takes_step else ()))
 
     def generative_total(params, px):  # m and d minimise R + D; the encoder is held fixed
         def one(p):
@@ -177,8 +186,16 @@ def _build(config: TrainConfig, family: Family, n_x: int, loss_builder, key, pro
     else:
         batched, generative_total = _generic_losses(loss_builder, key, family, n_x)
 
-    def total(params, hyper, px):
-        surrogate, aux = batched(params, hyper, px)
+    takes_step = getattr(loss_builder, "takes_step", False)
+    mask_builder = getattr(loss_builder, "update_mask", None)
+    mask = None if mask_builder is None else jax.vmap(mask_builder(key, family, n_x),
+                                                      in_axes=(0, 0, None))
+
+    def loss_at(params, hyper, px, t):  # the builder's loss, with the step when it takes one
+        return batched(params, hyper, px, t) if takes_step else batched(params, hyper, px)
+
+    def total(params, hyper, px, t):
+        surrogate, aux = loss_at(params, hyper, px, t)
         return surrogate.sum(), aux
 
     grad = jax.grad(total, has_aux=True)
@@ -189,15 +206,18 @@ def _build(config: TrainConfig, family: Family, n_x: int, loss_builder, key, pro
     def run(params, hyper, px, lr, token):
         opt = _adam(lr, config)
 
-        def step(carry, _):
+        def step(carry, t):
             p, s = carry
-            g, _ = grad(p, hyper, px)
+            g, _ = grad(p, hyper, px, t)
             upd, s = opt.update(g, s, p)
+            if mask is not None:  # per-row weights (B,) on batch-first leaves (B, ...)
+                upd = jax.tree.map(lambda u, w: u * w.reshape(w.shape + (1,) * (u.ndim - 1)),
+                                   upd, mask(p, hyper, t))
             return (optax.apply_updates(p, upd), s), None
 
         def chunk(carry, k):
-            _, aux = batched(carry[0], hyper, px)
-            carry, _ = lax.scan(step, carry, None, length=stride)
+            _, aux = loss_at(carry[0], hyper, px, k * stride)
+            carry, _ = lax.scan(step, carry, k * stride + jnp.arange(stride, dtype=jnp.int32))
             if progress:
                 jax.debug.callback(tick, token, k)
             return carry, aux
@@ -212,8 +232,9 @@ def _build(config: TrainConfig, family: Family, n_x: int, loss_builder, key, pro
 
             (params, _), _ = lax.scan(warm_step, (params, warm_opt.init(params)), None,
                                       length=config.warmup)
-        (p, _), hist = lax.scan(chunk, (params, opt.init(params)), jnp.arange(n_chunks))
-        _, last = batched(p, hyper, px)
+        (p, _), hist = lax.scan(chunk, (params, opt.init(params)),
+                                jnp.arange(n_chunks, dtype=jnp.int32))
+        _, last = loss_at(p, hyper, px, jnp.asarray(config.steps, jnp.int32))
         hist = tuple(jnp.concatenate([h.T, x[:, None]], axis=1) for h, x in zip(hist, last))
         return p, hist
 
