@@ -24,9 +24,13 @@ pytest.importorskip("matplotlib")  # the figures (the `plot` extra)
 
 #: float64 identities (sums of ~900 terms of size ≤ 1).
 KL_FIT = 1e-3
-#: Target-rate R within this of σ for every seed (Adam's overshoot past σ is ~0.02 here; the
-#: loss is flat for R > σ on the R + D = H line, so nothing pulls it back, see robustness.md).
-TARGET_TOL = 0.05
+#: Target-rate R − σ in (0, TARGET_TOL] for every seed: Adam overshoots σ and nothing pulls it
+#: back (the loss is flat for R > σ on the R + D = H line, see robustness.md). Measured with
+#: ``--quick --seed 3``: R = 0.5098–0.5117 (overshoot 0.0098–0.0117); 0.015 leaves ~30 %.
+#: (Was 0.05 either side.)
+TARGET_TOL = 0.015
+#: Figure 2(b): the paper's ELBO model has R = 0.0002 nats; quick mode measures 0.00070–0.00091.
+ELBO_RATE_MAX = 0.01
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +158,33 @@ def test_trained_models_fit_the_data(quick_json):
 
 def test_target_rate_lands_near_sigma(quick_json):
     r = np.array(quick_json["target_rate"]["R"])
-    assert np.all(np.abs(r - 0.5) < TARGET_TOL), r
+    assert np.all((r - 0.5 > 0) & (r - 0.5 <= TARGET_TOL)), r
+
+
+def test_elbo_rate_is_near_zero(quick_json):
+    """Figure 2(b): the ELBO-trained model ignores its latent, R = 0.0002 nats in the paper."""
+    r = np.array(quick_json["elbo"]["R"])
+    assert np.all((r >= 0) & (r < ELBO_RATE_MAX)), r
+
+
+def test_reconstruction_distribution_is_the_data(quick_json):
+    """Figure 2(bi, ci): p*(x) ≈ g(x) ≈ d̄(x) for both trained models (KL(p*‖d̄) measured at
+    ≤ 5e-16, i.e. rounding: with m, d optimal for the encoder, d̄ = p* exactly)."""
+    for name in ("elbo", "target_rate"):
+        kl = np.array(quick_json[name]["kl_pstar_dbar"])
+        assert np.all(np.abs(kl) < KL_FIT), (name, kl)
+
+
+def test_tabular_target_rate_has_no_clusters_measured(quick_json):
+    """Figure 2(c) CONTRADICTED in the tabular family (recorded in docs/claims.md): the paper's
+    target-rate model has two clusters holding 70 % / 30 % of the mass and keeps the true latent;
+    here class 0's states hold 0.978–1.0 of the mass and I(z; z*) = 0.016–0.023 nats (the optimal
+    model: 0.7 and 0.378). The ELBO column agrees with Figure 2(b): one cluster, I(z; z*) ≈ 0.
+    When a family that recovers the clusters becomes the default, this test fails on purpose."""
+    tr, el = quick_json["target_rate"], quick_json["elbo"]
+    assert np.all(np.array(tr["class0_mass"]) > 0.95), tr["class0_mass"]
+    assert np.all(np.array(tr["I_zstar"]) < 0.05), tr["I_zstar"]
+    assert np.all(np.array(el["class0_mass"]) > 0.99) and np.all(np.array(el["I_zstar"]) < 1e-3)
 
 
 def test_target_rate_keeps_more_of_the_true_latent(quick_json):
