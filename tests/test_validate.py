@@ -191,7 +191,9 @@ def test_sum_tolerance_boundary_is_exact_to_one_float():
     for direction in (1.0, -1.0):
         inside = last_inside(direction)
         outside = np.nextafter(inside, direction * np.inf)
-        assert abs(inside - 1.0) <= SUM_TOL < abs(outside - 1.0)
+        # |x − 1| = SUM_TOL exactly is unreachable (1e-10 is no multiple of the float spacing
+        # 2^-52 above 1 or 2^-53 below), so ">" and ">=" in the rule are the same rule.
+        assert abs(inside - 1.0) < SUM_TOL < abs(outside - 1.0)
         far = 1.0 + direction * 10 * SUM_TOL
         for check, shape in ((as_distribution, (1,)), (as_conditional, (1, 1)), (as_joint, (1, 1))):
             assert check("t", np.full(shape, inside))[(0,) * len(shape)] == inside
