@@ -94,3 +94,14 @@ def test_gradients_match_finite_differences(family):
         assert min(abs(r - v) for k, v in GRAD_CASES if k == "target_rate") > 0.1
         check_grads(jax.jit(f), (params,), order=1, modes=("fwd", "rev"), atol=GRAD_TOL,
                     rtol=GRAD_TOL, eps=1e-6)
+
+
+def test_hyperparameter_boundaries():
+    """β = 0 is accepted (paper Sec. 2: "a general β ≥ 0"), so are λ = 0 and σ = 0; the negative
+    float nearest 0 (−5e-324) is rejected, for every kind that has a hyperparameter."""
+    for kind in ("beta", "rda", "target_rate"):
+        assert check_hyper(kind, 0.0) == 0.0
+        assert check_hyper(kind, 0) == 0.0
+        with pytest.raises(toyrd.ToyrdError, match=r"must be finite and >= 0$"):
+            check_hyper(kind, -5e-324)
+    assert make_objective("beta", 0.0)(0.7, 2.0) == 2.0  # β = 0: D alone

@@ -174,3 +174,29 @@ def test_model_files_round_trip_and_normalize_only_on_request(tmp_path):
     with pytest.raises(TableError, match=r"^pzx: has 2 columns, expected n_x = 3"):
         toyrd.save_model(tmp_path / "bad.npz", ENC, DEC, MAR, px=PX, pzx=np.full((2, 2), 0.25))
     assert not (tmp_path / "bad.npz").exists()
+
+
+def test_sum_tolerance_boundary_is_exact_to_one_float():
+    """SUM_TOL is the boundary itself: the last float64 sum within 1 ± SUM_TOL is accepted, the
+    next one out is rejected, and 1 ± 10·SUM_TOL is rejected — for vectors, rows and joints
+    (one-entry tables, so the sum is the entry and no rounding of the sum blurs the boundary)."""
+    def last_inside(direction):
+        x = 1.0 + direction * SUM_TOL
+        while abs(x - 1.0) > SUM_TOL:  # step back to the last float with |x − 1| ≤ SUM_TOL
+            x = np.nextafter(x, 1.0)
+        while abs(np.nextafter(x, direction * np.inf) - 1.0) <= SUM_TOL:
+            x = np.nextafter(x, direction * np.inf)
+        return x
+
+    for direction in (1.0, -1.0):
+        inside = last_inside(direction)
+        outside = np.nextafter(inside, direction * np.inf)
+        # |x − 1| = SUM_TOL exactly is unreachable (1e-10 is no multiple of the float spacing
+        # 2^-52 above 1 or 2^-53 below), so ">" and ">=" in the rule are the same rule.
+        assert abs(inside - 1.0) < SUM_TOL < abs(outside - 1.0)
+        far = 1.0 + direction * 10 * SUM_TOL
+        for check, shape in ((as_distribution, (1,)), (as_conditional, (1, 1)), (as_joint, (1, 1))):
+            assert check("t", np.full(shape, inside))[(0,) * len(shape)] == inside
+            for bad in (outside, far):
+                with pytest.raises(TableError, match=r"expected 1 ± 1e-10$"):
+                    check("t", np.full(shape, bad))

@@ -86,6 +86,17 @@ def test_bump_reading():
     assert np.max(np.abs(np.log(e[x]) - (lg - np.log(np.exp(lg).sum())))) < 1e-12
 
 
+@pytest.mark.parametrize("n", [1, 2, 3, 30, 31])
+def test_bin_coordinates_are_the_bin_centres(n):
+    """The bump family's x_j is the centre (j + ½)/n of bin j of [0, 1], not an edge: exact in
+    float64, symmetric about ½, spaced 1/n."""
+    t = bin_coordinates(n)
+    assert t.dtype == np.float64 and t.shape == (n,)
+    assert np.array_equal(t, (np.arange(n) + 0.5) / n)
+    assert t[0] == 0.5 / n and t[-1] == 1.0 - 0.5 / n
+    np.testing.assert_allclose(t + t[::-1], 1.0, rtol=0, atol=1e-15)
+
+
 def test_custom_family_and_errors():
     fam = Family("mine", tabular.init, tabular.tables)
     assert get_family(fam) is fam

@@ -12,6 +12,16 @@ pytest.importorskip("jax")  # the JAX trainer (the `jax` extra)
 
 #: float64 identity tolerance (sums of ~900 terms of size ~1).
 BOUND_TOL = 1e-6
+#: Target rate with the defaults: R − σ in (0, OVERSHOOT_MAX]. Adam overshoots σ = 0.5 and nothing
+#: pulls R back (the loss is flat for R > σ on R + D = H); measured on seeds 0–3:
+#: R = 0.5080, 0.5164, 0.5218, 0.5182 (overshoot 0.008–0.022). 0.025 leaves 0.003 above the worst
+#: seed. (Was |R − σ| < 0.03.)
+OVERSHOOT_MAX = 0.025
+#: Appendix C: G − E of trained β-VAEs is larger at β far from 1 than at β = 1 by at least this
+#: factor. Measured (2 seeds, defaults): tabular β = 1: 2.6e-10–3.9e-10, β = 0.3: 5.6e-4–6.0e-4,
+#: β = 3: 5.0e-8–2.3e-7; bump β = 1: 7.3e-5–1.1e-4, β = 0.3: 0.014, β = 3: 0.105. The smallest
+#: ratio is 130 (tabular β = 3); 10 leaves an order of magnitude.
+LOOSEN_FACTOR = 10.0
 H = toyrd.toy_data().entropy
 
 
@@ -65,12 +75,12 @@ def test_rerun_is_bitwise_identical_and_rows_are_independent(elbo_run):
 
 
 def test_target_rate_defaults_end_near_sigma():
-    """The figure helper's call (defaults): starts below σ = 0.5, ends within 0.03 nats of it,
-    on the bound (warm-up fits m and d first, so R + D = H up to rounding)."""
+    """The figure helper's call (defaults): starts below σ = 0.5, ends just above it (by at most
+    OVERSHOOT_MAX), on the bound (warm-up fits m and d first, so R + D = H up to rounding)."""
     res = tj.train("target_rate", hyper=0.5, seeds=range(4), progress=False)
     q = res.table()
     assert np.all(res.history["R"][:, 0] < 0.5)
-    assert np.all(np.abs(q["R"] - 0.5) < 0.03)
+    assert np.all((q["R"] - 0.5 > 0) & (q["R"] - 0.5 <= OVERSHOOT_MAX)), q["R"]
     assert np.all(np.abs(q["R"] + q["D"] - H) < BOUND_TOL)
     assert np.all(q["kl_pstar_g"] < BOUND_TOL)
 
@@ -83,6 +93,20 @@ def test_beta_sweep_rate_non_increasing_in_beta():
     assert [c["hyper"] for c in res.configs[::2]] == betas
     assert np.all(np.diff(r, axis=0) <= 0), r
     assert np.all(r[-1] < 0.05) and np.all(r[0] > 2.0)  # β > 1 collapses, β < 1 codes ~all of H
+
+
+@pytest.mark.parametrize("family", ["tabular", "bump"])
+def test_generative_bounds_loosen_away_from_beta_one(family):
+    """Appendix C: "models trained with the β-VAE objective [tend] to have loose bounds on the
+    generative mutual information when β varies away from 1" — G − E (≥ 0, eq. 11) of trained
+    β-VAEs at β = 0.3 and β = 3 exceeds its value at β = 1 by LOOSEN_FACTOR, seed by seed."""
+    betas = [0.3, 1.0, 3.0]
+    res = tj.train("beta", hyper=betas, seeds=range(2), family=family, progress=False)
+    q = res.table()
+    gap = (q["G"] - q["E"]).reshape(len(betas), 2)  # rows: hyper-major, then seed
+    assert np.all(gap > -IDENTITY_TOL)
+    at_one = gap[1].max()
+    assert np.all(gap[0] > LOOSEN_FACTOR * at_one) and np.all(gap[2] > LOOSEN_FACTOR * at_one), gap
 
 
 def test_float32_gives_valid_float64_tables_close_to_float64():

@@ -10,9 +10,13 @@ learning rate from LR to LR·0.01 over STEPS steps, no warm-up, seeds 0..N_SEEDS
   R + D = H, so the ELBO loss is H everywhere on it, and D + |σ − R| = H − σ for every R ≥ σ — so
   the final R is not identified by the objective and the two trainers stop at different points of
   the valley (the benchmark reports how far apart). What the objective does identify is asserted,
-  per seed and for the mean over seeds, within LOSS_TOL = 0.01 nats (0.3 % of H; the sampling
-  noise of the final minibatch steps at lr·0.01 is far below it): the final exact loss, the
-  bound gap R + D − H, and for the target rate R ≥ σ − LOSS_TOL.
+  per seed and for the mean over seeds, within LOSS_TOL: the final exact loss, the bound gap
+  R + D − H, and for the target rate R ≥ σ. Measured (3 seeds, both objectives): loss differences
+  0.00085–0.00154, gaps 0.00093–0.00162, R 0.594–0.620 for σ = 0.5; LOSS_TOL = 0.003 is ~2× the
+  worst (was 0.01 = 0.3 % of H).
+* The exact trainer (JAX here; torch ``exact`` equals it to JAX_TOL) after STEPS = 600 steps from
+  init scale 1 without warm-up sits EXACT_GAP_TOL from the bound: measured R + D − H =
+  7.5e-5–1.6e-4 (the JAX tests' 1e-6 needs 2,000 steps with the warm-up). Was LOSS_TOL = 0.01.
 """
 
 import numpy as np
@@ -27,7 +31,8 @@ from toyrd.train.torch import train  # noqa: E402
 STEPS, LR, N_SEEDS, BATCH = 600, 0.05, 3, 64
 SIGMA = 0.5
 JAX_TOL = 1e-9
-LOSS_TOL = 0.01
+LOSS_TOL = 0.003
+EXACT_GAP_TOL = 3e-4
 OBJECTIVES = {"elbo": None, "target_rate": SIGMA}
 
 
@@ -60,6 +65,8 @@ def test_torch_exact_gradient_trainer_is_the_jax_trainer(jax_runs, objective):
     ref = jax_runs[objective][0]
     for k in ("R", "D", "loss"):
         assert abs(got[k] - ref[k]) <= JAX_TOL, (k, got[k], ref[k])
+    H = toyrd.toy_data().entropy
+    assert 0 < got["R"] + got["D"] - H <= EXACT_GAP_TOL
 
 
 @pytest.mark.parametrize("objective", list(OBJECTIVES))
@@ -71,8 +78,8 @@ def test_minibatch_run_lands_where_the_exact_trainer_lands(jax_runs, objective):
         assert abs(q["loss"] - r["loss"]) <= LOSS_TOL
         assert q["R"] + q["D"] - H <= LOSS_TOL
         if objective == "target_rate":
-            assert q["R"] >= SIGMA - LOSS_TOL
+            assert q["R"] >= SIGMA
     assert abs(np.mean([q["loss"] for q in mine]) - np.mean([r["loss"] for r in ref])) <= LOSS_TOL
     # the exact trainer itself sits on the valley (the identities the comparison relies on)
     for r in ref:
-        assert abs(r["R"] + r["D"] - H) <= LOSS_TOL
+        assert 0 < r["R"] + r["D"] - H <= EXACT_GAP_TOL

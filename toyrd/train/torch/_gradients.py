@@ -35,7 +35,7 @@ from toyrd.objectives import make_objective
 from toyrd.train.torch._estimators import check_estimator, draw_minibatch, estimate_rd
 
 __all__ = ["GradientStats", "exact_gradient", "gradient_samples", "gradient_stats", "bonferroni_k",
-           "gumbel_bias", "expected_gradient"]
+           "gumbel_bias", "expected_gradient", "gradient_variance"]
 
 #: Gumbel noise that forces the Gumbel-max sample to a chosen z (log-probabilities are ≥ −745).
 _FORCE = 1e4
@@ -111,6 +111,27 @@ def expected_gradient(params: dict, px, estimator: str, *, batch_size: int = 1, 
     forced through its Gumbel noise (g = 10⁴ at z_b, 0 elsewhere), so the estimator code is the
     one the trainer runs.
     """
+    weight, flat = _enumerated(params, px, estimator, batch_size, family, objective, value,
+                               baseline, baseline_value, chunk_size)
+    return (weight[:, None] * flat).sum(0).numpy()
+
+
+def gradient_variance(params: dict, px, estimator: str, *, batch_size: int = 1, family="tabular",
+                      objective="elbo", value=None, baseline: str = "none",
+                      baseline_value=(0.0, 0.0), chunk_size: int = 1024) -> float:
+    """Σ_j Var[ĝ_j] = E‖ĝ − E ĝ‖² per minibatch, exactly, by the enumeration of
+    :func:`expected_gradient` (same arguments and limits). It is the ``variance`` that
+    :func:`gradient_stats` estimates from samples; e.g. the ``exact`` estimator would give 0.
+    """
+    weight, flat = _enumerated(params, px, estimator, batch_size, family, objective, value,
+                               baseline, baseline_value, chunk_size)
+    mean = (weight[:, None] * flat).sum(0)
+    return float((weight[:, None] * (flat - mean) ** 2).sum())
+
+
+def _enumerated(params, px, estimator, batch_size, family, objective, value, baseline,
+                baseline_value, chunk_size):
+    """(probability (M,), flattened gradient (M, P)) of every minibatch of a discrete estimator."""
     if estimator not in ("enumerate", "reinforce"):
         raise ToyrdError(f"estimator: {estimator!r} has continuous noise; use gradient_samples")
     check_estimator(estimator, baseline, batch_size)
@@ -134,7 +155,7 @@ def expected_gradient(params: dict, px, estimator: str, *, batch_size: int = 1, 
     loss = _loss_fn(fam, n_x, obj, estimator, px_t, 1.0, baseline, bv)
     grads = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0, 0), chunk_size=chunk_size)(p, x, g)
     flat = torch.cat([grads[k].reshape(x.shape[0], -1) for k in sorted(grads)], dim=1)
-    return (weight[:, None] * flat).sum(0).numpy()
+    return weight, flat
 
 
 def gradient_stats(samples: np.ndarray, exact: np.ndarray, batch_size: int = 0, groups: int = 20) -> GradientStats:
