@@ -25,7 +25,7 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.py"))
 EXPECTED = [
     "01_exact_quantities.py", "02_optimal_marginal_decoder.py", "03_elbo_vs_target_rate.py",
     "04_beta_vae_frontier.py", "05_perspectives.py", "06_encoder_autonomy.py",
-    "07_monte_carlo_vs_truth.py",
+    "07_monte_carlo_vs_truth.py", "08_remedies.py",
 ]
 
 
