@@ -6,7 +6,8 @@ Drawing only: the numbers come from :mod:`toyrd.experiments` and :mod:`toyrd.qua
 from __future__ import annotations
 
 from toyrd.plot._panels import (  # noqa: F401
-    PanelData, panel_data, latent_order, plot_columns, save_figure, FORMATS, CLASS_COLORS,
+    PanelData, new_figure, panel_data, latent_order, plot_columns, save_figure, FORMATS,
+    CLASS_COLORS,
 )
 from toyrd.plot._figure2 import figure2_figure  # noqa: F401
 from toyrd.plot._rdplane import rdplane_figure  # noqa: F401
@@ -17,6 +18,7 @@ __all__ = [
     "rdplane_figure",
     "remedies_figure",
     "PanelData",
+    "new_figure",
     "panel_data",
     "latent_order",
     "plot_columns",
