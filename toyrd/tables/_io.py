@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from toyrd.errors import TableError, ToyrdError
+from toyrd._output import atomic_write, check_out_file
 from toyrd._validate import as_conditional, as_joint, check_model
 
 __all__ = ["Model", "load_model", "save_model", "dumps"]
@@ -57,8 +58,13 @@ def load_model(path, *, normalize: bool = False) -> Model:
     return Model(px, e, d, m, pzx)
 
 
-def save_model(path, encoder, decoder, marginal, *, px=None, pzx=None) -> None:
-    """Write a model file after validating it (so every saved file loads)."""
+def save_model(path, encoder, decoder, marginal, *, px=None, pzx=None) -> str:
+    """Write a model file after validating it (so every saved file loads); return its path.
+
+    Like ``np.savez``, ``.npz`` is appended to a path without it; the returned path is the file
+    written. The file is written whole or not at all (a temporary file renamed into place); an
+    unwritable location raises a one-line :class:`ToyrdError`.
+    """
     n_x = as_conditional("encoder", encoder).shape[0]
     if pzx is not None:
         pzx = _check_pzx(pzx, n_x)
@@ -71,7 +77,10 @@ def save_model(path, encoder, decoder, marginal, *, px=None, pzx=None) -> None:
     arrays = dict(encoder=e, decoder=d, marginal=m, px=px_v)
     if pzx is not None:
         arrays["pzx"] = pzx
-    np.savez(path, **arrays)
+    path = check_out_file("model file", path, suffix=".npz")
+    with atomic_write("model file", path) as fh:
+        np.savez(fh, **arrays)
+    return path
 
 
 def _read_npz(path) -> dict:

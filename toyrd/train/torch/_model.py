@@ -98,9 +98,10 @@ def export_tables(vae: TorchVAE):
     return tuple(np.asarray(t, dtype=np.float64) for t in vae.family.tables(vae.numpy_params(), vae.n_x))
 
 
-def save_torch_model(path, vae: TorchVAE, *, px=None, pzx=None) -> None:
-    """Write the exported tables with :func:`toyrd.io.save_model` (``toyrd evaluate`` reads it)."""
+def save_torch_model(path, vae: TorchVAE, *, px=None, pzx=None) -> str:
+    """Write the exported tables with :func:`toyrd.tables.save_model` (``toyrd evaluate`` reads
+    it); return the path written (``.npz`` appended when missing)."""
     from toyrd.tables import save_model
 
     enc, dec, mar = export_tables(vae)
-    save_model(path, enc, dec, mar, px=px, pzx=pzx)
+    return save_model(path, enc, dec, mar, px=px, pzx=pzx)
