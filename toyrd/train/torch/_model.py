@@ -88,6 +88,11 @@ class TorchVAE(nn.Module):
 
     forward = tables
 
+    def log_tables(self, params: dict | None = None):
+        """(log e, log d, log m) as tensors: the family's log-tables, finite where the logits are
+        (even where :meth:`tables` underflows to an exact 0)."""
+        return self.family.logs(self.param_dict() if params is None else params, self.n_x)
+
     def numpy_params(self) -> dict:
         """The parameters as float64 numpy arrays (a copy)."""
         return {k: v.detach().to(torch.float64).cpu().numpy().copy() for k, v in self.param_dict().items()}
