@@ -14,7 +14,7 @@ import tempfile
 
 from toyrd.errors import ToyrdError
 
-__all__ = ["check_out_file", "check_out_dir", "atomic_write", "os_reason"]
+__all__ = ["atomic_write", "check_out_dir", "check_out_file", "os_reason"]
 
 
 def os_reason(exc: OSError) -> str:

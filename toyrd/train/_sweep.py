@@ -152,7 +152,7 @@ def _locked(path):
 
     check_out_file("out", path)
     try:
-        fh = open(path, "ab")
+        fh = open(path, "ab")  # noqa: SIM115 (closed by the with below; open errors first)
     except OSError as exc:
         raise ToyrdError(f"{path}: cannot be opened for appending ({os_reason(exc)})") from None
     with fh:
