@@ -58,7 +58,7 @@ from scipy import special
 
 from toyrd import _formulas as F
 from toyrd.errors import TableError, ToyrdError
-from toyrd._validate import as_conditional, as_distribution, check_model
+from toyrd._validate import as_conditional, as_distribution, check_int, check_model
 
 __all__ = ["IWAEResult", "iwae_bound", "log_likelihood_bound", "multiset_count",
            "EXACT_MAX_TERMS", "QUAD_STEP", "METHODS"]
@@ -121,6 +121,9 @@ def iwae_bound(px, encoder, decoder, marginal, k: int, *, method: str = "auto",
     if method == "mc" and (isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer))
                            or n_samples < 2):
         raise ToyrdError(f"n_samples: {n_samples!r}, expected an integer >= 2")
+    max_terms = check_int("max_terms", max_terms, 1)
+    if method == "mc":
+        seed = check_int("seed", seed, 0)
 
     # log w = log m(z) + log d(x|z) - log e(z|x), each a log of a table entry: m(z) d(x|z) is
     # never formed, so a product below the smallest float (1e-200 · 1e-200) stays finite.

@@ -226,7 +226,7 @@ def _check_initial_tables(fam, params, n_x: int, c: TrainConfig) -> None:
                          f"valid: {exc}") from None
     except ToyrdError:
         raise
-    except Exception as exc:  # a family whose tables() fails on its own init
+    except Exception as exc:  # noqa: BLE001 (a family whose tables() fails on its own init)
         raise ToyrdError(f"family {fam.name!r}: tables(init(...)) failed "
                          f"({type(exc).__name__}: {exc})") from None
 
