@@ -33,7 +33,7 @@ def run_cli(capsys, argv):
 
 
 def assert_one_line(capsys, argv, *needles):
-    rc, lines, out = run_cli(capsys, argv)
+    rc, lines, _ = run_cli(capsys, argv)
     assert rc == 2, (rc, lines)
     assert len(lines) == 1, lines
     for n in needles:
@@ -190,12 +190,12 @@ def test_run_sweep_lock_in_python(tmp_path):
 def _zip_bomb(path, n_bytes):
     import zipfile
 
-    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (%d,), }" % (n_bytes // 8)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        with z.open("encoder.npy", "w", force_zip64=True) as f:
-            f.write(b"\x93NUMPY\x01\x00v\x00" + header.ljust(117).encode() + b"\n")
-            for _ in range(n_bytes >> 20):
-                f.write(bytes(1 << 20))
+    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': ({n_bytes // 8},), }}"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z, \
+            z.open("encoder.npy", "w", force_zip64=True) as f:
+        f.write(b"\x93NUMPY\x01\x00v\x00" + header.ljust(117).encode() + b"\n")
+        for _ in range(n_bytes >> 20):
+            f.write(bytes(1 << 20))
 
 
 @pytest.mark.parametrize("content, needle", [
@@ -346,8 +346,8 @@ def _unnormalised(params, n_x):
     (dict(pzx=np.full((2, 5), 0.1)), TableError, "pzx: has 5 columns, expected n_x = 30"),
     (dict(pzx=np.full((2, 30), np.nan)), TableError, "pzx: entry (0, 0) is nan"),
     (dict(family=toyrd.tables.Family("unnorm", toyrd.tables.tabular.init, _unnormalised)),
-     TableError, "family 'unnorm' (row seed 0, init_scale 0.3): its initial tables are not "
-                 "valid: encoder row 0: sums to 2"),
+     TableError, ("family 'unnorm' (row seed 0, init_scale 0.3): its initial tables are not "
+                  "valid: encoder row 0: sums to 2")),
 ])
 def test_train_arguments(kwargs, error, needle):
     from toyrd.train.jax import train
