@@ -98,8 +98,8 @@ def cases(tmp):
         for why, path in outs.items():
             out.append((f"cli {cmd} --out {why}", lambda a=argv, p=path: _cli(a + ["--out", p])))
         if cmd in ("train", "sweep", "train-torch"):
-            out.append((f"cli {cmd} --out /dev/full",
-                        lambda a=argv: _cli(a + ["--out", "/dev/full"])))
+            for dev in ("/dev/full", "/dev/null"):
+                out.append((f"cli {cmd} --out {dev}", lambda a=argv, d=dev: _cli(a + ["--out", d])))
     # sweep reading its output file
     bad_utf8 = os.path.join(tmp, "bad.jsonl")
     with open(bad_utf8, "wb") as f:
@@ -110,6 +110,13 @@ def cases(tmp):
     sw = ["sweep", "--seeds", "1", *fast, "--no-progress", "--out"]
     out.append(("cli sweep non-UTF-8 output file", lambda: _cli(sw + [bad_utf8])))
     out.append(("cli sweep 4 MiB line in output file", lambda: _cli(sw + [huge])))
+    locked = os.path.join(tmp, "locked.jsonl")
+    out.append(("cli sweep while another sweep holds the file", lambda: _locked_sweep(sw, locked)))
+    out.append(("cli train --out mymodel reports mymodel.npz",
+                lambda: _reports_npz(["train", *fast, "--out", os.path.join(tmp, "mymodel")])))
+    out.append(("cli train diverging (bump, lr 50)", lambda: _cli(
+        ["train", "--family", "bump", "--init-scale", "30", "--lr", "50", "--steps", "20",
+         "--warmup", "0", "--json"])))
     # model files
     for label, data in (("empty", b""), ("garbage", b"\x00garbage" * 100),
                         ("zip header only", b"PK\x03\x04" + b"\x00" * 40),
@@ -122,6 +129,9 @@ def cases(tmp):
             with open(p, "wb") as f:
                 f.write(data)
         out.append((f"cli evaluate {label} model file", lambda p=p: _cli(["evaluate", p])))
+    bomb = os.path.join(tmp, "bomb.npz")
+    _zip_bomb(bomb, 300 << 20)
+    out.append(("cli evaluate zip bomb (300 MB member)", lambda: _cli(["evaluate", bomb])))
     nanmodel = os.path.join(tmp, "nan.npz")
     np.savez(nanmodel, encoder=np.full((30, 30), np.nan), decoder=np.eye(30), marginal=np.ones(30))
     out.append(("cli evaluate nan model", lambda: _cli(["evaluate", nanmodel])))
@@ -223,6 +233,42 @@ def cases(tmp):
     # torch trainer with extreme logits
     out.append(("torch extreme logits one step", lambda: _torch_extreme()))
     return out
+
+
+def _zip_bomb(path, n_bytes):
+    import zipfile
+
+    header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': ({n_bytes // 8},), }}"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z, \
+            z.open("encoder.npy", "w", force_zip64=True) as f:
+        f.write(b"\x93NUMPY\x01\x00v\x00" + header.ljust(117).encode() + b"\n")
+        for _ in range(n_bytes >> 20):
+            f.write(bytes(1 << 20))
+
+
+def _locked_sweep(argv, path):
+    import fcntl
+
+    with open(path, "ab") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        ok, why = _cli(argv + [path])
+    if ok and os.path.getsize(path):
+        return False, "wrote lines while locked"
+    return ok, why
+
+
+def _reports_npz(argv):
+    from toyrd.cli import main
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            rc = main(argv)
+        except Exception as exc:  # noqa: BLE001 (anything else is "not clean")
+            return False, f"{type(exc).__name__}: {exc}"
+    if rc != 0 or f"{argv[-1]}.npz" not in buf.getvalue():
+        return False, f"exit {rc}, reported {buf.getvalue().splitlines()[-1:]}"
+    return True, ""
 
 
 def _torch_extreme():
