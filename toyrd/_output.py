@@ -18,7 +18,7 @@ __all__ = ["atomic_write", "check_out_dir", "check_out_file", "os_reason"]
 
 
 def os_reason(exc: OSError) -> str:
-    """``strerror`` of an OSError (``[Errno 13] Permission denied: '…'`` → ``Permission denied``)."""
+    """The ``strerror`` of an OSError ("Permission denied"), else its type name."""
     return exc.strerror or type(exc).__name__
 
 

@@ -129,7 +129,8 @@ def _read_npz(path) -> dict:
             try:
                 return {k: f[k] for k in f.files}
             except Exception as exc:  # a damaged member (bad CRC, truncated data, object array)
-                raise ToyrdError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+                raise ToyrdError(f"{path}: not a readable .npz file "
+                                 f"({type(exc).__name__}: {exc})") from None
 
 
 def _check_pzx(pzx, n_x: int, *, normalize: bool = False) -> np.ndarray:

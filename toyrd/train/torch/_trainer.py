@@ -136,7 +136,8 @@ def train(config: TrainConfig | None = None, *, px=None, pzx=None, model: TorchV
         if sched is not None:
             sched.step()
         rv, dv, lv = r.item(), d.item(), loss.item()
-        bad = [f"{k} = {v}" for k, v in (("R", rv), ("D", dv), ("loss", lv)) if not math.isfinite(v)]
+        bad = [f"{k} = {v}" for k, v in (("R", rv), ("D", dv), ("loss", lv))
+               if not math.isfinite(v)]
         if bad:
             raise diverged(step, "the minibatch " + ", ".join(bad))
         batch_log["R"][step], batch_log["D"][step], batch_log["loss"][step] = rv, dv, lv
