@@ -166,7 +166,8 @@ def test_model_files_round_trip_and_normalize_only_on_request(tmp_path):
     for got, want in zip(m, (PX, ENC, DEC, MAR, pzx)):
         np.testing.assert_array_equal(got, want)
     np.savez(tmp_path / "raw.npz", px=[1.0, 1.0, 2.0], encoder=10 * ENC, decoder=DEC, marginal=MAR)
-    with pytest.raises(TableError, match=r"^encoder row 0: sums to 10, expected 1 ± 1e-10$"):
+    with pytest.raises(TableError,
+                       match=r"raw\.npz: encoder row 0: sums to 10, expected 1 ± 1e-10$"):
         toyrd.load_model(tmp_path / "raw.npz")
     m = toyrd.load_model(tmp_path / "raw.npz", normalize=True)
     np.testing.assert_allclose(m.px, [0.25, 0.25, 0.5], rtol=0, atol=0)

@@ -27,7 +27,14 @@ def check_int(name: str, value, minimum: int) -> int:
 
 
 def read_real_array(name: str, value) -> np.ndarray:
-    """``value`` as a numpy array of a real (float or integer) dtype, or :class:`TableError`."""
+    """``value`` as a numpy array of a real (float or integer) dtype, or :class:`TableError`.
+
+    A masked array is refused (reading it as an array would silently drop its mask); other
+    ndarray subclasses (``np.matrix``, memmaps, …) are read as the plain array of their values.
+    """
+    if isinstance(value, np.ma.MaskedArray):
+        raise TableError(f"{name}: is a masked array; toyrd does not read masks (pass "
+                         f"np.ma.filled(...) or a plain array of the values you mean)")
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like

@@ -1,7 +1,8 @@
 """The ``toyrd`` command line. Each command lives in a small module with a ``register(sub)``
 function; this file only assembles them, handles errors and prints results.
 
-Exit status 2 with one line on stderr for any bad input (no traceback).
+Exit status: 0 on success; 2 with one line on stderr for any bad input or failed read/write
+(no traceback); 130 when interrupted (Ctrl-C). See docs/cli.md, "Errors and exit codes".
 """
 
 from __future__ import annotations
@@ -76,4 +77,8 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"toyrd {args.command}: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # a write or read the command did not foresee: still one line
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        print(f"toyrd {args.command}: error:{where} {exc.strerror or exc}", file=sys.stderr)
+        return 2
 

@@ -48,7 +48,9 @@ def cmd_bench(args) -> int:
         if getattr(args, flag):
             cmd.append(f"--{flag}")
     if args.out:
-        cmd += ["--out", str(Path(args.out).resolve())]
+        from toyrd._output import check_out_dir
+
+        cmd += ["--out", str(Path(check_out_dir("--out", args.out)).resolve())]
     if args.only:
         cmd += ["--only", args.only]
     return subprocess.run(cmd, cwd=root).returncode

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from toyrd._output import atomic_write, check_out_dir, check_out_file
 from toyrd.cli import FAMILY_HELP, family_name
 from toyrd.tables import dumps
 
@@ -69,6 +70,7 @@ def cmd_figure2(args) -> int:
                                   lr=args.lr, init_scale=args.init_scale, sigma=args.sigma,
                                   warmup=args.warmup).items() if v is not None}
     settings = base._replace(first_seed=args.seed, **over)
+    check_out_dir("--out", args.out or "figure2")
     result = f2.run_figure2(settings, progress=_progress(args.no_progress))
     from toyrd.plot import figure2_figure
 
@@ -90,6 +92,7 @@ def cmd_rdplane(args) -> int:
     if args.seeds is not None:
         over["n_seeds"] = args.seeds
     settings = base._replace(first_seed=args.seed, **over)
+    check_out_dir("--out", args.out or "rdplane")
     result = rd.run_rdplane(settings, progress=_progress(args.no_progress))
     from toyrd.plot import rdplane_figure
 
@@ -99,14 +102,16 @@ def cmd_rdplane(args) -> int:
 def _write_outputs(module, draw, result, args, stem: str) -> int:
     """Write DIR/<stem>.<format> and DIR/<stem>.json (DIR = --out, default ./<stem>), then print
     the JSON (--json) or the table and where the files are."""
-    out_dir = args.out or stem
-    os.makedirs(out_dir, exist_ok=True)
+    out_dir = check_out_dir("--out", args.out or stem)
     fig_path = os.path.join(out_dir, f"{stem}.{args.format}")
     json_path = os.path.join(out_dir, f"{stem}.json")
-    draw(result, fig_path, args.format)
+    for path in (fig_path, json_path):
+        check_out_file("--out", path)
+    with atomic_write("--out", fig_path) as fh:
+        draw(result, fh, args.format)
     payload = module.to_json(result)
     payload["files"] = {"figure": fig_path, "json": json_path}
-    with open(json_path, "w") as fh:
+    with atomic_write("--out", json_path, "w") as fh:
         fh.write(dumps(payload, indent=1) + "\n")
     if args.json:
         print(dumps(payload))

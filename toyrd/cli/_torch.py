@@ -51,6 +51,7 @@ def cmd_train_torch(args) -> int:
         import torch
     except ImportError:
         raise ToyrdError("train-torch: needs PyTorch (pip install 'toyrd[torch]')") from None
+    from toyrd._output import check_out_file
     from toyrd.data import toy_data
     from toyrd.train import TORCH_DEFAULTS
     from toyrd.train.torch import save_torch_model, train
@@ -61,16 +62,14 @@ def cmd_train_torch(args) -> int:
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, temperature=args.temperature,
         baseline=args.baseline, seed=args.seed, n_z=args.n_z, history_stride=args.eval_every,
         dtype=args.dtype, schedule=args.schedule)
+    out_path = check_out_file("--out", args.out, suffix=".npz") if args.out else None
     toy = toy_data()
     res = train(cfg, px=toy.px, pzx=toy.pzx, progress=args.progress)
-    if args.out:
-        try:
-            save_torch_model(args.out, res.model, px=toy.px, pzx=toy.pzx)
-        except OSError as exc:
-            raise ToyrdError(f"--out: cannot write {args.out} ({exc})") from None
+    if out_path:
+        out_path = save_torch_model(out_path, res.model, px=toy.px, pzx=toy.pzx)
     h = res.history
     out = {
-        "config": res.config.as_dict(), "final": res.final, "out": args.out,
+        "config": res.config.as_dict(), "final": res.final, "out": out_path,
         "history": {"batch": {k: v[-1] if len(v) else None for k, v in h.batch.items()},
                     "exact": {k: v.tolist() for k, v in h.exact.items()}},
     }
@@ -84,6 +83,6 @@ def cmd_train_torch(args) -> int:
         print(f"{h.exact['step'][i]:>8d} {h.exact['R'][i]:>10.5f} {h.exact['D'][i]:>10.5f} {h.exact['loss'][i]:>10.5f}")
     f = res.final
     print(f"final (exact, nats): R = {f['R']:.6f}  D = {f['D']:.6f}  ELBO = {f['ELBO']:.6f}  H = {f['H']:.6f}")
-    if args.out:
-        print(f"wrote {args.out}")
+    if out_path:
+        print(f"wrote {out_path}")
     return 0

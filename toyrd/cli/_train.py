@@ -53,16 +53,19 @@ def register(sub, common):
 
 
 def cmd_train(args) -> int:
+    from toyrd._output import check_out_file
     from toyrd.tables import save_model
     from toyrd.train.jax import train
 
+    out_path = check_out_file("--out", args.out, suffix=".npz") if args.out else None
     res = train(args.objective, family=args.family, seeds=(args.seed,), hyper=args.hyper,
                 init_scale=args.init_scale, steps=args.steps, lr=args.lr, warmup=args.warmup,
                 schedule=args.schedule, n_z=args.n_z, dtype=args.dtype, progress=not args.json)
     q = res.evaluate()[0]
-    if args.out:
-        save_model(args.out, res.encoder[0], res.decoder[0], res.marginal[0], px=res.px, pzx=res.pzx)
-    out = {"config": res.configs[0], **q, "model": args.out}
+    if out_path:
+        out_path = save_model(out_path, res.encoder[0], res.decoder[0], res.marginal[0],
+                              px=res.px, pzx=res.pzx)
+    out = {"config": res.configs[0], **q, "model": out_path}
     if args.json:
         print(dumps(out))
         return 0
@@ -72,15 +75,17 @@ def cmd_train(args) -> int:
     for k in _RESULT_KEYS:
         if k in q:
             print(f"{k:>12}  {q[k]:.12f}")
-    if args.out:
-        print(f"model written to {args.out}")
+    if out_path:
+        print(f"model written to {out_path}")
     return 0
 
 
 def cmd_sweep(args) -> int:
+    from toyrd._output import check_out_file
     from toyrd.errors import ToyrdError
     from toyrd.train import grid, run_sweep
 
+    check_out_file("--out", args.out)
     if args.seeds < 1:
         raise ToyrdError(f"--seeds: {args.seeds} must be >= 1")
     configs = grid(args.objective, betas=args.beta, lams=args.lam, sigmas=args.sigma,

@@ -177,7 +177,8 @@ def _train_both(settings: Settings, toy: ToyData, progress: bool):
     rows = [base._replace(hyper=h, seed=s)
             for h, s in zip([-1.0] * n + [float(settings.sigma)] * n, seeds + seeds)]
     res = train_configs(rows, px=toy.px, pzx=toy.pzx, progress=progress,
-                        loss_builder=_paired_loss, loss_key="figure2")
+                        loss_builder=_paired_loss, loss_key="figure2",
+                        on_divergence="keep")  # diverged seeds are counted, not fatal
     enc, dec, mar = (np.asarray(a, dtype=np.float64) for a in (res.encoder, res.decoder, res.marginal))
     return {"elbo": (seeds, enc[:n], dec[:n], mar[:n]),
             "target_rate": (seeds, enc[n:], dec[n:], mar[n:])}

@@ -131,7 +131,7 @@ def run_rdplane(settings: Settings = Settings(), *, toy: ToyData | None = None, 
     step = progress or (lambda stage: None)
     seeds = list(range(settings.first_seed, settings.first_seed + settings.n_seeds))
     common = dict(config=settings.train_config(), seeds=seeds, px=toy.px, pzx=toy.pzx,
-                  progress=False)
+                  progress=False, on_divergence="keep")  # a diverged seed is a point to report
     points = []
     for fam in settings.families:
         step(f"{fam}: β-sweep over {len(settings.betas)} β × {len(seeds)} seeds")

@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from toyrd import _formulas as F
-from toyrd.errors import TableError
+from toyrd.errors import TableError, ToyrdError
 from toyrd._validate import SUM_TOL, as_conditional, as_distribution, as_joint, check_model
 
 __all__ = [
@@ -32,9 +32,20 @@ __all__ = [
 ]
 
 
+def check_base(base):
+    """``base`` if it is None (nats) or a finite real number > 0 other than 1, else ToyrdError."""
+    if base is None:
+        return None
+    ok = isinstance(base, (int, float, np.integer, np.floating)) and not isinstance(base, bool)
+    if not ok or not (math.isfinite(base) and base > 0 and base != 1):
+        raise ToyrdError(f"base: {base!r}, expected None (nats) or a finite number > 0 other "
+                         "than 1 (2 for bits)")
+    return float(base)
+
+
 def _scale(value, base) -> float:
     value = float(value)
-    return value if base is None else value / math.log(base)
+    return value if base is None else value / math.log(check_base(base))
 
 
 def _reference(r, px):

@@ -28,6 +28,11 @@ scheme. Three are offered, all float64:
     Stratified over x: ``n_samples`` draws of k states per x from an explicit seed, the
     per-x sample means combined with weights p*(x); ``stderr`` = sqrt(Σ_x p*(x)² s_x² / n).
 
+Everything runs on log-weights log w = log m(z) + log d(x|z) - log e(z|x): the product
+m(z) d(x|z) is never formed, so weights far below the smallest float (1e-200 · 1e-200) or
+subnormal entries leave the value finite, and ELBO ≤ IWAE_k holds wherever both are defined
+(``tests/quantities/test_iwae_underflow.py``).
+
 ``method="auto"`` enumerates when the total number of multisets is at most ``max_terms``
 (the toy at k ≤ 4), and uses quadrature beyond.
 
@@ -53,7 +58,7 @@ from scipy import special
 
 from toyrd import _formulas as F
 from toyrd.errors import TableError, ToyrdError
-from toyrd._validate import as_conditional, as_distribution, check_model
+from toyrd._validate import as_conditional, as_distribution, check_int, check_model
 
 __all__ = ["IWAEResult", "iwae_bound", "log_likelihood_bound", "multiset_count",
            "EXACT_MAX_TERMS", "QUAD_STEP", "METHODS"]
@@ -116,16 +121,21 @@ def iwae_bound(px, encoder, decoder, marginal, k: int, *, method: str = "auto",
     if method == "mc" and (isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer))
                            or n_samples < 2):
         raise ToyrdError(f"n_samples: {n_samples!r}, expected an integer >= 2")
+    max_terms = check_int("max_terms", max_terms, 1)
+    if method == "mc":
+        seed = check_int("seed", seed, 0)
 
-    joint = F.generative_joint(d, m)  # p_d(z, x)
+    # log w = log m(z) + log d(x|z) - log e(z|x), each a log of a table entry: m(z) d(x|z) is
+    # never formed, so a product below the smallest float (1e-200 · 1e-200) stays finite.
+    with np.errstate(divide="ignore"):
+        log_m, log_d = np.log(m), np.log(d)
     rows = []  # (p*(x), probabilities on the support, log-weights on the support)
     for x in np.flatnonzero(px > 0):
         sup = e[x] > 0
-        pd = joint[sup, x]
-        if np.any(pd == 0):  # a draw of k such states has probability > 0 and weight 0
+        lpd = log_m[sup] + log_d[sup, x]
+        if np.any(np.isneginf(lpd)):  # a draw of k such states has probability > 0, weight 0
             return IWAEResult(-math.inf, 0.0, True, k, "infinite", 0)
-        logw = np.log(pd) - np.log(e[x, sup])
-        rows.append((px[x], e[x, sup], logw))
+        rows.append((px[x], e[x, sup], lpd - np.log(e[x, sup])))
 
     if method == "auto":
         terms = sum(multiset_count(np.unique(lw).size, k) for _, _, lw in rows)
@@ -156,9 +166,12 @@ def iwae_bound(px, encoder, decoder, marginal, k: int, *, method: str = "auto",
 
 
 def _lse(a, axis=-1):
-    """log Σ exp(a) along ``axis`` for finite ``a`` (plain numpy: scipy's is slow on small rows)."""
+    """log Σ exp(a) along ``axis``; entries may be -inf (all -inf: -inf). Plain numpy: scipy's
+    is slow on small rows and overflows on subnormal weights ``b``."""
     mx = a.max(axis=axis, keepdims=True)
-    return (np.log(np.exp(a - mx).sum(axis=axis, keepdims=True)) + mx).squeeze(axis)
+    mx = np.where(np.isfinite(mx), mx, 0.0)
+    with np.errstate(divide="ignore"):
+        return (np.log(np.exp(a - mx).sum(axis=axis, keepdims=True)) + mx).squeeze(axis)
 
 
 def _merge(pe, logw):
@@ -211,34 +224,43 @@ def _quad_one(pe, logw, k):
     geometrically (its error falls like exp(-π²/step)); the range is cut where the neglected
     tails are below 1e-30.
     """
-    log_c = special.logsumexp(logw, b=pe)
-    w = np.exp(logw - log_c)  # normalised weights, E w = 1
-    a = w - 1.0
-    span = float(np.max(np.abs(a)))
-    if span == 0.0:
-        return float(log_c)
-    var = float((pe * a) @ a)  # pe·w ≤ 1, so no overflow even for huge weights
-    log_w_min = float(logw.min() - log_c)  # in logs: the smallest weight may underflow
-    # Left: k ψ(t/k) ≈ t² Var/(2k), so the tail below t_lo contributes < t_lo² Var/(4k) ≤ 1e-30.
-    v_lo = 0.5 * math.log(1e-30 / var) if var > 0 else -40.0
+    log_pe = np.log(pe)  # pe > 0 on the support; subnormal entries stay finite in logs
+    log_c = float(_lse(logw + log_pe))
+    y = logw - log_c  # log of the normalised weights w (E w = 1); w itself may overflow
+    # log |w - 1| without forming w: y + log(1 - e^{-y}) above 0, log(1 - e^{y}) below
+    with np.errstate(divide="ignore"):
+        log_a = np.where(y > 0, y + np.log(-np.expm1(-np.abs(y))), np.log(-np.expm1(-np.abs(y))))
+    if np.all(np.isneginf(log_a)):
+        return log_c
+    log_span = float(log_a.max())
+    log_var = float(_lse(2.0 * log_a + log_pe))  # log Σ e (w - 1)², no overflow
+    log_w_min = float(y.min())
+    # Left: k ψ(t/k) ≈ t² Var/(2k) while (t/k)·max|w - 1| < 1/2, so the tail below t_lo
+    # contributes < t_lo² Var/(4k) ≤ 1e-30; t_lo also stays inside that range of validity.
+    v_lo = min(0.5 * (math.log(1e-30) - log_var), math.log(0.5 * k) - log_span)
     # Right: φ(u) ≤ e^{-u w_min}, so e^{-t} and φ(t/k)^k are both below e^{-70} beyond t_hi.
     v_hi = math.log(70.0) - min(0.0, log_w_min)
     v = np.arange(v_lo, v_hi + QUAD_STEP, QUAD_STEP)
-    t = np.exp(v)
-    u = t / k
+    log_u = v - math.log(k)
+    with np.errstate(over="ignore"):  # t = e^v = +inf far right: e^{-t} = 0 there, as it should
+        t = np.exp(v)
+        # u·w = exp(log u + log w) = +inf is the right limit: that term of φ is 0
+        lphi = _lse(log_pe[None, :] - np.exp(log_u[:, None] + y[None, :]))
     # k ψ(t/k) = k log φ(t/k) + t; near t = 0 from log1p (nothing cancels against t), elsewhere
     # from log φ itself, which also gives φ^k = exp(k log φ) directly where k ψ is large.
-    kpsi = np.empty_like(u)
-    with np.errstate(over="ignore"):  # u·w = +inf is the right limit: that term of φ is 0
-        lphi = _lse(np.log(pe)[None, :] - np.outer(u, w))
-    small = u < 0.5 / span
-    kpsi[small] = k * np.log1p(np.expm1(-np.outer(u[small], a)) @ pe)
-    kpsi[~small] = k * lphi[~small] + t[~small]
+    small = log_u < math.log(0.5) - log_span
+    kpsi = np.full_like(v, np.inf)
+    if small.any():  # u·(w - 1) from logs: |u (w - 1)| < 1/2 there even where w overflows
+        ua = np.sign(y)[None, :] * np.exp(log_u[small, None] + log_a[None, :])
+        kpsi[small] = k * np.log1p(np.expm1(-ua) @ pe)
+    with np.errstate(invalid="ignore"):  # -inf + inf: both terms of f are 0 (kpsi stays inf)
+        big = k * lphi[~small] + t[~small]
+    kpsi[~small] = np.where(np.isnan(big), np.inf, big)
     hot = kpsi > 1.0  # there e^{-t} expm1(kψ) = φ^k - e^{-t} loses nothing
-    f = np.empty_like(u)
+    f = np.empty_like(v)
     f[~hot] = -np.exp(-t[~hot]) * np.expm1(kpsi[~hot])
     f[hot] = np.exp(-t[hot]) - np.exp(k * lphi[hot])
-    return float(log_c) + QUAD_STEP * math.fsum(f)
+    return log_c + QUAD_STEP * math.fsum(f)
 
 
 def _mc_one(pe, logw, k, n, rng):

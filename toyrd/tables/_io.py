@@ -11,6 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from toyrd.errors import TableError, ToyrdError
+from toyrd._output import atomic_write, check_out_file
 from toyrd._validate import as_conditional, as_joint, check_model
 
 __all__ = ["Model", "load_model", "save_model", "dumps"]
@@ -36,6 +37,13 @@ def load_model(path, *, normalize: bool = False) -> Model:
     missing = [k for k in ("encoder", "decoder", "marginal") if k not in arrays]
     if missing:
         raise TableError(f"{path}: missing array {missing[0]!r} (has {sorted(arrays)})")
+    try:
+        return _validated(path, arrays, normalize)
+    except TableError as exc:  # name the file: the user gave a path, not the tables
+        raise TableError(f"{path}: {exc}") from None
+
+
+def _validated(path, arrays, normalize) -> Model:
     n_x = as_conditional("encoder", arrays["encoder"], normalize=normalize).shape[0]
     pzx = arrays.get("pzx")
     if pzx is not None:
@@ -49,7 +57,7 @@ def load_model(path, *, normalize: bool = False) -> Model:
 
             toy = toy_data()
             if n_x != toy.n_bins:
-                raise TableError(f"{path}: no 'px' array, and the default p* (the toy's, {toy.n_bins} "
+                raise TableError(f"no 'px' array, and the default p* (the toy's, {toy.n_bins} "
                                  f"states) does not fit an encoder with {n_x} rows; store px in the file")
             px, pzx = toy.px, toy.pzx
     px, e, d, m = check_model(px, arrays["encoder"], arrays["decoder"], arrays["marginal"],
@@ -57,8 +65,13 @@ def load_model(path, *, normalize: bool = False) -> Model:
     return Model(px, e, d, m, pzx)
 
 
-def save_model(path, encoder, decoder, marginal, *, px=None, pzx=None) -> None:
-    """Write a model file after validating it (so every saved file loads)."""
+def save_model(path, encoder, decoder, marginal, *, px=None, pzx=None) -> str:
+    """Write a model file after validating it (so every saved file loads); return its path.
+
+    Like ``np.savez``, ``.npz`` is appended to a path without it; the returned path is the file
+    written. The file is written whole or not at all (a temporary file renamed into place); an
+    unwritable location raises a one-line :class:`ToyrdError`.
+    """
     n_x = as_conditional("encoder", encoder).shape[0]
     if pzx is not None:
         pzx = _check_pzx(pzx, n_x)
@@ -71,7 +84,16 @@ def save_model(path, encoder, decoder, marginal, *, px=None, pzx=None) -> None:
     arrays = dict(encoder=e, decoder=d, marginal=m, px=px_v)
     if pzx is not None:
         arrays["pzx"] = pzx
-    np.savez(path, **arrays)
+    path = check_out_file("model file", path, suffix=".npz")
+    with atomic_write("model file", path) as fh:
+        np.savez(fh, **arrays)
+    return path
+
+
+#: The most bytes one array of a model file may unpack to (a 2000 × 2000 float64 table is 32 MB):
+#: the sizes declared in the archive are checked before anything is decompressed, so a hostile
+#: file (a zip bomb, a header claiming 10^12 entries) is refused without using the memory.
+MAX_ARRAY_BYTES = 1 << 28
 
 
 def _read_npz(path) -> dict:
@@ -87,6 +109,10 @@ def _read_npz(path) -> dict:
     except OSError as exc:  # a directory, no permission, ...
         raise ToyrdError(f"{path}: cannot be opened ({type(exc).__name__}: {exc.strerror or exc})") from None
     with fh:
+        if fh.read(6) == b"\x93NUMPY":  # refused before numpy reads (maybe huge) array data
+            raise ToyrdError(f"{path}: holds a single array, expected an .npz archive with "
+                             f"encoder, decoder, marginal")
+        fh.seek(0)
         try:
             loaded = np.load(fh, allow_pickle=False)
         except Exception as exc:  # not a zip / npy, pickled data, empty, ...: the file is unreadable
@@ -94,11 +120,17 @@ def _read_npz(path) -> dict:
         if not isinstance(loaded, np.lib.npyio.NpzFile):
             raise ToyrdError(f"{path}: holds a single array, expected an .npz archive with "
                              f"encoder, decoder, marginal")
-        try:
-            with loaded as f:
+        with loaded as f:
+            for info in f.zip.infolist():
+                if info.file_size > MAX_ARRAY_BYTES:
+                    raise ToyrdError(f"{path}: member {info.filename!r} unpacks to "
+                                     f"{info.file_size} bytes, more than the {MAX_ARRAY_BYTES} a "
+                                     "model table may hold; not a toyrd model file")
+            try:
                 return {k: f[k] for k in f.files}
-        except Exception as exc:  # a damaged member (bad CRC, truncated data, object array, ...)
-            raise ToyrdError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+            except Exception as exc:  # a damaged member (bad CRC, truncated data, object array)
+                raise ToyrdError(f"{path}: not a readable .npz file "
+                                 f"({type(exc).__name__}: {exc})") from None
 
 
 def _check_pzx(pzx, n_x: int, *, normalize: bool = False) -> np.ndarray:

@@ -26,8 +26,9 @@ import numpy as np
 
 from toyrd import _formulas as F
 from toyrd.errors import ToyrdError
-from toyrd._validate import as_conditional, as_distribution
+from toyrd._validate import as_conditional, as_distribution, check_int
 from toyrd.tables import tabular
+from toyrd.train._config import check_real
 from toyrd.quantities import e_step, optimal_decoder, optimal_marginal
 
 __all__ = ["EMResult", "em"]
@@ -63,13 +64,14 @@ def em(px=None, *, decoder=None, marginal=None, encoder=None, seed: int = 0, n_z
         px = toy_data().px
     px = as_distribution("px", px)
     n_x = px.shape[0]
-    if int(iters) < 0:
-        raise ToyrdError(f"iters: {iters} must be >= 0")
+    iters = check_int("iters", iters, 0)
+    seed = check_int("seed", seed, 0)
+    init_scale = check_real("init_scale", init_scale)
     e = None if encoder is None else as_conditional("encoder", encoder)
     d = None if decoder is None else as_conditional("decoder", decoder)
     m = None if marginal is None else as_distribution("marginal", marginal)
     n_z = m.shape[0] if m is not None else d.shape[0] if d is not None else (
-        e.shape[1] if e is not None else int(n_z))
+        e.shape[1] if e is not None else check_int("n_z", n_z, 1))
     e0, d0, m0 = tabular.tables(tabular.init(int(seed), n_x, n_z, float(init_scale)), n_x)
     e, d, m = (e0 if e is None else e), (d0 if d is None else d), (m0 if m is None else m)
     if e.shape != (n_x, n_z) or d.shape != (n_z, n_x) or m.shape != (n_z,):

@@ -24,6 +24,7 @@ Identity the results obey (checked in the tests): R + D ≥ H for every "ok" lin
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -84,30 +85,86 @@ def config_key(config: dict) -> str:
     return json.dumps({k: config[k] for k in CONFIG_FIELDS}, sort_keys=True, separators=(",", ":"))
 
 
-def read_done(path) -> dict:
-    """{key: line dict} of the finished runs in ``path`` (missing file: empty).
+#: The longest line a sweep file may hold (a result line is ~400 bytes): a longer one is not a
+#: sweep result, and reading it whole could exhaust memory.
+MAX_LINE_BYTES = 1 << 16
 
-    A last line without its newline (an interrupted write) is removed from the file.
+
+def read_done(path) -> dict:
+    """{key: status} of the finished runs in ``path`` (missing file: empty), read line by line.
+
+    Memory is bounded by the number of finished runs, not the file: a line longer than
+    :data:`MAX_LINE_BYTES`, a byte sequence that is not UTF-8 or a line that is not a sweep
+    result raises a one-line :class:`ToyrdError`. A last line without its newline (an
+    interrupted write) is removed from the file.
     """
+    from toyrd._output import os_reason
+
     if not os.path.exists(path):
         return {}
-    with open(path, "rb") as f:
-        data = f.read()
-    end = data.rfind(b"\n") + 1
-    if end != len(data):  # drop a partial trailing line so appends start on a fresh line
-        with open(path, "r+b") as f:
-            f.truncate(end)
+    if not os.path.isfile(path):
+        raise ToyrdError(f"{path}: not a regular file; a sweep appends to a file on disk")
     done = {}
-    for n, line in enumerate(data[:end].decode().splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            done[config_key(row)] = row
-        except (json.JSONDecodeError, KeyError, TypeError):
-            raise ToyrdError(f"{path}: line {n} is not a sweep result (JSON object with "
-                             f"{', '.join(CONFIG_FIELDS)}); refusing to append to it") from None
+    try:
+        with open(path, "rb") as f:
+            end, n = 0, 0
+            while True:
+                raw = f.readline(MAX_LINE_BYTES + 1)
+                if not raw:
+                    break
+                n += 1
+                if not raw.endswith(b"\n"):
+                    if len(raw) > MAX_LINE_BYTES:
+                        raise ToyrdError(f"{path}: line {n} is longer than {MAX_LINE_BYTES} "
+                                         "bytes, not a sweep result; refusing to append to it")
+                    break  # a partial trailing line: dropped below
+                end += len(raw)
+                _read_line(path, n, raw, done)
+        if end != os.path.getsize(path):  # drop a partial trailing line so appends start fresh
+            with open(path, "r+b") as f:
+                f.truncate(end)
+    except OSError as exc:
+        raise ToyrdError(f"{path}: cannot be read ({os_reason(exc)})") from None
     return done
+
+
+def _read_line(path, n: int, raw: bytes, done: dict) -> None:
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ToyrdError(f"{path}: line {n} is not UTF-8 text (byte {exc.start + 1}); not a "
+                         "sweep file, refusing to append to it") from None
+    if not line.strip():
+        return
+    try:
+        row = json.loads(line)
+        done[config_key(row)] = row.get("status", "ok")
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+        raise ToyrdError(f"{path}: line {n} is not a sweep result (JSON object with "
+                         f"{', '.join(CONFIG_FIELDS)}); refusing to append to it") from None
+
+
+@contextlib.contextmanager
+def _locked(path):
+    """Hold an exclusive, non-blocking ``flock`` on ``path`` (created if missing)."""
+    import fcntl
+
+    from toyrd._output import check_out_file, os_reason
+
+    check_out_file("out", path)
+    try:
+        fh = open(path, "ab")  # noqa: SIM115 (closed by the with below; open errors first)
+    except OSError as exc:
+        raise ToyrdError(f"{path}: cannot be opened for appending ({os_reason(exc)})") from None
+    with fh:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ToyrdError(f"another sweep is writing {path}; wait for it to finish or use "
+                             "another --out") from None
+        except OSError as exc:
+            raise ToyrdError(f"{path}: cannot be locked ({os_reason(exc)})") from None
+        yield
 
 
 def row_results(res, i: int) -> dict:
@@ -148,9 +205,6 @@ def run_sweep(configs, out, *, batch: int = 64, max_runs=None, progress: bool = 
     new runs (None: all). Returns a summary dict: total, done_before, ran, remaining, wall_s, out
     (diverged runs are among ``ran``; their lines say ``"status": "diverged"``).
     """
-    from toyrd.tables import dumps
-    from toyrd.train.jax import train_configs
-
     if int(batch) < 1:
         raise ToyrdError(f"batch: {batch} must be >= 1")
     if max_runs is not None and int(max_runs) < 0:
@@ -159,6 +213,16 @@ def run_sweep(configs, out, *, batch: int = 64, max_runs=None, progress: bool = 
     keys = [config_key(c) for c in configs]
     if len(set(keys)) != len(keys):
         raise ToyrdError("sweep: the grid lists the same run twice")
+    with _locked(out):
+        return _run_locked(configs, keys, out, batch=int(batch), max_runs=max_runs,
+                           progress=progress, t0=t0)
+
+
+def _run_locked(configs, keys, out, *, batch, max_runs, progress, t0) -> dict:
+    from toyrd._output import os_reason
+    from toyrd.tables import dumps
+    from toyrd.train.jax import train_configs
+
     done = read_done(out)
     todo = [c for c, k in zip(configs, keys) if k not in done]
     if max_runs is not None:
@@ -178,16 +242,19 @@ def run_sweep(configs, out, *, batch: int = 64, max_runs=None, progress: bool = 
             for i in range(0, len(rows), int(batch)):
                 chunk = rows[i:i + int(batch)]
                 res = train_configs([TrainConfig(**{k: c[k] for k in CONFIG_FIELDS})
-                                     for c in chunk], progress=False)
+                                     for c in chunk], progress=False, on_divergence="keep")
                 lines = []
                 for j, c in enumerate(chunk):
                     row = {k: c[k] for k in CONFIG_FIELDS}
                     row.update(row_results(res, j))
                     lines.append(dumps(row) + "\n")
-                with open(out, "a") as f:
-                    f.write("".join(lines))
-                    f.flush()
-                    os.fsync(f.fileno())
+                try:
+                    with open(out, "a", encoding="utf-8") as f:
+                        f.write("".join(lines))
+                        f.flush()
+                        os.fsync(f.fileno())
+                except OSError as exc:
+                    raise ToyrdError(f"{out}: cannot append results ({os_reason(exc)})") from None
                 ran += len(chunk)
                 if bar is not None:
                     bar.update(len(chunk))

@@ -37,14 +37,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from toyrd._validate import as_distribution, check_int
-from toyrd.errors import ToyrdError
+from toyrd._validate import as_distribution, check_int, check_model
+from toyrd.errors import DivergenceError, ToyrdError
 from toyrd.tables import get_family
 from toyrd.train._config import TrainConfig, as_rows, static_config
 from toyrd.train.jax._progress import RunProgress
 from toyrd.train.jax._runner import compiled_run, is_fast
 
-__all__ = ["RECORD_FIELDS", "TrainResult", "train", "train_configs"]
+__all__ = ["RECORD_FIELDS", "ON_DIVERGENCE", "TrainResult", "train", "train_configs"]
 
 
 class TrainResult(NamedTuple):
@@ -87,7 +87,7 @@ RECORD_FIELDS = ("objective", "hyper", "family", "init_scale", "seed", "steps", 
 
 def train(objective: str = "elbo", *, config: TrainConfig | None = None, family=None, px=None,
           pzx=None, seeds=(0,), hyper=None, init_scale=None, progress: bool = True,
-          **fields) -> TrainResult:
+          on_divergence: str = "raise", **fields) -> TrainResult:
     """Train B = len(hyper) × len(init_scale) × len(seeds) models in one jitted scan.
 
     objective: "elbo" (D + R), "beta" (D + βR), "rda" (R + λD), "target_rate" (D + |σ − R|).
@@ -97,7 +97,9 @@ def train(objective: str = "elbo", *, config: TrainConfig | None = None, family=
     :class:`~toyrd.tables.Family`. px: p*(x) (default: the toy; then pzx defaults to the toy's
     p(z*, x) so I_zstar is reported). hyper (β / λ / σ), init_scale and seeds: a scalar or a
     sequence each; rows are ordered hyper-major, then init scale, then seed. progress: a tqdm
-    bar, advanced from inside the scan once per history stride.
+    bar, advanced from inside the scan once per history stride. on_divergence: "raise" (a
+    :class:`~toyrd.errors.DivergenceError` when any row's R, D or loss goes non-finite) or
+    "keep" (return such rows as they are; see :func:`train_configs`).
 
     >>> res = train("beta", hyper=[0.5, 2.0], seeds=range(3), progress=False)  # doctest: +SKIP
     >>> res.encoder.shape, res.history["R"].shape                              # doctest: +SKIP
@@ -109,11 +111,15 @@ def train(objective: str = "elbo", *, config: TrainConfig | None = None, family=
     seed_list = [check_int("seeds", s, 0) for s in as_rows(list(seeds), "seeds")]
     rows = [base._replace(hyper=h, init_scale=c, seed=s)
             for h, c, s in itertools.product(hypers, scales, seed_list)]
-    return train_configs(rows, px=px, pzx=pzx, progress=progress)
+    return train_configs(rows, px=px, pzx=pzx, progress=progress, on_divergence=on_divergence)
+
+
+#: What :func:`train_configs` does with a row whose R, D or loss went non-finite.
+ON_DIVERGENCE = ("raise", "keep")
 
 
 def train_configs(configs, *, px=None, pzx=None, progress: bool = True, loss_builder=None,
-                  loss_key=None, extra=None) -> TrainResult:
+                  loss_key=None, extra=None, on_divergence: str = "raise") -> TrainResult:
     """Train one row per :class:`~toyrd.train.TrainConfig` in one compiled run.
 
     The rows may differ only in hyper, init_scale and seed. The general entry point behind
@@ -121,7 +127,18 @@ def train_configs(configs, *, px=None, pzx=None, progress: bool = True, loss_bui
     replace the objective's loss with any ``f(params, hyper, px) -> (surrogate, (reported_loss,
     R, D))`` (both hashable); then ``objective`` is only a label. ``extra``: a dict added to
     every row's record.
+
+    A row diverges when its R, D or loss is non-finite at some history step or its final tables
+    are non-finite. ``on_divergence="raise"`` (default) raises a
+    :class:`~toyrd.errors.DivergenceError` naming the first such row (seed, hyper, init scale),
+    the first history step and what went non-finite, and what to change; ``"keep"`` returns the
+    rows as they are (sweeps and the experiments record diverged runs).
+
+    Before training, px and pzx are validated and the family's initial tables of every row are
+    checked once (finite, rows summing to 1): a family returning unnormalised tables is refused.
     """
+    if on_divergence not in ON_DIVERGENCE:
+        raise ToyrdError(f"on_divergence: {on_divergence!r} is not one of {list(ON_DIVERGENCE)}")
     custom = loss_builder is not None
     configs = [TrainConfig(*c).validate(custom_loss=custom) for c in configs]
     cfg = static_config(configs)
@@ -132,6 +149,8 @@ def train_configs(configs, *, px=None, pzx=None, progress: bool = True, loss_bui
     px, pzx = _data(px, pzx)
     n_x = px.shape[0]
     inits = [fam.init(c.seed, n_x, cfg.n_z, c.init_scale) for c in configs]
+    for c, p in zip(configs, inits):
+        _check_initial_tables(fam, p, n_x, c)
     params0 = {k: np.stack([p[k] for p in inits]) for k in inits[0]}
     hyper_arr = np.array([0.0 if c.hyper is None else c.hyper for c in configs], dtype=np.float64)
     last = is_fast(loss_builder, fam)  # the fast path keeps the batch axis last
@@ -165,11 +184,15 @@ def train_configs(configs, *, px=None, pzx=None, progress: bool = True, loss_bui
         records.append({**rec, **(extra or {})})
     history = {"step": np.arange(0, cfg.steps + 1, cfg.history_stride), "loss": hist[0],
                "R": hist[1], "D": hist[2]}
+    if on_divergence == "raise":
+        _raise_on_divergence(configs, history, (enc, dec, mar), cfg)
     return TrainResult(enc, dec, mar, history, records, p_np, px, pzx, wall)
 
 
 def _data(px, pzx):
     """(px, pzx) validated; px None → the toy's p* and, unless given, its p(z*, x)."""
+    from toyrd.quantities import check_true_joint
+
     if px is None:
         from toyrd.data import toy_data
 
@@ -177,5 +200,53 @@ def _data(px, pzx):
         px, pzx = toy.px, (toy.pzx if pzx is None else pzx)
     px = as_distribution("px", px)
     if pzx is not None:
-        pzx = np.asarray(pzx, dtype=np.float64)
+        pzx = check_true_joint(pzx, px)
     return px, pzx
+
+
+def _row_name(c: TrainConfig) -> str:
+    hyper = "" if c.hyper is None else f", hyper {c.hyper:g}"
+    return f"seed {c.seed}{hyper}, init_scale {c.init_scale:g}"
+
+
+def _check_initial_tables(fam, params, n_x: int, c: TrainConfig) -> None:
+    """The family's tables at the initial parameters must be valid (checked once, in numpy)."""
+    from toyrd.errors import TableError
+
+    bad = [k for k, v in params.items() if not np.all(np.isfinite(np.asarray(v, np.float64)))]
+    if bad:
+        raise DivergenceError(f"family {fam.name!r} (row {_row_name(c)}): the initial parameter "
+                              f"{bad[0]!r} is not finite; lower init_scale (now {c.init_scale:g})")
+    try:
+        with np.errstate(all="ignore"):
+            tables = [np.asarray(t, dtype=np.float64) for t in fam.tables(params, n_x)]
+        check_model(np.full(n_x, 1.0 / n_x), *tables)
+    except TableError as exc:
+        raise TableError(f"family {fam.name!r} (row {_row_name(c)}): its initial tables are not "
+                         f"valid: {exc}") from None
+    except ToyrdError:
+        raise
+    except Exception as exc:  # noqa: BLE001 (a family whose tables() fails on its own init)
+        raise ToyrdError(f"family {fam.name!r}: tables(init(...)) failed "
+                         f"({type(exc).__name__}: {exc})") from None
+
+
+def _raise_on_divergence(configs, history, tables, cfg: TrainConfig) -> None:
+    """:class:`DivergenceError` for the first row whose history or final tables are not finite."""
+    for i, c in enumerate(configs):
+        bad = {k: ~np.isfinite(history[k][i]) for k in ("R", "D", "loss")}
+        steps = [int(np.argmax(b)) for b in bad.values() if b.any()]
+        if steps:
+            j = min(steps)
+            what = ", ".join(f"{k} = {history[k][i, j]}" for k in ("R", "D", "loss")
+                             if bad[k][j])
+            where = f"at step {int(history['step'][j])} of {cfg.steps}"
+        elif not all(np.all(np.isfinite(t[i])) for t in tables):
+            what, where = "the final tables", "after the last step"
+        else:
+            continue
+        raise DivergenceError(
+            f"training diverged: row {i} ({_row_name(c)}, {cfg.objective}, family "
+            f"{getattr(cfg.family, 'name', cfg.family)}): {what} went non-finite {where}; lower lr "
+            f"(now {cfg.lr:g}) or init_scale (now {c.init_scale:g}), or pass "
+            "on_divergence='keep' to get the non-finite rows back")

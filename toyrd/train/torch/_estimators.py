@@ -97,24 +97,34 @@ def _loo_baseline(v):
 
 
 def estimate_rd(tables, batch: Minibatch | None, name: str, *, px=None, temperature: float = 1.0,
-                baseline: str = "loo", baseline_value=None):
+                baseline: str = "loo", baseline_value=None, logs=None):
     """(R̃, D̃) for estimator ``name`` (see the module docstring); scalars in nats.
 
     ``tables`` = (enc (n_x, n_z), dec (n_z, n_x), mar (n_z,)) tensors; ``px`` (n_x,) is needed
-    only by ``exact``; ``baseline_value`` = (c_R, c_D) for ``baseline="ema"``.
+    only by ``exact``; ``baseline_value`` = (c_R, c_D) for ``baseline="ema"``. ``logs``: the
+    log-tables (log e, log d, log m), e.g. :meth:`TorchVAE.log_tables`; with them no log of a
+    table is taken, so an entry that underflowed to 0 leaves the value and gradient finite
+    (``xlogy``'s gradient at an exact 0 is -inf · 0 = NaN).
     """
     enc, dec, mar = tables
     if name == "exact":
+        if logs is not None:
+            return F.rate_distortion_log(px, *logs, enc=enc)
         return F.rate_distortion(px, enc, dec, mar)
     x, g = batch
     e_rows = enc[x]  # (B, n_z): e(z|x_b)
     d_cols = dec[:, x].T  # (B, n_z): d(x_b|z)
     if name == "enumerate":
+        if logs is not None:
+            le, ld, lm = logs
+            r = F.mul_log(e_rows, le[x] - lm).sum(-1)
+            d = -F.mul_log(e_rows, ld[:, x].T).sum(-1)
+            return r.mean(), d.mean()
         r = (F.xlogy(e_rows, e_rows) - F.xlogy(e_rows, mar.expand_as(e_rows))).sum(-1)
         d = -F.xlogy(e_rows, d_cols).sum(-1)
         return r.mean(), d.mean()
-    log_e = _safe_log(e_rows)
-    log_m = _safe_log(mar)
+    log_e = _safe_log(e_rows) if logs is None else logs[0][x]
+    log_m = _safe_log(mar) if logs is None else logs[2]
     if name == "reinforce":
         z = torch.argmax(log_e + g, dim=-1, keepdim=True)
         ell = torch.gather(log_e, -1, z).squeeze(-1)

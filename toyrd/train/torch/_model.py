@@ -88,6 +88,11 @@ class TorchVAE(nn.Module):
 
     forward = tables
 
+    def log_tables(self, params: dict | None = None):
+        """(log e, log d, log m) as tensors: the family's log-tables, finite where the logits are
+        (even where :meth:`tables` underflows to an exact 0)."""
+        return self.family.logs(self.param_dict() if params is None else params, self.n_x)
+
     def numpy_params(self) -> dict:
         """The parameters as float64 numpy arrays (a copy)."""
         return {k: v.detach().to(torch.float64).cpu().numpy().copy() for k, v in self.param_dict().items()}
@@ -98,9 +103,10 @@ def export_tables(vae: TorchVAE):
     return tuple(np.asarray(t, dtype=np.float64) for t in vae.family.tables(vae.numpy_params(), vae.n_x))
 
 
-def save_torch_model(path, vae: TorchVAE, *, px=None, pzx=None) -> None:
-    """Write the exported tables with :func:`toyrd.io.save_model` (``toyrd evaluate`` reads it)."""
+def save_torch_model(path, vae: TorchVAE, *, px=None, pzx=None) -> str:
+    """Write the exported tables with :func:`toyrd.tables.save_model` (``toyrd evaluate`` reads
+    it); return the path written (``.npz`` appended when missing)."""
     from toyrd.tables import save_model
 
     enc, dec, mar = export_tables(vae)
-    save_model(path, enc, dec, mar, px=px, pzx=pzx)
+    return save_model(path, enc, dec, mar, px=px, pzx=pzx)

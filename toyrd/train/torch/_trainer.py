@@ -27,7 +27,7 @@ from toyrd.data import toy_data
 from toyrd.quantities import evaluate
 from toyrd.objectives import make_objective
 from toyrd.train._config import LR_FLOOR, TORCH_DEFAULTS, TrainConfig
-from toyrd.errors import ToyrdError
+from toyrd.errors import DivergenceError, ToyrdError
 from toyrd._validate import as_distribution
 from toyrd.train.torch._estimators import check_estimator, draw_minibatch, estimate_rd
 from toyrd.train.torch._model import TorchVAE, export_tables
@@ -101,8 +101,19 @@ def train(config: TrainConfig | None = None, *, px=None, pzx=None, model: TorchV
     batch_log = {k: np.empty(steps) for k in ("R", "D", "loss")}
     exact_log = {k: [] for k in ("step",) + EXACT_KEYS}
 
+    def diverged(step, what):
+        return DivergenceError(
+            f"training diverged: seed {cfg.seed}, {cfg.objective}, family "
+            f"{getattr(cfg.family, 'name', cfg.family)}, estimator {cfg.estimator}: {what} went "
+            f"non-finite at step {step} of {steps}; lower lr (now {cfg.lr:g}) or init_scale "
+            f"(now {cfg.init_scale:g})" + (f" or raise temperature (now {cfg.temperature:g})"
+                                           if cfg.estimator.startswith("gumbel") else ""))
+
     def log_exact(step):
-        row = _exact_row(px, export_tables(model), objective)
+        tables = export_tables(model)
+        if not all(np.all(np.isfinite(t)) for t in tables):
+            raise diverged(step, "the tables")
+        row = _exact_row(px, tables, objective)
         exact_log["step"].append(step)
         for k in EXACT_KEYS:
             exact_log[k].append(row[k])
@@ -117,7 +128,7 @@ def train(config: TrainConfig | None = None, *, px=None, pzx=None, model: TorchV
     for step in range(steps):
         batch = None if cfg.estimator == "exact" else draw_minibatch(gen, px_t, cfg.batch_size, n_z)
         r, d = estimate_rd(model.tables(), batch, cfg.estimator, px=px_t, temperature=cfg.temperature,
-                           baseline=cfg.baseline, baseline_value=ema)
+                           baseline=cfg.baseline, baseline_value=ema, logs=model.log_tables())
         loss = objective(r, d)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -125,6 +136,10 @@ def train(config: TrainConfig | None = None, *, px=None, pzx=None, model: TorchV
         if sched is not None:
             sched.step()
         rv, dv, lv = r.item(), d.item(), loss.item()
+        bad = [f"{k} = {v}" for k, v in (("R", rv), ("D", dv), ("loss", lv))
+               if not math.isfinite(v)]
+        if bad:
+            raise diverged(step, "the minibatch " + ", ".join(bad))
         batch_log["R"][step], batch_log["D"][step], batch_log["loss"][step] = rv, dv, lv
         if cfg.baseline == "ema":
             ema = cfg.ema_decay * ema + (1 - cfg.ema_decay) * torch.tensor([rv, dv], dtype=dtype)
@@ -136,8 +151,6 @@ def train(config: TrainConfig | None = None, *, px=None, pzx=None, model: TorchV
                 bar.set_postfix(R_hat=f"{rv:.3f}", D_hat=f"{dv:.3f}", R=f"{row['R']:.3f}", D=f"{row['D']:.3f}")
     if bar is not None:
         bar.close()
-    if not all(math.isfinite(v) for v in batch_log["loss"]):
-        raise ToyrdError("training diverged: a minibatch loss is not finite (lower --lr or --temperature)")
     tables = export_tables(model)
     final = _exact_row(px, tables, objective, pzx)
     hist = History({"step": np.arange(steps), **batch_log},
