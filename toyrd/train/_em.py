@@ -9,7 +9,8 @@ Alternates two closed-form coordinate steps on the ELBO = −(R + D):
 
 Each step maximises the ELBO over one block with the others fixed, so the ELBO is
 non-decreasing at every half-step. With a learned marginal the first M-step already reaches the
-global optimum ELBO = −H (any encoder is consistent, DESIGN §2); with ``learn_marginal=False``
+global optimum ELBO = −H (any encoder is consistent; see [Concepts][concepts]); with
+``learn_marginal=False``
 (a fixed prior m) EM is the classic mixture-fitting iteration and climbs gradually.
 
 >>> import toyrd
