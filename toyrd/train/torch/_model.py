@@ -1,5 +1,5 @@
 """The VAE as ``torch.nn.Module`` s: encoder, decoder and marginal parameter modules whose
-tables come from the shared family map :func:`toyrd.families.Family.tables`.
+tables come from the shared family map :func:`toyrd.tables.Family.tables`.
 
 A :class:`TorchVAE` holds three submodules, ``encoder`` (the family's ``enc_*`` parameters),
 ``decoder`` (``dec_*``) and ``marginal`` (``mar_*``). Each is an ``nn.Module`` with its own
@@ -99,7 +99,8 @@ def export_tables(vae: TorchVAE):
 
 
 def save_torch_model(path, vae: TorchVAE, *, px=None, pzx=None) -> None:
-    """Write the exported tables with :func:`toyrd.io.save_model` (``toyrd evaluate`` reads it)."""
+    """Write the exported tables with :func:`toyrd.tables.save_model` (``toyrd evaluate`` reads
+    it)."""
     from toyrd.tables import save_model
 
     enc, dec, mar = export_tables(vae)
