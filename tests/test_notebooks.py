@@ -64,7 +64,7 @@ MIN_ASSERTS = 3
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_checks_its_claims(path):
     code = "\n".join(c["source"] for c in _cells(path) if c["cell_type"] == "code")
-    n = len(re.findall(r"^\s*assert\b", code, flags=re.M))
+    n = len(re.findall(r"^\s*assert\b", code, flags=re.MULTILINE))
     assert n >= MIN_ASSERTS, f"{path.name}: {n} asserts of its claims, expected >= {MIN_ASSERTS}"
 
 
