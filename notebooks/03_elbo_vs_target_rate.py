@@ -26,7 +26,7 @@
 # look like the true generative process. In this lesson we build the three columns of the paper's
 # Figure 2 one at a time, then ask how robust the outcome is over seeds, initial scales and model
 # families. Training uses `toyrd.train.jax.train`: Adam on the exact loss (no sampling), many seeds
-# in one compiled run, with the settings of the [Figure 2 page](../figure2.md)
+# in one compiled run, with the settings of the Figure 2 page of the docs (`toyrd figure2`)
 # (`toyrd.experiments.figure2.Settings()`: tabular family, initial scale 0.01, learning rate 0.01
 # with a cosine decay, 500 warm-up steps, then 3000 steps; fast mode: `figure2.QUICK`, 2000 steps
 # and fewer seeds).
@@ -169,7 +169,8 @@ fig.tight_layout()
 # **onto the line $R + D = H$ before the history starts** (to within a few thousandths of a nat,
 # from about 0.4 nats above it) — lesson 2's result, reached by gradient descent. From there the
 # encoder moves too: the ELBO runs stay near $R = 0$ (any point on the line is as good, and a
-# nearly uniform initial encoder is one of them), the target-rate runs climb to $\sigma$ — leaving
+# nearly uniform initial encoder is one of them; their paths are hidden under the end of the
+# dotted warm-up), the target-rate runs climb to $\sigma$ — leaving
 # the line on the way, as the encoder moves faster than $m$ and $d$ follow — and return to it.
 # The inset zooms on the start.
 

@@ -119,6 +119,9 @@ def test_doctests_become_fenced_code():
         "    ```")
     fenced = "```python\n>>> inside a fence\n```"
     assert roles.fence_doctests(fenced) == fenced
+    section = "Text.\n\nExample:\n    >>> 1 + 1\n    2\n\nMore:\n>>> x"  # griffe renders Examples
+    assert roles.fence_doctests(section) == (
+        "Text.\n\nExample:\n    >>> 1 + 1\n    2\n\nMore:\n\n```pycon\n>>> x\n```")
 
 
 def test_roles_resolve_like_sphinx(loaded):

@@ -11,7 +11,8 @@ this extension rewrites (in the loaded docstring text only; the source is untouc
   to nothing toyrd documents stays as inline code. The link is an *optional* autoref, so a
   target that no page renders shows as code, never as a broken link.
 * Doctest examples — runs of ``>>>`` / ``...`` lines with their output, up to a blank line —
-  into fenced ``pycon`` code blocks, so they render as code instead of one run-on paragraph.
+  into fenced ``pycon`` code blocks, so they render as code instead of one run-on paragraph
+  (except in a Google ``Examples:`` section, which griffe already renders as code).
 """
 
 from __future__ import annotations
@@ -72,12 +73,18 @@ def fence_doctests(text: str) -> str:
     lines = text.split("\n")
     i = 0
     in_fence = False
+    examples = None  # indentation of an ``Examples:`` header whose body we are in (griffe's own)
     while i < len(lines):
         line = lines[i]
         stripped = line.lstrip()
+        indent_now = len(line) - len(stripped)
+        if examples is not None and stripped and indent_now <= examples:
+            examples = None
+        if re.fullmatch(r"Examples?:\s*", stripped):
+            examples = indent_now
         if stripped.startswith("```"):
             in_fence = not in_fence
-        if in_fence or not stripped.startswith(">>>"):
+        if in_fence or examples is not None or not stripped.startswith(">>>"):
             out.append(line)
             i += 1
             continue
