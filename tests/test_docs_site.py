@@ -119,9 +119,12 @@ def test_doctests_become_fenced_code():
         "    ```")
     fenced = "```python\n>>> inside a fence\n```"
     assert roles.fence_doctests(fenced) == fenced
-    section = "Text.\n\nExample:\n    >>> 1 + 1\n    2\n\nMore:\n>>> x"  # griffe renders Examples
+    section = "Text.\n\nExamples:\n    >>> 1 + 1\n    2\n\nMore:\n>>> x"  # griffe renders Examples
     assert roles.fence_doctests(section) == (
-        "Text.\n\nExample:\n    >>> 1 + 1\n    2\n\nMore:\n\n```pycon\n>>> x\n```")
+        "Text.\n\nExamples:\n    >>> 1 + 1\n    2\n\nMore:\n\n```pycon\n>>> x\n```")
+    admonition = "Example:\n    >>> 1 + 1\n    2"  # an admonition: Markdown, so fenced
+    assert roles.fence_doctests(admonition) == (
+        "Example:\n    ```pycon\n    >>> 1 + 1\n    2\n    ```")
 
 
 def test_roles_resolve_like_sphinx(loaded):

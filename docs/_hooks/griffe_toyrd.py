@@ -12,7 +12,8 @@ this extension rewrites (in the loaded docstring text only; the source is untouc
   target that no page renders shows as code, never as a broken link.
 * Doctest examples — runs of ``>>>`` / ``...`` lines with their output, up to a blank line —
   into fenced ``pycon`` code blocks, so they render as code instead of one run-on paragraph
-  (except in a Google ``Examples:`` section, which griffe already renders as code).
+  (except in a Google ``Examples:`` section, which griffe renders as code itself; a
+  singular ``Example:`` is an admonition of Markdown, so its doctests are fenced).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def fence_doctests(text: str) -> str:
         indent_now = len(line) - len(stripped)
         if examples is not None and stripped and indent_now <= examples:
             examples = None
-        if re.fullmatch(r"Examples?:\s*", stripped):
+        if re.fullmatch(r"Examples:\s*", stripped):  # ("Example:" is an admonition: fence it)
             examples = indent_now
         if stripped.startswith("```"):
             in_fence = not in_fence
@@ -89,8 +90,12 @@ def fence_doctests(text: str) -> str:
             i += 1
             continue
         indent = line[: len(line) - len(stripped)]
-        if out and out[-1].strip():
-            out.append("")  # a fence must not continue the paragraph above
+        above = out[-1] if out else ""
+        header = re.fullmatch(r"(\s*)[A-Z][\w ]*:\s*", above)
+        if above.strip() and not (header and len(header.group(1)) < len(indent)):
+            # a fence must not continue the paragraph above; but the body of a section
+            # ("Example:" and its indented lines) must follow its header directly
+            out.append("")
         out.append(f"{indent}```pycon")
         while i < len(lines) and lines[i].strip():
             out.append(lines[i])
