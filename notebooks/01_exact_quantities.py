@@ -39,6 +39,9 @@ import toyrd
 
 FAST = os.environ.get("TOYRD_FAST") == "1"  # the test suite and the docs build set this
 np.set_printoptions(precision=4, suppress=True)
+# Every claim the text makes is checked by an assert below. Exact identities hold to TOL: each
+# side is a float64 sum of at most 900 terms of size <= ~4 nats, so rounding stays near 1e-15.
+TOL = 1e-12
 
 # %% [markdown]
 # ## The toy data
@@ -56,6 +59,7 @@ print(f"solved noise s       = {toy.noise:.10f}")
 print(f"I(x; z*)             = {toy.info:.12f} nats")
 print(f"H(x)                 = {toy.entropy:.12f} nats")
 print(f"sum of p*(x)         = {px.sum():.15f}")
+assert abs(toy.info - 0.5) < TOL and abs(px.sum() - 1.0) < TOL
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3))
@@ -135,6 +139,18 @@ for name, bad, good in rows:
         print(f"{name:>20} {label:>8} {out['H'] - out['D']:8.4f} {out['I_e']:8.4f} {out['R']:8.4f} "
               f"{out['R'] + out['D']:8.4f} {out['I_zstar']:8.4f}")
 
+# the claims of the next paragraph: the sandwich in every row, equalities with optimal tables
+for name, bad, good in rows:
+    for out in (bad, good):
+        assert out["H"] - out["D"] <= out["I_e"] + TOL and out["I_e"] <= out["R"] + TOL, name
+    assert abs(good["R"] - good["I_e"]) < TOL and abs(good["H"] - good["D"] - good["I_e"]) < TOL
+    assert abs(good["R"] + good["D"] - good["H"]) < TOL, name
+good = {name: g for name, _, g in rows}
+assert abs(good["identity"]["I_zstar"] - toy.info) < TOL          # keeps all of I(x; z*)
+assert abs(good["identity"]["R"] - toy.entropy) < TOL             # at a rate of H
+assert abs(good["class posterior"]["R"] - toy.info) < TOL         # rate exactly I(x; z*) = 0.5
+assert good["class posterior"]["I_zstar"] < toy.info - 0.01       # ... yet keeps less of z*
+
 # %% [markdown]
 # Read the table column by column: $H - D \le I_e \le R$ in every row, and with the optimal tables
 # both inequalities become equalities and $R + D = H$ exactly.
@@ -167,6 +183,7 @@ for seed in range(20):
     worst["-ELBO - (R + D)"] = max(worst["-ELBO - (R + D)"], abs(-out["ELBO"] - out["R"] - out["D"]))
 for k, v in worst.items():
     print(f"max |{k}| over 20 random models = {v:.2e}")
+assert max(worst.values()) < TOL  # identities, not bounds
 
 # %% [markdown]
 # ## The rate–distortion plane
@@ -219,6 +236,8 @@ fig.tight_layout()
 # %%
 print(f"largest |R + D - H| on the optimal path: {np.max(np.abs(path_opt.sum(1) - H)):.2e}")
 print(f"smallest R + D - H among random models:  {np.min(rand.sum(1) - H):.2e}  (never negative)")
+assert np.max(np.abs(path_opt.sum(1) - H)) < TOL  # optimal m, d: on the line
+assert np.min(rand.sum(1) - H) > -TOL and np.min(path_um.sum(1) - H) > -TOL  # never below it
 
 # %% [markdown]
 # ## Bits or nats
@@ -227,6 +246,7 @@ print(f"smallest R + D - H among random models:  {np.min(rand.sum(1) - H):.2e}  
 
 # %%
 print(f"H = {toyrd.data_entropy(px, base=2):.6f} bits = {toyrd.data_entropy(px):.6f} nats")
+assert abs(toyrd.data_entropy(px, base=2) * np.log(2) - toyrd.data_entropy(px)) < TOL
 
 # %% [markdown]
 # ## Exercises

@@ -36,6 +36,9 @@ import toyrd
 FAST = os.environ.get("TOYRD_FAST") == "1"
 toy = toyrd.toy_data()
 px, H, n = toy.px, toy.entropy, toy.n_bins
+# Every claim the text makes is checked by an assert below. Exact identities hold to TOL: float64
+# sums of at most 900 terms of a few nats each round off near 1e-15.
+TOL = 1e-12
 
 # %% [markdown]
 # ## The formulas
@@ -63,6 +66,8 @@ d_star = toyrd.optimal_decoder(px, e)
 out = toyrd.evaluate(px, e, d_star, m_star)
 print(f"I_e = {out['I_e']:.12f}   R = {out['R']:.12f}   H - D = {out['H'] - out['D']:.12f}")
 print(f"R + D - H = {out['R'] + out['D'] - out['H']:.2e}")
+assert abs(out["R"] - out["I_e"]) < TOL and abs(out["H"] - out["D"] - out["I_e"]) < TOL
+assert abs(out["R"] + out["D"] - out["H"]) < TOL
 
 # %% [markdown]
 # ## A numerical proof, three ways
@@ -82,6 +87,9 @@ print(f"|tangent part of dD/dd| at d* = {np.abs(toyrd.tangent_projection(g_d)).m
 m_unif = np.full(n, 1.0 / n)
 print(f"|tangent part of dR/dm| at the uniform m = "
       f"{np.abs(toyrd.tangent_projection(toyrd.rate_gradient_marginal(px, e, m_unif))).max():.3f}")
+assert np.abs(toyrd.tangent_projection(g_m)).max() < TOL  # stationary at m* ...
+assert np.abs(toyrd.tangent_projection(g_d)).max() < TOL  # ... and at d*
+assert np.abs(toyrd.tangent_projection(toyrd.rate_gradient_marginal(px, e, m_unif))).max() > 0.1
 
 # %% [markdown]
 # **(b) Perturbations.** Stationarity of a convex function is enough, but let us look: move $m$ away
@@ -99,6 +107,11 @@ for k in range(5):
     d_curve = [toyrd.distortion(px, e, d_star + t * v_d) for t in ts]
     axes[0].plot(ts, np.array(r_curve) - out["R"], lw=1)
     axes[1].plot(ts, np.array(d_curve) - out["D"], lw=1)
+    for curve, best in ((r_curve, out["R"]), (d_curve, out["D"])):
+        rise = np.array(curve) - best
+        assert rise.min() > -TOL and np.diff(rise, 2).min() > -TOL  # both rise, convexly ...
+    # ... with slope zero at t = 0: the directional derivatives vanish (rows of v sum to 0)
+    assert abs(g_m @ v_m) < TOL and abs(np.sum(g_d * v_d)) < TOL
 axes[0].set(xlabel="step $t$ towards a random $m$", ylabel="$R(m) - R(m^*)$", title="moving $m$ away from $q$")
 axes[1].set(xlabel="step $t$ towards a random $d$", ylabel="$D(d) - D(d^*)$", title="moving $d$ away from $p_e(x|z)$")
 fig.tight_layout()
@@ -116,6 +129,8 @@ theta0 = np.random.default_rng(3).standard_normal(n)
 res = optimize.minimize(rate_of_logits, theta0, method="L-BFGS-B", options={"maxiter": 2000, "gtol": 1e-12})
 m_found = special.softmax(res.x)
 print(f"L-BFGS: R = {res.fun:.10f}  (I_e = {out['I_e']:.10f});  max |m_found - q| = {np.abs(m_found - m_star).max():.1e}")
+# it finds q: to the optimiser's accuracy (gtol 1e-12 on the logits), far from the formula's 1e-12
+assert abs(res.fun - out["I_e"]) < 1e-8 and np.abs(m_found - m_star).max() < 1e-4
 
 # %% [markdown]
 # ## The consequence: any encoder gives $R + D = H$ and $g = p^*$
@@ -140,6 +155,7 @@ for seed in range(n_enc):
     worst_g = max(worst_g, np.abs(toyrd.generative_marginal(d_opt, m_opt) - px).max())
 points = np.array(points)
 print(f"{n_enc} random encoders: max |R + D - H| = {worst_sum:.2e},  max |g - p*| = {worst_g:.2e}")
+assert worst_sum < TOL and worst_g < TOL  # every encoder: on the line, and g = p*
 
 fig, ax = plt.subplots(figsize=(5, 4.5))
 ax.fill_between([0, H], [H, 0], 0, color="0.85", label="infeasible")
@@ -172,11 +188,16 @@ oc = toyrd.evaluate(px, e_collapsed, d_c, m_c, pzx=toy.pzx)
 print(f"collapsed: R = {oc['R']:.2e}, I_e = {nonneg(oc['I_e']):.2e}, D - H = {oc['D'] - H:.2e}, "
       f"ELBO + H = {oc['ELBO'] + H:.2e}, I(z;z*) = {nonneg(oc['I_zstar']):.2e}")
 print(f"max |d*(x|z) - p*(x)| = {np.abs(d_c - px[None, :]).max():.2e}")
+for v in (oc["R"], oc["I_e"], oc["D"] - H, oc["ELBO"] + H, oc["I_zstar"]):
+    assert abs(v) < TOL  # collapsed: R = I_e = 0, D = H, ELBO = -H, no knowledge of z*
+assert np.abs(d_c - px[None, :]).max() < TOL
 
 e_id = np.eye(n)
 oi = toyrd.evaluate(px, e_id, *toyrd.optimize_generative(px, e_id), pzx=toy.pzx)
 print(f"identity:  R = {oi['R']:.4f}, D = {nonneg(oi['D']):.2e}, ELBO + H = {oi['ELBO'] + H:.2e}, "
       f"I(z;z*) = {oi['I_zstar']:.4f}")
+# the same optimal ELBO; one keeps all 0.5 nats of the class, the other none
+assert abs(oi["ELBO"] + H) < TOL and abs(oi["I_zstar"] - toy.info) < TOL
 
 # %% [markdown]
 # Both models have the same, optimal ELBO; one keeps all 0.5 nats of the class, the other none.

@@ -39,6 +39,10 @@ SEEDS = list(range(2 if FAST else 8))
 STEPS = 800 if FAST else 3000
 toy = toyrd.toy_data()
 px, pzx, H, n = toy.px, toy.pzx, toy.entropy, toy.n_bins
+# Every claim the text makes is checked by an assert. Exact identities hold to TOL (float64 sums
+# of at most 900 terms); the bisection below pins the ELBO to BISECT_TOL (80 halvings of the
+# mixing weight leave only the ELBO's rounding, ~1e-15, but its slope may be a few nats).
+TOL, BISECT_TOL = 1e-12, 1e-9
 
 # %% [markdown]
 # ## 1. Identical ELBO, different rates
@@ -85,6 +89,13 @@ for name, e in enc_pair.items():
         o = toyrd.evaluate(px, e, d, m, pzx=pzx)
         pair_points.append((name, where, o))
         print(f"{name:>20} {where:>8} {o['ELBO']:10.6f} {o['R']:8.4f} {o['D']:8.4f} {o['I_zstar']:8.4f}")
+pts = {(name, where): o for name, where, o in pair_points}
+for name in enc_pair:
+    assert abs(pts[name, "line"]["ELBO"] + H) < TOL  # on the line: ELBO = -H
+    assert abs(pts[name, "off"]["ELBO"] + H + GAP) < BISECT_TOL  # off it: the common value
+rates = {w: [pts[name, w]["R"] for name in enc_pair] for w in ("line", "off")}
+assert abs(rates["line"][1] - rates["line"][0]) > 0.5  # very different rates ...
+assert abs((rates["off"][1] - rates["off"][0]) - (rates["line"][1] - rates["line"][0])) < BISECT_TOL
 
 # %% [markdown]
 # ## 2. What the β-VAE selects
@@ -111,6 +122,7 @@ for b in betas:
     sel = beta_of_row == b
     print(f"{b:5.2f} {tab['R'][sel].mean():8.4f} {tab['R'][sel].min():8.4f} {tab['R'][sel].max():8.4f} "
           f"{(tab['R'][sel] + tab['D'][sel] - H).mean():11.2e} {tab['I_zstar'][sel].mean():12.4f}")
+mean_rate = {b: tab["R"][beta_of_row == b].mean() for b in betas}
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 4))
 ax = axes[0]
@@ -124,18 +136,27 @@ for name, where, o in pair_points:
             label=f"{name} ({where})")
 sc = ax.scatter(tab["R"], tab["D"], c=np.log(beta_of_row), cmap="coolwarm", s=40, edgecolors="k",
                 linewidths=0.5, zorder=3, label="trained β-VAEs")
-fig.colorbar(sc, ax=ax, label="log β")
+fig.colorbar(sc, ax=ax, label="ln β")
 ax.set(xlabel="rate $R$ (nats)", ylabel="distortion $D$ (nats)", xlim=(0, H + 0.4), ylim=(0, H + 0.4),
        title="Same ELBO, different rates; trained β-VAEs")
 ax.legend(fontsize=7, loc="upper right")
 ax = axes[1]
 ax.plot(beta_of_row, tab["R"], "o", alpha=0.6)
 ax.set_xscale("log")
-ax.set_xticks(betas, [f"{b:g}" for b in betas])
 ax.minorticks_off()
+major = [b for b in betas if b not in (0.9, 1.1)]  # 0.9, 1.0, 1.1 are too close to label all
+ax.set_xticks(major, [f"{b:g}" for b in major])
+ax.set_xticks([0.9, 1.1], ["", ""], minor=True)  # unlabelled: "0.9" and "1.1" would overlap "1"
+ax.tick_params(axis="x", which="minor", length=3)
 ax.axvline(1.0, color="0.5", ls=":")
 ax.set(xlabel="β", ylabel="final rate $R$ (nats)", title="β-VAE: final rate against β")
 fig.tight_layout()
+
+# %%
+# below β = 1 the rates are pushed up, above it down (the β = 1 runs stay where they went)
+assert min(mean_rate[b] for b in betas if b < 1) > mean_rate[1.0]
+assert max(mean_rate[b] for b in betas if b > 1) < mean_rate[1.0]
+assert mean_rate[0.25] > H - 0.5 and mean_rate[4.0] < 0.05  # the ends: towards H, towards 0
 
 # %% [markdown]
 # Read the β table with the formula in mind: below β = 1 the rates are pushed up towards $H$,
@@ -172,6 +193,13 @@ for name, where, o in pair_points:
     if where == "line":
         print(f"{name:>20}: R = {o['R']:.4f}  I(z;z*) = {o['I_zstar']:.4f}  "
               f"gap = {ib.ib_gap(pzx, enc_pair[name], frontier):.4f}")
+
+# the frontier runs from F(0) = 0, non-decreasing, up to I(x; z*); no code beats I(x; z*)
+assert frontier.rate[0] == 0.0 and abs(frontier.relevance[0]) < TOL
+assert np.diff(frontier.relevance).min() > -TOL and abs(frontier.relevance[-1] - toy.info) < TOL
+assert tab["I_zstar"].max() <= toy.info + TOL
+# the class-posterior code is not the best code of its rate (the gap is far above rounding)
+assert ib.ib_gap(pzx, enc_pair["class posterior"], frontier) > 0.005
 
 fig, ax = plt.subplots(figsize=(6, 4))
 ax.plot(frontier.rate, frontier.relevance, "k-", lw=1.5, label="IB frontier $F(R)$")

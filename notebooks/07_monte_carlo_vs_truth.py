@@ -82,6 +82,9 @@ for name, v in values.items():
         mean, sd = v[:, j].mean(), v[:, j].std(ddof=1)
         z = abs(mean - exact[q]) / (sd / np.sqrt(len(v)))
         print(f"{name:>10} {q:>8} {mean:9.4f} {exact[q]:9.4f} {sd:15.4f} {z:6.2f}  {z <= K}")
+        # unbiased: within K standard errors (the seeds are fixed, so the check is repeatable;
+        # an unbiased estimate leaves K = 4 with probability ~6e-5)
+        assert z <= K, (name, q)
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))
 for ax, j, q in ((axes[0], 0, "R"), (axes[1], 1, "D")):
@@ -126,8 +129,12 @@ ax.bar(np.arange(4) + 0.2, [stats[k].bias_sq if sig else K * stats[k].bias_sq_se
        label=f"squared bias (hollow: not above {K:g} se, bar = {K:g} se)")
 ax.set_xticks(np.arange(4), names)
 ax.set(yscale="log", ylabel="squared norm", title=f"ELBO gradient estimators, B = {B}")
-ax.legend(fontsize=8)
+ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=1, frameon=False)
 fig.tight_layout()
+for name in ("enumerate", "reinforce"):  # unbiased: squared bias within K se of zero
+    assert abs(stats[name].bias_sq) <= K * stats[name].bias_sq_se, name
+assert stats["gumbel"].bias_sq > K * stats["gumbel"].bias_sq_se  # the relaxation is biased
+# (gumbel-st's bias is smaller; fast mode's few minibatches may not resolve it, so no assert)
 
 # %% [markdown]
 # Variance falls like $1/B$ with the minibatch size; bias does not fall at all. That is why a biased
@@ -160,6 +167,10 @@ ax.set(xscale="log", xlabel="temperature $\\tau$", ylabel="relative to $\\|\\nab
        title="Gumbel-softmax: bias and noise")
 ax.legend(fontsize=8)
 fig.tight_layout()
+# as τ → 0 the bias shrinks (τ = 3 and 1 are resolved; at 0.1 it is not above K se) ...
+assert gb[3.0].bias_sq - gb[1.0].bias_sq > K * (gb[3.0].bias_sq_se + gb[1.0].bias_sq_se)
+assert gb[0.1].bias_sq <= K * gb[0.1].bias_sq_se
+assert all(gb[a].variance > gb[b].variance for a, b in zip(temps, temps[1:]))  # ... noise grows
 
 # %% [markdown]
 # ## 3. Training runs, logged against the truth
@@ -188,6 +199,7 @@ H = toy.entropy
 for name, res in runs.items():
     f = res.final
     print(f"{name:>10}: exact R = {f['R']:.4f}  D = {f['D']:.4f}  -ELBO - H = {f['R'] + f['D'] - H:.4f}")
+    assert f["R"] + f["D"] - H >= -1e-12  # -ELBO - H ≥ 0 (to float64 rounding)
 
 # %% [markdown]
 # The exact $-\mathrm{ELBO} - H \ge 0$ is how far each run still is from the optimum (lesson 2: the

@@ -87,3 +87,69 @@ def test_missing_downloads_resolves_links_from_the_page(tmp_path):
     assert check.missing_downloads(tmp_path, page, ["01_x.py"]) == []
     assert check.missing_downloads(tmp_path, page, ["01_x.ipynb", "../01_x.py"]) == [
         "01_x.ipynb", "../01_x.py"]
+
+
+# ------------------------------------------------------------------ the API pages' docstrings
+
+griffe = pytest.importorskip("griffe")
+roles = _load("toyrd_griffe_ext", ROOT / "docs" / "_hooks" / "griffe_toyrd.py")
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    """toyrd as mkdocstrings sees it (static analysis by griffe, nothing imported)."""
+    loader = griffe.GriffeLoader(search_paths=[str(ROOT)])
+    return loader.load("toyrd"), loader.modules_collection
+
+
+def _objects(obj, seen=None):
+    seen = set() if seen is None else seen
+    if obj.is_alias or id(obj) in seen:
+        return
+    seen.add(id(obj))
+    yield obj
+    for member in list(obj.members.values()):
+        yield from _objects(member, seen)
+
+
+def test_doctests_become_fenced_code():
+    text = "Intro:\n>>> x = 1\n>>> x\n1\n\nAfter.\n    >>> y\n    2"
+    assert roles.fence_doctests(text) == (
+        "Intro:\n\n```pycon\n>>> x = 1\n>>> x\n1\n```\n\nAfter.\n\n    ```pycon\n    >>> y\n    2\n"
+        "    ```")
+    fenced = "```python\n>>> inside a fence\n```"
+    assert roles.fence_doctests(fenced) == fenced
+    section = "Text.\n\nExamples:\n    >>> 1 + 1\n    2\n\nMore:\n>>> x"  # griffe renders Examples
+    assert roles.fence_doctests(section) == (
+        "Text.\n\nExamples:\n    >>> 1 + 1\n    2\n\nMore:\n\n```pycon\n>>> x\n```")
+    admonition = "Example:\n    >>> 1 + 1\n    2"  # an admonition: Markdown, so fenced
+    assert roles.fence_doctests(admonition) == (
+        "Example:\n    ```pycon\n    >>> 1 + 1\n    2\n    ```")
+
+
+def test_roles_resolve_like_sphinx(loaded):
+    pkg, collection = loaded
+    fig2 = pkg["experiments.figure2"]
+    # a re-exported name, written as in the docstring, resolves to where it is defined
+    assert roles.resolve("toyrd.evaluate", fig2, collection) == "toyrd.quantities._info.evaluate"
+    here = "toyrd.experiments.figure2.optimal_model"
+    assert roles.resolve("optimal_model", fig2, collection) == here
+    assert roles.resolve("toyrd.no_such_name", fig2, collection) is None
+    html = roles.rewrite_roles(":func:`~toyrd.evaluate` and :mod:`toyrd.nothing`", fig2, collection)
+    assert html == ('<autoref identifier="toyrd.quantities._info.evaluate" optional>'
+                    "<code>evaluate()</code></autoref> and `toyrd.nothing`")
+
+
+def test_every_role_in_the_docstrings_names_an_object(loaded):
+    """A role naming a module of an old layout (toyrd.optimal, toyrd.io, ...) is a dead link."""
+    pkg, collection = loaded
+    dead = [(obj.path, m.group(0)) for obj in _objects(pkg) if obj.docstring
+            for m in roles._ROLE.finditer(obj.docstring.value)
+            if roles.resolve(m.group(3), obj, collection) is None]
+    assert not dead, f"roles naming nothing: {dead}"
+
+
+def test_no_docstring_cites_a_document_the_site_lacks(loaded):
+    pkg, _ = loaded
+    cites = [obj.path for obj in _objects(pkg) if obj.docstring and "DESIGN" in obj.docstring.value]
+    assert not cites, f"docstrings citing DESIGN (not on the site; link the Concepts page): {cites}"

@@ -56,6 +56,18 @@ def test_notebook_is_a_lesson(path):
     assert 2 <= len(items) <= 3, f"{len(items)} exercises, expected two or three"
 
 
+#: Each lesson checks the claims its prose makes with at least this many ``assert`` statements
+#: (identities to 1e-12, inequalities, bounds), so ``test_notebook_runs`` fails when one is false.
+MIN_ASSERTS = 3
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_checks_its_claims(path):
+    code = "\n".join(c["source"] for c in _cells(path) if c["cell_type"] == "code")
+    n = len(re.findall(r"^\s*assert\b", code, flags=re.MULTILINE))
+    assert n >= MIN_ASSERTS, f"{path.name}: {n} asserts of its claims, expected >= {MIN_ASSERTS}"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path, monkeypatch):
     monkeypatch.setenv("TOYRD_FAST", "1")

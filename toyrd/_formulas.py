@@ -1,6 +1,6 @@
 """The one implementation of every formula, written once for numpy, jax.numpy and torch.
 
-These functions do no validation (the public wrappers in :mod:`toyrd.info` do) and work on
+These functions do no validation (the public wrappers in :mod:`toyrd.quantities` do) and work on
 whatever array type they are given, so the exact numpy core, the jitted JAX trainer and the
 PyTorch trainer all share them. Shapes: ``px`` (n_x,), ``enc`` (n_x, n_z) = e(z|x),
 ``dec`` (n_z, n_x) = d(x|z), ``mar`` (n_z,) = m(z). Natural logs (nats).

@@ -36,7 +36,20 @@ INFO_TOL = 1e-12
 
 
 class ToyData(NamedTuple):
-    """The calibrated toy: parameters, the joint p(z*, x), and its summaries."""
+    """The calibrated toy: parameters, the joint p(z*, x), and its summaries.
+
+    Attributes:
+        pzx: the joint p(z*, x), float64, shape (2, n_bins); all entries sum to 1.
+        px: p*(x) = Σ_{z*} p(z*, x), float64, shape (n_bins,).
+        p0: p(z* = 0), the class-0 weight (0.7).
+        means: the class means (μ₀, μ₁) of h, in the units of [low, high).
+        noise: the solved noise scale s, same units.
+        low: the left end of the binned range.
+        high: the right end of the binned range.
+        tails: ``"fold"`` or ``"truncate"`` (see the module docstring).
+        info: I(x; z*) in nats (the calibration target, to ``INFO_TOL``).
+        entropy: H(x) in nats.
+    """
 
     pzx: np.ndarray  # (2, n_bins) joint p(z*, x)
     px: np.ndarray  # (n_bins,) p*(x)
@@ -51,15 +64,22 @@ class ToyData(NamedTuple):
 
     @property
     def n_bins(self) -> int:
+        """The number of data states n_x (30 for the paper's toy)."""
         return self.px.shape[0]
 
     @property
     def bin_centers(self) -> np.ndarray:
+        """The centre of each bin, float64, shape (n_bins,), units of [low, high)."""
         edges = np.linspace(self.low, self.high, self.n_bins + 1)
         return 0.5 * (edges[:-1] + edges[1:])
 
     def summary(self) -> dict:
-        """JSON-ready description: parameters, H, I(x;z*), px and pzx."""
+        """JSON-ready description: parameters, H, I(x;z*), px and pzx.
+
+        Returns:
+            dict: n_bins, p0, means, noise, low, high, tails, I_x_zstar and H (nats) as numbers,
+                px (n_bins floats) and pzx (2 lists of n_bins floats).
+        """
         return {
             "n_bins": self.n_bins, "p0": self.p0, "means": list(self.means), "noise": self.noise,
             "low": self.low, "high": self.high, "tails": self.tails,
@@ -71,7 +91,25 @@ class ToyData(NamedTuple):
 def binned_mixture(noise: float, *, n_bins: int = 30, p0: float = 0.7,
                    means=(1 / 3, 2 / 3), low: float = 0.0, high: float = 1.0,
                    tails: str = "fold") -> np.ndarray:
-    """The joint p(z*, x) (2 × n_bins) of the binned two-Gaussian mixture with noise ``noise``."""
+    """The joint p(z*, x) of the binned two-Gaussian mixture with noise ``noise``.
+
+    Args:
+        noise: the noise scale s of h | z* ~ N(μ_{z*}, s²), > 0, units of [low, high).
+        n_bins: the number of equal bins of [low, high), n_x.
+        p0: p(z* = 0), in (0, 1).
+        means: the two class means (μ₀, μ₁).
+        low: the left end of the binned range.
+        high: the right end of the binned range.
+        tails: ``"fold"`` puts the mass outside the range into the end bins; ``"truncate"``
+            conditions h on [low, high).
+
+    Returns:
+        ndarray: p(z*, x), float64, shape (2, n_bins); row c sums to p(z* = c).
+
+    Raises:
+        ToyrdError: ``tails`` is not ``"fold"`` or ``"truncate"``, or (``"truncate"``) a class
+            leaves no mass in the range.
+    """
     edges = np.linspace(low, high, n_bins + 1)
     rows = []
     for mu in means:
@@ -97,8 +135,25 @@ def toy_data(*, n_bins: int = 30, p0: float = 0.7, target_info: float = 0.5,
              tails: str = "fold") -> ToyData:
     """Build the toy with the noise s solved so that I(x; z*) = ``target_info`` nats.
 
-    Raises :class:`ToyrdError` when the target is impossible: it must lie in (0, H(z*)), and
-    H(z*) = 0.611 nats for p0 = 0.7, reached only when the bins separate the classes.
+    The target must lie in (0, H(z*)), and H(z*) = 0.611 nats for p0 = 0.7, reached only when the
+    bins separate the classes.
+
+    Args:
+        n_bins: the number of data states n_x, an integer ≥ 2.
+        p0: p(z* = 0), in (0, 1).
+        target_info: I(x; z*) to reach, nats (0.5 in the paper).
+        means: the two class means (μ₀, μ₁).
+        low: the left end of the binned range.
+        high: the right end of the binned range, > ``low``.
+        tails: ``"fold"`` (default) or ``"truncate"``; see the module docstring.
+
+    Returns:
+        ToyData: the toy; ``info`` equals ``target_info`` to ``INFO_TOL`` = 1e-12 nats.
+
+    Raises:
+        ToyrdError: a parameter is out of range (n_bins < 2, p0 outside (0, 1), high ≤ low, not
+            two means, a mean outside the range with ``tails="truncate"``), or the target is
+            outside (0, H(z*)) or beyond what these bins can carry.
     """
     if not (isinstance(n_bins, (int, np.integer)) and n_bins >= 2):
         raise ToyrdError(f"n_bins: {n_bins!r}, expected an integer >= 2")

@@ -10,12 +10,12 @@ Three panels, every point an exactly evaluated model (:func:`toyrd.evaluate`), n
    is an ELBO optimum, whatever its rate (the flat valley the paper's Section 4 is about).
 3. **I(z; z*) against R.** The data processing inequality bounds the code's knowledge of the
    true latent by I(z;z*) ≤ I(x;z*) = 0.5, and the information bottleneck frontier bounds it by
-   IB(I_e) ≤ IB(R) (I_e ≤ R and IB is nondecreasing). :func:`toyrd.ib.ib_frontier` computes the
-   frontier from reachable encoders (an inner bound, tight to its solver's accuracy); each
-   point's ``ib_at_I_e`` is its value at the point's own I_e.
+   IB(I_e) ≤ IB(R) (I_e ≤ R and IB is nondecreasing). :func:`toyrd.quantities.ib_frontier`
+   computes the frontier from reachable encoders (an inner bound, tight to its solver's
+   accuracy); each point's ``ib_at_I_e`` is its value at the point's own I_e.
 
 ELBO-trained and target-rate-trained models (the figure2 columns) and the hand-built optimal
-model of :func:`toyrd.figure2.optimal_model` are overlaid on all three.
+model of :func:`toyrd.experiments.figure2.optimal_model` are overlaid on all three.
 
 Identity used by the tests: every trained point satisfies R + D ≥ H − 1e-12 (eq. 2), and the
 hand-built model sits on the boundary, R + D = H to 1e-12.

@@ -32,12 +32,15 @@ from toyrd._validate import check_model
 from toyrd.quantities import check_true_joint
 
 __all__ = ["PanelData", "new_figure", "panel_data", "latent_order", "plot_columns", "save_figure",
-           "FORMATS", "CLASS_COLORS"]
+           "FORMATS", "CLASS_COLORS", "FONT"]
 
 #: Output formats :func:`save_figure` makes reproducible.
 FORMATS = ("png", "pdf", "svg")
 #: Purple for class 0 (70 %), yellow for class 1 (30 %), as in the paper's Figure 2.
 CLASS_COLORS = ("#6a3d9a", "#e6c619")
+#: Font sizes (points) of the Figure 2 panels: large enough to read when the figure is shown at
+#: about 60 % of its size (a docs column); titles, axis labels, tick labels, legends.
+FONT = {"title": 9.0, "label": 8.5, "tick": 7.5, "legend": 7.5}
 
 
 class PanelData(NamedTuple):
@@ -116,17 +119,17 @@ def _line_row(ax, x, curves, ylabel):
     ax.set_xlim(x[0] - 0.5, x[-1] + 0.5)
     ax.set_ylim(0, 1.5 * max(float(np.max(y)) for y, _, _ in curves))
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=6, frameon=False, loc="upper center", ncol=3)
+    ax.legend(fontsize=FONT["legend"], frameon=False, loc="upper center", ncol=3)
 
 
 def _draw_column(axes, data: PanelData, title: str, subtitle: str, *, vmax_img):
     n_x, n_z = data.encoder.shape
     xs, zs = np.arange(n_x), np.arange(n_z)
-    axes[0].set_title(title + ("\n" + subtitle if subtitle else ""), fontsize=7.5)
+    axes[0].set_title(title + ("\n" + subtitle if subtitle else ""), fontsize=FONT["title"])
     _line_row(axes[0], xs, [(data.px, "p*(x)", {"color": "k", "lw": 2.4, "alpha": 0.35}),
                             (data.g, "g(x)", {"color": "C0", "lw": 1.2}),
                             (data.dbar, "d̄(x)", {"color": "C3", "lw": 1.0, "ls": "--"})], "(i)")
-    axes[0].set_xlabel("x", fontsize=7, labelpad=1)
+    axes[0].set_xlabel("x", fontsize=FONT["label"], labelpad=1)
     ax = axes[1]
     w0 = data.p_class[0] * data.e_class[0]
     w1 = data.p_class[1] * data.e_class[1]
@@ -139,17 +142,19 @@ def _draw_column(axes, data: PanelData, title: str, subtitle: str, *, vmax_img):
     ax.set_xlim(-0.5, n_z - 0.5)
     ax.set_ylim(0, 1.6 * max(float(np.max(data.q)), float(np.max(data.m))))
     ax.set_ylabel("(ii)")
-    ax.set_xlabel("z (sorted)", fontsize=7, labelpad=1)
-    ax.legend(fontsize=6, frameon=False, loc="upper center", ncol=2)
+    ax.set_xlabel("z (sorted)", fontsize=FONT["label"], labelpad=1)
+    ax.legend(fontsize=FONT["legend"], frameon=False, loc="upper center", ncol=2)
+    images = []
     for ax, img, vmax, lab, (yl, xl) in zip(
             axes[2:], (data.encoder, data.decoder, data.channel), vmax_img,
             ("(iii) e(z|x)", "(iv) d(x|z)", "(v) p(x'|x)"), (("x", "z"), ("z", "x"), ("x", "x'"))):
-        ax.imshow(img, cmap="viridis", vmin=0.0, vmax=vmax, interpolation="nearest",
-                  origin="lower", aspect="equal")
-        ax.set_ylabel(f"{lab}\n{yl}", fontsize=7)
-        ax.set_xlabel(xl, fontsize=7, labelpad=1)
+        images.append(ax.imshow(img, cmap="viridis", vmin=0.0, vmax=vmax,
+                                interpolation="nearest", origin="lower", aspect="equal"))
+        ax.set_ylabel(f"{lab}\n{yl}", fontsize=FONT["label"])
+        ax.set_xlabel(xl, fontsize=FONT["label"], labelpad=1)
     for ax in axes:
-        ax.tick_params(labelsize=6)
+        ax.tick_params(labelsize=FONT["tick"])
+    return images
 
 
 def plot_columns(columns, titles, *, subtitles=None, path=None, fmt: str = "png",
@@ -157,7 +162,8 @@ def plot_columns(columns, titles, *, subtitles=None, path=None, fmt: str = "png"
     """Draw Figure 2: one column per :class:`PanelData`, five rows. Returns the path or the figure.
 
     ``subtitles`` (one short line per column, e.g. "R = 0.5000, D = 2.5184") go under the titles.
-    Each image row shares one colour scale, [0, max over the row], so columns compare directly.
+    Each image row shares one colour scale, [0, max over the row], so columns compare directly;
+    the row's colour bar, labelled "probability", is at its right end.
     """
     columns = list(columns)
     subtitles = list(subtitles) if subtitles is not None else [""] * len(columns)
@@ -165,14 +171,17 @@ def plot_columns(columns, titles, *, subtitles=None, path=None, fmt: str = "png"
         raise ToyrdError("plot_columns: need one title and subtitle per column, and >= 1 column")
     vmax = [max(float(np.max(getattr(c, name))) for c in columns)
             for name in ("encoder", "decoder", "channel")]
-    fig = new_figure(figsize=(3.4 * len(columns), 12.5))
+    fig = new_figure(figsize=(3.4 * len(columns) + 0.9, 13.0), layout="constrained")
     axes = fig.subplots(5, len(columns), squeeze=False,
                         gridspec_kw={"height_ratios": [1, 1, 1.35, 1.35, 1.35]})
     for j, (col, title, sub) in enumerate(zip(columns, titles, subtitles)):
-        _draw_column(axes[:, j], col, title, sub, vmax_img=vmax)
+        images = _draw_column(axes[:, j], col, title, sub, vmax_img=vmax)
+    for row, im in zip(axes[2:], images):  # one colour scale per image row: one bar, at its end
+        bar = fig.colorbar(im, ax=list(row), location="right", shrink=0.9, pad=0.02, aspect=15)
+        bar.set_label("probability", fontsize=FONT["label"])
+        bar.ax.tick_params(labelsize=FONT["tick"])
     if suptitle:
-        fig.suptitle(suptitle, fontsize=9)
-    fig.tight_layout()
+        fig.suptitle(suptitle, fontsize=FONT["title"] + 0.5)
     if path is None:
         return fig
     return save_figure(fig, path, fmt)

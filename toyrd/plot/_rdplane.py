@@ -15,7 +15,7 @@ _FAMILY_COLORS = {"tabular": "C0", "bump": "C1"}
 
 
 def rdplane_figure(result: RDPlaneResult, path, fmt: str = "png") -> str:
-    """Draw the three panels to ``path`` (byte-reproducible, see :func:`toyrd.figures.save_figure`)."""
+    """Draw the three panels to ``path`` (byte-reproducible, see :func:`toyrd.plot.save_figure`)."""
     H, info = result.toy.entropy, result.toy.info
     pts = [p for p in result.points if math.isfinite(p["R"])]
     r_max = max([H * 1.15] + [p["R"] * 1.05 for p in pts])

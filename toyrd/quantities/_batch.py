@@ -1,9 +1,10 @@
 """Every exact quantity of a whole batch of models at once: ``evaluate_batch``.
 
-The same quantities as :func:`toyrd.evaluate` (DESIGN §2), for B models that share the data
-distribution p*(x): encoders (B, n_x, n_z), decoders (B, n_z, n_x), marginals (B, n_z). The
-result is a dict of (B,) float64 numpy arrays keyed like ``evaluate`` (H, D, R, ELBO, I_e, I_d,
-E, G, U, S, kl_q_m, kl_pstar_g, kl_pstar_dbar, and I_zstar when ``pzx`` is given), in nats.
+The same quantities as :func:`toyrd.evaluate` (see [Concepts][concepts]), for B models that
+share the data distribution p*(x): encoders (B, n_x, n_z), decoders (B, n_z, n_x), marginals
+(B, n_z). The result is a dict of (B,) float64 numpy arrays keyed like ``evaluate`` (H, D, R,
+ELBO, I_e, I_d, E, G, U, S, kl_q_m, kl_pstar_g, kl_pstar_dbar, and I_zstar when ``pzx`` is
+given), in nats.
 
 Two backends share one per-model function, itself built only from :mod:`toyrd._formulas`:
 

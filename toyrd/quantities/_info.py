@@ -1,4 +1,6 @@
-"""Exact information quantities of a finite VAE (DESIGN §2), validated, float64, nats by default.
+"""Exact information quantities of a finite VAE, validated, float64, nats by default.
+
+The definitions are on the [Concepts][concepts] page of the documentation.
 
 Every function takes the tables it needs, checks them (:mod:`toyrd._validate`) and evaluates the
 shared formula from :mod:`toyrd._formulas`. ``base`` converts the result: ``base=2`` gives bits.
@@ -57,12 +59,37 @@ def _reference(r, px):
 
 
 def entropy(p, *, base=None) -> float:
-    """Shannon entropy H(p) = -Σ p log p of a probability vector (0·log 0 = 0)."""
+    """Shannon entropy H(p) = -Σ p log p of a probability vector (0·log 0 = 0).
+
+    Args:
+        p: a probability vector, shape (n,).
+        base: logarithm base of the result: None (default) for nats, 2 for bits.
+
+    Returns:
+        float: H(p) ≥ 0, in nats (or ``base`` units); at most log n.
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
+    """
     return _scale(F.entropy(as_distribution("p", p)), base)
 
 
 def kl(p, q, *, base=None) -> float:
-    """KL(p ‖ q) = Σ p log(p/q); +inf when q = 0 somewhere p > 0."""
+    """KL(p ‖ q) = Σ p log(p/q); +inf when q = 0 somewhere p > 0.
+
+    Args:
+        p: a probability vector, shape (n,).
+        q: a probability vector of the same shape.
+        base: logarithm base of the result: None (default) for nats, 2 for bits.
+
+    Returns:
+        float: KL(p ‖ q) ≥ 0 (up to rounding, ~1e-16), in nats; may be +inf.
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or q and p differ in length.
+    """
     p, q = as_distribution("p", p), as_distribution("q", q)
     if p.shape != q.shape:
         raise TableError(f"q: has {q.shape[0]} entries, expected {p.shape[0]} to match p")
@@ -70,7 +97,19 @@ def kl(p, q, *, base=None) -> float:
 
 
 def mutual_information(joint, *, base=None) -> float:
-    """I(A;B) of a joint table p(a, b) whose entries sum to 1."""
+    """I(A;B) of a joint table p(a, b) whose entries sum to 1.
+
+    Args:
+        joint: p(a, b), shape (n_a, n_b), all entries summing to 1.
+        base: logarithm base of the result: None (default) for nats, 2 for bits.
+
+    Returns:
+        float: I(A;B) = Σ p(a,b) log[p(a,b) / (p(a) p(b))] ≥ 0, in nats.
+
+    Raises:
+        TableError: ``joint`` is not rank 2, has a negative or non-finite entry, or does not
+            sum to 1 within ``SUM_TOL``.
+    """
     return _scale(F.mutual_information(as_joint("joint", joint)), base)
 
 
@@ -78,7 +117,18 @@ def mutual_information(joint, *, base=None) -> float:
 
 
 def data_entropy(px, *, base=None) -> float:
-    """H = -Σ_x p*(x) log p*(x)."""
+    """H = -Σ_x p*(x) log p*(x), the entropy of the data.
+
+    Args:
+        px: p*(x), the data distribution, shape (n_x,).
+        base: logarithm base of the result: None (default) for nats, 2 for bits.
+
+    Returns:
+        float: H in nats (3.0184 for the toy); the least value of R + D.
+
+    Raises:
+        TableError: ``px`` is not a probability vector.
+    """
     return _scale(F.entropy(as_distribution("px", px)), base)
 
 
@@ -86,6 +136,19 @@ def distortion(px, encoder, decoder, *, base=None) -> float:
     """D = -Σ_x p*(x) Σ_z e(z|x) log d(x|z); +inf if d(x|z) = 0 where p_e(x,z) > 0.
 
     Identity: D = (H - I_e) + Σ_z q(z) KL(p_e(·|z) ‖ d(·|z)) ≥ H - I_e.
+
+    Args:
+        px: p*(x), the data distribution, shape (n_x,).
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+        base: logarithm base of the result: None (default) for nats, 2 for bits.
+
+    Returns:
+        float: D ≥ 0 in nats (or ``base`` units); may be +inf.
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
     """
     px, e, d, _ = check_model(px, encoder, decoder)
     return _scale(F.distortion(px, e, d), base)
@@ -95,32 +158,102 @@ def rate(px, encoder, marginal, *, base=None) -> float:
     """R = Σ_x p*(x) Σ_z e(z|x) log[e(z|x)/m(z)]; +inf if m(z) = 0 where q(z) > 0.
 
     Identity: R = I_e + KL(q ‖ m) ≥ I_e.
+
+    Args:
+        px: p*(x), the data distribution, shape (n_x,).
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        marginal: m(z), the prior over the code, shape (n_z,).
+        base: logarithm base of the result: None (default) for nats, 2 for bits.
+
+    Returns:
+        float: R ≥ 0 in nats (or ``base`` units); may be +inf.
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
     """
     px, e, _, m = check_model(px, encoder, marginal=marginal)
     return _scale(F.rate(px, e, m), base)
 
 
 def elbo(px, encoder, decoder, marginal, *, base=None) -> float:
-    """ELBO = -(D + R) = Σ p_e(x,z) log[m(z) d(x|z) / e(z|x)] ≤ Σ p* log g ≤ -H."""
+    """ELBO = -(D + R) = Σ p_e(x,z) log[m(z) d(x|z) / e(z|x)] ≤ Σ p* log g ≤ -H.
+
+    Args:
+        px: p*(x), the data distribution, shape (n_x,).
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+        marginal: m(z), the prior over the code, shape (n_z,).
+        base: logarithm base of the result: None (default) for nats, 2 for bits.
+
+    Returns:
+        float: the ELBO in nats, ≤ -H; may be -inf.
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
+    """
     px, e, d, m = check_model(px, encoder, decoder, marginal)
     r, dist = F.rate_distortion(px, e, d, m)
     return _scale(-(r + dist), base)
 
 
 def representational_mi(px, encoder, *, base=None) -> float:
-    """I_e = I(X;Z) under p_e(x,z) = p*(x) e(z|x)."""
+    """I_e = I(X;Z) under p_e(x,z) = p*(x) e(z|x).
+
+    Args:
+        px: p*(x), the data distribution, shape (n_x,).
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        base: logarithm base of the result: None (default) for nats, 2 for bits.
+
+    Returns:
+        float: I_e in nats, 0 ≤ I_e ≤ min(H, log n_z).
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
+    """
     px, e, _, _ = check_model(px, encoder)
     return _scale(F.mutual_information(F.encoder_joint(px, e)), base)
 
 
 def generative_mi(decoder, marginal, *, base=None) -> float:
-    """I_d = I(X;Z) under p_d(x,z) = m(z) d(x|z)."""
+    """I_d = I(X;Z) under p_d(x,z) = m(z) d(x|z).
+
+    Args:
+        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+        marginal: m(z), the prior over the code, shape (n_z,).
+        base: logarithm base of the result: None (default) for nats, 2 for bits.
+
+    Returns:
+        float: I_d in nats, ≥ 0.
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
+    """
     d, m = _dec_mar(decoder, marginal)
     return _scale(F.mutual_information(F.generative_joint(d, m)), base)
 
 
 def generative_bound_e(encoder, decoder, marginal, *, base=None) -> float:
-    """E = Σ_z m(z) Σ_x d(x|z) log[e(z|x)/m(z)] ≤ I_d (paper eq. 9; -inf if e(z|x)=0 where p_d>0)."""
+    """E = Σ_z m(z) Σ_x d(x|z) log[e(z|x)/m(z)] ≤ I_d (paper eq. 9).
+
+    -inf if e(z|x) = 0 where p_d(x,z) > 0.
+
+    Args:
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+        marginal: m(z), the prior over the code, shape (n_z,).
+        base: logarithm base of the result: None (default) for nats, 2 for bits.
+
+    Returns:
+        float: E in nats, a lower bound on I_d; may be -inf.
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
+    """
     e = as_conditional("encoder", encoder)
     d, m = _dec_mar(decoder, marginal)
     if e.shape != d.T.shape:
@@ -135,6 +268,19 @@ def generative_bound_g(decoder, marginal, r=None, *, base=None) -> float:
     so toyrd's default (in :func:`evaluate`) is r = p*, which makes the gap G - I_d = KL(g ‖ p*)
     a measure of how far the generative model is from the data. Here ``r`` is required unless
     you call through :func:`evaluate`; pass ``r=px`` for the default.
+
+    Args:
+        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+        marginal: m(z), the prior over the code, shape (n_z,).
+        r: the reference density r(x), shape (n_x,); required here.
+        base: logarithm base of the result: None (default) for nats, 2 for bits.
+
+    Returns:
+        float: G in nats, an upper bound on I_d; may be +inf where r(x) = 0 < g(x).
+
+    Raises:
+        TableError: ``r`` is missing or has the wrong length, or a table is not a
+            probability table.
     """
     d, m = _dec_mar(decoder, marginal)
     if r is None:
@@ -146,19 +292,59 @@ def generative_bound_g(decoder, marginal, r=None, *, base=None) -> float:
 
 
 def reparam_u(px, encoder, decoder, r=None, *, base=None) -> float:
-    """U = Σ p_e(x,z) log[d(x|z)/r(x)] (eq. 13); default r = p*. U - S = H - D (eq. 15)."""
+    """U = Σ p_e(x,z) log[d(x|z)/r(x)] (eq. 13); default r = p*. U - S = H - D (eq. 15).
+
+    Args:
+        px: p*(x), the data distribution, shape (n_x,).
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+        r: the reference density r(x), shape (n_x,); default p*.
+        base: logarithm base of the result: None (default) for nats, 2 for bits.
+
+    Returns:
+        float: U in nats; may be -inf.
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
+    """
     px, e, d, _ = check_model(px, encoder, decoder)
     return _scale(F.reparam_u(px, e, d, _reference(r, px)), base)
 
 
 def reparam_s(px, r=None, *, base=None) -> float:
-    """S = Σ p*(x) log[p*(x)/r(x)] = KL(p* ‖ r) (eq. 14); default r = p* gives S = 0."""
+    """S = Σ p*(x) log[p*(x)/r(x)] = KL(p* ‖ r) (eq. 14); default r = p* gives S = 0.
+
+    Args:
+        px: p*(x), the data distribution, shape (n_x,).
+        r: the reference density r(x), shape (n_x,); default p*.
+        base: logarithm base of the result: None (default) for nats, 2 for bits.
+
+    Returns:
+        float: S ≥ 0 in nats; may be +inf.
+
+    Raises:
+        TableError: ``px`` or ``r`` is not a probability vector.
+    """
     px = as_distribution("px", px)
     return _scale(F.reparam_s(px, _reference(r, px)), base)
 
 
 def latent_information(pzx, encoder, *, base=None) -> float:
-    """I(z; z*) of p(z*, z) = Σ_x p(z*, x) e(z|x): how much of the true latent the code keeps."""
+    """I(z; z*) of p(z*, z) = Σ_x p(z*, x) e(z|x): how much of the true latent the code keeps.
+
+    Args:
+        pzx: the true joint p(z*, x), shape (n_class, n_x) (2 × 30 for the toy).
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        base: logarithm base of the result: None (default) for nats, 2 for bits.
+
+    Returns:
+        float: I(z; z*) in nats; at most I(x; z*) (data processing; 0.5 for the toy).
+
+    Raises:
+        TableError: ``pzx`` is not a joint table, or its columns do not match the
+            encoder's rows.
+    """
     joint = as_joint("pzx", pzx)
     e = as_conditional("encoder", encoder)
     if joint.shape[1] != e.shape[0]:
@@ -170,15 +356,38 @@ def latent_information(pzx, encoder, *, base=None) -> float:
 
 
 def aggregate_posterior(px, encoder) -> np.ndarray:
-    """q(z) = Σ_x p*(x) e(z|x), shape (n_z,). The optimal marginal for this encoder."""
+    """q(z) = Σ_x p*(x) e(z|x). The optimal marginal for this encoder.
+
+    Args:
+        px: p*(x), the data distribution, shape (n_x,).
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+
+    Returns:
+        ndarray: q, float64, shape (n_z,), summing to 1.
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
+    """
     px, e, _, _ = check_model(px, encoder)
     return F.encoder_joint(px, e).sum(0)
 
 
 def bayes_posterior(px, encoder) -> np.ndarray:
-    """p_e(x|z) = p*(x) e(z|x) / q(z), shape (n_z, n_x) like a decoder. The optimal decoder.
+    """p_e(x|z) = p*(x) e(z|x) / q(z), like a decoder. The optimal decoder.
 
     Rows with q(z) = 0 never enter D; they are set to p*(x) so the result is a valid table.
+
+    Args:
+        px: p*(x), the data distribution, shape (n_x,).
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+
+    Returns:
+        ndarray: p_e(x|z), float64, shape (n_z, n_x), rows summing to 1.
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
     """
     px, e, _, _ = check_model(px, encoder)
     joint = F.encoder_joint(px, e).T
@@ -187,15 +396,38 @@ def bayes_posterior(px, encoder) -> np.ndarray:
 
 
 def generative_marginal(decoder, marginal) -> np.ndarray:
-    """g(x) = Σ_z m(z) d(x|z), shape (n_x,)."""
+    """g(x) = Σ_z m(z) d(x|z), the model's distribution of the data.
+
+    Args:
+        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+        marginal: m(z), the prior over the code, shape (n_z,).
+
+    Returns:
+        ndarray: g, float64, shape (n_x,), summing to 1.
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
+    """
     d, m = _dec_mar(decoder, marginal)
     return m @ d
 
 
 def model_posterior(decoder, marginal) -> np.ndarray:
-    """p_d(z|x) = m(z) d(x|z) / g(x), shape (n_x, n_z) like an encoder (EM's E-step).
+    """p_d(z|x) = m(z) d(x|z) / g(x), like an encoder (EM's E-step).
 
     Rows with g(x) = 0 are set to m(z).
+
+    Args:
+        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+        marginal: m(z), the prior over the code, shape (n_z,).
+
+    Returns:
+        ndarray: p_d(z|x), float64, shape (n_x, n_z), rows summing to 1.
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
     """
     d, m = _dec_mar(decoder, marginal)
     joint = F.generative_joint(d, m).T
@@ -204,13 +436,38 @@ def model_posterior(decoder, marginal) -> np.ndarray:
 
 
 def reconstruction_distribution(px, encoder, decoder) -> np.ndarray:
-    """d̄(x') = Σ_x Σ_z p*(x) e(z|x) d(x'|z), shape (n_x,)."""
+    """d̄(x') = Σ_x Σ_z p*(x) e(z|x) d(x'|z): what encoding then decoding the data gives.
+
+    Args:
+        px: p*(x), the data distribution, shape (n_x,).
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+
+    Returns:
+        ndarray: d̄, float64, shape (n_x,), summing to 1.
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
+    """
     px, e, d, _ = check_model(px, encoder, decoder)
     return px @ e @ d
 
 
 def reconstruction_channel(encoder, decoder) -> np.ndarray:
-    """p(x'|x) = Σ_z e(z|x) d(x'|z), shape (n_x, n_x), row-stochastic."""
+    """p(x'|x) = Σ_z e(z|x) d(x'|z): encode x, decode x'.
+
+    Args:
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+
+    Returns:
+        ndarray: p(x'|x), float64, shape (n_x, n_x), row-stochastic.
+
+    Raises:
+        TableError: a table is not row-stochastic, or the decoder's shape is not the
+            transpose of the encoder's.
+    """
     e = as_conditional("encoder", encoder)
     d = as_conditional("decoder", decoder)
     if d.shape != e.T.shape:
@@ -231,16 +488,36 @@ def evaluate(px, encoder, decoder, marginal, *, pzx=None, r=None, base=None,
              distributions: bool = False) -> dict:
     """Every exact quantity of one model, as a dict of floats (nats, or ``base`` units).
 
-    Keys: H, D, R, ELBO, I_e, I_d, E, G, U, S, kl_q_m = KL(q‖m), kl_pstar_g = KL(p*‖g),
-    kl_pstar_dbar = KL(p*‖d̄), and I_zstar = I(z;z*) when ``pzx`` (2 × n_x) is given.
-    The reference density for G, U, S is ``r`` (default p*). With ``distributions=True``
-    the dict also holds the arrays q, g, dbar, recon_channel, bayes_posterior, model_posterior.
+    The reference density for G, U, S is ``r`` (default p*).
 
-    >>> import numpy as np, toyrd
-    >>> px = np.array([0.25, 0.75]); e = np.eye(2)
-    >>> out = toyrd.evaluate(px, e, np.eye(2), px)
-    >>> round(out["R"] + out["D"] - out["H"], 12)   # identity encoder, optimal m, d: R + D = H
-    0.0
+    Args:
+        px: p*(x), the data distribution, shape (n_x,).
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+        marginal: m(z), the prior over the code, shape (n_z,).
+        pzx: the true joint p(z*, x), shape (n_class, n_x); adds ``I_zstar``.
+        r: the reference density for G, U and S, shape (n_x,); default p*.
+        base: logarithm base of the result: None (default) for nats, 2 for bits.
+        distributions: also return the arrays (see Returns).
+
+    Returns:
+        dict: floats keyed H, D, R, ELBO, I_e, I_d, E, G, U, S, kl_q_m = KL(q‖m),
+            kl_pstar_g = KL(p*‖g), kl_pstar_dbar = KL(p*‖d̄) (the keys of ``QUANTITY_NAMES``), and
+            I_zstar = I(z;z*) when ``pzx`` is given. With ``distributions=True`` also the float64
+            arrays q (n_z,), g (n_x,), dbar (n_x,), recon_channel (n_x, n_x), bayes_posterior
+            (n_z, n_x) and model_posterior (n_x, n_z).
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
+            Also when ``pzx``'s columns do not sum to ``px`` (:func:`check_true_joint`).
+
+    Example:
+        >>> import numpy as np, toyrd
+        >>> px = np.array([0.25, 0.75]); e = np.eye(2)
+        >>> out = toyrd.evaluate(px, e, np.eye(2), px)
+        >>> round(out["R"] + out["D"] - out["H"], 12)   # identity encoder, optimal m, d: R + D = H
+        0.0
     """
     px, e, d, m = check_model(px, encoder, decoder, marginal)
     ref = _reference(r, px)
@@ -256,7 +533,19 @@ def evaluate(px, encoder, decoder, marginal, *, pzx=None, r=None, base=None,
 
 
 def check_true_joint(pzx, px) -> np.ndarray:
-    """Validate the true joint p(z*, x) (|z*| × n_x) against p*(x): its columns must sum to px."""
+    """Validate the true joint p(z*, x) against p*(x): its columns must sum to px.
+
+    Args:
+        pzx: the true joint p(z*, x), shape (n_class, n_x).
+        px: p*(x), the data distribution, shape (n_x,).
+
+    Returns:
+        ndarray: ``pzx`` as float64, shape (n_class, n_x).
+
+    Raises:
+        TableError: ``pzx`` has the wrong number of columns, is not a joint table, or its
+            column sums differ from ``px`` by more than ``SUM_TOL``.
+    """
     shape = np.shape(pzx)
     if len(shape) == 2 and shape[1] != px.shape[0]:  # the size rule first: it names the cause
         raise TableError(f"pzx: has {shape[1]} columns, expected n_x = {px.shape[0]}")

@@ -5,7 +5,8 @@ e(z|x) > 0),
 
     IWAE_k = Σ_x p*(x) E_{z_1..z_k iid e(·|x)} log (1/k) Σ_i w(x, z_i)        (nats)
 
-and ELBO = IWAE_1 ≤ IWAE_k ≤ IWAE_{k+1} ≤ Σ_x p*(x) log g(x) (Burda et al. 2016; DESIGN §2).
+and ELBO = IWAE_1 ≤ IWAE_k ≤ IWAE_{k+1} ≤ Σ_x p*(x) log g(x) (Burda et al. 2016; see
+[Concepts][concepts]).
 The outer sum over x is always exact; only the inner expectation over the k samples needs a
 scheme. Three are offered, all float64:
 

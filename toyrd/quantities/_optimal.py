@@ -32,27 +32,97 @@ __all__ = [
 
 
 def optimal_marginal(px, encoder) -> np.ndarray:
-    """m* = argmin_m R = q(z) = Σ_x p*(x) e(z|x) (Appendix D.3)."""
+    """m* = argmin_m R = q(z) = Σ_x p*(x) e(z|x) (Appendix D.3).
+
+    With it, R = I_e.
+
+    Args:
+        px: p*(x), the data distribution, shape (n_x,).
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+
+    Returns:
+        ndarray: m* = q, float64, shape (n_z,), summing to 1.
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
+    """
     return aggregate_posterior(px, encoder)
 
 
 def optimal_decoder(px, encoder) -> np.ndarray:
-    """d* = argmin_d D = p_e(x|z) (Appendix D.4). Shape (n_z, n_x)."""
+    """d* = argmin_d D = p_e(x|z) (Appendix D.4).
+
+    With it, D = H - I_e. Rows with q(z) = 0 (never used) are set to p*(x).
+
+    Args:
+        px: p*(x), the data distribution, shape (n_x,).
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+
+    Returns:
+        ndarray: d*, float64, shape (n_z, n_x), rows summing to 1.
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
+    """
     return bayes_posterior(px, encoder)
 
 
 def optimize_generative(px, encoder):
-    """(d*, m*): the decoder and marginal that close the bound, R + D = H."""
+    """(d*, m*): the decoder and marginal that close the bound, R + D = H.
+
+    Args:
+        px: p*(x), the data distribution, shape (n_x,).
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+
+    Returns:
+        tuple: (decoder, marginal): float64 arrays of shapes (n_z, n_x) and (n_z,).
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
+    """
     return optimal_decoder(px, encoder), optimal_marginal(px, encoder)
 
 
 def e_step(decoder, marginal) -> np.ndarray:
-    """EM's E-step: the encoder that makes the ELBO tight, e(z|x) = p_d(z|x)."""
+    """EM's E-step: the encoder that makes the ELBO tight, e(z|x) = p_d(z|x).
+
+    Rows with g(x) = 0 are set to m(z).
+
+    Args:
+        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+        marginal: m(z), the prior over the code, shape (n_z,).
+
+    Returns:
+        ndarray: e, float64, shape (n_x, n_z), rows summing to 1.
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
+    """
     return model_posterior(decoder, marginal)
 
 
 def rate_gradient_marginal(px, encoder, marginal) -> np.ndarray:
-    """∂R/∂m(z) = -q(z)/m(z) (entries with q = 0 have gradient 0). At m = q it is -1 everywhere."""
+    """∂R/∂m(z) = -q(z)/m(z) (entries with q = 0 have gradient 0).
+
+    At m = q it is -1 everywhere: its tangent projection vanishes, so q is the minimum.
+
+    Args:
+        px: p*(x), the data distribution, shape (n_x,).
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        marginal: m(z), the prior over the code, shape (n_z,).
+
+    Returns:
+        ndarray: the gradient, float64, shape (n_z,), nats per unit of m(z); -inf where
+            m(z) = 0 < q(z).
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
+    """
     px, e, _, m = check_model(px, encoder, marginal=marginal)
     q = (px[:, None] * e).sum(0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -60,7 +130,23 @@ def rate_gradient_marginal(px, encoder, marginal) -> np.ndarray:
 
 
 def distortion_gradient_decoder(px, encoder, decoder) -> np.ndarray:
-    """∂D/∂d(x|z) = -p_e(x,z)/d(x|z), shape (n_z, n_x). At d = p_e(x|z) row z is constant -q(z)."""
+    """∂D/∂d(x|z) = -p_e(x,z)/d(x|z).
+
+    At d = p_e(x|z) row z is constant, -q(z), so each row's tangent projection vanishes.
+
+    Args:
+        px: p*(x), the data distribution, shape (n_x,).
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+
+    Returns:
+        ndarray: the gradient, float64, shape (n_z, n_x), nats per unit of d(x|z); 0 where
+            p_e(x,z) = 0, -inf where d(x|z) = 0 < p_e(x,z).
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
+    """
     px, e, d, _ = check_model(px, encoder, decoder)
     pe = (px[:, None] * e).T
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -73,6 +159,13 @@ def tangent_projection(grad, support=None) -> np.ndarray:
     Subtracts the mean over each row's ``support`` (default: all entries). It vanishes at an
     interior minimum of a convex function over the simplex (the KKT conditions with equal
     multipliers); on a face, restrict ``support`` to the face.
+
+    Args:
+        grad: a gradient, shape (n,) for a vector or (rows, n) for a table, per row.
+        support: bool array of the same shape: the entries that are free (default all).
+
+    Returns:
+        ndarray: the projection, float64, shape of ``grad``; 0 outside ``support``.
     """
     g = np.atleast_2d(np.asarray(grad, dtype=np.float64))
     s = np.ones_like(g, dtype=bool) if support is None else np.atleast_2d(support)

@@ -18,7 +18,15 @@ __all__ = ["Model", "load_model", "save_model", "dumps"]
 
 
 class Model(NamedTuple):
-    """A validated finite VAE: float64 tables and the data they are evaluated on."""
+    """A validated finite VAE: float64 tables and the data they are evaluated on.
+
+    Attributes:
+        px: p*(x), shape (n_x,).
+        encoder: e(z|x), shape (n_x, n_z), rows summing to 1.
+        decoder: d(x|z), shape (n_z, n_x), rows summing to 1.
+        marginal: m(z), shape (n_z,).
+        pzx: the true joint p(z*, x), shape (n_class, n_x), or None when unknown.
+    """
 
     px: np.ndarray
     encoder: np.ndarray
@@ -28,10 +36,25 @@ class Model(NamedTuple):
 
 
 def load_model(path, *, normalize: bool = False) -> Model:
-    """Read and validate a model file. Missing arrays and bad tables raise :class:`ToyrdError`.
+    """Read and validate a model file.
 
     Without ``px`` the file's p* is the column sum of its ``pzx`` or, failing that, the toy's
     p* (then the encoder must have the toy's 30 rows, and the toy's ``pzx`` is used too).
+
+    Args:
+        path: the ``.npz`` file (a path or path-like), with arrays ``encoder`` (n_x, n_z),
+            ``decoder`` (n_z, n_x), ``marginal`` (n_z,), optionally ``px`` (n_x,) and
+            ``pzx`` (n_class, n_x).
+        normalize: divide each table by its sums instead of rejecting sums off 1 (never
+            silent: only when asked).
+
+    Returns:
+        Model: the validated float64 tables.
+
+    Raises:
+        ToyrdError: the file is missing, unreadable or not an ``.npz`` archive.
+        TableError: an array is missing, a table is not a probability table, or the sizes do not
+            match (including no ``px`` and an encoder without the toy's 30 rows).
     """
     arrays = _read_npz(path)
     missing = [k for k in ("encoder", "decoder", "marginal") if k not in arrays]
@@ -68,9 +91,23 @@ def _validated(path, arrays, normalize) -> Model:
 def save_model(path, encoder, decoder, marginal, *, px=None, pzx=None) -> str:
     """Write a model file after validating it (so every saved file loads); return its path.
 
-    Like ``np.savez``, ``.npz`` is appended to a path without it; the returned path is the file
-    written. The file is written whole or not at all (a temporary file renamed into place); an
-    unwritable location raises a one-line :class:`ToyrdError`.
+    The file is written whole or not at all (a temporary file renamed into place).
+
+    Args:
+        path: where to write (numpy appends ``.npz`` when the name lacks it).
+        encoder: e(z|x), shape (n_x, n_z), rows summing to 1.
+        decoder: d(x|z), shape (n_z, n_x), rows summing to 1.
+        marginal: m(z), shape (n_z,).
+        px: p*(x), shape (n_x,); default the column sums of ``pzx``, else the toy's p*.
+        pzx: the true joint p(z*, x), shape (n_class, n_x), stored when given.
+
+    Returns:
+        str: the path written (``.npz`` appended when missing); the file holds encoder,
+        decoder, marginal, px (always) and pzx (if given).
+
+    Raises:
+        TableError: a table is not a probability table or the sizes do not match.
+        ToyrdError: the location cannot be written (one line naming the path and the reason).
     """
     n_x = as_conditional("encoder", encoder).shape[0]
     if pzx is not None:
@@ -158,5 +195,14 @@ def _plain(obj):
 
 
 def dumps(obj, **kw) -> str:
-    """Strict JSON (no NaN/Infinity tokens): non-finite numbers are written as strings."""
+    """Strict JSON (no NaN/Infinity tokens): non-finite numbers are written as strings.
+
+    Args:
+        obj: dicts, lists, tuples, numpy arrays and scalars, floats, ints, strings (nested).
+        **kw: passed to ``json.dumps`` (e.g. ``indent=1``).
+
+    Returns:
+        str: the JSON text; numpy arrays become lists, ±inf and nan the strings ``"inf"``,
+            ``"-inf"``, ``"nan"``.
+    """
     return json.dumps(_plain(obj), allow_nan=False, **kw)

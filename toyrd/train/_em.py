@@ -2,14 +2,15 @@
 
 Alternates two closed-form coordinate steps on the ELBO = −(R + D):
 
-* E-step: e(z|x) ← p_d(z|x) = m(z) d(x|z) / g(x) (:func:`toyrd.optimal.e_step`); the ELBO then
+* E-step: e(z|x) ← p_d(z|x) = m(z) d(x|z) / g(x) (:func:`toyrd.quantities.e_step`); the ELBO then
   equals the log-likelihood Σ_x p*(x) log g(x) — the bound is tight in the encoder;
 * M-step: for the fixed encoder, d(x|z) ← p_e(x|z) (the Bayes posterior) and m ← q
-  (:func:`toyrd.optimal.optimize_generative`); with both, R + D = H exactly.
+  (:func:`toyrd.quantities.optimize_generative`); with both, R + D = H exactly.
 
 Each step maximises the ELBO over one block with the others fixed, so the ELBO is
 non-decreasing at every half-step. With a learned marginal the first M-step already reaches the
-global optimum ELBO = −H (any encoder is consistent, DESIGN §2); with ``learn_marginal=False``
+global optimum ELBO = −H (any encoder is consistent; see [Concepts][concepts]); with
+``learn_marginal=False``
 (a fixed prior m) EM is the classic mixture-fitting iteration and climbs gradually.
 
 >>> import toyrd

@@ -50,11 +50,19 @@ __all__ = ["RECORD_FIELDS", "ON_DIVERGENCE", "TrainResult", "train", "train_conf
 class TrainResult(NamedTuple):
     """Output of :func:`train`: float64 numpy tables, history and per-row configuration.
 
-    encoder (B, n_x, n_z) = e(z|x); decoder (B, n_z, n_x) = d(x|z); marginal (B, n_z) = m(z);
-    history: ``step`` (T,) and ``R``, ``D``, ``loss`` (B, T); configs: B dicts (the fields of
-    :class:`~toyrd.train.TrainConfig` that describe the run, plus any extras); params: the
-    final parameter pytree (float64, leading axis B); px (n_x,) and pzx (2, n_x) or None;
-    wall_s: seconds of the training call (compile included).
+    B is the number of rows (runs), T the number of history entries (steps / stride + 1).
+
+    Attributes:
+        encoder: e(z|x) of every row, float64, shape (B, n_x, n_z).
+        decoder: d(x|z) of every row, float64, shape (B, n_z, n_x).
+        marginal: m(z) of every row, float64, shape (B, n_z).
+        history: ``step`` (T,) int and ``R``, ``D``, ``loss`` (B, T) float64, nats.
+        configs: B dicts: the fields of :class:`~toyrd.train.TrainConfig` that describe the run
+            (``RECORD_FIELDS``), plus any extras.
+        params: the final parameter pytree (float64 arrays, leading axis B).
+        px: p*(x), shape (n_x,).
+        pzx: the true joint p(z*, x), shape (2, n_x), or None.
+        wall_s: seconds of the training call (compile included).
     """
 
     encoder: np.ndarray
@@ -68,14 +76,22 @@ class TrainResult(NamedTuple):
     wall_s: float
 
     def evaluate(self) -> list:
-        """Every exact quantity of every row (:func:`toyrd.evaluate`, incl. I_zstar if pzx)."""
+        """Every exact quantity of every row (:func:`toyrd.evaluate`, incl. I_zstar if pzx).
+
+        Returns:
+            list: B dicts of floats (nats), keyed as :func:`toyrd.evaluate`.
+        """
         from toyrd.quantities import evaluate
 
         return [evaluate(self.px, self.encoder[i], self.decoder[i], self.marginal[i],
                          pzx=self.pzx) for i in range(len(self.configs))]
 
     def table(self) -> dict:
-        """The quantities of :meth:`evaluate` as a dict of float64 (B,) arrays."""
+        """The quantities of :meth:`evaluate`, one array per key.
+
+        Returns:
+            dict: key -> float64 array of shape (B,), in nats.
+        """
         rows = self.evaluate()
         return {k: np.array([r[k] for r in rows], dtype=np.float64) for k in rows[0]}
 
@@ -90,20 +106,36 @@ def train(objective: str = "elbo", *, config: TrainConfig | None = None, family=
           on_divergence: str = "raise", **fields) -> TrainResult:
     """Train B = len(hyper) × len(init_scale) × len(seeds) models in one jitted scan.
 
-    objective: "elbo" (D + R), "beta" (D + βR), "rda" (R + λD), "target_rate" (D + |σ − R|).
-    config: the base :class:`~toyrd.train.TrainConfig` (default: its defaults); ``fields``
-    override any of its fields (``steps=3000``, ``lr=0.02``, ``warmup=0``, ``dtype="float32"``,
-    ``n_z=10``, ``history_stride=10``, …). family: "tabular", "bump" or a
-    :class:`~toyrd.tables.Family`. px: p*(x) (default: the toy; then pzx defaults to the toy's
-    p(z*, x) so I_zstar is reported). hyper (β / λ / σ), init_scale and seeds: a scalar or a
-    sequence each; rows are ordered hyper-major, then init scale, then seed. progress: a tqdm
-    bar, advanced from inside the scan once per history stride. on_divergence: "raise" (a
-    :class:`~toyrd.errors.DivergenceError` when any row's R, D or loss goes non-finite) or
-    "keep" (return such rows as they are; see :func:`train_configs`).
+    Rows are ordered hyper-major, then init scale, then seed.
 
-    >>> res = train("beta", hyper=[0.5, 2.0], seeds=range(3), progress=False)  # doctest: +SKIP
-    >>> res.encoder.shape, res.history["R"].shape                              # doctest: +SKIP
-    ((6, 30, 30), (6, 101))
+    Args:
+        objective: "elbo" (D + R), "beta" (D + βR), "rda" (R + λD) or "target_rate"
+            (D + |σ − R|); R and D in nats.
+        config: the base :class:`~toyrd.train.TrainConfig` (default: its defaults).
+        family: "tabular", "bump" or a :class:`~toyrd.tables.Family` (default the config's).
+        px: p*(x), shape (n_x,) (default: the toy; then pzx defaults to the toy's p(z*, x) so
+            I_zstar is reported).
+        pzx: the true joint p(z*, x), shape (2, n_x), or None.
+        seeds: an int or a sequence of ints ≥ 0, the initialisation seeds.
+        hyper: β / λ / σ (σ in nats): a scalar or a sequence (default the config's).
+        init_scale: the initialisation scale: a scalar or a sequence (default the config's).
+        progress: show a tqdm bar, advanced from inside the scan once per history stride.
+        on_divergence: "raise" or "keep", as in :func:`train_configs`.
+        **fields: override any :class:`~toyrd.train.TrainConfig` field (``steps=3000``,
+            ``lr=0.02``, ``warmup=0``, ``dtype="float32"``, ``n_z=10``, ``history_stride=10``, …).
+
+    Returns:
+        TrainResult: B rows of float64 tables (B, n_x, n_z), (B, n_z, n_x), (B, n_z) and the
+            history (B, T).
+
+    Raises:
+        ToyrdError: an unknown field or objective, a bad value (negative seed, steps not a
+            multiple of ``history_stride``, …), or ``px`` not a probability vector.
+
+    Example:
+        >>> res = train("beta", hyper=[0.5, 2.0], seeds=range(3), progress=False)  # doctest: +SKIP
+        >>> res.encoder.shape, res.history["R"].shape                              # doctest: +SKIP
+        ((6, 30, 30), (6, 101))
     """
     base = (config or TrainConfig()).replace(objective=objective, family=family, **fields)
     hypers = as_rows(base.hyper if hyper is None else hyper, "hyper")
@@ -123,19 +155,34 @@ def train_configs(configs, *, px=None, pzx=None, progress: bool = True, loss_bui
     """Train one row per :class:`~toyrd.train.TrainConfig` in one compiled run.
 
     The rows may differ only in hyper, init_scale and seed. The general entry point behind
-    :func:`train`, sweeps, autonomy and Figure 2: ``loss_builder(loss_key, family, n_x)`` may
-    replace the objective's loss with any ``f(params, hyper, px) -> (surrogate, (reported_loss,
-    R, D))`` (both hashable); then ``objective`` is only a label. ``extra``: a dict added to
-    every row's record.
+    :func:`train`, sweeps, autonomy and Figure 2.
 
-    A row diverges when its R, D or loss is non-finite at some history step or its final tables
-    are non-finite. ``on_divergence="raise"`` (default) raises a
-    :class:`~toyrd.errors.DivergenceError` naming the first such row (seed, hyper, init scale),
-    the first history step and what went non-finite, and what to change; ``"keep"`` returns the
-    rows as they are (sweeps and the experiments record diverged runs).
+    Args:
+        configs: a sequence of B :class:`~toyrd.train.TrainConfig` (or tuples of its fields).
+        px: p*(x), shape (n_x,) (default: the toy, and then its p(z*, x) for ``pzx``).
+        pzx: the true joint p(z*, x), shape (2, n_x), or None.
+        progress: show a tqdm bar, advanced once per history stride.
+        loss_builder: ``loss_builder(loss_key, family, n_x)`` may replace the objective's loss
+            with any ``f(params, hyper, px) -> (surrogate, (reported_loss, R, D))``; then
+            ``objective`` is only a label.
+        loss_key: the hashable key passed to ``loss_builder`` (part of the compile cache key).
+        extra: a dict added to every row's record.
+        on_divergence: "raise" (default): a :class:`~toyrd.errors.DivergenceError` naming the
+            first row whose R, D or loss is non-finite at some history step (or whose final
+            tables are), the step, what went non-finite and what to change; "keep": return such
+            rows as they are (sweeps and the experiments record diverged runs).
 
     Before training, px and pzx are validated and the family's initial tables of every row are
     checked once (finite, rows summing to 1): a family returning unnormalised tables is refused.
+
+    Returns:
+        TrainResult: float64 tables of the B rows, their history (B, T) in nats, and records.
+
+    Raises:
+        ToyrdError: a config fails validation, the rows differ in a field other than hyper,
+            init_scale and seed, ``history_stride`` does not divide ``steps``, or ``px`` is not
+            a probability vector; :class:`~toyrd.errors.DivergenceError` (a subclass) when a
+            row diverges and ``on_divergence="raise"``.
     """
     if on_divergence not in ON_DIVERGENCE:
         raise ToyrdError(f"on_divergence: {on_divergence!r} is not one of {list(ON_DIVERGENCE)}")

@@ -1,9 +1,9 @@
 """PyTorch VAE trainers for toyrd, checked against the exact values (needs ``torch``).
 
-``import toyrd`` does not import this subpackage; ``import toyrd.torch`` does (and torch).
+``import toyrd`` does not import this subpackage; ``import toyrd.train.torch`` does (and torch).
 
 * :class:`TorchVAE` — encoder / decoder / marginal ``nn.Module`` s over a family
-  (``tabular`` or the Appendix E ``bump``), tables from :mod:`toyrd.families`;
+  (``tabular`` or the Appendix E ``bump``), tables from :mod:`toyrd.tables`;
 * :func:`estimate_rd` — minibatch (R̃, D̃) for the estimators ``exact``, ``enumerate``,
   ``reinforce``, ``gumbel``, ``gumbel-st``;
 * :func:`train` — the minibatch Adam loop with R and D logged (minibatch and exact);

@@ -10,7 +10,7 @@ and their *gradients* are the estimator's. Any objective of (R, D) from
 :mod:`toyrd.objectives` is then applied to (R̃, D̃); by the chain rule its gradient is
 ``∂L/∂R · ∇R̃ + ∂L/∂D · ∇D̃`` with the slopes taken at the minibatch values. For the linear
 objectives (elbo, beta, rda) the estimators below marked unbiased give E[∇L̃] = ∇L exactly
-(checked as an identity by :func:`toyrd.torch.expected_gradient`). For the target rate
+(checked as an identity by :func:`toyrd.train.torch.expected_gradient`). For the target rate
 D + |σ − R| the slope sign(R̂ − σ) is taken at the minibatch R̂, as a practitioner's loop does,
 so near R = σ that gradient is biased whatever the estimator.
 

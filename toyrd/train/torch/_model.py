@@ -1,5 +1,5 @@
 """The VAE as ``torch.nn.Module`` s: encoder, decoder and marginal parameter modules whose
-tables come from the shared family map :func:`toyrd.families.Family.tables`.
+tables come from the shared family map :func:`toyrd.tables.Family.tables`.
 
 A :class:`TorchVAE` holds three submodules, ``encoder`` (the family's ``enc_*`` parameters),
 ``decoder`` (``dec_*``) and ``marginal`` (``mar_*``). Each is an ``nn.Module`` with its own

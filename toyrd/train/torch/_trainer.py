@@ -1,9 +1,9 @@
 """A PyTorch VAE training loop written the way practitioners write one, logged against the truth.
 
 Each step draws a minibatch x_1..x_B ~ p*(x) (and Gumbel noise) from an explicit, seeded
-``torch.Generator``, forms the estimator's (R̃, D̃) (:mod:`toyrd.torch.estimators`), applies the
-objective from :mod:`toyrd.objectives` (elbo D + R, beta D + βR, rda R + λD, target_rate
-D + |σ − R|) and takes one Adam step on all parameters.
+``torch.Generator``, forms the estimator's (R̃, D̃) (:func:`toyrd.train.torch.estimate_rd`),
+applies the objective from :mod:`toyrd.objectives` (elbo D + R, beta D + βR, rda R + λD,
+target_rate D + |σ − R|) and takes one Adam step on all parameters.
 
 The history keeps R and D separately, never only the loss:
 
