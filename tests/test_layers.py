@@ -16,12 +16,12 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "toyrd"
 
 #: Layer rank of each top-level part of the package.
 LAYERS = {
-    "errors": 0, "_backend": 0, "_validate": 0, "_formulas": 0,
+    "errors": 0, "_backend": 0, "_validate": 0, "_formulas": 0, "_output": 0,
     "data": 1, "tables": 2, "quantities": 3, "objectives": 4, "train": 5, "testing": 5,
     "experiments": 6, "plot": 7, "explore": 8, "cli": 9,
 }
 #: Private modules every layer may use (the shared internals at the base).
-SHARED_PRIVATE = {"toyrd._validate", "toyrd._formulas", "toyrd._backend"}
+SHARED_PRIVATE = {"toyrd._validate", "toyrd._formulas", "toyrd._backend", "toyrd._output"}
 
 
 def _modules():

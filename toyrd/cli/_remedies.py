@@ -7,6 +7,8 @@ import sys
 
 from toyrd.tables import dumps
 
+__all__ = ["register", "cmd_remedies"]
+
 
 def register(sub, common):
     from toyrd.experiments.remedies import QUICK, Settings

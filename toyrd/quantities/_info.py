@@ -25,13 +25,7 @@ from toyrd import _formulas as F
 from toyrd.errors import TableError, ToyrdError
 from toyrd._validate import SUM_TOL, as_conditional, as_distribution, as_joint, check_model
 
-__all__ = [
-    "entropy", "kl", "mutual_information", "data_entropy", "distortion", "rate", "elbo",
-    "representational_mi", "generative_mi", "generative_bound_e", "generative_bound_g",
-    "reparam_u", "reparam_s", "latent_information", "aggregate_posterior", "bayes_posterior",
-    "generative_marginal", "model_posterior", "reconstruction_distribution",
-    "reconstruction_channel", "evaluate", "QUANTITY_NAMES", "check_true_joint",
-]
+__all__ = ["entropy", "kl", "mutual_information", "data_entropy", "distortion", "rate", "elbo", "representational_mi", "generative_mi", "generative_bound_e", "generative_bound_g", "reparam_u", "reparam_s", "latent_information", "aggregate_posterior", "bayes_posterior", "generative_marginal", "model_posterior", "reconstruction_distribution", "reconstruction_channel", "evaluate", "QUANTITY_NAMES", "check_true_joint", "check_base"]
 
 
 def check_base(base):

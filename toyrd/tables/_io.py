@@ -14,7 +14,7 @@ from toyrd.errors import TableError, ToyrdError
 from toyrd._output import atomic_write, check_out_file
 from toyrd._validate import as_conditional, as_joint, check_model
 
-__all__ = ["Model", "load_model", "save_model", "dumps"]
+__all__ = ["Model", "load_model", "save_model", "dumps", "MAX_ARRAY_BYTES"]
 
 
 class Model(NamedTuple):

@@ -34,8 +34,7 @@ from toyrd.errors import ToyrdError
 from toyrd.objectives import check_hyper, check_kind
 from toyrd.train._config import TrainConfig, check_real
 
-__all__ = ["CONFIG_FIELDS", "RESULT_FIELDS", "STATUSES", "grid", "config_key", "read_done",
-           "run_sweep", "row_results", "HYPER_OPTION"]
+__all__ = ["CONFIG_FIELDS", "RESULT_FIELDS", "STATUSES", "grid", "config_key", "read_done", "run_sweep", "row_results", "HYPER_OPTION", "MAX_LINE_BYTES"]
 
 #: The configuration of one run, in output order.
 CONFIG_FIELDS = ("objective", "hyper", "family", "init_scale", "seed", "steps", "lr", "schedule",
