@@ -141,12 +141,39 @@ def _generic_losses(loss_builder, loss_key, family: Family, n_x: int):
     return batched, generative_total
 
 
-def _adam(lr, config: TrainConfig):
+def _adam(lr, config: TrainConfig, offset: int = 0):
+    """optax Adam of ``config`` (its cosine schedule, if any, read ``offset`` steps on)."""
     import optax
 
     if config.schedule == "cosine":
-        lr = optax.cosine_decay_schedule(lr, config.steps, alpha=LR_FLOOR)
+        cosine = optax.cosine_decay_schedule(lr, config.steps, alpha=LR_FLOOR)
+        lr = cosine if not offset else (lambda count: cosine(count + offset))
     return optax.adam(lr, b1=config.b1)
+
+
+#: dtype="mixed": how Adam enters the float64 phase — "carry" (the float32 moments cast up, the
+#: step count kept) or "reset" (fresh moments, bias correction restarted). Measured on the toy
+#: (64 seeds, elbo and target_rate, docs/benchmarks.md): both give the float64 run's gap and R;
+#: "carry" is the default because a reset Adam takes full-size first steps at a small lr.
+MIXED_ADAM = "reset"
+
+
+def _phases(config: TrainConfig) -> list:
+    """[(dtype name, number of history chunks)] of a run: one phase, or float32 then float64."""
+    n_chunks = config.steps // config.history_stride
+    if config.dtype != "mixed":
+        return [(config.dtype, n_chunks)]
+    k64 = config.f64_steps // config.history_stride
+    return [(name, k) for name, k in (("float32", n_chunks - k64), ("float64", k64)) if k]
+
+
+def _cast(tree, dtype):
+    """Floating leaves of ``tree`` as ``dtype`` (Adam's integer step count left alone)."""
+    import jax
+    import jax.numpy as jnp
+
+    return jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating)
+                        else x, tree)
 
 
 def compiled_run(config: TrainConfig, family: Family, n_x: int, loss_builder=None,
@@ -159,14 +186,19 @@ def compiled_run(config: TrainConfig, family: Family, n_x: int, loss_builder=Non
     ``loss_key``) through the fast path when :func:`is_fast`, with parameters stored batch-last
     (each leaf (..., B)); otherwise the builder's (or the objective's) per-row loss, vmapped,
     batch first. ``token``: the :class:`RunProgress` token its progress callback reports to.
+    Inputs: float64 for ``dtype`` "float64" and "mixed" (a mixed run casts them to float32 for
+    its first phase), float32 for "float32"; the history comes back float64 for "mixed".
     """
     static = config._replace(hyper=None, seed=0, init_scale=0.0, family=family.name)
+    if static.dtype != "mixed":
+        static = static._replace(f64_steps=0)
     key = config.objective if loss_key is None else loss_key
-    return _build(static, family, n_x, loss_builder, key, bool(progress))
+    return _build(static, family, n_x, loss_builder, key, bool(progress), MIXED_ADAM)
 
 
 @functools.lru_cache(maxsize=32)
-def _build(config: TrainConfig, family: Family, n_x: int, loss_builder, key, progress: bool):
+def _build(config: TrainConfig, family: Family, n_x: int, loss_builder, key, progress: bool,
+           mixed_adam: str):
     import jax
     import jax.numpy as jnp
     import optax
@@ -184,37 +216,48 @@ def _build(config: TrainConfig, family: Family, n_x: int, loss_builder, key, pro
     grad = jax.grad(total, has_aux=True)
     warm_grad = jax.grad(generative_total)
     stride = config.history_stride
-    n_chunks = config.steps // stride
+    phases = _phases(config)
 
     def run(params, hyper, px, lr, token):
-        opt = _adam(lr, config)
+        state, hists, done = None, [], 0
+        for name, n_chunks in phases:
+            dt = jnp.dtype(name)
+            params, h, p_, lr_ = (_cast(a, dt) for a in (params, hyper, px, lr))
+            reset = state is None or mixed_adam == "reset"
+            opt = _adam(lr_, config, offset=done * stride if reset else 0)
+            state = opt.init(params) if reset else _cast(state, dt)
 
-        def step(carry, _):
-            p, s = carry
-            g, _ = grad(p, hyper, px)
-            upd, s = opt.update(g, s, p)
-            return (optax.apply_updates(p, upd), s), None
-
-        def chunk(carry, k):
-            _, aux = batched(carry[0], hyper, px)
-            carry, _ = lax.scan(step, carry, None, length=stride)
-            if progress:
-                jax.debug.callback(tick, token, k)
-            return carry, aux
-
-        if config.warmup:
-            warm_opt = optax.adam(lr, b1=config.b1)
-
-            def warm_step(carry, _):
+            def step(carry, _, opt=opt, h=h, p_=p_):
                 p, s = carry
-                upd, s = warm_opt.update(warm_grad(p, px), s, p)
+                g, _ = grad(p, h, p_)
+                upd, s = opt.update(g, s, p)
                 return (optax.apply_updates(p, upd), s), None
 
-            (params, _), _ = lax.scan(warm_step, (params, warm_opt.init(params)), None,
-                                      length=config.warmup)
-        (p, _), hist = lax.scan(chunk, (params, opt.init(params)), jnp.arange(n_chunks))
-        _, last = batched(p, hyper, px)
-        hist = tuple(jnp.concatenate([h.T, x[:, None]], axis=1) for h, x in zip(hist, last))
-        return p, hist
+            def chunk(carry, k, step=step, h=h, p_=p_):
+                _, aux = batched(carry[0], h, p_)
+                carry, _ = lax.scan(step, carry, None, length=stride)
+                if progress:
+                    jax.debug.callback(tick, token, k)
+                return carry, aux
+
+            if config.warmup and not done:
+                warm_opt = optax.adam(lr_, b1=config.b1)
+
+                def warm_step(carry, _, p_=p_, warm_opt=warm_opt):
+                    p, s = carry
+                    upd, s = warm_opt.update(warm_grad(p, p_), s, p)
+                    return (optax.apply_updates(p, upd), s), None
+
+                (params, _), _ = lax.scan(warm_step, (params, warm_opt.init(params)), None,
+                                          length=config.warmup)
+            (params, state), hist = lax.scan(chunk, (params, state),
+                                             jnp.arange(done, done + n_chunks))
+            hists.append(hist)
+            done += n_chunks
+        _, last = batched(params, h, p_)
+        out_dt = last[0].dtype
+        hist = tuple(jnp.concatenate([hh[i].astype(out_dt).T for hh in hists] + [x[:, None]],
+                                     axis=1) for i, x in enumerate(last))
+        return params, hist
 
     return jax.jit(run)
