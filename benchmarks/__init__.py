@@ -81,7 +81,7 @@ def _devices() -> dict:
         dev = jax.devices()[0]
         out.update(jax_backend=jax.default_backend(), device=str(dev),
                    device_kind=dev.device_kind)
-    except Exception as exc:  # no jax, or no usable backend
+    except Exception as exc:  # noqa: BLE001 - no jax, or no usable backend
         out.update(jax_backend=None, device=f"unknown ({type(exc).__name__})")
     if "torch" in sys.modules:
         out["torch_cuda"] = bool(sys.modules["torch"].cuda.is_available())

@@ -226,7 +226,8 @@ def quality(quick: bool) -> list:
     for objective, hyper in (("elbo", None), ("target_rate", 0.5)):
         ref_r = None
         for dtype in ("float64", "mixed", "float32"):
-            kw = dict(seeds=seeds, hyper=hyper, steps=steps, dtype=dtype, progress=False)
+            kw = {"seeds": seeds, "hyper": hyper, "steps": steps, "dtype": dtype,
+                  "progress": False}
             tj.train(objective, **kw)  # compile
             res = tj.train(objective, **kw)
             q = res.table()
@@ -343,7 +344,7 @@ def run(quick: bool = False) -> dict:
             peers.append(bench_torch("torch_compile_batched", B, torch_steps, repeats,
                                      compiled=True))
             out["torch_compile"] = "ok"
-        except Exception as exc:  # a missing compiler, an unsupported op: report, don't fail
+        except Exception as exc:  # noqa: BLE001 - a missing compiler, an unsupported op: report
             out["torch_compile"] = f"failed: {type(exc).__name__}: {str(exc)[:300]}"
     ref = {p["peer"]: p["us_per_model_step"] for p in peers}
     for p in peers:

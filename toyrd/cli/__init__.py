@@ -80,8 +80,8 @@ def enable_jax_cache():
         os.environ.setdefault(key.upper(), str(value))
     if "jax" in sys.modules:
         jax = sys.modules["jax"]
-        for key in settings:
-            jax.config.update(key, type(settings[key])(os.environ[key.upper()]))
+        for key, value in settings.items():
+            jax.config.update(key, type(value)(os.environ[key.upper()]))
     return folder
 
 
