@@ -21,15 +21,18 @@ of one model. Peers:
   AOTAutograd / inductor), Adam eager — full mode only (its compile takes tens of seconds);
   a failure is recorded, not raised.
 
-Threads: every peer runs on ``threads`` = ``$TOYRD_BENCH_THREADS`` (default: the cores usable by
-this process): the process is pinned to that many cores (``sched_setaffinity``), XLA gets
+Threads: every peer runs on ``threads`` = ``$TOYRD_BENCH_THREADS`` (default 1: on the shared
+2-core machine a second thread mostly measures contention — PyTorch's batched loop took 258 µs
+per model-step on 2 threads against 35 µs on 1, XLA's wall time exceeded its CPU time by 40 %):
+the process is pinned to that many cores (``sched_setaffinity``), XLA gets
 ``intra_op_parallelism_threads`` in ``XLA_FLAGS`` (set before JAX is imported) and PyTorch
 ``torch.set_num_threads(threads)``, ``set_num_interop_threads(1)``. All stated in the JSON.
 
 Timing: each peer's steady state, best of ``repeats`` (wall; CPU time of that call too). JAX
 runs are compiled once first (compile time reported apart). ``quality``: the final bound gap
-R + D − H and the final R of 64 seeds (4 seeds, 200 steps in --quick) trained by :func:`toyrd.train.jax.train`
-with each dtype, for the ELBO and the target rate σ = 0.5. ``process`` (full mode): the whole
+R + D − H and the final R of 64 seeds (4 seeds, 200 steps in --quick) trained by
+:func:`toyrd.train.jax.train` with each dtype, for the ELBO and the target rate σ = 0.5.
+``process`` (full mode): the whole
 ``toyrd sweep`` process (64 seeds × 3000 steps, cold and warm compilation cache) against a plain
 JAX script of the same job.
 
@@ -54,7 +57,7 @@ def _threads() -> int:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         usable = os.cpu_count() or 1
-    return int(os.environ.get("TOYRD_BENCH_THREADS", usable))
+    return int(os.environ.get("TOYRD_BENCH_THREADS", min(1, usable)))
 
 
 THREADS = _threads()
@@ -237,7 +240,8 @@ def quality(quick: bool) -> list:
             q = res.table()
             gap = q["R"] + q["D"] - h
             row = {"objective": objective, "hyper": hyper, "dtype": dtype, "seeds": len(seeds),
-                   "steps": steps, "train_s": res.wall_s, "train_s_includes_compile": quick, "gap_max": float(gap.max()),
+                   "steps": steps, "train_s": res.wall_s, "train_s_includes_compile": quick,
+                   "gap_max": float(gap.max()),
                    "gap_median": float(np.median(gap)), "R_mean": float(q["R"].mean()),
                    "R_min": float(q["R"].min()), "R_max": float(q["R"].max())}
             if hyper is not None:

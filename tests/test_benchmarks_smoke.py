@@ -121,7 +121,8 @@ def test_peers_section_and_targets_from_hand_made_json(tmp_path):
                 "gap_max": 1e-15, "gap_median": 0.0, "R_mean": 0.04, "train_s": 1.0}]
     process = {"sweep_mixed_cold_s": 7.0, "sweep_mixed_warm_s": 4.0, "sweep_float64_cold_s": 8.0,
                "sweep_float64_warm_s": 6.0, "plain_jax_script_s": 9.0,
-               "ratio_plain_over_sweep_mixed_warm": 2.25, "ratio_plain_over_sweep_float64_warm": 1.5}
+               "ratio_plain_over_sweep_mixed_warm": 2.25,
+               "ratio_plain_over_sweep_float64_warm": 1.5}
     write_json(tmp_path / "summary.json", {"quick": False, "machine": {"cpu": "X"}, "cases": {}})
     write_json(tmp_path / "peers.json", {"status": "ok", "wall_s": 1.0, "result": {
         "batch": 64, "threads": 2, "steps": 2000, "torch_steps": 200, "peers": peers,
@@ -132,5 +133,6 @@ def test_peers_section_and_targets_from_hand_made_json(tmp_path):
         "4.80×", True]
     assert rows["`toyrd sweep` process ≥ 2× the plain JAX script (warm cache)"] == ["2.25×", True]
     page = report.render_page(tmp_path)
-    assert "**2 thread(s)**" in page and "| plain JAX loop (vmap + scan + grad + optax) | 64 |" in page
+    assert "**2 thread(s)**" in page
+    assert "| plain JAX loop (vmap + scan + grad + optax) | 64 |" in page
     assert "| elbo | mixed | 64 |" in page
