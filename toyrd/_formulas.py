@@ -15,6 +15,8 @@ belong to the numpy path, which needs no gradients.
 
 from __future__ import annotations
 
+import math
+
 from toyrd._backend import xlogy
 
 
@@ -244,6 +246,6 @@ def _wsum(a, log_b):
     import numpy as np
 
     s = np.vdot(a, log_b)
-    if np.isnan(s):
+    if math.isnan(s):
         s = np.vdot(a, np.where(a == 0, 0.0, log_b))
     return s
