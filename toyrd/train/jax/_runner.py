@@ -152,9 +152,11 @@ def _adam(lr, config: TrainConfig, offset: int = 0):
 
 
 #: dtype="mixed": how Adam enters the float64 phase — "carry" (the float32 moments cast up, the
-#: step count kept) or "reset" (fresh moments, bias correction restarted). Measured on the toy
-#: (64 seeds, elbo and target_rate, docs/benchmarks.md): both give the float64 run's gap and R;
-#: "carry" is the default because a reset Adam takes full-size first steps at a small lr.
+#: step count kept) or "reset" (fresh moments, bias correction restarted; the cosine schedule
+#: continues where the float32 phase left it). Measured on the toy (64 seeds, 2000 steps, last
+#: 200 in float64): "carry" ends where float32 does (ELBO gap max 9.1e-10, as float64's 8.9e-10);
+#: "reset" closes the bound to 1e-15 (its first, bias-corrected steps are full-size moves at the
+#: small final lr). Hence "reset".
 MIXED_ADAM = "reset"
 
 
