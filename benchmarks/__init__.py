@@ -71,8 +71,26 @@ def _git_commit():
         return None
 
 
+def _devices() -> dict:
+    """The accelerator the JAX code of a case ran on: JAX's backend and first device (and
+    whether PyTorch sees CUDA), or the reason they are unknown."""
+    out = {}
+    try:
+        import jax
+
+        dev = jax.devices()[0]
+        out.update(jax_backend=jax.default_backend(), device=str(dev),
+                   device_kind=dev.device_kind)
+    except Exception as exc:  # noqa: BLE001 - no jax, or no usable backend
+        out.update(jax_backend=None, device=f"unknown ({type(exc).__name__})")
+    if "torch" in sys.modules:
+        out["torch_cuda"] = bool(sys.modules["torch"].cuda.is_available())
+    return out
+
+
 def machine_info() -> dict:
-    """CPU model, cores usable by this process, memory, load, package versions, git commit."""
+    """CPU model, cores usable by this process, memory, load, package versions, git commit,
+    JAX backend and device."""
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
@@ -88,6 +106,7 @@ def machine_info() -> dict:
         "versions": {m: _version(m) for m in ("toyrd", "numpy", "scipy", "jax", "jaxlib", "optax",
                                               "torch", "matplotlib", "dit")},
         "commit": _git_commit(),
+        **_devices(),
         "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 

@@ -108,3 +108,31 @@ def test_cli_bench_rejects_unknown_case():
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "--only: unknown case(s) ['nope']" in lines[0]
+
+
+def test_peers_section_and_targets_from_hand_made_json(tmp_path):
+    """bench_peers' JSON renders as the same-threads table, the quality table and its targets."""
+    from benchmarks import write_json
+
+    peers = [{"peer": name, "batch": 64, "us_per_model_step": us, "cpu_us_per_model_step": us,
+              "x_toyrd_float64": us / 8.0, "x_toyrd_mixed": us / 2.5, "x_jax_naive": us / 12.0}
+             for name, us in (("toyrd_float64", 8.0), ("toyrd_mixed", 2.5), ("jax_naive", 12.0))]
+    quality = [{"objective": "elbo", "hyper": None, "dtype": "mixed", "seeds": 64, "steps": 2000,
+                "gap_max": 1e-15, "gap_median": 0.0, "R_mean": 0.04, "train_s": 1.0}]
+    process = {"sweep_mixed_cold_s": 7.0, "sweep_mixed_warm_s": 4.0, "sweep_float64_cold_s": 8.0,
+               "sweep_float64_warm_s": 6.0, "plain_jax_script_s": 9.0,
+               "ratio_plain_over_sweep_mixed_warm": 2.25,
+               "ratio_plain_over_sweep_float64_warm": 1.5}
+    write_json(tmp_path / "summary.json", {"quick": False, "machine": {"cpu": "X"}, "cases": {}})
+    write_json(tmp_path / "peers.json", {"status": "ok", "wall_s": 1.0, "result": {
+        "batch": 64, "threads": 2, "steps": 2000, "torch_steps": 200, "peers": peers,
+        "quality": quality, "process": process, "torch_compile": "ok", "jax_backend": "cpu",
+        "loadavg_start": [0.5, 0.5, 0.5]}})
+    rows = {r[0]: r[1:] for r in report.targets(report.load(tmp_path))}
+    assert rows["default training path ≥ 4× the plain JAX float64 loop (same threads)"] == [
+        "4.80×", True]
+    assert rows["`toyrd sweep` process ≥ 2× the plain JAX script (warm cache)"] == ["2.25×", True]
+    page = report.render_page(tmp_path)
+    assert "**2 thread(s)**" in page
+    assert "| plain JAX loop (vmap + scan + grad + optax) | 64 |" in page
+    assert "| elbo | mixed | 64 |" in page

@@ -15,6 +15,8 @@ belong to the numpy path, which needs no gradients.
 
 from __future__ import annotations
 
+import math
+
 from toyrd._backend import xlogy
 
 __all__ = ["entropy", "kl", "mutual_information", "encoder_joint", "generative_joint", "distortion", "rate", "rate_distortion", "generative_bound_e", "generative_bound_g", "reparam_u", "reparam_s", "exp", "mul_log", "rate_distortion_log", "quantities", "xlogy"]
@@ -174,7 +176,11 @@ def rate_distortion_log(px, log_enc, log_dec, log_mar, enc=None):
 def quantities(px, enc, dec, mar, ref, pzx=None):
     """Every scalar of :func:`toyrd.evaluate` for one model (no validation), as a dict of 0-d
     arrays: H, D, R, ELBO, I_e, I_d, E, G, U, S, kl_q_m, kl_pstar_g, kl_pstar_dbar and, when the
-    true joint ``pzx`` (|z*| × n_x) is given, I_zstar. ``ref`` is the reference density r(x)."""
+    true joint ``pzx`` (|z*| × n_x) is given, I_zstar. ``ref`` is the reference density r(x).
+
+    numpy arrays take :func:`_quantities_numpy` (the same sums, each table's log taken once)."""
+    if _backend(enc) == "numpy":
+        return _quantities_numpy(px, enc, dec, mar, ref, pzx)
     pe = encoder_joint(px, enc)
     q = pe.sum(0)
     r, d = rate_distortion(px, enc, dec, mar)
@@ -196,3 +202,52 @@ def quantities(px, enc, dec, mar, ref, pzx=None):
     if pzx is not None:
         out["I_zstar"] = mutual_information(pzx @ enc)
     return out
+
+
+def _quantities_numpy(px, enc, dec, mar, ref, pzx=None):
+    """:func:`quantities` for numpy: the same terms (each ``xlogy(a, b).sum()`` above is
+    ``_wsum(a, log b)`` here), every table's log taken once and reused, each weighted sum one
+    ``np.vdot`` and each marginal one matrix-vector product (g = Σ_z p_d(z, ·) is m @ d) — a
+    third of the generic path's numpy calls. Agrees with it to float64 rounding (summation
+    order); tested in tests/quantities/test_info.py."""
+    import numpy as np
+
+    with np.errstate(divide="ignore"):  # log 0 = -inf, as xlogy's convention needs
+        pe, pd = px[:, None] * enc, mar[:, None] * dec
+        q, g = px @ enc, mar @ dec  # q(z), and g(x) = Σ_z p_d(z, x)
+        dbar = q @ dec
+        pe_x, m_sum = pe @ np.ones(enc.shape[1]), pd @ np.ones(dec.shape[1])  # the row marginals
+        le, ld, lpe, lpd = np.log(enc), np.log(dec), np.log(pe), np.log(pd)
+        lm, lpx, lref, lq, lg, ldbar = (np.log(a) for a in (mar, px, ref, q, g, dbar))
+        h_neg = _wsum(px, lpx)  # Σ p* log p* = −H
+        b_m, q_lq, px_lref = _wsum(q, lm), _wsum(q, lq), _wsum(px, lref)
+        d = -_wsum(pe, ld.T)
+        r = _wsum(pe, le) - b_m
+        out = {
+            "H": -h_neg, "D": d, "R": r, "ELBO": -(r + d),
+            "I_e": _wsum(pe, lpe) - _wsum(pe_x, np.log(pe_x)) - q_lq,
+            "I_d": _wsum(pd, lpd) - _wsum(m_sum, np.log(m_sum)) - _wsum(g, lg),
+            "E": _wsum(pd, le.T) - _wsum(mar, lm),
+            "G": _wsum(pd, ld) - _wsum(g, lref),
+            "U": -d - px_lref,
+            "S": h_neg - px_lref,
+            "kl_q_m": q_lq - b_m,
+            "kl_pstar_g": h_neg - _wsum(px, lg),
+            "kl_pstar_dbar": h_neg - _wsum(px, ldbar),
+        }
+        if pzx is not None:
+            j = pzx @ enc
+            out["I_zstar"] = sum(_wsum(a, np.log(a)) * sign for a, sign in
+                                 ((j, 1), (j.sum(1), -1), (j.sum(0), -1)))
+    return out
+
+
+def _wsum(a, log_b):
+    """Σ a · log_b with 0 · log_b = 0 (numpy; ``a`` >= 0, ``log_b`` in [-inf, inf)): one dot
+    product, redone elementwise only when a 0 meets a log 0 (the dot's NaN)."""
+    import numpy as np
+
+    s = np.vdot(a, log_b)
+    if math.isnan(s):
+        s = np.vdot(a, np.where(a == 0, 0.0, log_b))
+    return s

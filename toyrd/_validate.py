@@ -54,7 +54,9 @@ def _as_float_array(name: str, value, ndim: int) -> np.ndarray:
     if arr.size == 0:
         raise TableError(f"{name}: is empty (shape {arr.shape})")
     arr = arr.astype(np.float64)
-    bad = ~np.isfinite(arr)
+    if arr.min() >= 0.0 and arr.max() < np.inf:  # one min and one max: the common, valid case
+        return arr
+    bad = ~np.isfinite(arr)  # otherwise name the first bad entry
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise TableError(f"{name}: entry {idx if ndim > 1 else idx[0]} is {arr[idx]}, entries must be finite")
@@ -94,9 +96,9 @@ def as_conditional(name: str, value, *, normalize: bool = False) -> np.ndarray:
         if zero.size:
             raise TableError(f"{name} row {zero[0]}: sums to 0; cannot normalize a zero row")
         return arr / sums[:, None]
-    off = np.flatnonzero(np.abs(sums - 1.0) > SUM_TOL)
-    if off.size:
-        i = int(off[0])
+    dev = np.abs(sums - 1.0)
+    if not dev.max() <= SUM_TOL:
+        i = int(np.flatnonzero(~(dev <= SUM_TOL))[0])
         raise TableError(f"{name} row {i}: sums to {sums[i]:.15g}, expected 1 ± {SUM_TOL:g}")
     return arr
 

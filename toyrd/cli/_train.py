@@ -20,7 +20,11 @@ def _training_options(p):
                    help="steps fitting only m and d to the initial encoder first (default %(default)s)")
     p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
     p.add_argument("--n-z", type=int, default=d.n_z, help="latent states (default %(default)s)")
-    p.add_argument("--dtype", choices=DTYPES, default=d.dtype)
+    p.add_argument("--dtype", choices=DTYPES, default=None,
+                   help="training precision (default: 'mixed' — float32, then the last steps in "
+                        "float64 — for elbo, beta and rda; float64 for target_rate)")
+    p.add_argument("--f64-steps", type=int, default=None,
+                   help="--dtype mixed: final steps in float64 (default steps // 10)")
 
 
 def register(sub, common):
@@ -55,12 +59,14 @@ def register(sub, common):
 def cmd_train(args) -> int:
     from toyrd._output import check_out_file
     from toyrd.tables import save_model
+    from toyrd.train._config import default_dtype
     from toyrd.train.jax import train
 
     out_path = check_out_file("--out", args.out, suffix=".npz") if args.out else None
     res = train(args.objective, family=args.family, seeds=(args.seed,), hyper=args.hyper,
                 init_scale=args.init_scale, steps=args.steps, lr=args.lr, warmup=args.warmup,
-                schedule=args.schedule, n_z=args.n_z, dtype=args.dtype, progress=not args.json)
+                schedule=args.schedule, n_z=args.n_z, progress=not args.json,
+                dtype=args.dtype or default_dtype(args.objective), f64_steps=args.f64_steps)
     q = res.evaluate()[0]
     if out_path:
         out_path = save_model(out_path, res.encoder[0], res.decoder[0], res.marginal[0],
@@ -91,7 +97,8 @@ def cmd_sweep(args) -> int:
     configs = grid(args.objective, betas=args.beta, lams=args.lam, sigmas=args.sigma,
                    families=args.family, init_scales=args.init_scale,
                    seeds=range(args.seed, args.seed + args.seeds), steps=args.steps, lr=args.lr,
-                   schedule=args.schedule, warmup=args.warmup, n_z=args.n_z, dtype=args.dtype)
+                   schedule=args.schedule, warmup=args.warmup, n_z=args.n_z, dtype=args.dtype,
+                   f64_steps=args.f64_steps)
     summary = run_sweep(configs, args.out, batch=args.batch, max_runs=args.max_runs,
                         progress=not (args.no_progress or args.json))
     if args.json:

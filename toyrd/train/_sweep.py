@@ -32,7 +32,7 @@ import time
 
 from toyrd.errors import ToyrdError
 from toyrd.objectives import check_hyper, check_kind
-from toyrd.train._config import TrainConfig, check_real
+from toyrd.train._config import TrainConfig, check_real, default_dtype
 
 __all__ = ["CONFIG_FIELDS", "RESULT_FIELDS", "STATUSES", "grid", "config_key", "read_done", "run_sweep", "row_results", "HYPER_OPTION", "MAX_LINE_BYTES"]
 
@@ -49,16 +49,21 @@ HYPER_OPTION = {"elbo": None, "beta": "betas", "rda": "lams", "target_rate": "si
 
 def grid(objectives=("elbo",), *, betas=(1.0,), lams=(1.0,), sigmas=(0.5,), families=("tabular",),
          init_scales=None, seeds=(0,), steps=None, lr=None, schedule=None, warmup=None, n_z=30,
-         dtype="float64") -> list:
+         dtype=None, f64_steps=None) -> list:
     """The list of run configurations (dicts with :data:`CONFIG_FIELDS`), validated.
+
+    ``dtype=None``: each objective's :func:`toyrd.train.default_dtype` ("mixed" or "float64");
+    ``f64_steps``: the float64 steps of a mixed run (None: ``steps // 10``).
 
     Order: objective, hyper, family, init scale, seed (the last varies fastest).
     """
     from toyrd.tables import get_family
 
     base = TrainConfig().replace(steps=steps, lr=lr, schedule=schedule, warmup=warmup, n_z=n_z,
-                                 dtype=dtype).validate()
+                                 dtype=dtype, f64_steps=f64_steps).validate()
     fixed = {k: getattr(base, k) for k in ("steps", "lr", "schedule", "warmup", "n_z", "dtype")}
+    if f64_steps is not None:
+        fixed["f64_steps"] = base.f64_steps
     scales = [check_real("init_scale", s)
               for s in ([base.init_scale] if init_scales is None else init_scales)]
     grids = {"betas": betas, "lams": lams, "sigmas": sigmas}
@@ -74,8 +79,12 @@ def grid(objectives=("elbo",), *, betas=(1.0,), lams=(1.0,), sigmas=(0.5,), fami
         if not hypers:
             raise ToyrdError(f"sweep: objective {obj} needs at least one value in {opt}")
         for h, fam, sc, seed in itertools.product(hypers, families, scales, seeds):
-            out.append(dict(objective=obj, hyper=h, family=str(fam), init_scale=sc, seed=int(seed),
-                            **fixed))
+            row = dict(objective=obj, hyper=h, family=str(fam), init_scale=sc, seed=int(seed),
+                       **fixed)
+            if dtype is None:
+                row["dtype"] = default_dtype(obj)
+                TrainConfig(**row).validate()  # mixed checks f64_steps against the stride
+            out.append(row)
     return out
 
 
@@ -228,8 +237,8 @@ def _run_locked(configs, keys, out, *, batch, max_runs, progress, t0) -> dict:
         todo = todo[: int(max_runs)]
     static = ("objective", "family", "steps", "lr", "schedule", "warmup", "n_z", "dtype")
     groups = {}
-    for c in todo:
-        groups.setdefault(tuple(c[k] for k in static), []).append(c)
+    for c in todo:  # an explicit f64_steps (mixed runs) is part of a run's static setup too
+        groups.setdefault(tuple(c[k] for k in static) + (c.get("f64_steps"),), []).append(c)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -240,8 +249,9 @@ def _run_locked(configs, keys, out, *, batch, max_runs, progress, t0) -> dict:
         for rows in groups.values():
             for i in range(0, len(rows), int(batch)):
                 chunk = rows[i:i + int(batch)]
-                res = train_configs([TrainConfig(**{k: c[k] for k in CONFIG_FIELDS})
-                                     for c in chunk], progress=False, on_divergence="keep")
+                res = train_configs([TrainConfig(**{k: c[k] for k in CONFIG_FIELDS},
+                                                 f64_steps=c.get("f64_steps")) for c in chunk],
+                                    progress=False, on_divergence="keep")
                 lines = []
                 for j, c in enumerate(chunk):
                     row = {k: c[k] for k in CONFIG_FIELDS}

@@ -83,3 +83,12 @@ def test_minibatch_run_lands_where_the_exact_trainer_lands(jax_runs, objective):
     # the exact trainer itself sits on the valley (the identities the comparison relies on)
     for r in ref:
         assert 0 < r["R"] + r["D"] - H <= EXACT_GAP_TOL
+
+
+def test_mixed_precision_is_refused_by_the_torch_trainer():
+    """dtype="mixed" is the JAX trainer's schedule; the PyTorch trainer says so in one line."""
+    import toyrd
+    from toyrd.train.torch import train
+
+    with pytest.raises(toyrd.ToyrdError, match="dtype: 'mixed' is a JAX-trainer precision"):
+        train(dtype="mixed", steps=1000)

@@ -17,7 +17,9 @@ states and ``n_z`` latent states. Units: nats.
 * History: R, D and the loss at steps 0, s, 2s, …, steps (s = ``history_stride``), taken at the
   parameters before the update of that step (the final entry after the last update).
 * float64: tracing and execution happen inside ``with jax.enable_x64(True):``; the global flag is
-  never flipped. ``dtype="float32"`` trains in float32.
+  never flipped. ``dtype="float32"`` trains in float32; ``dtype="mixed"`` trains the warm-up and
+  the first ``steps - f64_steps`` steps in float32, then casts the parameters and Adam's moments
+  to float64 and trains the last ``f64_steps`` in float64 (one compiled program).
 * Results: final tables recomputed from the final parameters in float64 (so float32 runs still
   give valid tables), returned as numpy, and evaluated by the exact core (:func:`toyrd.evaluate`).
 
@@ -98,7 +100,7 @@ class TrainResult(NamedTuple):
 
 #: The config fields a result row records (in this order), as the first round's trainer did.
 RECORD_FIELDS = ("objective", "hyper", "family", "init_scale", "seed", "steps", "lr",
-                 "schedule", "b1", "warmup", "dtype", "n_z")
+                 "schedule", "b1", "warmup", "dtype", "f64_steps", "n_z")
 
 
 def train(objective: str = "elbo", *, config: TrainConfig | None = None, family=None, px=None,
@@ -212,7 +214,7 @@ def train_configs(configs, *, px=None, pzx=None, progress: bool = True, loss_bui
     with jax.enable_x64(True), RunProgress(chunks, f"{cfg.objective} ×{len(configs)}",
                                            progress) as bar:
         run = compiled_run(cfg, fam, n_x, loss_builder, loss_key, bool(progress))
-        dt = jnp.dtype(cfg.dtype)
+        dt = jnp.dtype("float64" if cfg.dtype == "mixed" else cfg.dtype)
         args = ({k: jnp.asarray(v, dt) for k, v in params0.items()}, jnp.asarray(hyper_arr, dt),
                 jnp.asarray(px, dt), jnp.asarray(cfg.lr, dt), jnp.asarray(bar.token, jnp.int32))
         p_final, hist = jax.block_until_ready(run(*args))

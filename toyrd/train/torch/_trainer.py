@@ -57,6 +57,9 @@ class TrainResult(NamedTuple):
 def _check(cfg: TrainConfig) -> TrainConfig:
     cfg = cfg.validate()
     check_estimator(cfg.estimator, cfg.baseline, cfg.batch_size, cfg.temperature)
+    if cfg.dtype == "mixed":
+        raise ToyrdError("dtype: 'mixed' is a JAX-trainer precision; the PyTorch trainer takes "
+                         "float64 or float32")
     if cfg.warmup:
         raise ToyrdError(f"warmup: {cfg.warmup}, the PyTorch trainer has no warm-up; expected 0")
     return cfg
