@@ -131,12 +131,12 @@ def test_roles_resolve_like_sphinx(loaded):
     pkg, collection = loaded
     fig2 = pkg["experiments.figure2"]
     # a re-exported name, written as in the docstring, resolves to where it is defined
-    assert roles.resolve("toyrd.evaluate", fig2, collection) == "toyrd.quantities._info.evaluate"
+    assert roles.resolve("toyrd.evaluate", fig2, collection) == "toyrd.quantities._evaluate.evaluate"
     here = "toyrd.experiments.figure2.optimal_model"
     assert roles.resolve("optimal_model", fig2, collection) == here
     assert roles.resolve("toyrd.no_such_name", fig2, collection) is None
     html = roles.rewrite_roles(":func:`~toyrd.evaluate` and :mod:`toyrd.nothing`", fig2, collection)
-    assert html == ('<autoref identifier="toyrd.quantities._info.evaluate" optional>'
+    assert html == ('<autoref identifier="toyrd.quantities._evaluate.evaluate" optional>'
                     "<code>evaluate()</code></autoref> and `toyrd.nothing`")
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from toyrd.errors import TableError, ToyrdError
 
-__all__ = ["SUM_TOL", "check_int", "read_real_array", "as_distribution", "as_conditional", "as_joint",
+__all__ = ["SUM_TOL", "check_int", "read_real_array", "check_generative", "as_distribution", "as_conditional", "as_joint",
            "check_model"]
 
 #: How far a probability vector or table row may sum from 1. float64 rounding of a sum of
@@ -132,3 +132,13 @@ def check_model(px, encoder, decoder=None, marginal=None, *, normalize: bool = F
         if mar.shape[0] != n_z:
             raise TableError(f"marginal: has {mar.shape[0]} entries, expected n_z = {n_z} to match the encoder")
     return px, enc, dec, mar
+
+
+def check_generative(decoder, marginal):
+    """(d, m) as float64 tables: the decoder row-stochastic, the marginal a distribution of the
+    same n_z; :class:`TableError` naming the table otherwise."""
+    d = as_conditional("decoder", decoder)
+    m = as_distribution("marginal", marginal)
+    if d.shape[0] != m.shape[0]:
+        raise TableError(f"marginal: has {m.shape[0]} entries, expected n_z = {d.shape[0]} to match the decoder")
+    return d, m

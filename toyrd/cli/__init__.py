@@ -17,7 +17,8 @@ from toyrd.errors import ToyrdError
 from toyrd.tables import dumps
 
 __all__ = ["main", "dumps", "common_parser", "build_parser", "COMMAND_MODULES", "family_name",
-           "FAMILY_HELP", "jax_cache_dir", "enable_jax_cache"]
+           "FAMILY_HELP", "jax_cache_dir", "enable_jax_cache", "CACHE_ENV",
+           "CACHE_MIN_COMPILE_S"]
 
 #: Environment variable naming the JAX compilation cache folder of the CLI ("0" / "off": none).
 CACHE_ENV = "TOYRD_JAX_CACHE"

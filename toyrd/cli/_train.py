@@ -59,7 +59,7 @@ def register(sub, common):
 def cmd_train(args) -> int:
     from toyrd._output import check_out_file
     from toyrd.tables import save_model
-    from toyrd.train._config import default_dtype
+    from toyrd.train import default_dtype
     from toyrd.train.jax import train
 
     out_path = check_out_file("--out", args.out, suffix=".npz") if args.out else None

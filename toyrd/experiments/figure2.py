@@ -29,7 +29,6 @@ seed whose R is the median (the lower median for an even count); the JSON holds 
 from __future__ import annotations
 
 import math
-import os
 from typing import NamedTuple
 
 import numpy as np

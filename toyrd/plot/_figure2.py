@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from toyrd.experiments.figure2 import MODELS, REPORT_KEYS
+from toyrd.experiments.figure2 import MODELS, REPORT_KEYS, Figure2Result
 from toyrd.plot._panels import panel_data, plot_columns
 
 __all__ = ["figure2_figure"]

@@ -8,7 +8,13 @@ batched evaluation, IWAE_k and the information-bottleneck frontier — float64, 
 from __future__ import annotations
 
 from toyrd.quantities._info import (  # noqa: F401
-    entropy, kl, mutual_information, data_entropy, distortion, rate, elbo, representational_mi, generative_mi, generative_bound_e, generative_bound_g, reparam_u, reparam_s, latent_information, aggregate_posterior, bayes_posterior, generative_marginal, model_posterior, reconstruction_distribution, reconstruction_channel, evaluate, QUANTITY_NAMES, check_true_joint,
+    entropy, kl, mutual_information, data_entropy, distortion, rate, elbo, representational_mi, generative_mi, generative_bound_e, generative_bound_g, reparam_u, reparam_s, latent_information, check_base,
+)
+from toyrd.quantities._distributions import (  # noqa: F401
+    aggregate_posterior, bayes_posterior, generative_marginal, model_posterior, reconstruction_distribution, reconstruction_channel,
+)
+from toyrd.quantities._evaluate import (  # noqa: F401
+    QUANTITY_NAMES, evaluate, check_true_joint,
 )
 from toyrd.quantities._optimal import (  # noqa: F401
     optimal_marginal, optimal_decoder, optimize_generative, e_step, rate_gradient_marginal, distortion_gradient_decoder, tangent_projection,

@@ -47,7 +47,7 @@ import numpy as np
 from toyrd import _formulas as F
 from toyrd.errors import TableError, ToyrdError
 from toyrd._validate import SUM_TOL, as_conditional, as_distribution, read_real_array
-from toyrd.quantities._info import check_true_joint
+from toyrd.quantities._evaluate import check_true_joint
 
 __all__ = ["evaluate_batch", "batch_program", "padded_size", "unvalidated_quantities", "NUMPY_MAX_B", "BACKENDS", "CHUNK"]
 

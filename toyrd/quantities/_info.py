@@ -23,9 +23,15 @@ import numpy as np
 
 from toyrd import _formulas as F
 from toyrd.errors import TableError, ToyrdError
-from toyrd._validate import SUM_TOL, as_conditional, as_distribution, as_joint, check_model
+from toyrd._validate import (
+    as_conditional, as_distribution, as_joint, check_generative, check_model,
+)
 
-__all__ = ["entropy", "kl", "mutual_information", "data_entropy", "distortion", "rate", "elbo", "representational_mi", "generative_mi", "generative_bound_e", "generative_bound_g", "reparam_u", "reparam_s", "latent_information", "aggregate_posterior", "bayes_posterior", "generative_marginal", "model_posterior", "reconstruction_distribution", "reconstruction_channel", "evaluate", "QUANTITY_NAMES", "check_true_joint", "check_base"]
+__all__ = [
+    "entropy", "kl", "mutual_information", "data_entropy", "distortion", "rate", "elbo",
+    "representational_mi", "generative_mi", "generative_bound_e", "generative_bound_g",
+    "reparam_u", "reparam_s", "latent_information", "check_base", "scaled", "reference_density",
+]
 
 
 def check_base(base):
@@ -39,12 +45,12 @@ def check_base(base):
     return float(base)
 
 
-def _scale(value, base) -> float:
+def scaled(value, base) -> float:
     value = float(value)
     return value if base is None else value / math.log(check_base(base))
 
 
-def _reference(r, px):
+def reference_density(r, px):
     """Default r(x) for G, U and S is p*(x); see :func:`generative_bound_g`."""
     return px if r is None else as_distribution("r", r)
 
@@ -66,7 +72,7 @@ def entropy(p, *, base=None) -> float:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
             off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
     """
-    return _scale(F.entropy(as_distribution("p", p)), base)
+    return scaled(F.entropy(as_distribution("p", p)), base)
 
 
 def kl(p, q, *, base=None) -> float:
@@ -87,7 +93,7 @@ def kl(p, q, *, base=None) -> float:
     p, q = as_distribution("p", p), as_distribution("q", q)
     if p.shape != q.shape:
         raise TableError(f"q: has {q.shape[0]} entries, expected {p.shape[0]} to match p")
-    return _scale(F.kl(p, q), base)
+    return scaled(F.kl(p, q), base)
 
 
 def mutual_information(joint, *, base=None) -> float:
@@ -104,7 +110,7 @@ def mutual_information(joint, *, base=None) -> float:
         TableError: ``joint`` is not rank 2, has a negative or non-finite entry, or does not
             sum to 1 within ``SUM_TOL``.
     """
-    return _scale(F.mutual_information(as_joint("joint", joint)), base)
+    return scaled(F.mutual_information(as_joint("joint", joint)), base)
 
 
 # ----------------------------------------------------------------------------- the VAE
@@ -123,7 +129,7 @@ def data_entropy(px, *, base=None) -> float:
     Raises:
         TableError: ``px`` is not a probability vector.
     """
-    return _scale(F.entropy(as_distribution("px", px)), base)
+    return scaled(F.entropy(as_distribution("px", px)), base)
 
 
 def distortion(px, encoder, decoder, *, base=None) -> float:
@@ -145,7 +151,7 @@ def distortion(px, encoder, decoder, *, base=None) -> float:
             off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
     """
     px, e, d, _ = check_model(px, encoder, decoder)
-    return _scale(F.distortion(px, e, d), base)
+    return scaled(F.distortion(px, e, d), base)
 
 
 def rate(px, encoder, marginal, *, base=None) -> float:
@@ -167,7 +173,7 @@ def rate(px, encoder, marginal, *, base=None) -> float:
             off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
     """
     px, e, _, m = check_model(px, encoder, marginal=marginal)
-    return _scale(F.rate(px, e, m), base)
+    return scaled(F.rate(px, e, m), base)
 
 
 def elbo(px, encoder, decoder, marginal, *, base=None) -> float:
@@ -189,7 +195,7 @@ def elbo(px, encoder, decoder, marginal, *, base=None) -> float:
     """
     px, e, d, m = check_model(px, encoder, decoder, marginal)
     r, dist = F.rate_distortion(px, e, d, m)
-    return _scale(-(r + dist), base)
+    return scaled(-(r + dist), base)
 
 
 def representational_mi(px, encoder, *, base=None) -> float:
@@ -208,7 +214,7 @@ def representational_mi(px, encoder, *, base=None) -> float:
             off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
     """
     px, e, _, _ = check_model(px, encoder)
-    return _scale(F.mutual_information(F.encoder_joint(px, e)), base)
+    return scaled(F.mutual_information(F.encoder_joint(px, e)), base)
 
 
 def generative_mi(decoder, marginal, *, base=None) -> float:
@@ -226,8 +232,8 @@ def generative_mi(decoder, marginal, *, base=None) -> float:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
             off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
     """
-    d, m = _dec_mar(decoder, marginal)
-    return _scale(F.mutual_information(F.generative_joint(d, m)), base)
+    d, m = check_generative(decoder, marginal)
+    return scaled(F.mutual_information(F.generative_joint(d, m)), base)
 
 
 def generative_bound_e(encoder, decoder, marginal, *, base=None) -> float:
@@ -249,10 +255,10 @@ def generative_bound_e(encoder, decoder, marginal, *, base=None) -> float:
             off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
     """
     e = as_conditional("encoder", encoder)
-    d, m = _dec_mar(decoder, marginal)
+    d, m = check_generative(decoder, marginal)
     if e.shape != d.T.shape:
         raise TableError(f"encoder: shape {e.shape}, expected (n_x, n_z) = {d.T.shape} to match the decoder")
-    return _scale(F.generative_bound_e(e, d, m), base)
+    return scaled(F.generative_bound_e(e, d, m), base)
 
 
 def generative_bound_g(decoder, marginal, r=None, *, base=None) -> float:
@@ -276,13 +282,13 @@ def generative_bound_g(decoder, marginal, r=None, *, base=None) -> float:
         TableError: ``r`` is missing or has the wrong length, or a table is not a
             probability table.
     """
-    d, m = _dec_mar(decoder, marginal)
+    d, m = check_generative(decoder, marginal)
     if r is None:
         raise TableError("r: required here (toyrd's default reference is r = px; pass it explicitly)")
     r = as_distribution("r", r)
     if r.shape[0] != d.shape[1]:
         raise TableError(f"r: has {r.shape[0]} entries, expected n_x = {d.shape[1]}")
-    return _scale(F.generative_bound_g(d, m, r), base)
+    return scaled(F.generative_bound_g(d, m, r), base)
 
 
 def reparam_u(px, encoder, decoder, r=None, *, base=None) -> float:
@@ -303,7 +309,7 @@ def reparam_u(px, encoder, decoder, r=None, *, base=None) -> float:
             off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
     """
     px, e, d, _ = check_model(px, encoder, decoder)
-    return _scale(F.reparam_u(px, e, d, _reference(r, px)), base)
+    return scaled(F.reparam_u(px, e, d, reference_density(r, px)), base)
 
 
 def reparam_s(px, r=None, *, base=None) -> float:
@@ -321,7 +327,7 @@ def reparam_s(px, r=None, *, base=None) -> float:
         TableError: ``px`` or ``r`` is not a probability vector.
     """
     px = as_distribution("px", px)
-    return _scale(F.reparam_s(px, _reference(r, px)), base)
+    return scaled(F.reparam_s(px, reference_density(r, px)), base)
 
 
 def latent_information(pzx, encoder, *, base=None) -> float:
@@ -343,221 +349,4 @@ def latent_information(pzx, encoder, *, base=None) -> float:
     e = as_conditional("encoder", encoder)
     if joint.shape[1] != e.shape[0]:
         raise TableError(f"pzx: has {joint.shape[1]} columns, expected n_x = {e.shape[0]} to match the encoder")
-    return _scale(F.mutual_information(joint @ e), base)
-
-
-# ----------------------------------------------------------------------------- distributions
-
-
-def aggregate_posterior(px, encoder) -> np.ndarray:
-    """q(z) = Σ_x p*(x) e(z|x). The optimal marginal for this encoder.
-
-    Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
-
-    Returns:
-        ndarray: q, float64, shape (n_z,), summing to 1.
-
-    Raises:
-        TableError: a table is not a probability table (a negative or non-finite entry, a sum
-            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
-    """
-    px, e, _, _ = check_model(px, encoder)
-    return F.encoder_joint(px, e).sum(0)
-
-
-def bayes_posterior(px, encoder) -> np.ndarray:
-    """p_e(x|z) = p*(x) e(z|x) / q(z), like a decoder. The optimal decoder.
-
-    Rows with q(z) = 0 never enter D; they are set to p*(x) so the result is a valid table.
-
-    Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
-
-    Returns:
-        ndarray: p_e(x|z), float64, shape (n_z, n_x), rows summing to 1.
-
-    Raises:
-        TableError: a table is not a probability table (a negative or non-finite entry, a sum
-            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
-    """
-    px, e, _, _ = check_model(px, encoder)
-    joint = F.encoder_joint(px, e).T
-    q = joint.sum(1, keepdims=True)
-    return np.where(q > 0, joint / np.where(q > 0, q, 1.0), px[None, :])
-
-
-def generative_marginal(decoder, marginal) -> np.ndarray:
-    """g(x) = Σ_z m(z) d(x|z), the model's distribution of the data.
-
-    Args:
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
-        marginal: m(z), the prior over the code, shape (n_z,).
-
-    Returns:
-        ndarray: g, float64, shape (n_x,), summing to 1.
-
-    Raises:
-        TableError: a table is not a probability table (a negative or non-finite entry, a sum
-            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
-    """
-    d, m = _dec_mar(decoder, marginal)
-    return m @ d
-
-
-def model_posterior(decoder, marginal) -> np.ndarray:
-    """p_d(z|x) = m(z) d(x|z) / g(x), like an encoder (EM's E-step).
-
-    Rows with g(x) = 0 are set to m(z).
-
-    Args:
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
-        marginal: m(z), the prior over the code, shape (n_z,).
-
-    Returns:
-        ndarray: p_d(z|x), float64, shape (n_x, n_z), rows summing to 1.
-
-    Raises:
-        TableError: a table is not a probability table (a negative or non-finite entry, a sum
-            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
-    """
-    d, m = _dec_mar(decoder, marginal)
-    joint = F.generative_joint(d, m).T
-    g = joint.sum(1, keepdims=True)
-    return np.where(g > 0, joint / np.where(g > 0, g, 1.0), m[None, :])
-
-
-def reconstruction_distribution(px, encoder, decoder) -> np.ndarray:
-    """d̄(x') = Σ_x Σ_z p*(x) e(z|x) d(x'|z): what encoding then decoding the data gives.
-
-    Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
-
-    Returns:
-        ndarray: d̄, float64, shape (n_x,), summing to 1.
-
-    Raises:
-        TableError: a table is not a probability table (a negative or non-finite entry, a sum
-            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
-    """
-    px, e, d, _ = check_model(px, encoder, decoder)
-    return px @ e @ d
-
-
-def reconstruction_channel(encoder, decoder) -> np.ndarray:
-    """p(x'|x) = Σ_z e(z|x) d(x'|z): encode x, decode x'.
-
-    Args:
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
-
-    Returns:
-        ndarray: p(x'|x), float64, shape (n_x, n_x), row-stochastic.
-
-    Raises:
-        TableError: a table is not row-stochastic, or the decoder's shape is not the
-            transpose of the encoder's.
-    """
-    e = as_conditional("encoder", encoder)
-    d = as_conditional("decoder", decoder)
-    if d.shape != e.T.shape:
-        raise TableError(f"decoder: shape {d.shape}, expected (n_z, n_x) = {e.T.shape} to match the encoder")
-    return e @ d
-
-
-# ----------------------------------------------------------------------------- everything at once
-
-#: The scalar keys of :func:`evaluate`, in display order.
-QUANTITY_NAMES = (
-    "H", "D", "R", "ELBO", "I_e", "I_d", "E", "G", "U", "S",
-    "kl_q_m", "kl_pstar_g", "kl_pstar_dbar", "I_zstar",
-)
-
-
-def evaluate(px, encoder, decoder, marginal, *, pzx=None, r=None, base=None,
-             distributions: bool = False) -> dict:
-    """Every exact quantity of one model, as a dict of floats (nats, or ``base`` units).
-
-    The reference density for G, U, S is ``r`` (default p*).
-
-    Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
-        marginal: m(z), the prior over the code, shape (n_z,).
-        pzx: the true joint p(z*, x), shape (n_class, n_x); adds ``I_zstar``.
-        r: the reference density for G, U and S, shape (n_x,); default p*.
-        base: logarithm base of the result: None (default) for nats, 2 for bits.
-        distributions: also return the arrays (see Returns).
-
-    Returns:
-        dict: floats keyed H, D, R, ELBO, I_e, I_d, E, G, U, S, kl_q_m = KL(q‖m),
-            kl_pstar_g = KL(p*‖g), kl_pstar_dbar = KL(p*‖d̄) (the keys of ``QUANTITY_NAMES``), and
-            I_zstar = I(z;z*) when ``pzx`` is given. With ``distributions=True`` also the float64
-            arrays q (n_z,), g (n_x,), dbar (n_x,), recon_channel (n_x, n_x), bayes_posterior
-            (n_z, n_x) and model_posterior (n_x, n_z).
-
-    Raises:
-        TableError: a table is not a probability table (a negative or non-finite entry, a sum
-            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
-            Also when ``pzx``'s columns do not sum to ``px`` (:func:`check_true_joint`).
-
-    Example:
-        >>> import numpy as np, toyrd
-        >>> px = np.array([0.25, 0.75]); e = np.eye(2)
-        >>> out = toyrd.evaluate(px, e, np.eye(2), px)
-        >>> round(out["R"] + out["D"] - out["H"], 12)   # identity encoder, optimal m, d: R + D = H
-        0.0
-    """
-    px, e, d, m = check_model(px, encoder, decoder, marginal)
-    ref = _reference(r, px)
-    if ref.shape != px.shape:
-        raise TableError(f"r: has {ref.shape[0]} entries, expected n_x = {px.shape[0]}")
-    joint = None if pzx is None else check_true_joint(pzx, px)
-    out = {k: _scale(v, base) for k, v in F.quantities(px, e, d, m, ref, joint).items()}
-    if distributions:
-        q = F.encoder_joint(px, e).sum(0)
-        out.update(q=q, g=m @ d, dbar=q @ d, recon_channel=e @ d,
-                   bayes_posterior=bayes_posterior(px, e), model_posterior=model_posterior(d, m))
-    return out
-
-
-def check_true_joint(pzx, px) -> np.ndarray:
-    """Validate the true joint p(z*, x) against p*(x): its columns must sum to px.
-
-    Args:
-        pzx: the true joint p(z*, x), shape (n_class, n_x).
-        px: p*(x), the data distribution, shape (n_x,).
-
-    Returns:
-        ndarray: ``pzx`` as float64, shape (n_class, n_x).
-
-    Raises:
-        TableError: ``pzx`` has the wrong number of columns, is not a joint table, or its
-            column sums differ from ``px`` by more than ``SUM_TOL``.
-    """
-    shape = np.shape(pzx)
-    if len(shape) == 2 and shape[1] != px.shape[0]:  # the size rule first: it names the cause
-        raise TableError(f"pzx: has {shape[1]} columns, expected n_x = {px.shape[0]}")
-    joint = as_joint("pzx", pzx)
-    gap = np.abs(joint.sum(0) - px)
-    if np.max(gap) > SUM_TOL:
-        x = int(np.argmax(gap))
-        raise TableError(f"pzx: its column sums (the x-marginal) differ from px by more than "
-                         f"{SUM_TOL:g} (column {x}: {joint[:, x].sum():.15g} vs px {px[x]:.15g})")
-    return joint
-
-
-# ----------------------------------------------------------------------------- helpers
-
-
-def _dec_mar(decoder, marginal):
-    d = as_conditional("decoder", decoder)
-    m = as_distribution("marginal", marginal)
-    if d.shape[0] != m.shape[0]:
-        raise TableError(f"marginal: has {m.shape[0]} entries, expected n_z = {d.shape[0]} to match the decoder")
-    return d, m
+    return scaled(F.mutual_information(joint @ e), base)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from toyrd._validate import check_model
-from toyrd.quantities._info import aggregate_posterior, bayes_posterior, model_posterior
+from toyrd.quantities._distributions import aggregate_posterior, bayes_posterior, model_posterior
 
 __all__ = [
     "optimal_marginal", "optimal_decoder", "optimize_generative", "e_step",

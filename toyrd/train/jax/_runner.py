@@ -32,7 +32,7 @@ from toyrd.tables import Family
 from toyrd.train._config import LR_FLOOR, TrainConfig
 from toyrd.train.jax._progress import tick
 
-__all__ = ["objective_loss_fn", "rd_from_logits", "is_fast", "compiled_run"]
+__all__ = ["objective_loss_fn", "rd_from_logits", "is_fast", "compiled_run", "MIXED_ADAM"]
 
 
 def objective_loss_fn(kind: str, family: Family, n_x: int) -> Callable:

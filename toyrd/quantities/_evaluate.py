@@ -1,0 +1,96 @@
+"""Every exact quantity of a model in one call: :func:`evaluate` and the true-joint check."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from toyrd import _formulas as F
+from toyrd._validate import SUM_TOL, as_joint, check_model
+from toyrd.errors import TableError
+from toyrd.quantities._distributions import bayes_posterior, model_posterior
+from toyrd.quantities._info import reference_density, scaled
+
+__all__ = ["QUANTITY_NAMES", "evaluate", "check_true_joint"]
+
+
+# ----------------------------------------------------------------------------- everything at once
+
+#: The scalar keys of :func:`evaluate`, in display order.
+QUANTITY_NAMES = (
+    "H", "D", "R", "ELBO", "I_e", "I_d", "E", "G", "U", "S",
+    "kl_q_m", "kl_pstar_g", "kl_pstar_dbar", "I_zstar",
+)
+
+
+def evaluate(px, encoder, decoder, marginal, *, pzx=None, r=None, base=None,
+             distributions: bool = False) -> dict:
+    """Every exact quantity of one model, as a dict of floats (nats, or ``base`` units).
+
+    The reference density for G, U, S is ``r`` (default p*).
+
+    Args:
+        px: p*(x), the data distribution, shape (n_x,).
+        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+        marginal: m(z), the prior over the code, shape (n_z,).
+        pzx: the true joint p(z*, x), shape (n_class, n_x); adds ``I_zstar``.
+        r: the reference density for G, U and S, shape (n_x,); default p*.
+        base: logarithm base of the result: None (default) for nats, 2 for bits.
+        distributions: also return the arrays (see Returns).
+
+    Returns:
+        dict: floats keyed H, D, R, ELBO, I_e, I_d, E, G, U, S, kl_q_m = KL(q‖m),
+            kl_pstar_g = KL(p*‖g), kl_pstar_dbar = KL(p*‖d̄) (the keys of ``QUANTITY_NAMES``), and
+            I_zstar = I(z;z*) when ``pzx`` is given. With ``distributions=True`` also the float64
+            arrays q (n_z,), g (n_x,), dbar (n_x,), recon_channel (n_x, n_x), bayes_posterior
+            (n_z, n_x) and model_posterior (n_x, n_z).
+
+    Raises:
+        TableError: a table is not a probability table (a negative or non-finite entry, a sum
+            off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
+            Also when ``pzx``'s columns do not sum to ``px`` (:func:`check_true_joint`).
+
+    Example:
+        >>> import numpy as np, toyrd
+        >>> px = np.array([0.25, 0.75]); e = np.eye(2)
+        >>> out = toyrd.evaluate(px, e, np.eye(2), px)
+        >>> round(out["R"] + out["D"] - out["H"], 12)   # identity encoder, optimal m, d: R + D = H
+        0.0
+    """
+    px, e, d, m = check_model(px, encoder, decoder, marginal)
+    ref = reference_density(r, px)
+    if ref.shape != px.shape:
+        raise TableError(f"r: has {ref.shape[0]} entries, expected n_x = {px.shape[0]}")
+    joint = None if pzx is None else check_true_joint(pzx, px)
+    out = {k: scaled(v, base) for k, v in F.quantities(px, e, d, m, ref, joint).items()}
+    if distributions:
+        q = F.encoder_joint(px, e).sum(0)
+        out.update(q=q, g=m @ d, dbar=q @ d, recon_channel=e @ d,
+                   bayes_posterior=bayes_posterior(px, e), model_posterior=model_posterior(d, m))
+    return out
+
+
+def check_true_joint(pzx, px) -> np.ndarray:
+    """Validate the true joint p(z*, x) against p*(x): its columns must sum to px.
+
+    Args:
+        pzx: the true joint p(z*, x), shape (n_class, n_x).
+        px: p*(x), the data distribution, shape (n_x,).
+
+    Returns:
+        ndarray: ``pzx`` as float64, shape (n_class, n_x).
+
+    Raises:
+        TableError: ``pzx`` has the wrong number of columns, is not a joint table, or its
+            column sums differ from ``px`` by more than ``SUM_TOL``.
+    """
+    shape = np.shape(pzx)
+    if len(shape) == 2 and shape[1] != px.shape[0]:  # the size rule first: it names the cause
+        raise TableError(f"pzx: has {shape[1]} columns, expected n_x = {px.shape[0]}")
+    joint = as_joint("pzx", pzx)
+    gap = np.abs(joint.sum(0) - px)
+    if np.max(gap) > SUM_TOL:
+        x = int(np.argmax(gap))
+        raise TableError(f"pzx: its column sums (the x-marginal) differ from px by more than "
+                         f"{SUM_TOL:g} (column {x}: {joint[:, x].sum():.15g} vs px {px[x]:.15g})")
+    return joint
