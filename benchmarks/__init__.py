@@ -64,8 +64,12 @@ def _version(module: str):
 
 def _git_commit():
     try:
-        out = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
-                             capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "-C", str(ROOT), "describe", "--always", "--dirty"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -79,8 +83,7 @@ def _devices() -> dict:
         import jax
 
         dev = jax.devices()[0]
-        out.update(jax_backend=jax.default_backend(), device=str(dev),
-                   device_kind=dev.device_kind)
+        out.update(jax_backend=jax.default_backend(), device=str(dev), device_kind=dev.device_kind)
     except Exception as exc:  # noqa: BLE001 - no jax, or no usable backend
         out.update(jax_backend=None, device=f"unknown ({type(exc).__name__})")
     if "torch" in sys.modules:
@@ -103,8 +106,20 @@ def machine_info() -> dict:
         "loadavg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "os": platform.platform(),
         "python": platform.python_version(),
-        "versions": {m: _version(m) for m in ("toyrd", "numpy", "scipy", "jax", "jaxlib", "optax",
-                                              "torch", "matplotlib", "dit")},
+        "versions": {
+            m: _version(m)
+            for m in (
+                "toyrd",
+                "numpy",
+                "scipy",
+                "jax",
+                "jaxlib",
+                "optax",
+                "torch",
+                "matplotlib",
+                "dit",
+            )
+        },
         "commit": _git_commit(),
         **_devices(),
         "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -137,8 +152,13 @@ def measure(fn, *, repeat: int = 5, min_time: float = 0.05, number: int | None =
             fn()
         rounds.append((time.perf_counter() - t0) / number)
         cpu.append((time.process_time() - c0) / number)
-    return {"min_s": min(rounds), "median_s": statistics.median(rounds), "number": number,
-            "repeat": repeat, "cpu_median_s": statistics.median(cpu)}
+    return {
+        "min_s": min(rounds),
+        "median_s": statistics.median(rounds),
+        "number": number,
+        "repeat": repeat,
+        "cpu_median_s": statistics.median(cpu),
+    }
 
 
 def max_rss_mb() -> float:

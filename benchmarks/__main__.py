@@ -37,7 +37,7 @@ TIMEOUT = {False: 900, True: 300}
 
 def discover() -> list[str]:
     """Case names ``x`` of the modules ``benchmarks/bench_x.py``, in display order."""
-    found = sorted(p.stem[len("bench_"):] for p in (ROOT / "benchmarks").glob("bench_*.py"))
+    found = sorted(p.stem[len("bench_") :] for p in (ROOT / "benchmarks").glob("bench_*.py"))
     return [c for c in ORDER if c in found] + [c for c in found if c not in ORDER]
 
 
@@ -54,8 +54,17 @@ def _child(case: str, quick: bool, path: Path) -> int:
     module = importlib.import_module(f"benchmarks.bench_{case}")
     result = call_case(module, quick)
     wall = time.perf_counter() - t0
-    write_json(path, {"case": case, "quick": quick, "status": "ok", "wall_s": wall,
-                      "machine": machine_info(), "result": result})
+    write_json(
+        path,
+        {
+            "case": case,
+            "quick": quick,
+            "status": "ok",
+            "wall_s": wall,
+            "machine": machine_info(),
+            "result": result,
+        },
+    )
     return 0
 
 
@@ -69,17 +78,25 @@ def run_case(case: str, quick: bool, out: Path, env: dict) -> dict:
         cmd.append("--quick")
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=TIMEOUT[quick])
+        proc = subprocess.run(
+            cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT[quick]
+        )
         rc, err = proc.returncode, proc.stderr
     except subprocess.TimeoutExpired as exc:
         rc, err = "timeout", f"timed out after {TIMEOUT[quick]} s\n{(exc.stderr or b'')[-2000:]!r}"
     wall = time.perf_counter() - t0
     if rc == 0 and path.exists():
         return json.loads(path.read_text())
-    envelope = {"case": case, "quick": quick, "status": "error", "wall_s": wall,
-                "returncode": rc, "stderr_tail": (err or "")[-3000:], "machine": machine_info(),
-                "result": None}
+    envelope = {
+        "case": case,
+        "quick": quick,
+        "status": "error",
+        "wall_s": wall,
+        "returncode": rc,
+        "stderr_tail": (err or "")[-3000:],
+        "machine": machine_info(),
+        "result": None,
+    }
     write_json(path, envelope)
     return envelope
 
@@ -87,11 +104,18 @@ def run_case(case: str, quick: bool, out: Path, env: dict) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="smoke run: tiny sizes, few repeats")
-    p.add_argument("--out", type=Path, default=None,
-                   help="folder for the JSON (default benchmarks/results[/quick])")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for the JSON (default benchmarks/results[/quick])",
+    )
     p.add_argument("--only", default=None, help="comma-separated case names (default: all found)")
-    p.add_argument("--docs", action="store_true",
-                   help="regenerate docs/benchmarks.md and docs/img/bench_*.png from the JSON")
+    p.add_argument(
+        "--docs",
+        action="store_true",
+        help="regenerate docs/benchmarks.md and docs/img/bench_*.png from the JSON",
+    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON to stdout")
     p.add_argument("--seed", type=int, default=0, help="seed of the random models (default 0)")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -110,13 +134,18 @@ def main(argv=None) -> int:
         wanted = [c.strip() for c in args.only.split(",") if c.strip()]
         unknown = [c for c in wanted if c not in cases]
         if unknown:
-            print(f"python -m benchmarks: error: unknown case(s) {unknown}; found {cases}",
-                  file=sys.stderr)
+            print(
+                f"python -m benchmarks: error: unknown case(s) {unknown}; found {cases}",
+                file=sys.stderr,
+            )
             return 2
         cases = [c for c in cases if c in wanted]
-    env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"),
-               TOYRD_BENCH_SEED=str(args.seed),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env = dict(
+        os.environ,
+        JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"),
+        TOYRD_BENCH_SEED=str(args.seed),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    )
     out.mkdir(parents=True, exist_ok=True)
     summary = {"quick": args.quick, "seed": args.seed, "machine": machine_info(), "cases": {}}
     previous = out / "summary.json"
@@ -126,17 +155,27 @@ def main(argv=None) -> int:
             summary["cases"] = {c: e for c, e in old.get("cases", {}).items() if c not in cases}
             summary["machine"] = old.get("machine", summary["machine"])
             summary["rerun"] = old.get("rerun", []) + [
-                {"cases": cases, "time_utc": machine_info()["time_utc"],
-                 "loadavg_1m": machine_info()["loadavg_1m"]}]
+                {
+                    "cases": cases,
+                    "time_utc": machine_info()["time_utc"],
+                    "loadavg_1m": machine_info()["loadavg_1m"],
+                }
+            ]
     failed = 0
     for case in cases:
         print(f"[bench] {case} ...", file=sys.stderr, flush=True)
         env_case = run_case(case, args.quick, out, env)
         failed += env_case["status"] != "ok"
-        summary["cases"][case] = {"status": env_case["status"], "wall_s": env_case["wall_s"],
-                                  "file": f"{case}.json"}
-        print(f"[bench] {case}: {env_case['status']} in {env_case['wall_s']:.1f} s",
-              file=sys.stderr, flush=True)
+        summary["cases"][case] = {
+            "status": env_case["status"],
+            "wall_s": env_case["wall_s"],
+            "file": f"{case}.json",
+        }
+        print(
+            f"[bench] {case}: {env_case['status']} in {env_case['wall_s']:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     write_json(out / "summary.json", summary)
 
     from benchmarks import report

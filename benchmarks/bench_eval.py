@@ -44,8 +44,12 @@ def _floor(tb, px, pzx, quick: bool) -> dict:
         text = tb.batch_program(True).lower(px, enc, dec, mar, px, pzx).compile().as_text()
         ns = _ns_per_element("float64", quick)
     per_model = {k: v / b for k, v in hlo_op_elements(text).items()}
-    return {"B": b, "elements_per_model": per_model, "ns_per_element": ns,
-            "floor_us_per_model": sum(per_model[k] * ns[k] for k in COSTLY_OPS) / 1e3}
+    return {
+        "B": b,
+        "elements_per_model": per_model,
+        "ns_per_element": ns,
+        "floor_us_per_model": sum(per_model[k] * ns[k] for k in COSTLY_OPS) / 1e3,
+    }
 
 
 def run(quick: bool = False) -> dict:
@@ -58,15 +62,25 @@ def run(quick: bool = False) -> dict:
     min_time = 0.02 if quick else 0.2
 
     enc, dec, mar = _models(1)
-    single = measure(lambda: toyrd.evaluate(px, enc[0], dec[0], mar[0], pzx=pzx),
-                     repeat=repeat, min_time=min_time)
-    raw = measure(lambda: tb.unvalidated_quantities(px, enc[0], dec[0], mar[0], px, pzx),
-                  repeat=repeat, min_time=min_time)
+    single = measure(
+        lambda: toyrd.evaluate(px, enc[0], dec[0], mar[0], pzx=pzx),
+        repeat=repeat,
+        min_time=min_time,
+    )
+    raw = measure(
+        lambda: tb.unvalidated_quantities(px, enc[0], dec[0], mar[0], px, pzx),
+        repeat=repeat,
+        min_time=min_time,
+    )
     out = {
-        "n_x": 30, "n_z": 30, "dtype": "float64",
+        "n_x": 30,
+        "n_z": 30,
+        "dtype": "float64",
         "single": {
-            "evaluate_us": 1e6 * single["median_s"], "evaluate_min_us": 1e6 * single["min_s"],
-            "unvalidated_us": 1e6 * raw["median_s"], "unvalidated_min_us": 1e6 * raw["min_s"],
+            "evaluate_us": 1e6 * single["median_s"],
+            "evaluate_min_us": 1e6 * single["min_s"],
+            "unvalidated_us": 1e6 * raw["median_s"],
+            "unvalidated_min_us": 1e6 * raw["min_s"],
             "models_per_s": 1.0 / single["median_s"],
             "evaluate_cpu_us": 1e6 * single["cpu_median_s"],
             "unvalidated_cpu_us": 1e6 * raw["cpu_median_s"],
@@ -82,14 +96,20 @@ def run(quick: bool = False) -> dict:
         t0 = time.perf_counter()
         tb.evaluate_batch(px, enc, dec, mar, pzx, backend="jax")
         row["jax_first_call_s"] = time.perf_counter() - t0  # compile (once per padded size) + run
-        m = measure(lambda: tb.evaluate_batch(px, enc, dec, mar, pzx, backend="jax"),
-                    repeat=repeat, min_time=min_time)
+        m = measure(
+            lambda: tb.evaluate_batch(px, enc, dec, mar, pzx, backend="jax"),
+            repeat=repeat,
+            min_time=min_time,
+        )
         row["jax_s"], row["jax_min_s"] = m["median_s"], m["min_s"]
         row["jax_models_per_s"] = b / m["median_s"]
         row["jax_cpu_s"] = m["cpu_median_s"]
         if b <= numpy_max:
-            m = measure(lambda: tb.evaluate_batch(px, enc, dec, mar, pzx, backend="numpy"),
-                        repeat=repeat, min_time=min_time)
+            m = measure(
+                lambda: tb.evaluate_batch(px, enc, dec, mar, pzx, backend="numpy"),
+                repeat=repeat,
+                min_time=min_time,
+            )
             row["numpy_s"], row["numpy_min_s"] = m["median_s"], m["min_s"]
             row["numpy_models_per_s"] = b / m["median_s"]
             row["numpy_cpu_s"] = m["cpu_median_s"]

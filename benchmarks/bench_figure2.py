@@ -24,8 +24,12 @@ from benchmarks import ROOT
 
 def _available() -> str | None:
     """None when ``toyrd figure2`` exists, else why not."""
-    proc = subprocess.run([sys.executable, "-m", "toyrd.cli", "figure2", "--help"], cwd=ROOT,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "toyrd.cli", "figure2", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     return None if proc.returncode == 0 else (proc.stderr.strip().splitlines() or ["?"])[-1]
 
 
@@ -39,20 +43,41 @@ def run(quick: bool = False) -> dict:
     walls, cpus, files = [], [], []
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as tmp:
-            cmd = [sys.executable, "-m", "toyrd.cli", "figure2", "--out", tmp, "--json",
-                   "--no-progress", *extra]
+            cmd = [
+                sys.executable,
+                "-m",
+                "toyrd.cli",
+                "figure2",
+                "--out",
+                tmp,
+                "--json",
+                "--no-progress",
+                *extra,
+            ]
             r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
-            proc = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=900)
+            proc = subprocess.run(
+                cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=900
+            )
             walls.append(time.perf_counter() - t0)
             r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             cpus.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
             if proc.returncode != 0:
-                raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+                raise RuntimeError(
+                    f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}"
+                )
             files = sorted(p.name for p in Path(tmp).iterdir())
-    return {"command": "toyrd figure2" + (" --quick" if quick else "") + " --json --no-progress",
-            "runs": runs, "wall_s": walls, "cold_s": walls[0], "min_s": min(walls),
-            "cpu_s": cpus, "cold_cpu_s": cpus[0], "usable_cores": len(os.sched_getaffinity(0)),
-            "files": files, "target_s": 15.0}
+    return {
+        "command": "toyrd figure2" + (" --quick" if quick else "") + " --json --no-progress",
+        "runs": runs,
+        "wall_s": walls,
+        "cold_s": walls[0],
+        "min_s": min(walls),
+        "cpu_s": cpus,
+        "cold_cpu_s": cpus[0],
+        "usable_cores": len(os.sched_getaffinity(0)),
+        "files": files,
+        "target_s": 15.0,
+    }
 
 
 if __name__ == "__main__":

@@ -43,13 +43,18 @@ def _toy_frontier(quick: bool) -> dict:
     rates = [0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 3.0]
     slopes = np.diff(fr.relevance) / np.diff(fr.rate)
     return {
-        "n_betas": int(default_betas(toy.pzx).size), "betas_range": [float(default_betas(toy.pzx)[0]),
-                                                                      float(default_betas(toy.pzx)[-1])],
-        "seconds": t, "vertices": int(fr.rate.size), "candidates": int(fr.candidates.shape[0]),
+        "n_betas": int(default_betas(toy.pzx).size),
+        "betas_range": [float(default_betas(toy.pzx)[0]), float(default_betas(toy.pzx)[-1])],
+        "seconds": t,
+        "vertices": int(fr.rate.size),
+        "candidates": int(fr.candidates.shape[0]),
         "vertices_from_agglomeration": int(np.isnan(fr.betas[1:]).sum()),
-        "slope_at_origin": float(slopes[0]), "info": fr.info, "H": toy.entropy,
+        "slope_at_origin": float(slopes[0]),
+        "info": fr.info,
+        "H": toy.entropy,
         "frontier_at": {str(r): ib_frontier_at(fr, r) for r in rates},
-        "rate": fr.rate.tolist(), "relevance": fr.relevance.tolist(),
+        "rate": fr.rate.tolist(),
+        "relevance": fr.relevance.tolist(),
     }
 
 
@@ -97,11 +102,20 @@ def _dit_section(quick: bool) -> dict:
             rate, rel = ib_point(pzx, enc)
             f_at = ib_frontier_at(fr, rate)
             own = _toyrd_at_beta(pzx, beta)
-            rows.append({"beta": beta, "dit_seconds": sec, "dit_rate": rate, "dit_relevance": rel,
-                         "frontier_at_dit_rate": f_at, "frontier_minus_dit": f_at - rel,
-                         "toyrd_rate": own[0], "toyrd_relevance": own[1],
-                         "lagrangian_dit": rate - beta * rel,
-                         "lagrangian_toyrd": own[0] - beta * own[1]})
+            rows.append(
+                {
+                    "beta": beta,
+                    "dit_seconds": sec,
+                    "dit_rate": rate,
+                    "dit_relevance": rel,
+                    "frontier_at_dit_rate": f_at,
+                    "frontier_minus_dit": f_at - rel,
+                    "toyrd_rate": own[0],
+                    "toyrd_relevance": own[1],
+                    "lagrangian_dit": rate - beta * rel,
+                    "lagrangian_toyrd": own[0] - beta * own[1],
+                }
+            )
             worst_match = max(worst_match, abs(f_at - rel))
             dit_above, ours_above = max(dit_above, rel - f_at), max(ours_above, f_at - rel)
             worst_lagr = max(worst_lagr, (own[0] - beta * own[1]) - (rate - beta * rel))
@@ -149,13 +163,19 @@ def _brute_force(quick: bool) -> dict:
     fr = ib_frontier(pzx, n_z=2)
     sec = time.perf_counter() - t0
     diff = ib_frontier_at(fr, hull[:, 0]) - hull[:, 1]
-    return {"pzx": pzx.tolist(), "grid_per_axis": n, "encoders": int(enc.shape[0]),
-            "grid_hull_vertices": int(hull.shape[0]), "toyrd_vertices": int(fr.rate.size),
-            "toyrd_seconds": sec,
-            "max_grid_above_toyrd": float(max(0.0, -diff.min())),
-            "max_toyrd_above_grid": float(max(0.0, diff.max())),
-            "grid_max_relevance": float(hull[-1, 1]), "toyrd_max_relevance": float(fr.relevance[-1]),
-            "info": fr.info}
+    return {
+        "pzx": pzx.tolist(),
+        "grid_per_axis": n,
+        "encoders": int(enc.shape[0]),
+        "grid_hull_vertices": int(hull.shape[0]),
+        "toyrd_vertices": int(fr.rate.size),
+        "toyrd_seconds": sec,
+        "max_grid_above_toyrd": float(max(0.0, -diff.min())),
+        "max_toyrd_above_grid": float(max(0.0, diff.max())),
+        "grid_max_relevance": float(hull[-1, 1]),
+        "toyrd_max_relevance": float(fr.relevance[-1]),
+        "info": fr.info,
+    }
 
 
 def _iwae(quick: bool) -> dict:
@@ -176,33 +196,51 @@ def _iwae(quick: bool) -> dict:
         r = iwae_bound(px, e, d, m, k)
         row = {"k": k, "value": r.value, "method": r.method}
         if k <= 4 or not quick:
-            mc = iwae_bound(px, e, d, m, k, method="mc", n_samples=2000 if k <= 1000 else 100,
-                            seed=seed())
-            row.update(mc_value=mc.value, mc_stderr=mc.stderr, mc_z=(mc.value - r.value) / mc.stderr)
+            mc = iwae_bound(
+                px, e, d, m, k, method="mc", n_samples=2000 if k <= 1000 else 100, seed=seed()
+            )
+            row.update(
+                mc_value=mc.value, mc_stderr=mc.stderr, mc_z=(mc.value - r.value) / mc.stderr
+            )
         if k <= 4:
             row["quad_minus_exact"] = iwae_bound(px, e, d, m, k, method="quad").value - r.value
         chain.append(row)
     rep = 1 if quick else 3
     timing = {
-        "exact_k4_s": measure(lambda: iwae_bound(px, e, d, m, 4, method="exact"), repeat=rep,
-                              min_time=0.0, number=1),
-        "quad_k4_s": measure(lambda: iwae_bound(px, e, d, m, 4, method="quad"), repeat=rep,
-                             min_time=0.0, number=1),
-        "quad_k1e5_s": measure(lambda: iwae_bound(px, e, d, m, 10**5, method="quad"), repeat=rep,
-                               min_time=0.0, number=1),
-        "mc_k4_n4096_s": measure(lambda: iwae_bound(px, e, d, m, 4, method="mc"), repeat=rep,
-                                 min_time=0.0, number=1),
+        "exact_k4_s": measure(
+            lambda: iwae_bound(px, e, d, m, 4, method="exact"), repeat=rep, min_time=0.0, number=1
+        ),
+        "quad_k4_s": measure(
+            lambda: iwae_bound(px, e, d, m, 4, method="quad"), repeat=rep, min_time=0.0, number=1
+        ),
+        "quad_k1e5_s": measure(
+            lambda: iwae_bound(px, e, d, m, 10**5, method="quad"),
+            repeat=rep,
+            min_time=0.0,
+            number=1,
+        ),
+        "mc_k4_n4096_s": measure(
+            lambda: iwae_bound(px, e, d, m, 4, method="mc"), repeat=rep, min_time=0.0, number=1
+        ),
     }
-    return {"model": "toy p*, tables u^3 normalised (u uniform), seed from --seed",
-            "elbo": toyrd.elbo(px, e, d, m), "log_likelihood_bound": log_likelihood_bound(px, d, m),
-            "H": toyrd.data_entropy(px), "chain": chain,
-            "chain_increasing": bool(np.all(np.diff([c["value"] for c in chain]) > 0)),
-            "timing": timing}
+    return {
+        "model": "toy p*, tables u^3 normalised (u uniform), seed from --seed",
+        "elbo": toyrd.elbo(px, e, d, m),
+        "log_likelihood_bound": log_likelihood_bound(px, d, m),
+        "H": toyrd.data_entropy(px),
+        "chain": chain,
+        "chain_increasing": bool(np.all(np.diff([c["value"] for c in chain]) > 0)),
+        "timing": timing,
+    }
 
 
 def run(quick: bool = False) -> dict:
-    return {"toy_frontier": _toy_frontier(quick), "brute_force": _brute_force(quick),
-            "iwae": _iwae(quick), "dit": _dit_section(quick)}
+    return {
+        "toy_frontier": _toy_frontier(quick),
+        "brute_force": _brute_force(quick),
+        "iwae": _iwae(quick),
+        "dit": _dit_section(quick),
+    }
 
 
 if __name__ == "__main__":

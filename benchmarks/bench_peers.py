@@ -62,9 +62,10 @@ def _threads() -> int:
 
 THREADS = _threads()
 if "jax" not in sys.modules:  # XLA reads its flags when the backend starts
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                               f" --xla_cpu_multi_thread_eigen=true "
-                               f"intra_op_parallelism_threads={THREADS}").strip()
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + f" --xla_cpu_multi_thread_eigen=true "
+        f"intra_op_parallelism_threads={THREADS}"
+    ).strip()
 try:
     _cores = sorted(os.sched_getaffinity(0))[:THREADS]
     os.sched_setaffinity(0, _cores)
@@ -99,9 +100,15 @@ def _inits(batch: int) -> dict:
 
 
 def _row(name, wall, cpu, steps, batch, **extra) -> dict:
-    return {"peer": name, "batch": batch, "steps": steps, "run_s": wall,
-            "us_per_model_step": 1e6 * wall / (steps * batch),
-            "cpu_us_per_model_step": 1e6 * cpu / (steps * batch), **extra}
+    return {
+        "peer": name,
+        "batch": batch,
+        "steps": steps,
+        "run_s": wall,
+        "us_per_model_step": 1e6 * wall / (steps * batch),
+        "cpu_us_per_model_step": 1e6 * cpu / (steps * batch),
+        **extra,
+    }
 
 
 def bench_toyrd(dtype: str, steps: int, repeats: int) -> dict:
@@ -118,14 +125,26 @@ def bench_toyrd(dtype: str, steps: int, repeats: int) -> dict:
     with jax.enable_x64(True):
         run = tj.compiled_run(cfg, tabular, N)
         p = {k: jnp.asarray(np.moveaxis(v, 0, -1)) for k, v in _inits(B).items()}
-        args = (p, jnp.zeros(B), jnp.asarray(toy_data().px), jnp.asarray(LR),
-                jnp.asarray(0, jnp.int32))
+        args = (
+            p,
+            jnp.zeros(B),
+            jnp.asarray(toy_data().px),
+            jnp.asarray(LR),
+            jnp.asarray(0, jnp.int32),
+        )
         t0 = time.perf_counter()
         jax.block_until_ready(run(*args))
         first = time.perf_counter() - t0
         wall, cpu = _best(lambda: jax.block_until_ready(run(*args)), repeats)
-    return _row(f"toyrd_{dtype}", wall, cpu, steps, B, first_call_s=first,
-                f64_steps=cfg.f64_steps if dtype == "mixed" else None)
+    return _row(
+        f"toyrd_{dtype}",
+        wall,
+        cpu,
+        steps,
+        B,
+        first_call_s=first,
+        f64_steps=cfg.f64_steps if dtype == "mixed" else None,
+    )
 
 
 def _naive_jax_step_fn(steps: int):
@@ -200,8 +219,9 @@ def bench_torch(name: str, batch: int, steps: int, repeats: int, compiled: bool 
         loss_fn = torch.compile(loss_fn)
 
     def go(n):
-        params = [p0[k].clone().requires_grad_(True)
-                  for k in ("enc_logits", "dec_logits", "mar_logits")]
+        params = [
+            p0[k].clone().requires_grad_(True) for k in ("enc_logits", "dec_logits", "mar_logits")
+        ]
         opt = torch.optim.Adam(params, lr=LR)
         for _ in range(n):
             opt.zero_grad(set_to_none=True)
@@ -232,29 +252,42 @@ def quality(quick: bool) -> list:
     for objective, hyper in (("elbo", None), ("target_rate", 0.5)):
         ref_r = None
         for dtype in ("float64", "mixed", "float32"):
-            kw = {"seeds": seeds, "hyper": hyper, "steps": steps, "dtype": dtype,
-                  "progress": False}
+            kw = {"seeds": seeds, "hyper": hyper, "steps": steps, "dtype": dtype, "progress": False}
             if not quick:
                 tj.train(objective, **kw)  # compile first: train_s is the run alone
             res = tj.train(objective, **kw)
             q = res.table()
             gap = q["R"] + q["D"] - h
-            row = {"objective": objective, "hyper": hyper, "dtype": dtype, "seeds": len(seeds),
-                   "steps": steps, "train_s": res.wall_s, "train_s_includes_compile": quick,
-                   "gap_max": float(gap.max()),
-                   "gap_median": float(np.median(gap)), "R_mean": float(q["R"].mean()),
-                   "R_min": float(q["R"].min()), "R_max": float(q["R"].max())}
+            row = {
+                "objective": objective,
+                "hyper": hyper,
+                "dtype": dtype,
+                "seeds": len(seeds),
+                "steps": steps,
+                "train_s": res.wall_s,
+                "train_s_includes_compile": quick,
+                "gap_max": float(gap.max()),
+                "gap_median": float(np.median(gap)),
+                "R_mean": float(q["R"].mean()),
+                "R_min": float(q["R"].min()),
+                "R_max": float(q["R"].max()),
+            }
             if hyper is not None:
                 dev = np.abs(q["R"] - hyper)
-                row.update(abs_R_minus_sigma_mean=float(dev.mean()),
-                           abs_R_minus_sigma_max=float(dev.max()))
+                row.update(
+                    abs_R_minus_sigma_mean=float(dev.mean()), abs_R_minus_sigma_max=float(dev.max())
+                )
             if ref_r is None:
                 ref_r = q["R"]
             else:
                 row["max_abs_R_diff_vs_float64"] = float(np.abs(q["R"] - ref_r).max())
             rows.append(row)
-            print(f"quality {objective} {dtype}: gap max {row['gap_max']:.2e}, "
-                  f"R mean {row['R_mean']:.6f}", file=sys.stderr, flush=True)
+            print(
+                f"quality {objective} {dtype}: gap max {row['gap_max']:.2e}, "
+                f"R mean {row['R_mean']:.6f}",
+                file=sys.stderr,
+                flush=True,
+            )
     return rows
 
 
@@ -292,8 +325,10 @@ def process(threads: int) -> dict:
     script (the same job: toy p*, 64 random inits, vmap(grad) + optax Adam, float64)."""
     from benchmarks import ROOT
 
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
-                                                                    os.environ.get("PYTHONPATH")])))
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    )
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         env["TOYRD_JAX_CACHE"] = os.path.join(tmp, "cache")
@@ -307,16 +342,31 @@ def process(threads: int) -> dict:
             subprocess.run(pin + cmd, env=env, check=True, capture_output=True, timeout=600)
             return time.perf_counter() - t0
 
-        sweep = [sys.executable, "-m", "toyrd.cli", "sweep", "--seeds", "64", "--steps", "3000",
-                 "--warmup", "0", "--no-progress"]
-        for label, extra in (("sweep_mixed_cold_s", []), ("sweep_mixed_warm_s", []),
-                             ("sweep_float64_cold_s", ["--dtype", "float64"]),
-                             ("sweep_float64_warm_s", ["--dtype", "float64"])):
+        sweep = [
+            sys.executable,
+            "-m",
+            "toyrd.cli",
+            "sweep",
+            "--seeds",
+            "64",
+            "--steps",
+            "3000",
+            "--warmup",
+            "0",
+            "--no-progress",
+        ]
+        for label, extra in (
+            ("sweep_mixed_cold_s", []),
+            ("sweep_mixed_warm_s", []),
+            ("sweep_float64_cold_s", ["--dtype", "float64"]),
+            ("sweep_float64_warm_s", ["--dtype", "float64"]),
+        ):
             out[label] = timed(sweep + ["--out", os.path.join(tmp, f"{label}.jsonl")] + extra)
         out["plain_jax_script_s"] = timed([sys.executable, script])
     out["ratio_plain_over_sweep_mixed_warm"] = out["plain_jax_script_s"] / out["sweep_mixed_warm_s"]
-    out["ratio_plain_over_sweep_float64_warm"] = (out["plain_jax_script_s"] /
-                                                  out["sweep_float64_warm_s"])
+    out["ratio_plain_over_sweep_float64_warm"] = (
+        out["plain_jax_script_s"] / out["sweep_float64_warm_s"]
+    )
     return out
 
 
@@ -332,25 +382,38 @@ def run(quick: bool = False) -> dict:
     steps = 200 if quick else 2000
     torch_steps = 10 if quick else 200
     repeats = 1 if quick else 3
-    out = {"unit": "microseconds per model-step (one Adam update of one 30x30 tabular model), "
-                   "float64, exact ELBO",
-           "batch": B, "steps": steps, "torch_steps": torch_steps, "repeats": repeats,
-           "threads": THREADS, "cores_pinned": _cores, "xla_flags": os.environ.get("XLA_FLAGS"),
-           "torch_threads": torch.get_num_threads(),
-           "torch_interop_threads": torch.get_num_interop_threads(),
-           "jax_backend": jax.default_backend(), "device": str(jax.devices()[0]),
-           "device_kind": jax.devices()[0].device_kind, "torch_device": "cpu",
-           "loadavg_start": os.getloadavg()}
-    peers = [bench_toyrd("float64", steps, repeats), bench_toyrd("mixed", steps, repeats),
-             bench_jax_naive(steps, repeats),
-             bench_torch("torch_eager_batched", B, torch_steps, repeats),
-             bench_torch("torch_eager_one", 1, torch_steps, repeats)]
+    out = {
+        "unit": "microseconds per model-step (one Adam update of one 30x30 tabular model), "
+        "float64, exact ELBO",
+        "batch": B,
+        "steps": steps,
+        "torch_steps": torch_steps,
+        "repeats": repeats,
+        "threads": THREADS,
+        "cores_pinned": _cores,
+        "xla_flags": os.environ.get("XLA_FLAGS"),
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "jax_backend": jax.default_backend(),
+        "device": str(jax.devices()[0]),
+        "device_kind": jax.devices()[0].device_kind,
+        "torch_device": "cpu",
+        "loadavg_start": os.getloadavg(),
+    }
+    peers = [
+        bench_toyrd("float64", steps, repeats),
+        bench_toyrd("mixed", steps, repeats),
+        bench_jax_naive(steps, repeats),
+        bench_torch("torch_eager_batched", B, torch_steps, repeats),
+        bench_torch("torch_eager_one", 1, torch_steps, repeats),
+    ]
     if quick:
         out["torch_compile"] = "skipped in --quick (its compile alone takes tens of seconds)"
     else:
         try:
-            peers.append(bench_torch("torch_compile_batched", B, torch_steps, repeats,
-                                     compiled=True))
+            peers.append(
+                bench_torch("torch_compile_batched", B, torch_steps, repeats, compiled=True)
+            )
             out["torch_compile"] = "ok"
         except Exception as exc:  # noqa: BLE001 - a missing compiler, an unsupported op: report
             out["torch_compile"] = f"failed: {type(exc).__name__}: {str(exc)[:300]}"
@@ -359,9 +422,12 @@ def run(quick: bool = False) -> dict:
         p["x_toyrd_float64"] = p["us_per_model_step"] / ref["toyrd_float64"]
         p["x_toyrd_mixed"] = p["us_per_model_step"] / ref["toyrd_mixed"]
         p["x_jax_naive"] = p["us_per_model_step"] / ref["jax_naive"]
-        print(f"{p['peer']:>22}: {p['us_per_model_step']:8.2f} µs/model-step "
-              f"({p['x_toyrd_float64']:.2f}× toyrd float64, {p['x_toyrd_mixed']:.2f}× mixed)",
-              file=sys.stderr, flush=True)
+        print(
+            f"{p['peer']:>22}: {p['us_per_model_step']:8.2f} µs/model-step "
+            f"({p['x_toyrd_float64']:.2f}× toyrd float64, {p['x_toyrd_mixed']:.2f}× mixed)",
+            file=sys.stderr,
+            flush=True,
+        )
     out["peers"] = peers
     out["quality"] = quality(quick)
     if not quick:

@@ -75,13 +75,20 @@ def _child(n: int, b: int, s1: int, s2: int) -> dict:
     fixed = times[s1] - s1 * step if ok else None  # init, transfers, final tables, history
     cpu_step = (cpu[s2] - cpu[s1]) / (s2 - s1)  # CPU seconds of all threads: steadier when shared
     cpu_ok = cpu_step > 0
-    return {"n": n, "B": b, "steps": [s1, s2], "wall_s": [times[s1], times[s2]],
-            "first_call_s": [compile_s[s1], compile_s[s2]],
-            "step_s": step if ok else None, "model_step_us": 1e6 * step / b if ok else None,
-            "ns_per_entry_step": 1e9 * step / (b * 2 * n * n) if ok else None,
-            "fixed_s": fixed,
-            "cpu_model_step_us": 1e6 * cpu_step / b if cpu_ok else None,
-            "rss_baseline_mb": base, "rss_peak_mb": max_rss_mb()}
+    return {
+        "n": n,
+        "B": b,
+        "steps": [s1, s2],
+        "wall_s": [times[s1], times[s2]],
+        "first_call_s": [compile_s[s1], compile_s[s2]],
+        "step_s": step if ok else None,
+        "model_step_us": 1e6 * step / b if ok else None,
+        "ns_per_entry_step": 1e9 * step / (b * 2 * n * n) if ok else None,
+        "fixed_s": fixed,
+        "cpu_model_step_us": 1e6 * cpu_step / b if cpu_ok else None,
+        "rss_baseline_mb": base,
+        "rss_peak_mb": max_rss_mb(),
+    }
 
 
 def _fit(points, key: str = "model_step_us") -> dict | None:
@@ -205,8 +212,11 @@ def transcendental_floor(n: int = 30, quick: bool = False) -> dict:
             counts = hlo_op_elements(jax.jit(step).lower(params, state).compile().as_text())
             ns = _ns_per_element(dtype, quick)
             floor_us = sum(counts[k] * ns[k] for k in COSTLY_OPS) / 1e3
-            out["by_dtype"][dtype] = {"elements": counts, "ns_per_element": ns,
-                                      "floor_us_per_model_step": floor_us}
+            out["by_dtype"][dtype] = {
+                "elements": counts,
+                "ns_per_element": ns,
+                "floor_us_per_model_step": floor_us,
+            }
             out["path"] = path
     return out
 
@@ -214,8 +224,11 @@ def transcendental_floor(n: int = 30, quick: bool = False) -> dict:
 def run(quick: bool = False) -> dict:
     sizes = SIZES_QUICK if quick else SIZES
     budget_mb = 1024 * float(os.environ.get("TOYRD_BENCH_MEM_GB", "4"))
-    env = dict(os.environ, JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    env = dict(
+        os.environ,
+        JAX_PLATFORMS=os.environ.get("JAX_PLATFORMS", "cpu"),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    )
     batches = BATCHES_QUICK if quick else BATCHES
     points, skipped = [], []
     for b in batches:
@@ -225,14 +238,30 @@ def run(quick: bool = False) -> dict:
                 growth = (last["rss_peak_mb"] - last["rss_baseline_mb"]) * (n / last["n"]) ** 2
                 estimate = last["rss_baseline_mb"] + growth
                 if estimate > budget_mb:
-                    skipped.append({"n": n, "B": b, "estimated_rss_mb": estimate,
-                                    "budget_mb": budget_mb, "from_n": last["n"]})
+                    skipped.append(
+                        {
+                            "n": n,
+                            "B": b,
+                            "estimated_rss_mb": estimate,
+                            "budget_mb": budget_mb,
+                            "from_n": last["n"],
+                        }
+                    )
                     continue
             s1, s2 = _steps(n, b, quick)
-            cmd = [sys.executable, "-m", "benchmarks.bench_scaling", "--child", str(n), str(b),
-                   str(s1), str(s2)]
-            proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True,
-                                  timeout=600)
+            cmd = [
+                sys.executable,
+                "-m",
+                "benchmarks.bench_scaling",
+                "--child",
+                str(n),
+                str(b),
+                str(s1),
+                str(s2),
+            ]
+            proc = subprocess.run(
+                cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+            )
             if proc.returncode != 0:
                 raise RuntimeError(f"n={n} B={b} failed:\n{proc.stderr[-2000:]}")
             last = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -241,11 +270,22 @@ def run(quick: bool = False) -> dict:
     for b in batches:
         rows = [p for p in points if p["B"] == b]
         big = [p for p in rows if p["n"] >= 100]
-        fits[f"B{b}"] = {"n>=100": _fit(big), "all": _fit(rows),
-                         "cpu n>=100": _fit(big, "cpu_model_step_us")}
-    return {"objective": "elbo", "family": "tabular", "dtype": "float64", "trainer": "toyrd.train.jax.train",
-            "points": points, "skipped": skipped, "fits": fits, "mem_budget_mb": budget_mb,
-            "floor": transcendental_floor(30, quick)}
+        fits[f"B{b}"] = {
+            "n>=100": _fit(big),
+            "all": _fit(rows),
+            "cpu n>=100": _fit(big, "cpu_model_step_us"),
+        }
+    return {
+        "objective": "elbo",
+        "family": "tabular",
+        "dtype": "float64",
+        "trainer": "toyrd.train.jax.train",
+        "points": points,
+        "skipped": skipped,
+        "fits": fits,
+        "mem_budget_mb": budget_mb,
+        "floor": transcendental_floor(30, quick),
+    }
 
 
 if __name__ == "__main__":

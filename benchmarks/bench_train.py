@@ -46,7 +46,6 @@ def _params(batch: int, n: int = 30, scale: float = 1.0, last: bool = False):
     import numpy as np
 
     from toyrd.tables import tabular
-    from toyrd.train import TrainConfig
 
     inits = [tabular.init(s, n, n, scale) for s in range(batch)]
     return {k: np.moveaxis(np.stack([p[k] for p in inits]), 0, -1 if last else 0) for k in inits[0]}
@@ -73,21 +72,27 @@ def bench_progress(batch: int, steps: int, repeats: int) -> dict:
     import jax
     import jax.numpy as jnp
 
-    from toyrd.train import jax as tj
     from toyrd.data import toy_data
     from toyrd.tables import tabular
     from toyrd.train import TrainConfig
+    from toyrd.train import jax as tj
 
     out = {"batch": batch, "steps": steps, "ticks": 100}
     with jax.enable_x64(True):
-        args = ({k: jnp.asarray(v) for k, v in _params(batch, last=True).items()}, jnp.zeros(batch),
-                jnp.asarray(toy_data().px), jnp.asarray(0.05), jnp.asarray(0, jnp.int32))
+        args = (
+            {k: jnp.asarray(v) for k, v in _params(batch, last=True).items()},
+            jnp.zeros(batch),
+            jnp.asarray(toy_data().px),
+            jnp.asarray(0.05),
+            jnp.asarray(0, jnp.int32),
+        )
         for flag in (False, True):
             cfg = TrainConfig(steps=steps, history_stride=steps // 100, warmup=0)
             run = tj.compiled_run(cfg, tabular, 30, progress=flag)
             jax.block_until_ready(run(*args))
             out["with_progress_s" if flag else "without_progress_s"] = _best(
-                lambda: jax.block_until_ready(run(*args)), repeats)
+                lambda: jax.block_until_ready(run(*args)), repeats
+            )
     return out
 
 
@@ -107,6 +112,7 @@ def _adam_cost(dtype: str, n_iter: int) -> float:
             p, s = c
             u, s = opt.update(p * 0.1 - 0.01, s, p)
             return (optax.apply_updates(p, u), s), None
+
         return lax.scan(step, (x, opt.init(x)), None, length=n_iter)[0][0]
 
     g = jax.jit(go)
@@ -125,32 +131,49 @@ def bench_primitives(n_iter: int) -> dict:
     import jax.numpy as jnp
     from jax import lax
 
-    from toyrd.train import jax as tj
     from toyrd.data import toy_data
     from toyrd.tables import tabular
     from toyrd.train import TrainConfig
+    from toyrd.train import jax as tj
 
     out = {}
     with jax.enable_x64(True):
         for dtype in DTYPES:
             x = jnp.linspace(0.1, 2.0, 64 * 900, dtype=jnp.dtype(dtype)).reshape(64, 900)
-            for name, f in (("log", jnp.log), ("exp", jnp.exp), ("mul", lambda v: v * 1.0000001),
-                            ("div", lambda v: 1.0 / v)):
-                g = jax.jit(lambda x, f=f: lax.scan(lambda c, _: (f(c) * 0.5 + 0.6, None), x, None,
-                                                     length=n_iter)[0])
+            for name, f in (
+                ("log", jnp.log),
+                ("exp", jnp.exp),
+                ("mul", lambda v: v * 1.0000001),
+                ("div", lambda v: 1.0 / v),
+            ):
+                g = jax.jit(
+                    lambda x, f=f: lax.scan(
+                        lambda c, _: (f(c) * 0.5 + 0.6, None), x, None, length=n_iter
+                    )[0]
+                )
                 jax.block_until_ready(g(x))
                 c0 = time.process_time()
                 jax.block_until_ready(g(x))
-                out[f"{dtype}_{name}_ns_per_element"] = 1e9 * (time.process_time() - c0) / (n_iter * x.size)
+                out[f"{dtype}_{name}_ns_per_element"] = (
+                    1e9 * (time.process_time() - c0) / (n_iter * x.size)
+                )
             out[f"{dtype}_adam_us_per_model_step"] = _adam_cost(dtype, n_iter)
             exp_us = 1830 * out[f"{dtype}_exp_ns_per_element"] / 1e3
-            out[f"{dtype}_floor_us_per_model_step"] = exp_us + out[f"{dtype}_adam_us_per_model_step"]
+            out[f"{dtype}_floor_us_per_model_step"] = (
+                exp_us + out[f"{dtype}_adam_us_per_model_step"]
+            )
         run = tj.compiled_run(TrainConfig(steps=100, history_stride=10, warmup=0), tabular, 30)
-        args = ({k: jnp.asarray(v) for k, v in _params(64, last=True).items()}, jnp.zeros(64),
-                jnp.asarray(toy_data().px), jnp.asarray(0.05), jnp.asarray(0, jnp.int32))
+        args = (
+            {k: jnp.asarray(v) for k, v in _params(64, last=True).items()},
+            jnp.zeros(64),
+            jnp.asarray(toy_data().px),
+            jnp.asarray(0.05),
+            jnp.asarray(0, jnp.int32),
+        )
         hlo = run.lower(*args).compile().as_text()
-    out["compiled_run_counts"] = {op: hlo.count(op + "(") for op in ("fusion", "log", "exponential",
-                                                                       "divide", "while")}
+    out["compiled_run_counts"] = {
+        op: hlo.count(op + "(") for op in ("fusion", "log", "exponential", "divide", "while")
+    }
     return out
 
 
@@ -160,10 +183,10 @@ def bench_jax(batch: int, dtype: str, steps: int, repeats: int, path: str = "fas
     import jax.numpy as jnp
     import numpy as np
 
-    from toyrd.train import jax as tj
     from toyrd.data import toy_data
     from toyrd.tables import tabular
     from toyrd.train import TrainConfig
+    from toyrd.train import jax as tj
 
     px = toy_data().px
     fast = path == "fast"
@@ -171,9 +194,13 @@ def bench_jax(batch: int, dtype: str, steps: int, repeats: int, path: str = "fas
         dt = jnp.dtype(dtype)
         cfg = TrainConfig(steps=steps, history_stride=max(1, steps // 10), warmup=0)
         run = tj.compiled_run(cfg, tabular, 30, None if fast else tj.objective_loss_fn)
-        args = ({k: jnp.asarray(v, dt) for k, v in _params(batch, last=fast).items()},
-                jnp.zeros(batch, dt), jnp.asarray(px, dt), jnp.asarray(0.05, dt),
-                jnp.asarray(0, jnp.int32))
+        args = (
+            {k: jnp.asarray(v, dt) for k, v in _params(batch, last=fast).items()},
+            jnp.zeros(batch, dt),
+            jnp.asarray(px, dt),
+            jnp.asarray(0.05, dt),
+            jnp.asarray(0, jnp.int32),
+        )
         t0 = time.perf_counter()
         compiled = run.lower(*args).compile()
         compile_s = time.perf_counter() - t0
@@ -183,7 +210,9 @@ def bench_jax(batch: int, dtype: str, steps: int, repeats: int, path: str = "fas
 
         if fast:
             rd = tj.rd_from_logits()
-            fwd = jax.jit(lambda p: sum(rd(args[2], p["enc_logits"], p["dec_logits"], p["mar_logits"])))
+            fwd = jax.jit(
+                lambda p: sum(rd(args[2], p["enc_logits"], p["dec_logits"], p["mar_logits"]))
+            )
         else:
             loss = tj.objective_loss_fn("elbo", tabular, 30)
             fwd = jax.jit(lambda p: jax.vmap(loss, in_axes=(0, 0, None))(p, args[1], args[2])[0])
@@ -191,12 +220,19 @@ def bench_jax(batch: int, dtype: str, steps: int, repeats: int, path: str = "fas
         n_eval = 200
         fwd_s = _best(lambda: [jax.block_until_ready(fwd(args[0])) for _ in range(n_eval)], repeats)
         final_loss = np.asarray(compiled(*args)[1][0][:, -1], dtype=np.float64)
-    return dict(batch=batch, dtype=dtype, path=path, steps=steps, compile_s=compile_s, run_s=run_s,
-                us_per_model_step=1e6 * run_s / (steps * batch),
-                cpu_us_per_model_step=1e6 * cpu_s / (steps * batch),
-                us_per_step=1e6 * run_s / steps,
-                forward_us_per_model_eval_dispatch=1e6 * fwd_s / (n_eval * batch),
-                final_loss_mean=float(final_loss.mean()))
+    return dict(
+        batch=batch,
+        dtype=dtype,
+        path=path,
+        steps=steps,
+        compile_s=compile_s,
+        run_s=run_s,
+        us_per_model_step=1e6 * run_s / (steps * batch),
+        cpu_us_per_model_step=1e6 * cpu_s / (steps * batch),
+        us_per_step=1e6 * run_s / steps,
+        forward_us_per_model_eval_dispatch=1e6 * fwd_s / (n_eval * batch),
+        final_loss_mean=float(final_loss.mean()),
+    )
 
 
 def bench_jax_logsoftmax(batch: int, dtype: str, steps: int, repeats: int) -> dict:
@@ -235,9 +271,14 @@ def bench_jax_logsoftmax(batch: int, dtype: str, steps: int, repeats: int) -> di
         compiled = jax.jit(run).lower(*args).compile()
         jax.block_until_ready(compiled(*args))
         run_s = _best(lambda: jax.block_until_ready(compiled(*args)), repeats)
-    return dict(batch=batch, dtype=dtype, steps=steps, run_s=run_s,
-                us_per_model_step=1e6 * run_s / (steps * batch),
-                cpu_us_per_model_step=1e6 * _LAST_CPU[0] / (steps * batch))
+    return dict(
+        batch=batch,
+        dtype=dtype,
+        steps=steps,
+        run_s=run_s,
+        us_per_model_step=1e6 * run_s / (steps * batch),
+        cpu_us_per_model_step=1e6 * _LAST_CPU[0] / (steps * batch),
+    )
 
 
 def bench_torch(batch: int, dtype: str, steps: int, repeats: int) -> dict:
@@ -246,7 +287,6 @@ def bench_torch(batch: int, dtype: str, steps: int, repeats: int) -> dict:
     from toyrd import _formulas as F
     from toyrd.data import toy_data
     from toyrd.tables import tabular
-    from toyrd.train import TrainConfig
 
     torch.set_num_threads(1)  # tiny ops: extra intra-op threads only add overhead
     dt = getattr(torch, dtype)
@@ -270,9 +310,15 @@ def bench_torch(batch: int, dtype: str, steps: int, repeats: int) -> dict:
         return float(loss.detach()) / batch
 
     go_s = _best(go, repeats)
-    return dict(batch=batch, dtype=dtype, steps=steps, run_s=go_s, threads=torch.get_num_threads(),
-                us_per_model_step=1e6 * go_s / (steps * batch),
-                cpu_us_per_model_step=1e6 * _LAST_CPU[0] / (steps * batch))
+    return dict(
+        batch=batch,
+        dtype=dtype,
+        steps=steps,
+        run_s=go_s,
+        threads=torch.get_num_threads(),
+        us_per_model_step=1e6 * go_s / (steps * batch),
+        cpu_us_per_model_step=1e6 * _LAST_CPU[0] / (steps * batch),
+    )
 
 
 def run(quick: bool = False) -> dict:
@@ -282,10 +328,19 @@ def run(quick: bool = False) -> dict:
     torch_steps = 20 if quick else 200
     repeats = 1 if quick else 3
     batches = (1, 16) if quick else BATCHES
-    out = {"unit": "microseconds per model-step (one Adam update of one 30x30 tabular model)",
-           "goal_us_per_model_step_at_64_float64": 2.0, "steps": steps, "torch_steps": torch_steps,
-           "repeats": repeats, "jax": [], "jax_generic": [], "jax_logsoftmax": [], "torch": [],
-           "jax_version": jax.__version__, "cpu_count": os.cpu_count()}
+    out = {
+        "unit": "microseconds per model-step (one Adam update of one 30x30 tabular model)",
+        "goal_us_per_model_step_at_64_float64": 2.0,
+        "steps": steps,
+        "torch_steps": torch_steps,
+        "repeats": repeats,
+        "jax": [],
+        "jax_generic": [],
+        "jax_logsoftmax": [],
+        "torch": [],
+        "jax_version": jax.__version__,
+        "cpu_count": os.cpu_count(),
+    }
     try:
         out["loadavg_start"] = os.getloadavg()
     except OSError:
@@ -295,10 +350,14 @@ def run(quick: bool = False) -> dict:
             out["jax"].append(bench_jax(b, dtype, steps, repeats))
             out["jax_logsoftmax"].append(bench_jax_logsoftmax(b, dtype, steps, repeats))
             out["torch"].append(bench_torch(b, dtype, torch_steps, repeats))
-            print(f"{dtype} B={b}: jax {out['jax'][-1]['us_per_model_step']:.2f} µs "
-                  f"(cpu {out['jax'][-1]['cpu_us_per_model_step']:.2f}), "
-                  f"logsoftmax {out['jax_logsoftmax'][-1]['us_per_model_step']:.2f} µs, "
-                  f"torch {out['torch'][-1]['us_per_model_step']:.2f} µs", file=sys.stderr, flush=True)
+            print(
+                f"{dtype} B={b}: jax {out['jax'][-1]['us_per_model_step']:.2f} µs "
+                f"(cpu {out['jax'][-1]['cpu_us_per_model_step']:.2f}), "
+                f"logsoftmax {out['jax_logsoftmax'][-1]['us_per_model_step']:.2f} µs, "
+                f"torch {out['torch'][-1]['us_per_model_step']:.2f} µs",
+                file=sys.stderr,
+                flush=True,
+            )
     for b in batches[-1:] if quick else (64, 256):
         out["jax_generic"].append(bench_jax(b, "float64", steps, repeats, path="generic"))
     out["progress"] = bench_progress(64, steps, repeats)

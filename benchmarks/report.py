@@ -90,9 +90,15 @@ def generic(result, depth: int = 0) -> str:
         if isinstance(v, dict):
             parts.append(f"**{k}**\n\n" + generic(v, depth + 1))
         elif isinstance(v, list) and v and all(isinstance(r, dict) for r in v):
-            cols = list(dict.fromkeys(c for r in v for c in r
-                                      if not isinstance(r[c], (dict, list)) or
-                                      (isinstance(r[c], list) and len(r[c]) <= 4)))
+            cols = list(
+                dict.fromkeys(
+                    c
+                    for r in v
+                    for c in r
+                    if not isinstance(r[c], (dict, list))
+                    or (isinstance(r[c], list) and len(r[c]) <= 4)
+                )
+            )
             parts.append(f"**{k}**\n\n" + table(cols, [[r.get(c) for c in cols] for r in v]))
         elif isinstance(v, list) and len(v) > 12:
             scalars.append((k, f"{len(v)} values, {fmt(v[0])} … {fmt(v[-1])}"))
@@ -121,34 +127,76 @@ def section_machine(data) -> str:
         f"- **Commit**: `{m.get('commit', '?')}`, measured {m.get('time_utc', '?')} ({mode})",
     ]
     for r in summary.get("rerun", []):
-        lines.append(f"- **Re-run** later with `--only`: {', '.join(r['cases'])} at {r['time_utc']} "
-                     f"(load {fmt(r['loadavg_1m'])})")
+        lines.append(
+            f"- **Re-run** later with `--only`: {', '.join(r['cases'])} at {r['time_utc']} "
+            f"(load {fmt(r['loadavg_1m'])})"
+        )
     if cases:
-        lines.append("- **Cases**: " + ", ".join(
-            f"{c} ({e['status']}, {fmt(e['wall_s'])} s)" for c, e in cases.items()))
+        lines.append(
+            "- **Cases**: "
+            + ", ".join(f"{c} ({e['status']}, {fmt(e['wall_s'])} s)" for c, e in cases.items())
+        )
     return "\n".join(lines)
 
 
 def section_eval(res) -> str:
     s = res["single"]
-    out = [table(["", "µs per model (median)", "µs (min)", "CPU µs (median)", "models / s"], [
-        ["`toyrd.evaluate` (validated, 14 quantities)", s["evaluate_us"], s["evaluate_min_us"],
-         s.get("evaluate_cpu_us"), s["models_per_s"]],
-        ["same quantities, no validation", s["unvalidated_us"], s["unvalidated_min_us"],
-         s.get("unvalidated_cpu_us"), 1e6 / s["unvalidated_us"]],
-    ])]
+    out = [
+        table(
+            ["", "µs per model (median)", "µs (min)", "CPU µs (median)", "models / s"],
+            [
+                [
+                    "`toyrd.evaluate` (validated, 14 quantities)",
+                    s["evaluate_us"],
+                    s["evaluate_min_us"],
+                    s.get("evaluate_cpu_us"),
+                    s["models_per_s"],
+                ],
+                [
+                    "same quantities, no validation",
+                    s["unvalidated_us"],
+                    s["unvalidated_min_us"],
+                    s.get("unvalidated_cpu_us"),
+                    1e6 / s["unvalidated_us"],
+                ],
+            ],
+        )
+    ]
 
     def cpu_per_model(r, k):
         return 1e6 * r[k] / r["B"] if r.get(k) is not None else None
 
-    rows = [[r["B"], r["padded_B"], r.get("numpy_models_per_s"), r["jax_models_per_s"],
-             r.get("jax_speedup"), cpu_per_model(r, "numpy_cpu_s"), cpu_per_model(r, "jax_cpu_s"),
-             r["jax_first_call_s"]] for r in res["batch"]]
-    out.append("`toyrd.quantities.evaluate_batch` on B models of 30×30, float64, all quantities "
-               "including I(z;z*) (validation included; wall-clock rates, and CPU µs per model):"
-               "\n\n" + table(
-                   ["B", "compiled B", "numpy loop models/s", "JAX models/s", "JAX / numpy",
-                    "numpy CPU µs/model", "JAX CPU µs/model", "JAX first call s (compile)"], rows))
+    rows = [
+        [
+            r["B"],
+            r["padded_B"],
+            r.get("numpy_models_per_s"),
+            r["jax_models_per_s"],
+            r.get("jax_speedup"),
+            cpu_per_model(r, "numpy_cpu_s"),
+            cpu_per_model(r, "jax_cpu_s"),
+            r["jax_first_call_s"],
+        ]
+        for r in res["batch"]
+    ]
+    out.append(
+        "`toyrd.quantities.evaluate_batch` on B models of 30×30, float64, all quantities "
+        "including I(z;z*) (validation included; wall-clock rates, and CPU µs per model):"
+        "\n\n"
+        + table(
+            [
+                "B",
+                "compiled B",
+                "numpy loop models/s",
+                "JAX models/s",
+                "JAX / numpy",
+                "numpy CPU µs/model",
+                "JAX CPU µs/model",
+                "JAX first call s (compile)",
+            ],
+            rows,
+        )
+    )
     fl = res.get("floor")
     if fl:
         e = fl["elements_per_model"]
@@ -157,41 +205,83 @@ def section_eval(res) -> str:
             f"per model after XLA's common-subexpression elimination; at the measured "
             f"{fmt(fl['ns_per_element']['log'])} ns per float64 log that alone is "
             f"{fmt(fl['floor_us_per_model'])} µs per model, i.e. at most "
-            f"{fmt(1e6 / fl['floor_us_per_model'])} models/s on this machine.")
-    out.append(f"JAX overtakes the numpy loop from B = {fmt(res.get('jax_faster_from_B'))} once "
-               f"compiled, but its first call at a new size compiles for seconds; so "
-               f"`backend=\"auto\"` takes the numpy loop below B = {res['auto_numpy_max_B']} "
-               "unless the program for that size is already compiled in the process.")
+            f"{fmt(1e6 / fl['floor_us_per_model'])} models/s on this machine."
+        )
+    out.append(
+        f"JAX overtakes the numpy loop from B = {fmt(res.get('jax_faster_from_B'))} once "
+        f"compiled, but its first call at a new size compiles for seconds; so "
+        f'`backend="auto"` takes the numpy loop below B = {res["auto_numpy_max_B"]} '
+        "unless the program for that size is already compiled in the process."
+    )
     return "\n\n".join(out)
 
 
 def section_scaling(res) -> str:
-    rows = [[p["n"], p["B"], p["n"] ** 2, p["model_step_us"], p.get("cpu_model_step_us"),
-             p["ns_per_entry_step"], p["steps"][1] - p["steps"][0], p.get("fixed_s"),
-             p["first_call_s"][0], p["rss_peak_mb"], p["rss_baseline_mb"]] for p in res["points"]]
-    out = [table(["n_x = n_z", "B", "n_x·n_z", "µs per model-step", "CPU µs per model-step",
-                  "ns per table entry·step", "timed steps", "fixed s per call", "first call s",
-                  "peak RSS MiB", "RSS after import MiB"], rows)]
+    rows = [
+        [
+            p["n"],
+            p["B"],
+            p["n"] ** 2,
+            p["model_step_us"],
+            p.get("cpu_model_step_us"),
+            p["ns_per_entry_step"],
+            p["steps"][1] - p["steps"][0],
+            p.get("fixed_s"),
+            p["first_call_s"][0],
+            p["rss_peak_mb"],
+            p["rss_baseline_mb"],
+        ]
+        for p in res["points"]
+    ]
+    out = [
+        table(
+            [
+                "n_x = n_z",
+                "B",
+                "n_x·n_z",
+                "µs per model-step",
+                "CPU µs per model-step",
+                "ns per table entry·step",
+                "timed steps",
+                "fixed s per call",
+                "first call s",
+                "peak RSS MiB",
+                "RSS after import MiB",
+            ],
+            rows,
+        )
+    ]
     fits = []
     for key, f in res["fits"].items():
         for which, fit in f.items():
             if fit:
                 fits.append([key[1:], which, fit["exponent"], fmt(fit["sizes"])])
     if fits:
-        out.append("Fitted exponent α of (time per model-step) ∝ (n_x·n_z)^α:\n\n" +
-                   table(["B", "points", "α", "sizes"], fits))
+        out.append(
+            "Fitted exponent α of (time per model-step) ∝ (n_x·n_z)^α:\n\n"
+            + table(["B", "points", "α", "sizes"], fits)
+        )
     for s in res.get("skipped", []):
-        out.append(f"Skipped n = {s['n']} with B = {s['B']}: peak memory extrapolated from "
-                   f"n = {s['from_n']} is {fmt(s['estimated_rss_mb'])} MiB, above the budget of "
-                   f"{fmt(s['budget_mb'])} MiB (`TOYRD_BENCH_MEM_GB`).")
+        out.append(
+            f"Skipped n = {s['n']} with B = {s['B']}: peak memory extrapolated from "
+            f"n = {s['from_n']} is {fmt(s['estimated_rss_mb'])} MiB, above the budget of "
+            f"{fmt(s['budget_mb'])} MiB (`TOYRD_BENCH_MEM_GB`)."
+        )
     out.append("![time per model-step and peak memory against n_x·n_z](img/bench_scaling.png)")
     fl = res.get("floor")
     if fl:
         rows = []
         for dtype, d in fl["by_dtype"].items():
             for op, count in d["elements"].items():
-                rows.append([dtype, op, count, d["ns_per_element"][op],
-                             count * d["ns_per_element"][op] / 1e3])
+                rows.append(
+                    [
+                        dtype,
+                        op,
+                        count,
+                        d["ns_per_element"][op],
+                        count * d["ns_per_element"][op] / 1e3,
+                    ]
+                )
             rows.append([dtype, "**floor**", "", "", d["floor_us_per_model_step"]])
         out.append(
             f"**The transcendental floor of one model-step** (n_x = n_z = {fl['n']}, ELBO, "
@@ -199,8 +289,9 @@ def section_scaling(res) -> str:
             "operations left in the optimised XLA program "
             "of one step (after common-subexpression elimination and fusion), each priced at its "
             "measured cost per element on this machine (cache-resident array, the fused "
-            "reduction subtracted). The compiled step cannot run faster than this sum:\n\n" +
-            table(["dtype", "op", "elements per step", "ns per element", "µs per step"], rows))
+            "reduction subtracted). The compiled step cannot run faster than this sum:\n\n"
+            + table(["dtype", "op", "elements per step", "ns per element", "µs per step"], rows)
+        )
         d64 = fl["by_dtype"].get("float64")
         if d64:
             n = fl["n"]
@@ -211,16 +302,36 @@ def section_scaling(res) -> str:
                 "entries of the softmax tables e, d and m are unavoidable (the objective is a "
                 f"function of the tables): {fmt(exp_us)} µs per model-step in float64 with XLA on "
                 "this CPU, whatever the rest of the implementation does. XLA:CPU evaluates "
-                "float64 exp and log several times slower per element than float32 (ns column).")
+                "float64 exp and log several times slower per element than float32 (ns column)."
+            )
     return "\n\n".join(out)
 
 
 def section_figure2(res) -> str:
-    return table(["command", "runs", "cold s (first run)", "min s", "CPU s (first run)",
-                  "usable cores", "target s", "files"],
-                 [[f"`{res['command']}`", res["runs"], res["cold_s"], res["min_s"],
-                   res.get("cold_cpu_s"), res.get("usable_cores"), res["target_s"],
-                   fmt(res["files"])]])
+    return table(
+        [
+            "command",
+            "runs",
+            "cold s (first run)",
+            "min s",
+            "CPU s (first run)",
+            "usable cores",
+            "target s",
+            "files",
+        ],
+        [
+            [
+                f"`{res['command']}`",
+                res["runs"],
+                res["cold_s"],
+                res["min_s"],
+                res.get("cold_cpu_s"),
+                res.get("usable_cores"),
+                res["target_s"],
+                fmt(res["files"]),
+            ]
+        ],
+    )
 
 
 def _train_rows(res):
@@ -254,29 +365,56 @@ def section_train(res) -> str:
     for (dtype, b), r in sorted(_train_rows(res).items()):
         jx, tr, ls = r.get("jax", {}), r.get("torch", {}), r.get("jax_logsoftmax", {})
         gen = r.get("jax_generic", {})
-        ratio = (tr["us_per_model_step"] / jx["us_per_model_step"]
-                 if tr and jx else None)
-        rows.append([dtype, b, jx.get("us_per_model_step"), jx.get("cpu_us_per_model_step"),
-                     jx.get("compile_s"), gen.get("us_per_model_step"), ls.get("us_per_model_step"),
-                     tr.get("us_per_model_step"), ratio])
-    out = [f"Unit: {res.get('unit', 'µs per model-step')}. JAX: {res.get('steps')} steps per run "
-           f"(one compiled `lax.scan`), PyTorch eager: {res.get('torch_steps')} steps, best of "
-           f"{res.get('repeats')}. \"JAX\" is the trainer's own program (`toyrd.train.jax.compiled_run`); "
-           "\"generic\" is its autodiff path for custom losses.\n\n" +
-           table(["dtype", "B", "JAX µs", "JAX CPU µs", "JAX compile s", "JAX generic path µs",
-                  "log-softmax variant µs", "PyTorch eager µs", "PyTorch / JAX"], rows)]
+        ratio = tr["us_per_model_step"] / jx["us_per_model_step"] if tr and jx else None
+        rows.append(
+            [
+                dtype,
+                b,
+                jx.get("us_per_model_step"),
+                jx.get("cpu_us_per_model_step"),
+                jx.get("compile_s"),
+                gen.get("us_per_model_step"),
+                ls.get("us_per_model_step"),
+                tr.get("us_per_model_step"),
+                ratio,
+            ]
+        )
+    out = [
+        f"Unit: {res.get('unit', 'µs per model-step')}. JAX: {res.get('steps')} steps per run "
+        f"(one compiled `lax.scan`), PyTorch eager: {res.get('torch_steps')} steps, best of "
+        f'{res.get("repeats")}. "JAX" is the trainer\'s own program (`toyrd.train.jax.compiled_run`); '
+        '"generic" is its autodiff path for custom losses.\n\n'
+        + table(
+            [
+                "dtype",
+                "B",
+                "JAX µs",
+                "JAX CPU µs",
+                "JAX compile s",
+                "JAX generic path µs",
+                "log-softmax variant µs",
+                "PyTorch eager µs",
+                "PyTorch / JAX",
+            ],
+            rows,
+        )
+    ]
     if res.get("floor_cpu_us_per_model_step_float64") is not None:
-        out.append("bench_train's own floor estimate (exp + Adam, float64): "
-                   f"{fmt(res['floor_cpu_us_per_model_step_float64'])} µs per model-step.")
+        out.append(
+            "bench_train's own floor estimate (exp + Adam, float64): "
+            f"{fmt(res['floor_cpu_us_per_model_step_float64'])} µs per model-step."
+        )
     rt = train_ratios(res)
     if rt:
-        out.append(f"At 64 seeds in float64 the JAX trainer takes {fmt(rt['jax_us'])} µs per "
-                   f"model-step: {fmt(rt.get('vs_torch_same_B'))}× faster than the batched PyTorch "
-                   f"eager loop at the same B and {fmt(rt.get('vs_torch_B1'))}× faster than the "
-                   "PyTorch loop training one model (B = 1). The floor of one model-step is "
-                   "priced in section 3. Note: this PyTorch loop runs on one intra-op thread "
-                   "while XLA uses every core, so these ratios are not like for like; section "
-                   "2a measures every peer on the same threads.")
+        out.append(
+            f"At 64 seeds in float64 the JAX trainer takes {fmt(rt['jax_us'])} µs per "
+            f"model-step: {fmt(rt.get('vs_torch_same_B'))}× faster than the batched PyTorch "
+            f"eager loop at the same B and {fmt(rt.get('vs_torch_B1'))}× faster than the "
+            "PyTorch loop training one model (B = 1). The floor of one model-step is "
+            "priced in section 3. Note: this PyTorch loop runs on one intra-op thread "
+            "while XLA uses every core, so these ratios are not like for like; section "
+            "2a measures every peer on the same threads."
+        )
     return "\n\n".join(out)
 
 
@@ -284,37 +422,103 @@ def section_torch(res) -> str:
     out = []
     st = res.get("step_time") or []
     if st:
-        out.append(f"Time per step of `toyrd.train.torch.train` ({res.get('dtype')}, "
-                   f"{res.get('threads')} thread):\n\n" + table(
-                       ["family", "estimator", "batch", "ms per step", "examples / s"],
-                       [[r["family"], r["estimator"], r["batch_size"], r["step_ms"],
-                         r["examples_per_s"]] for r in st]))
+        out.append(
+            f"Time per step of `toyrd.train.torch.train` ({res.get('dtype')}, "
+            f"{res.get('threads')} thread):\n\n"
+            + table(
+                ["family", "estimator", "batch", "ms per step", "examples / s"],
+                [
+                    [
+                        r["family"],
+                        r["estimator"],
+                        r["batch_size"],
+                        r["step_ms"],
+                        r["examples_per_s"],
+                    ]
+                    for r in st
+                ],
+            )
+        )
     gr = (res.get("gradients") or {}).get("estimators") or []
     if gr:
-        out.append("Minibatch gradient against the exact gradient (relative RMSE = √E‖ĝ − ∇L‖² / "
-                   "‖∇L‖; squared bias ± its standard error):\n\n" + table(
-                       ["family", "estimator", "batch", "samples", "relative RMSE", "relative bias",
-                        "bias² ± se"],
-                       [[r["family"], r["estimator"], r["batch_size"], r["n"], r["relative_rmse"],
-                         r["relative_bias"], f"{fmt(r['bias_sq'])} ± {fmt(r['bias_sq_se'])}"]
-                        for r in gr]))
+        out.append(
+            "Minibatch gradient against the exact gradient (relative RMSE = √E‖ĝ − ∇L‖² / "
+            "‖∇L‖; squared bias ± its standard error):\n\n"
+            + table(
+                [
+                    "family",
+                    "estimator",
+                    "batch",
+                    "samples",
+                    "relative RMSE",
+                    "relative bias",
+                    "bias² ± se",
+                ],
+                [
+                    [
+                        r["family"],
+                        r["estimator"],
+                        r["batch_size"],
+                        r["n"],
+                        r["relative_rmse"],
+                        r["relative_bias"],
+                        f"{fmt(r['bias_sq'])} ± {fmt(r['bias_sq_se'])}",
+                    ]
+                    for r in gr
+                ],
+            )
+        )
     gb = (res.get("gumbel") or (res.get("gradients") or {}).get("gumbel")) or []
     if gb:
-        out.append("Gumbel-softmax bias against the temperature:\n\n" + table(
-            ["family", "estimator", "temperature", "relative bias", "relative RMSE"],
-            [[r["family"], r["estimator"], r["temperature"], r["relative_bias"], r["relative_rmse"]]
-             for r in gb]))
+        out.append(
+            "Gumbel-softmax bias against the temperature:\n\n"
+            + table(
+                ["family", "estimator", "temperature", "relative bias", "relative RMSE"],
+                [
+                    [
+                        r["family"],
+                        r["estimator"],
+                        r["temperature"],
+                        r["relative_bias"],
+                        r["relative_rmse"],
+                    ]
+                    for r in gb
+                ],
+            )
+        )
     ld = (res.get("landing") or {}).get("summary") or []
     if ld:
         land = res["landing"]
-        out.append(f"Where training lands (tabular, B = {land.get('batch_size')}, "
-                   f"{land.get('steps')} steps, seeds {fmt(land.get('seeds'))}), PyTorch "
-                   "minibatch runs against the exact-gradient JAX trainer from the same init:\n\n" +
-                   table(["objective", "estimator", "mean R torch", "mean R exact", "mean ΔR",
-                          "max |ΔR|", "mean Δloss", "max Δloss"],
-                         [[r["objective"], r["estimator"], r["R_torch_mean"], r["R_exact_mean"],
-                           r["dR_mean"], r["dR_absmax"], r["dloss_mean"], r["dloss_max"]]
-                          for r in ld]))
+        out.append(
+            f"Where training lands (tabular, B = {land.get('batch_size')}, "
+            f"{land.get('steps')} steps, seeds {fmt(land.get('seeds'))}), PyTorch "
+            "minibatch runs against the exact-gradient JAX trainer from the same init:\n\n"
+            + table(
+                [
+                    "objective",
+                    "estimator",
+                    "mean R torch",
+                    "mean R exact",
+                    "mean ΔR",
+                    "max |ΔR|",
+                    "mean Δloss",
+                    "max Δloss",
+                ],
+                [
+                    [
+                        r["objective"],
+                        r["estimator"],
+                        r["R_torch_mean"],
+                        r["R_exact_mean"],
+                        r["dR_mean"],
+                        r["dR_absmax"],
+                        r["dloss_mean"],
+                        r["dloss_max"],
+                    ]
+                    for r in ld
+                ],
+            )
+        )
     return "\n\n".join(out)
 
 
@@ -327,53 +531,92 @@ def section_ib(res) -> str:
     tf = res.get("toy_frontier")
     if tf:
         t = tf["seconds"]
-        out.append(f"`toyrd.quantities.ib_frontier` on the toy's 2 × 30 joint with {tf['n_betas']} β "
-                   f"(β from {fmt(tf['betas_range'][0])} to {fmt(tf['betas_range'][1])}): "
-                   f"{fmt(_secs(t))} s per call (median; min {fmt(t.get('min_s'))} s, "
-                   f"{t.get('repeat')} calls), {tf['vertices']} frontier vertices from "
-                   f"{tf['candidates']} candidates; the frontier reaches I(x;z*) = {fmt(tf['info'])} "
-                   "nats.\n\n" + table(["rate I(x;z) nats", "max relevance I(z;z*) nats"],
-                                         [[float(r), v] for r, v in tf["frontier_at"].items()]))
+        out.append(
+            f"`toyrd.quantities.ib_frontier` on the toy's 2 × 30 joint with {tf['n_betas']} β "
+            f"(β from {fmt(tf['betas_range'][0])} to {fmt(tf['betas_range'][1])}): "
+            f"{fmt(_secs(t))} s per call (median; min {fmt(t.get('min_s'))} s, "
+            f"{t.get('repeat')} calls), {tf['vertices']} frontier vertices from "
+            f"{tf['candidates']} candidates; the frontier reaches I(x;z*) = {fmt(tf['info'])} "
+            "nats.\n\n"
+            + table(
+                ["rate I(x;z) nats", "max relevance I(z;z*) nats"],
+                [[float(r), v] for r, v in tf["frontier_at"].items()],
+            )
+        )
     dt = res.get("dit")
     if dt and dt.get("status") == "ok":
         rows = []
         for name, j in dt["joints"].items():
             for pnt in j["points"]:
-                rows.append([name, pnt["beta"], pnt["dit_seconds"], pnt["dit_rate"],
-                             pnt["dit_relevance"], pnt["frontier_minus_dit"],
-                             pnt["lagrangian_dit"] - pnt["lagrangian_toyrd"]])
-        out.append(f"Against dit {dt['version']} (its information bottleneck, scipy optimiser): "
-                   "for each β dit's encoder is evaluated exactly and compared with toyrd's "
-                   "frontier at dit's rate (≥ 0: dit lies on or under toyrd's envelope) and with "
-                   "toyrd's Blahut–Arimoto at the same β (Lagrangian I(x;z) − β I(z;z*), lower "
-                   "is better; ≥ 0 means toyrd found at least as good a point):\n\n" + table(
-                       ["joint", "β", "dit s", "dit rate", "dit relevance", "frontier − dit",
-                        "L(dit) − L(toyrd)"], rows))
+                rows.append(
+                    [
+                        name,
+                        pnt["beta"],
+                        pnt["dit_seconds"],
+                        pnt["dit_rate"],
+                        pnt["dit_relevance"],
+                        pnt["frontier_minus_dit"],
+                        pnt["lagrangian_dit"] - pnt["lagrangian_toyrd"],
+                    ]
+                )
+        out.append(
+            f"Against dit {dt['version']} (its information bottleneck, scipy optimiser): "
+            "for each β dit's encoder is evaluated exactly and compared with toyrd's "
+            "frontier at dit's rate (≥ 0: dit lies on or under toyrd's envelope) and with "
+            "toyrd's Blahut–Arimoto at the same β (Lagrangian I(x;z) − β I(z;z*), lower "
+            "is better; ≥ 0 means toyrd found at least as good a point):\n\n"
+            + table(
+                [
+                    "joint",
+                    "β",
+                    "dit s",
+                    "dit rate",
+                    "dit relevance",
+                    "frontier − dit",
+                    "L(dit) − L(toyrd)",
+                ],
+                rows,
+            )
+        )
         excess = dt["max_lagrangian_excess_toyrd_over_dit"]
-        verdict = ("≤ 0 up to rounding: dit never found a better point than toyrd at the same β"
-                   if excess <= 1e-9 else "> 0: at some β dit found a better point than toyrd")
-        out.append(f"Largest |relevance difference| at matched rates: "
-                   f"{fmt(dt['max_abs_relevance_diff_at_matched_rates'])} nats; largest "
-                   f"L(toyrd) − L(dit) over all β: {fmt(excess)} nats ({verdict}).")
+        verdict = (
+            "≤ 0 up to rounding: dit never found a better point than toyrd at the same β"
+            if excess <= 1e-9
+            else "> 0: at some β dit found a better point than toyrd"
+        )
+        out.append(
+            f"Largest |relevance difference| at matched rates: "
+            f"{fmt(dt['max_abs_relevance_diff_at_matched_rates'])} nats; largest "
+            f"L(toyrd) − L(dit) over all β: {fmt(excess)} nats ({verdict})."
+        )
     elif dt:
         out.append(f"dit comparison: {dt.get('status')} ({dt.get('error', '')})")
     bf = res.get("brute_force")
     if bf:
-        out.append(f"Brute force (no dit): all {bf['encoders']} two-state encoders of a 2 × 3 "
-                   f"joint on a grid of {bf['grid_per_axis']} per axis; the grid's upper envelope "
-                   f"is at most {fmt(bf['max_grid_above_toyrd'])} nats above toyrd's frontier and "
-                   f"toyrd is at most {fmt(bf['max_toyrd_above_grid'])} nats above the grid "
-                   "(the grid is coarse, so toyrd may exceed it).")
+        out.append(
+            f"Brute force (no dit): all {bf['encoders']} two-state encoders of a 2 × 3 "
+            f"joint on a grid of {bf['grid_per_axis']} per axis; the grid's upper envelope "
+            f"is at most {fmt(bf['max_grid_above_toyrd'])} nats above toyrd's frontier and "
+            f"toyrd is at most {fmt(bf['max_toyrd_above_grid'])} nats above the grid "
+            "(the grid is coarse, so toyrd may exceed it)."
+        )
     iw = res.get("iwae")
     if iw:
-        rows = [[c["k"], c["value"], c["method"], c.get("mc_value"), c.get("mc_stderr"),
-                 c.get("mc_z")] for c in iw["chain"]]
-        out.append(f"IWAE_k chain on {iw['model']}: ELBO = {fmt(iw['elbo'])}, "
-                   f"Σ p* log g = {fmt(iw['log_likelihood_bound'])} nats; increasing in k: "
-                   f"{fmt(iw['chain_increasing'])}.\n\n" + table(
-                       ["k", "IWAE_k nats", "method", "Monte Carlo", "MC stderr", "z"], rows))
-        out.append("Seconds per call: " + ", ".join(
-            f"{k.removesuffix('_s')} {fmt(_secs(v))}" for k, v in iw["timing"].items()) + ".")
+        rows = [
+            [c["k"], c["value"], c["method"], c.get("mc_value"), c.get("mc_stderr"), c.get("mc_z")]
+            for c in iw["chain"]
+        ]
+        out.append(
+            f"IWAE_k chain on {iw['model']}: ELBO = {fmt(iw['elbo'])}, "
+            f"Σ p* log g = {fmt(iw['log_likelihood_bound'])} nats; increasing in k: "
+            f"{fmt(iw['chain_increasing'])}.\n\n"
+            + table(["k", "IWAE_k nats", "method", "Monte Carlo", "MC stderr", "z"], rows)
+        )
+        out.append(
+            "Seconds per call: "
+            + ", ".join(f"{k.removesuffix('_s')} {fmt(_secs(v))}" for k, v in iw["timing"].items())
+            + "."
+        )
     return "\n\n".join(out)
 
 
@@ -389,43 +632,102 @@ PEER_NAMES = {
 
 
 def section_peers(res) -> str:
-    head = (f"One process, float64, {res['batch']} tabular models, exact ELBO, Adam. Every peer "
-            f"on **{res['threads']} thread(s)**: the process pinned to cores "
-            f"{res.get('cores_pinned')}, `XLA_FLAGS={res.get('xla_flags')}`, PyTorch "
-            f"`set_num_threads({res.get('torch_threads')})` (inter-op "
-            f"{res.get('torch_interop_threads')}). JAX backend `{res.get('jax_backend')}` "
-            f"({res.get('device')}); load average {fmt(res.get('loadavg_start', [None])[0])} at "
-            f"the start. JAX: {res['steps']} steps per run; PyTorch: {res['torch_steps']} steps; "
-            "best of the repeats. torch.compile: " + str(res.get("torch_compile")) + ".")
-    rows = [[PEER_NAMES.get(p["peer"], p["peer"]), p["batch"], p["us_per_model_step"],
-             p["cpu_us_per_model_step"], p["x_toyrd_float64"], p["x_toyrd_mixed"],
-             p["x_jax_naive"]] for p in res["peers"]]
-    out = [head, table(["peer", "B", "µs / model-step", "CPU µs / model-step",
-                        "× toyrd float64", "× toyrd mixed", "× plain JAX"], rows)]
+    head = (
+        f"One process, float64, {res['batch']} tabular models, exact ELBO, Adam. Every peer "
+        f"on **{res['threads']} thread(s)**: the process pinned to cores "
+        f"{res.get('cores_pinned')}, `XLA_FLAGS={res.get('xla_flags')}`, PyTorch "
+        f"`set_num_threads({res.get('torch_threads')})` (inter-op "
+        f"{res.get('torch_interop_threads')}). JAX backend `{res.get('jax_backend')}` "
+        f"({res.get('device')}); load average {fmt(res.get('loadavg_start', [None])[0])} at "
+        f"the start. JAX: {res['steps']} steps per run; PyTorch: {res['torch_steps']} steps; "
+        "best of the repeats. torch.compile: " + str(res.get("torch_compile")) + "."
+    )
+    rows = [
+        [
+            PEER_NAMES.get(p["peer"], p["peer"]),
+            p["batch"],
+            p["us_per_model_step"],
+            p["cpu_us_per_model_step"],
+            p["x_toyrd_float64"],
+            p["x_toyrd_mixed"],
+            p["x_jax_naive"],
+        ]
+        for p in res["peers"]
+    ]
+    out = [
+        head,
+        table(
+            [
+                "peer",
+                "B",
+                "µs / model-step",
+                "CPU µs / model-step",
+                "× toyrd float64",
+                "× toyrd mixed",
+                "× plain JAX",
+            ],
+            rows,
+        ),
+    ]
     q = res.get("quality") or []
     if q:
-        qrows = [[r["objective"] + ("" if r["hyper"] is None else f" σ = {r['hyper']}"),
-                  r["dtype"], r["seeds"], r["steps"], r["gap_max"], r["gap_median"],
-                  r["R_mean"], r.get("abs_R_minus_sigma_mean"),
-                  r.get("max_abs_R_diff_vs_float64"), r["train_s"]] for r in q]
-        out.append("Quality of toyrd's precisions, side by side (same seeds and configuration; "
-                   "final tables in float64 for all):\n\n" +
-                   table(["run", "dtype", "seeds", "steps", "max R + D − H", "median R + D − H",
-                          "mean R", "mean abs(R − σ)", "max abs(R − R₆₄)", "train s"], qrows))
+        qrows = [
+            [
+                r["objective"] + ("" if r["hyper"] is None else f" σ = {r['hyper']}"),
+                r["dtype"],
+                r["seeds"],
+                r["steps"],
+                r["gap_max"],
+                r["gap_median"],
+                r["R_mean"],
+                r.get("abs_R_minus_sigma_mean"),
+                r.get("max_abs_R_diff_vs_float64"),
+                r["train_s"],
+            ]
+            for r in q
+        ]
+        out.append(
+            "Quality of toyrd's precisions, side by side (same seeds and configuration; "
+            "final tables in float64 for all):\n\n"
+            + table(
+                [
+                    "run",
+                    "dtype",
+                    "seeds",
+                    "steps",
+                    "max R + D − H",
+                    "median R + D − H",
+                    "mean R",
+                    "mean abs(R − σ)",
+                    "max abs(R − R₆₄)",
+                    "train s",
+                ],
+                qrows,
+            )
+        )
     pr = res.get("process")
     if pr:
-        out.append("Whole processes (start to exit; 64 seeds × 3000 steps, ELBO, no warm-up): "
-                   f"`toyrd sweep` mixed {fmt(pr['sweep_mixed_cold_s'])} s cold / "
-                   f"{fmt(pr['sweep_mixed_warm_s'])} s warm cache, float64 "
-                   f"{fmt(pr['sweep_float64_cold_s'])} s / {fmt(pr['sweep_float64_warm_s'])} s; "
-                   f"the plain JAX script {fmt(pr['plain_jax_script_s'])} s — "
-                   f"{fmt(pr['ratio_plain_over_sweep_mixed_warm'])}× the warm mixed sweep, "
-                   f"{fmt(pr['ratio_plain_over_sweep_float64_warm'])}× the warm float64 sweep.")
+        out.append(
+            "Whole processes (start to exit; 64 seeds × 3000 steps, ELBO, no warm-up): "
+            f"`toyrd sweep` mixed {fmt(pr['sweep_mixed_cold_s'])} s cold / "
+            f"{fmt(pr['sweep_mixed_warm_s'])} s warm cache, float64 "
+            f"{fmt(pr['sweep_float64_cold_s'])} s / {fmt(pr['sweep_float64_warm_s'])} s; "
+            f"the plain JAX script {fmt(pr['plain_jax_script_s'])} s — "
+            f"{fmt(pr['ratio_plain_over_sweep_mixed_warm'])}× the warm mixed sweep, "
+            f"{fmt(pr['ratio_plain_over_sweep_float64_warm'])}× the warm float64 sweep."
+        )
     return "\n\n".join(out)
 
 
-RENDERERS = {"ib": section_ib, "eval": section_eval, "train": section_train, "torch": section_torch,
-             "scaling": section_scaling, "figure2": section_figure2, "peers": section_peers}
+RENDERERS = {
+    "ib": section_ib,
+    "eval": section_eval,
+    "train": section_train,
+    "torch": section_torch,
+    "scaling": section_scaling,
+    "figure2": section_figure2,
+    "peers": section_peers,
+}
 TITLES = {
     "eval": "1. Exact evaluation throughput",
     "train": "2. Training cost per model-step (JAX trainer vs a PyTorch eager loop)",
@@ -446,53 +748,103 @@ def targets(data) -> list:
             fit, cpu = f.get("n>=100"), f.get("cpu n>=100")
             if fit:
                 also = f" (CPU time: α = {fmt(cpu['exponent'])})" if cpu else ""
-                rows.append([f"cost linear in n_x·n_z (B = {key[1:]}, n ≥ 100, wall clock)",
-                             f"α = {fmt(fit['exponent'])}{also}", abs(fit["exponent"] - 1) <= 0.15])
+                rows.append(
+                    [
+                        f"cost linear in n_x·n_z (B = {key[1:]}, n ≥ 100, wall clock)",
+                        f"α = {fmt(fit['exponent'])}{also}",
+                        abs(fit["exponent"] - 1) <= 0.15,
+                    ]
+                )
     tr = _ok(data, "train")
     rt = train_ratios(tr) if tr else {}
     if rt:
         floor = ((sc or {}).get("floor") or {}).get("by_dtype", {}).get("float64", {})
-        fl = (f" (floor of the compiled step: {fmt(floor['floor_us_per_model_step'])} µs, §3)"
-              if floor else "")
-        rows.append(["JAX trainer ≤ 2 µs per model-step at 64 seeds, float64",
-                     f"{fmt(rt['jax_us'])} µs{fl}", rt["jax_us"] <= 2.0])
+        fl = (
+            f" (floor of the compiled step: {fmt(floor['floor_us_per_model_step'])} µs, §3)"
+            if floor
+            else ""
+        )
+        rows.append(
+            [
+                "JAX trainer ≤ 2 µs per model-step at 64 seeds, float64",
+                f"{fmt(rt['jax_us'])} µs{fl}",
+                rt["jax_us"] <= 2.0,
+            ]
+        )
         if "vs_torch_same_B" in rt:
-            rows.append(["JAX trainer ≥ 100× the PyTorch eager loop (same B = 64, float64; "
-                         "PyTorch on 1 thread, see §2a)",
-                         f"{fmt(rt['vs_torch_same_B'])}×", rt["vs_torch_same_B"] >= 100])
+            rows.append(
+                [
+                    "JAX trainer ≥ 100× the PyTorch eager loop (same B = 64, float64; "
+                    "PyTorch on 1 thread, see §2a)",
+                    f"{fmt(rt['vs_torch_same_B'])}×",
+                    rt["vs_torch_same_B"] >= 100,
+                ]
+            )
         if "vs_torch_B1" in rt:
-            rows.append(["JAX trainer (B = 64) ≥ 100× the PyTorch eager loop on one model",
-                         f"{fmt(rt['vs_torch_B1'])}×", rt["vs_torch_B1"] >= 100])
+            rows.append(
+                [
+                    "JAX trainer (B = 64) ≥ 100× the PyTorch eager loop on one model",
+                    f"{fmt(rt['vs_torch_B1'])}×",
+                    rt["vs_torch_B1"] >= 100,
+                ]
+            )
     pe = _ok(data, "peers")
     if pe:
         us = {p["peer"]: p["us_per_model_step"] for p in pe["peers"]}
         if "toyrd_mixed" in us:
-            rows.append(["default training path (mixed) ≤ 3 µs per model-step, B = 64 (peers)",
-                         f"{fmt(us['toyrd_mixed'])} µs", us["toyrd_mixed"] <= 3.0])
+            rows.append(
+                [
+                    "default training path (mixed) ≤ 3 µs per model-step, B = 64 (peers)",
+                    f"{fmt(us['toyrd_mixed'])} µs",
+                    us["toyrd_mixed"] <= 3.0,
+                ]
+            )
             x = us["jax_naive"] / us["toyrd_mixed"]
-            rows.append(["default training path ≥ 4× the plain JAX float64 loop (same threads)",
-                         f"{fmt(x)}×", x >= 4.0])
+            rows.append(
+                [
+                    "default training path ≥ 4× the plain JAX float64 loop (same threads)",
+                    f"{fmt(x)}×",
+                    x >= 4.0,
+                ]
+            )
         pr = pe.get("process")
         if pr:
             x = pr["ratio_plain_over_sweep_mixed_warm"]
-            rows.append(["`toyrd sweep` process ≥ 2× the plain JAX script (warm cache)",
-                         f"{fmt(x)}×", x >= 2.0])
+            rows.append(
+                [
+                    "`toyrd sweep` process ≥ 2× the plain JAX script (warm cache)",
+                    f"{fmt(x)}×",
+                    x >= 2.0,
+                ]
+            )
     if sc:
         p64 = [p for p in sc["points"] if p["n"] == 30 and p["B"] == 64 and p["model_step_us"]]
         if p64:
             p = p64[0]
-            rows.append(["`train_jax.train()` itself ≤ 2 µs per model-step, 64 seeds, float64, "
-                         "30×30 (§3)", f"{fmt(p['model_step_us'])} µs (CPU "
-                         f"{fmt(p.get('cpu_model_step_us'))} µs)", p["model_step_us"] <= 2.0])
+            rows.append(
+                [
+                    "`train_jax.train()` itself ≤ 2 µs per model-step, 64 seeds, float64, "
+                    "30×30 (§3)",
+                    f"{fmt(p['model_step_us'])} µs (CPU {fmt(p.get('cpu_model_step_us'))} µs)",
+                    p["model_step_us"] <= 2.0,
+                ]
+            )
     ib = _ok(data, "ib")
     if ib and ib.get("toy_frontier"):
         t = _secs(ib["toy_frontier"]["seconds"])
-        rows.append([f"IB frontier, {ib['toy_frontier']['n_betas']} β on the 30 × 2 toy ≤ 1 s",
-                     f"{fmt(t)} s", t <= 1.0])
+        rows.append(
+            [
+                f"IB frontier, {ib['toy_frontier']['n_betas']} β on the 30 × 2 toy ≤ 1 s",
+                f"{fmt(t)} s",
+                t <= 1.0,
+            ]
+        )
     fg = _ok(data, "figure2")
     if fg:
         cpu = f" (CPU {fmt(fg['cold_cpu_s'])} s)" if fg.get("cold_cpu_s") is not None else ""
-        rows.append(["`toyrd figure2` ≤ 15 s cold", f"{fmt(fg['cold_s'])} s{cpu}", fg["cold_s"] <= 15])
+        rows.append(
+            ["`toyrd figure2` ≤ 15 s cold", f"{fmt(fg['cold_s'])} s{cpu}", fg["cold_s"] <= 15]
+        )
     return rows
 
 
@@ -509,7 +861,7 @@ def render_page(results) -> str:
         "Every number on this page was measured by the scripts in `benchmarks/`, run side by side "
         "in one invocation of `python -m benchmarks`, written as JSON to `benchmarks/results/`, and "
         "rendered here by `benchmarks/report.py`. No unit test asserts a timing.",
-        "!!! note \"Small CPU, shared clock\"\n    A 2-core virtual machine: timings move by tens of "
+        '!!! note "Small CPU, shared clock"\n    A 2-core virtual machine: timings move by tens of '
         "percent between runs, and XLA may spread one step over both cores (so CPU time can exceed "
         "wall time). The load average when the run started is stated below; compare ratios taken "
         "in the same run, and re-run `python -m benchmarks --docs` to refresh the page.",
@@ -529,13 +881,16 @@ def render_page(results) -> str:
         parts.append("## Targets\n\n" + table(["target", "measured", "met"], rows))
     if quick:
         parts.append("*(quick smoke run: sizes are tiny and numbers are not representative)*")
-    order = [c for c in TITLES if c in data] + [c for c in data if c not in TITLES and c != "summary"]
+    order = [c for c in TITLES if c in data] + [
+        c for c in data if c not in TITLES and c != "summary"
+    ]
     for case in order:
         env = data[case]
         title = TITLES.get(case, case)
         mod = ROOT / "benchmarks" / f"bench_{case}.py"
-        head = f"## {title}\n\n*Source: `benchmarks/bench_{case}.py`" + \
-               (f", {fmt(env.get('wall_s'))} s wall.*" if mod.exists() else ".*")
+        head = f"## {title}\n\n*Source: `benchmarks/bench_{case}.py`" + (
+            f", {fmt(env.get('wall_s'))} s wall.*" if mod.exists() else ".*"
+        )
         res = env.get("result")
         if env.get("status") != "ok":
             body = f"Failed (status {env.get('status')}):\n\n```\n{env.get('stderr_tail', '')[-800:]}\n```"
@@ -557,7 +912,9 @@ def render_summary(results) -> str:
     for case, e in (data.get("summary") or {}).get("cases", {}).items():
         lines.append(f"{case:>10}: {e['status']:<6} {fmt(e['wall_s'])} s")
     for name, measured, met in targets(data):
-        lines.append(f"  target {name.replace('`', '')}: {measured} ({'met' if met else 'NOT met'})")
+        lines.append(
+            f"  target {name.replace('`', '')}: {measured} ({'met' if met else 'NOT met'})"
+        )
     return "\n".join(lines)
 
 
@@ -603,12 +960,22 @@ def write_plots(results, img_dir) -> list:
     if ev and ev["batch"]:
         fig, ax = plt.subplots(figsize=(5.5, 4))
         rows = ev["batch"]
-        ax.loglog([r["B"] for r in rows], [r["jax_models_per_s"] for r in rows], "o-", label="JAX (jit+vmap)")
+        ax.loglog(
+            [r["B"] for r in rows],
+            [r["jax_models_per_s"] for r in rows],
+            "o-",
+            label="JAX (jit+vmap)",
+        )
         rn = [r for r in rows if "numpy_models_per_s" in r]
-        ax.loglog([r["B"] for r in rn], [r["numpy_models_per_s"] for r in rn], "s-", label="numpy loop")
+        ax.loglog(
+            [r["B"] for r in rn], [r["numpy_models_per_s"] for r in rn], "s-", label="numpy loop"
+        )
         ax.axhline(ev["single"]["models_per_s"], ls=":", color="grey", label="toyrd.evaluate")
-        ax.set(xlabel="B (models per call)", ylabel="models per second",
-               title="exact evaluation, 30×30, float64")
+        ax.set(
+            xlabel="B (models per call)",
+            ylabel="models per second",
+            title="exact evaluation, 30×30, float64",
+        )
         ax.legend()
         ax.grid(True, which="both", alpha=0.3)
         fig.tight_layout()
@@ -637,13 +1004,18 @@ def write_docs(results, page: str | None = None, docs=DOCS, img=IMG) -> Path:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m benchmarks.report", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.report", description=__doc__.split("\n\n")[0]
+    )
     p.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     p.add_argument("--docs", type=Path, default=DOCS)
     p.add_argument("--img", type=Path, default=IMG)
     args = p.parse_args(argv)
     if not (args.results / "summary.json").exists():
-        p.exit(2, f"{p.prog}: error: no summary.json in {args.results}; run python -m benchmarks first\n")
+        p.exit(
+            2,
+            f"{p.prog}: error: no summary.json in {args.results}; run python -m benchmarks first\n",
+        )
     path = write_docs(args.results, docs=args.docs, img=args.img)
     print(path)
     return 0

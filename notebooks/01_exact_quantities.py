@@ -136,8 +136,10 @@ header = f"{'encoder':>20} {'tables':>8} {'H-D':>8} {'I_e':>8} {'R':>8} {'R+D':>
 print(header)
 for name, bad, good in rows:
     for label, out in (("uniform", bad), ("optimal", good)):
-        print(f"{name:>20} {label:>8} {out['H'] - out['D']:8.4f} {out['I_e']:8.4f} {out['R']:8.4f} "
-              f"{out['R'] + out['D']:8.4f} {out['I_zstar']:8.4f}")
+        print(
+            f"{name:>20} {label:>8} {out['H'] - out['D']:8.4f} {out['I_e']:8.4f} {out['R']:8.4f} "
+            f"{out['R'] + out['D']:8.4f} {out['I_zstar']:8.4f}"
+        )
 
 # the claims of the next paragraph: the sandwich in every row, equalities with optimal tables
 for name, bad, good in rows:
@@ -146,10 +148,10 @@ for name, bad, good in rows:
     assert abs(good["R"] - good["I_e"]) < TOL and abs(good["H"] - good["D"] - good["I_e"]) < TOL
     assert abs(good["R"] + good["D"] - good["H"]) < TOL, name
 good = {name: g for name, _, g in rows}
-assert abs(good["identity"]["I_zstar"] - toy.info) < TOL          # keeps all of I(x; z*)
-assert abs(good["identity"]["R"] - toy.entropy) < TOL             # at a rate of H
-assert abs(good["class posterior"]["R"] - toy.info) < TOL         # rate exactly I(x; z*) = 0.5
-assert good["class posterior"]["I_zstar"] < toy.info - 0.01       # ... yet keeps less of z*
+assert abs(good["identity"]["I_zstar"] - toy.info) < TOL  # keeps all of I(x; z*)
+assert abs(good["identity"]["R"] - toy.entropy) < TOL  # at a rate of H
+assert abs(good["class posterior"]["R"] - toy.info) < TOL  # rate exactly I(x; z*) = 0.5
+assert good["class posterior"]["I_zstar"] < toy.info - 0.01  # ... yet keeps less of z*
 
 # %% [markdown]
 # Read the table column by column: $H - D \le I_e \le R$ in every row, and with the optimal tables
@@ -177,10 +179,15 @@ for seed in range(20):
     q = out["q"]
     post = toyrd.bayes_posterior(px, e)  # p_e(x|z), one row per z
     e_kl = sum(q[z] * toyrd.kl(post[z], d[z]) for z in range(n))
-    worst["R - I_e - KL(q||m)"] = max(worst["R - I_e - KL(q||m)"], abs(out["R"] - out["I_e"] - out["kl_q_m"]))
-    worst["D - (H - I_e) - E_q KL"] = max(worst["D - (H - I_e) - E_q KL"],
-                                          abs(out["D"] - (out["H"] - out["I_e"]) - e_kl))
-    worst["-ELBO - (R + D)"] = max(worst["-ELBO - (R + D)"], abs(-out["ELBO"] - out["R"] - out["D"]))
+    worst["R - I_e - KL(q||m)"] = max(
+        worst["R - I_e - KL(q||m)"], abs(out["R"] - out["I_e"] - out["kl_q_m"])
+    )
+    worst["D - (H - I_e) - E_q KL"] = max(
+        worst["D - (H - I_e) - E_q KL"], abs(out["D"] - (out["H"] - out["I_e"]) - e_kl)
+    )
+    worst["-ELBO - (R + D)"] = max(
+        worst["-ELBO - (R + D)"], abs(-out["ELBO"] - out["R"] - out["D"])
+    )
 for k, v in worst.items():
     print(f"max |{k}| over 20 random models = {v:.2e}")
 assert max(worst.values()) < TOL  # identities, not bounds
@@ -213,7 +220,7 @@ for seed in range(50 if FAST else 200):
     g = np.random.default_rng(1000 + seed)
     e = g.dirichlet(np.full(n, 10.0 ** g.uniform(-2, 1)), size=n)  # from sharp to nearly uniform
     d_opt, m_opt = toyrd.optimize_generative(px, e)
-    a, b = g.uniform(0, 1, 2) ** 2                                    # how far m, d are from optimal
+    a, b = g.uniform(0, 1, 2) ** 2  # how far m, d are from optimal
     d = (1 - a) * d_opt + a * g.dirichlet(np.ones(n), size=n)
     m = (1 - b) * m_opt + b * g.dirichlet(np.ones(n))
     out = toyrd.evaluate(px, e, d, m)
@@ -228,8 +235,14 @@ ax.plot(*path_opt.T, "o-", ms=3, label="smoothed identity, optimal $m, d$")
 ax.plot(*path_um.T, "s-", ms=3, label="same encoders, uniform $m$")
 ax.plot(*rand.T, ".", color="tab:red", alpha=0.4, label="random models")
 ax.axvline(toy.info, color="tab:green", ls="--", lw=1, label=f"$I(x;z^*)$ = {toy.info:.2f} nats")
-ax.set(xlabel="rate $R$ (nats)", ylabel="distortion $D$ (nats)", xlim=(0, H + 0.6), ylim=(0, H + 0.6),
-       title="The rate–distortion plane of the toy", aspect="equal")
+ax.set(
+    xlabel="rate $R$ (nats)",
+    ylabel="distortion $D$ (nats)",
+    xlim=(0, H + 0.6),
+    ylim=(0, H + 0.6),
+    title="The rate–distortion plane of the toy",
+    aspect="equal",
+)
 ax.legend(fontsize=8, loc="upper right")
 fig.tight_layout()
 

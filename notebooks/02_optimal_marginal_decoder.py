@@ -85,8 +85,10 @@ print("dR/dm at m*: min", g_m.min(), " max", g_m.max())
 print(f"|tangent part of dR/dm| at m* = {np.abs(toyrd.tangent_projection(g_m)).max():.2e}")
 print(f"|tangent part of dD/dd| at d* = {np.abs(toyrd.tangent_projection(g_d)).max():.2e}")
 m_unif = np.full(n, 1.0 / n)
-print(f"|tangent part of dR/dm| at the uniform m = "
-      f"{np.abs(toyrd.tangent_projection(toyrd.rate_gradient_marginal(px, e, m_unif))).max():.3f}")
+print(
+    f"|tangent part of dR/dm| at the uniform m = "
+    f"{np.abs(toyrd.tangent_projection(toyrd.rate_gradient_marginal(px, e, m_unif))).max():.3f}"
+)
 assert np.abs(toyrd.tangent_projection(g_m)).max() < TOL  # stationary at m* ...
 assert np.abs(toyrd.tangent_projection(g_d)).max() < TOL  # ... and at d*
 assert np.abs(toyrd.tangent_projection(toyrd.rate_gradient_marginal(px, e, m_unif))).max() > 0.1
@@ -101,8 +103,8 @@ assert np.abs(toyrd.tangent_projection(toyrd.rate_gradient_marginal(px, e, m_uni
 ts = np.linspace(0.0, 1.0, 41)
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
 for k in range(5):
-    v_m = rng.dirichlet(np.ones(n)) - m_star               # m* + t v_m stays on the simplex, 0 <= t <= 1
-    v_d = rng.dirichlet(np.ones(n), size=n) - d_star       # each row of d* + t v_d too
+    v_m = rng.dirichlet(np.ones(n)) - m_star  # m* + t v_m stays on the simplex, 0 <= t <= 1
+    v_d = rng.dirichlet(np.ones(n), size=n) - d_star  # each row of d* + t v_d too
     r_curve = [toyrd.rate(px, e, m_star + t * v_m) for t in ts]
     d_curve = [toyrd.distortion(px, e, d_star + t * v_d) for t in ts]
     axes[0].plot(ts, np.array(r_curve) - out["R"], lw=1)
@@ -112,13 +114,22 @@ for k in range(5):
         assert rise.min() > -TOL and np.diff(rise, 2).min() > -TOL  # both rise, convexly ...
     # ... with slope zero at t = 0: the directional derivatives vanish (rows of v sum to 0)
     assert abs(g_m @ v_m) < TOL and abs(np.sum(g_d * v_d)) < TOL
-axes[0].set(xlabel="step $t$ towards a random $m$", ylabel="$R(m) - R(m^*)$", title="moving $m$ away from $q$")
-axes[1].set(xlabel="step $t$ towards a random $d$", ylabel="$D(d) - D(d^*)$", title="moving $d$ away from $p_e(x|z)$")
+axes[0].set(
+    xlabel="step $t$ towards a random $m$",
+    ylabel="$R(m) - R(m^*)$",
+    title="moving $m$ away from $q$",
+)
+axes[1].set(
+    xlabel="step $t$ towards a random $d$",
+    ylabel="$D(d) - D(d^*)$",
+    title="moving $d$ away from $p_e(x|z)$",
+)
 fig.tight_layout()
 
 # %% [markdown]
 # **(c) A generic optimiser.** Forget the formula: parametrise $m = \mathrm{softmax}(\theta)$ and let
 # L-BFGS minimise $R$ from a random start. It finds $q$.
+
 
 # %%
 def rate_of_logits(theta):
@@ -126,9 +137,13 @@ def rate_of_logits(theta):
 
 
 theta0 = np.random.default_rng(3).standard_normal(n)
-res = optimize.minimize(rate_of_logits, theta0, method="L-BFGS-B", options={"maxiter": 2000, "gtol": 1e-12})
+res = optimize.minimize(
+    rate_of_logits, theta0, method="L-BFGS-B", options={"maxiter": 2000, "gtol": 1e-12}
+)
 m_found = special.softmax(res.x)
-print(f"L-BFGS: R = {res.fun:.10f}  (I_e = {out['I_e']:.10f});  max |m_found - q| = {np.abs(m_found - m_star).max():.1e}")
+print(
+    f"L-BFGS: R = {res.fun:.10f}  (I_e = {out['I_e']:.10f});  max |m_found - q| = {np.abs(m_found - m_star).max():.1e}"
+)
 # it finds q: to the optimiser's accuracy (gtol 1e-12 on the logits), far from the formula's 1e-12
 assert abs(res.fun - out["I_e"]) < 1e-8 and np.abs(m_found - m_star).max() < 1e-4
 
@@ -146,7 +161,7 @@ n_enc = 40 if FAST else 300
 points, worst_sum, worst_g = [], 0.0, 0.0
 for seed in range(n_enc):
     g_rng = np.random.default_rng(100 + seed)
-    conc = 10.0 ** g_rng.uniform(-2, 1)           # from nearly deterministic to nearly uniform
+    conc = 10.0 ** g_rng.uniform(-2, 1)  # from nearly deterministic to nearly uniform
     enc = g_rng.dirichlet(np.full(n, conc), size=n)
     d_opt, m_opt = toyrd.optimize_generative(px, enc)
     o = toyrd.evaluate(px, enc, d_opt, m_opt)
@@ -161,8 +176,14 @@ fig, ax = plt.subplots(figsize=(5, 4.5))
 ax.fill_between([0, H], [H, 0], 0, color="0.85", label="infeasible")
 ax.plot([0, H], [H, 0], "k-", lw=1, label="$R + D = H$")
 ax.plot(*points.T, "o", ms=3, alpha=0.6, label="random encoders, optimal $m, d$")
-ax.set(xlabel="rate $R$ (nats)", ylabel="distortion $D$ (nats)", aspect="equal", xlim=(0, H + 0.3),
-       ylim=(0, H + 0.3), title="Every encoder lands on the line")
+ax.set(
+    xlabel="rate $R$ (nats)",
+    ylabel="distortion $D$ (nats)",
+    aspect="equal",
+    xlim=(0, H + 0.3),
+    ylim=(0, H + 0.3),
+    title="Every encoder lands on the line",
+)
 ax.legend(fontsize=8)
 fig.tight_layout()
 
@@ -175,6 +196,7 @@ fig.tight_layout()
 # $d^*(x|z) = p^*(x)$ for every $z$, and $D = H$. The ELBO is at its global optimum, $-H$, and the
 # latent variable is useless.
 
+
 # %%
 def nonneg(v, tol=1e-12):
     """A quantity >= 0 by theorem, for printing: a rounding residue in [-tol, 0] shows as 0."""
@@ -185,8 +207,10 @@ m_any = np.random.default_rng(4).dirichlet(np.ones(n))
 e_collapsed = np.tile(m_any, (n, 1))
 d_c, m_c = toyrd.optimize_generative(px, e_collapsed)
 oc = toyrd.evaluate(px, e_collapsed, d_c, m_c, pzx=toy.pzx)
-print(f"collapsed: R = {oc['R']:.2e}, I_e = {nonneg(oc['I_e']):.2e}, D - H = {oc['D'] - H:.2e}, "
-      f"ELBO + H = {oc['ELBO'] + H:.2e}, I(z;z*) = {nonneg(oc['I_zstar']):.2e}")
+print(
+    f"collapsed: R = {oc['R']:.2e}, I_e = {nonneg(oc['I_e']):.2e}, D - H = {oc['D'] - H:.2e}, "
+    f"ELBO + H = {oc['ELBO'] + H:.2e}, I(z;z*) = {nonneg(oc['I_zstar']):.2e}"
+)
 print(f"max |d*(x|z) - p*(x)| = {np.abs(d_c - px[None, :]).max():.2e}")
 for v in (oc["R"], oc["I_e"], oc["D"] - H, oc["ELBO"] + H, oc["I_zstar"]):
     assert abs(v) < TOL  # collapsed: R = I_e = 0, D = H, ELBO = -H, no knowledge of z*
@@ -194,8 +218,10 @@ assert np.abs(d_c - px[None, :]).max() < TOL
 
 e_id = np.eye(n)
 oi = toyrd.evaluate(px, e_id, *toyrd.optimize_generative(px, e_id), pzx=toy.pzx)
-print(f"identity:  R = {oi['R']:.4f}, D = {nonneg(oi['D']):.2e}, ELBO + H = {oi['ELBO'] + H:.2e}, "
-      f"I(z;z*) = {oi['I_zstar']:.4f}")
+print(
+    f"identity:  R = {oi['R']:.4f}, D = {nonneg(oi['D']):.2e}, ELBO + H = {oi['ELBO'] + H:.2e}, "
+    f"I(z;z*) = {oi['I_zstar']:.4f}"
+)
 # the same optimal ELBO; one keeps all 0.5 nats of the class, the other none
 assert abs(oi["ELBO"] + H) < TOL and abs(oi["I_zstar"] - toy.info) < TOL
 

@@ -74,8 +74,10 @@ def show(fig):
 
 
 def describe(name, out):
-    print(f"{name:>14}: R = {out['R']:.4f}  D = {out['D']:.4f}  R + D - H = {out['R'] + out['D'] - out['H']:.1e}"
-          f"  I(z;z*) = {out['I_zstar']:.4f}  KL(p*||g) = {out['kl_pstar_g']:.1e}")
+    print(
+        f"{name:>14}: R = {out['R']:.4f}  D = {out['D']:.4f}  R + D - H = {out['R'] + out['D'] - out['H']:.1e}"
+        f"  I(z;z*) = {out['I_zstar']:.4f}  KL(p*||g) = {out['kl_pstar_g']:.1e}"
+    )
 
 
 # %% [markdown]
@@ -91,8 +93,12 @@ def describe(name, out):
 e_a, d_a, m_a = figure2.optimal_model(toy)
 out_a = toyrd.evaluate(px, e_a, d_a, m_a, pzx=pzx)
 describe("optimal", out_a)
-print(f"code states whose most likely class is 0 and 1: {np.bincount(np.argmax(pzx @ e_a, axis=0))}")
-print(f"target-rate loss D + |σ - R| = {out_a['D'] + abs(SIGMA - out_a['R']):.12f},  H - σ = {H - SIGMA:.12f}")
+print(
+    f"code states whose most likely class is 0 and 1: {np.bincount(np.argmax(pzx @ e_a, axis=0))}"
+)
+print(
+    f"target-rate loss D + |σ - R| = {out_a['D'] + abs(SIGMA - out_a['R']):.12f},  H - σ = {H - SIGMA:.12f}"
+)
 assert abs(out_a["I_e"] - toy.info) < TOL and abs(out_a["R"] - SIGMA) < TOL
 assert abs(out_a["R"] + out_a["D"] - H) < TOL
 assert abs(out_a["D"] + abs(SIGMA - out_a["R"]) - (H - SIGMA)) < TOL
@@ -107,6 +113,7 @@ assert list(np.bincount(np.argmax(pzx @ e_a, axis=0))) == [21, 9]  # blocks ∝ 
 # and $d$ to the initial encoder for 500 steps — the **warm-up** — then trains all three. The
 # history records $R$ and $D$ from the end of the warm-up on.
 
+
 # %%
 def rows_at(res, scale):
     return np.array([i for i, c in enumerate(res.configs) if c["init_scale"] == scale])
@@ -115,8 +122,10 @@ def rows_at(res, scale):
 res_b = tj.train("elbo", config=CONFIG, seeds=SEEDS, init_scale=SCALES, progress=False)
 tab_b = res_b.table()
 for i in rows_at(res_b, S0):
-    print(f"seed {res_b.configs[i]['seed']:2d}: R = {tab_b['R'][i]:.4f}  R + D - H = {tab_b['R'][i] + tab_b['D'][i] - H:.1e}  "
-          f"I(z;z*) = {tab_b['I_zstar'][i]:.4f}")
+    print(
+        f"seed {res_b.configs[i]['seed']:2d}: R = {tab_b['R'][i]:.4f}  R + D - H = {tab_b['R'][i] + tab_b['D'][i] - H:.1e}  "
+        f"I(z;z*) = {tab_b['I_zstar'][i]:.4f}"
+    )
 gap_b = tab_b["R"] + tab_b["D"] - H
 assert gap_b.min() > -TOL and gap_b[rows_at(res_b, S0)].max() < OPT_TOL  # on the line, never below
 
@@ -127,13 +136,16 @@ assert gap_b.min() > -TOL and gap_b[rows_at(res_b, S0)].max() < OPT_TOL  # on th
 # ## Step 3: train at the target rate $\sigma = 0.5$ (column c)
 
 # %%
-res_c = tj.train("target_rate", config=CONFIG, hyper=SIGMA, seeds=SEEDS, init_scale=SCALES,
-                 progress=False)
+res_c = tj.train(
+    "target_rate", config=CONFIG, hyper=SIGMA, seeds=SEEDS, init_scale=SCALES, progress=False
+)
 tab_c = res_c.table()
 for i in rows_at(res_c, S0):
     loss = tab_c["D"][i] + abs(SIGMA - tab_c["R"][i])
-    print(f"seed {res_c.configs[i]['seed']:2d}: R = {tab_c['R'][i]:.4f}  loss - (H - σ) = {loss - (H - SIGMA):.1e}  "
-          f"I(z;z*) = {tab_c['I_zstar'][i]:.4f}")
+    print(
+        f"seed {res_c.configs[i]['seed']:2d}: R = {tab_c['R'][i]:.4f}  loss - (H - σ) = {loss - (H - SIGMA):.1e}  "
+        f"I(z;z*) = {tab_c['I_zstar'][i]:.4f}"
+    )
 loss_gap_c = tab_c["D"] + np.abs(SIGMA - tab_c["R"]) - (H - SIGMA)
 assert loss_gap_c.min() > -TOL  # H - σ is the least value (D ≥ H - R)
 
@@ -157,7 +169,9 @@ r_grid = np.linspace(0, H, 300)
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
 ax.plot(r_grid, (H - r_grid) + np.abs(SIGMA - r_grid), label="$D + |\\sigma - R|$ on the line")
 ax.plot(r_grid, np.full_like(r_grid, H), label="$D + R$ (ELBO loss) on the line")
-ax.plot(tab_c["R"], tab_c["D"] + np.abs(SIGMA - tab_c["R"]), "o", ms=4, label="trained, target rate")
+ax.plot(
+    tab_c["R"], tab_c["D"] + np.abs(SIGMA - tab_c["R"]), "o", ms=4, label="trained, target rate"
+)
 ax.axvline(SIGMA, color="0.5", ls=":", lw=1)
 ax.set(xlabel="rate $R$ (nats)", ylabel="loss (nats)", title="Both losses along $R + D = H$")
 ax.legend(fontsize=8)
@@ -194,20 +208,48 @@ for res, color in ((res_b, "tab:blue"), (res_c, "tab:orange")):
     for j, i in enumerate(rows_at(res, S0)):
         r0, d0 = initial_point(res, i)
         start = res.history["R"][i][0], res.history["D"][i][0]
-        ax.plot([r0, start[0]], [d0, start[1]], ":", color=color, lw=1,
-                label="warm-up (m, d only)" if (j == 0 and res is res_b) else None)
-        ax.plot(r0, d0, "x", color=color, ms=6,
-                label="initial model" if (j == 0 and res is res_b) else None)
+        ax.plot(
+            [r0, start[0]],
+            [d0, start[1]],
+            ":",
+            color=color,
+            lw=1,
+            label="warm-up (m, d only)" if (j == 0 and res is res_b) else None,
+        )
+        ax.plot(
+            r0,
+            d0,
+            "x",
+            color=color,
+            ms=6,
+            label="initial model" if (j == 0 and res is res_b) else None,
+        )
         assert r0 + d0 - H > 0.1  # the initial model is well above the line ...
         assert abs(start[0] + start[1] - H) < WARMUP_TOL  # ... the warm-up ends on it
 for j, i in enumerate(rows_at(res_b, S0)):
-    ax.plot(res_b.history["R"][i], res_b.history["D"][i], "-", color="tab:blue", lw=0.8,
-            alpha=0.7, label="ELBO" if j == 0 else None)
+    ax.plot(
+        res_b.history["R"][i],
+        res_b.history["D"][i],
+        "-",
+        color="tab:blue",
+        lw=0.8,
+        alpha=0.7,
+        label="ELBO" if j == 0 else None,
+    )
 for j, i in enumerate(rows_at(res_c, S0)):
-    ax.plot(res_c.history["R"][i], res_c.history["D"][i], "-", color="tab:orange", lw=0.8,
-            alpha=0.7, label=f"target rate σ = {SIGMA:.1f}" if j == 0 else None)
+    ax.plot(
+        res_c.history["R"][i],
+        res_c.history["D"][i],
+        "-",
+        color="tab:orange",
+        lw=0.8,
+        alpha=0.7,
+        label=f"target rate σ = {SIGMA:.1f}" if j == 0 else None,
+    )
 ax.plot(out_a["R"], out_a["D"], "k*", ms=12, label="optimal (a)")
-ax.set(xlabel="rate $R$ (nats)", ylabel="distortion $D$ (nats)", title="Training paths in the RD plane")
+ax.set(
+    xlabel="rate $R$ (nats)", ylabel="distortion $D$ (nats)", title="Training paths in the RD plane"
+)
 ax.legend(fontsize=8, loc="lower left")
 inset = ax.inset_axes([0.52, 0.52, 0.45, 0.45])
 inset.plot([0, H], [H, 0], "k-", lw=1)
@@ -231,6 +273,7 @@ fig.tight_layout()
 # shows the seed with the median rate at Figure 2's initial scale. Latent labels are arbitrary, so
 # `toyrd.plot` orders the code states by the mean bin they encode.
 
+
 # %%
 def median_row(res, tab):
     rows = rows_at(res, S0)
@@ -238,13 +281,18 @@ def median_row(res, tab):
 
 
 ib, ic = median_row(res_b, tab_b), median_row(res_c, tab_c)
-columns = [figures.panel_data(px, pzx, e_a, d_a, m_a),
-           figures.panel_data(px, pzx, res_b.encoder[ib], res_b.decoder[ib], res_b.marginal[ib]),
-           figures.panel_data(px, pzx, res_c.encoder[ic], res_c.decoder[ic], res_c.marginal[ic])]
-subtitles = [f"R = {t['R']:.4f}, I(z;z*) = {t['I_zstar']:.3f}"
-             for t in (out_a, {k: v[ib] for k, v in tab_b.items()}, {k: v[ic] for k, v in tab_c.items()})]
-fig2 = figures.plot_columns(columns, ["(a) optimal", "(b) ELBO", f"(c) target rate σ = {SIGMA:.1f}"],
-                            subtitles=subtitles)
+columns = [
+    figures.panel_data(px, pzx, e_a, d_a, m_a),
+    figures.panel_data(px, pzx, res_b.encoder[ib], res_b.decoder[ib], res_b.marginal[ib]),
+    figures.panel_data(px, pzx, res_c.encoder[ic], res_c.decoder[ic], res_c.marginal[ic]),
+]
+subtitles = [
+    f"R = {t['R']:.4f}, I(z;z*) = {t['I_zstar']:.3f}"
+    for t in (out_a, {k: v[ib] for k, v in tab_b.items()}, {k: v[ic] for k, v in tab_c.items()})
+]
+fig2 = figures.plot_columns(
+    columns, ["(a) optimal", "(b) ELBO", f"(c) target rate σ = {SIGMA:.1f}"], subtitles=subtitles
+)
 show(fig2)
 for t in (out_a, {k: v[ib] for k, v in tab_b.items()}, {k: v[ic] for k, v in tab_c.items()}):
     assert t["kl_pstar_g"] < OPT_TOL  # all three reproduce the data: g ≈ p*
@@ -263,13 +311,17 @@ for t in (out_a, {k: v[ib] for k, v in tab_b.items()}, {k: v[ic] for k, v in tab
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-print(f"{'objective':>12} {'scale':>6} {'mean R':>8} {'sd R':>8} {'mean I(z;z*)':>13} {'max R+D-H':>10}")
+print(
+    f"{'objective':>12} {'scale':>6} {'mean R':>8} {'sd R':>8} {'mean I(z;z*)':>13} {'max R+D-H':>10}"
+)
 for ax, (kind, res, tab) in zip(axes, (("elbo", res_b, tab_b), ("target_rate", res_c, tab_c))):
     for s, mk in zip(SCALES, "o^sD"):
         sel = rows_at(res, s)
         ax.plot(tab["R"][sel], tab["I_zstar"][sel], mk, alpha=0.7, label=f"init scale {s}")
-        print(f"{kind:>12} {s:6.2g} {tab['R'][sel].mean():8.4f} {tab['R'][sel].std():8.4f} "
-              f"{tab['I_zstar'][sel].mean():13.4f} {np.max(tab['R'][sel] + tab['D'][sel] - H):10.1e}")
+        print(
+            f"{kind:>12} {s:6.2g} {tab['R'][sel].mean():8.4f} {tab['R'][sel].std():8.4f} "
+            f"{tab['I_zstar'][sel].mean():13.4f} {np.max(tab['R'][sel] + tab['D'][sel] - H):10.1e}"
+        )
     ax.plot(out_a["R"], out_a["I_zstar"], "k*", ms=10, label="optimal (a)")
     ax.axvline(SIGMA, color="0.5", ls=":", lw=1)
     ax.set(xlabel="final rate $R$ (nats)", title=kind.replace("_", " "))
@@ -304,16 +356,19 @@ assert tab_c["R"].min() > SIGMA - OPT_TOL  # target-rate runs never end below σ
 CLUSTERS = {}
 for family in ("bump", F2.family):
     for kind, hyper in (("elbo", None), ("target_rate", SIGMA)):
-        res = tj.train(kind, config=CONFIG, family=family, hyper=hyper, seeds=SEEDS,
-                       progress=False)
-        outs = [toyrd.evaluate(px, res.encoder[i], res.decoder[i], res.marginal[i], pzx=pzx)
-                for i in range(len(SEEDS))]
+        res = tj.train(kind, config=CONFIG, family=family, hyper=hyper, seeds=SEEDS, progress=False)
+        outs = [
+            toyrd.evaluate(px, res.encoder[i], res.decoder[i], res.marginal[i], pzx=pzx)
+            for i in range(len(SEEDS))
+        ]
         mass = np.array([toyrd.quantities.class_block_mass(pzx, e) for e in res.encoder])
         r = np.array([o["R"] for o in outs])
         iz = np.array([o["I_zstar"] for o in outs])
         CLUSTERS[family, kind] = (r, iz, mass)
-        print(f"{family:>22} {kind:>12}: R {r.min():.4f}–{r.max():.4f}  I(z;z*) "
-              f"{iz.min():.3f}–{iz.max():.3f}  class-0 block mass {mass.min():.3f}–{mass.max():.3f}")
+        print(
+            f"{family:>22} {kind:>12}: R {r.min():.4f}–{r.max():.4f}  I(z;z*) "
+            f"{iz.min():.3f}–{iz.max():.3f}  class-0 block mass {mass.min():.3f}–{mass.max():.3f}"
+        )
         assert max(o["kl_pstar_g"] for o in outs) < OPT_TOL  # g ≈ p* in every run
 
 # %%

@@ -65,8 +65,10 @@ def smoothed_identity(width):
     return e / e.sum(1, keepdims=True)
 
 
-enc_pair = {"class posterior": np.pad((pzx / px).T, ((0, 0), (0, n - 2))),
-            "smoothed copy of x": smoothed_identity(1.5)}
+enc_pair = {
+    "class posterior": np.pad((pzx / px).T, ((0, 0), (0, n - 2))),
+    "smoothed copy of x": smoothed_identity(1.5),
+}
 uniform = np.full(n, 1.0 / n)
 GAP = 0.3  # target -ELBO - H for the off-line pair
 
@@ -88,7 +90,9 @@ for name, e in enc_pair.items():
     for where, (d, m) in (("line", toyrd.optimize_generative(px, e)), ("off", with_gap(e, GAP))):
         o = toyrd.evaluate(px, e, d, m, pzx=pzx)
         pair_points.append((name, where, o))
-        print(f"{name:>20} {where:>8} {o['ELBO']:10.6f} {o['R']:8.4f} {o['D']:8.4f} {o['I_zstar']:8.4f}")
+        print(
+            f"{name:>20} {where:>8} {o['ELBO']:10.6f} {o['R']:8.4f} {o['D']:8.4f} {o['I_zstar']:8.4f}"
+        )
 pts = {(name, where): o for name, where, o in pair_points}
 for name in enc_pair:
     assert abs(pts[name, "line"]["ELBO"] + H) < TOL  # on the line: ELBO = -H
@@ -117,11 +121,15 @@ betas = [0.25, 0.5, 0.9, 1.0, 1.1, 2.0, 4.0]
 res = tj.train("beta", hyper=betas, seeds=SEEDS, init_scale=1.0, steps=STEPS, progress=False)
 tab = res.table()
 beta_of_row = np.array([c["hyper"] for c in res.configs])
-print(f"{'beta':>5} {'mean R':>8} {'min R':>8} {'max R':>8} {'mean R+D-H':>11} {'mean I(z;z*)':>12}")
+print(
+    f"{'beta':>5} {'mean R':>8} {'min R':>8} {'max R':>8} {'mean R+D-H':>11} {'mean I(z;z*)':>12}"
+)
 for b in betas:
     sel = beta_of_row == b
-    print(f"{b:5.2f} {tab['R'][sel].mean():8.4f} {tab['R'][sel].min():8.4f} {tab['R'][sel].max():8.4f} "
-          f"{(tab['R'][sel] + tab['D'][sel] - H).mean():11.2e} {tab['I_zstar'][sel].mean():12.4f}")
+    print(
+        f"{b:5.2f} {tab['R'][sel].mean():8.4f} {tab['R'][sel].min():8.4f} {tab['R'][sel].max():8.4f} "
+        f"{(tab['R'][sel] + tab['D'][sel] - H).mean():11.2e} {tab['I_zstar'][sel].mean():12.4f}"
+    )
 mean_rate = {b: tab["R"][beta_of_row == b].mean() for b in betas}
 
 fig, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -131,14 +139,34 @@ ax.plot([0, H], [H, 0], "k-", lw=1, label="$R + D = H$")
 for c in (H + GAP,):
     ax.plot([0, c], [c, 0], "k:", lw=1, label=f"ELBO = $-H - {GAP}$")
 for name, where, o in pair_points:
-    ax.plot(o["R"], o["D"], "o" if name.startswith("class") else "s", ms=7, mfc="none" if where == "off" else None,
-            color="tab:purple" if name.startswith("class") else "tab:green",
-            label=f"{name} ({where})")
-sc = ax.scatter(tab["R"], tab["D"], c=np.log(beta_of_row), cmap="coolwarm", s=40, edgecolors="k",
-                linewidths=0.5, zorder=3, label="trained β-VAEs")
+    ax.plot(
+        o["R"],
+        o["D"],
+        "o" if name.startswith("class") else "s",
+        ms=7,
+        mfc="none" if where == "off" else None,
+        color="tab:purple" if name.startswith("class") else "tab:green",
+        label=f"{name} ({where})",
+    )
+sc = ax.scatter(
+    tab["R"],
+    tab["D"],
+    c=np.log(beta_of_row),
+    cmap="coolwarm",
+    s=40,
+    edgecolors="k",
+    linewidths=0.5,
+    zorder=3,
+    label="trained β-VAEs",
+)
 fig.colorbar(sc, ax=ax, label="ln β")
-ax.set(xlabel="rate $R$ (nats)", ylabel="distortion $D$ (nats)", xlim=(0, H + 0.4), ylim=(0, H + 0.4),
-       title="Same ELBO, different rates; trained β-VAEs")
+ax.set(
+    xlabel="rate $R$ (nats)",
+    ylabel="distortion $D$ (nats)",
+    xlim=(0, H + 0.4),
+    ylim=(0, H + 0.4),
+    title="Same ELBO, different rates; trained β-VAEs",
+)
 ax.legend(fontsize=7, loc="upper right")
 ax = axes[1]
 ax.plot(beta_of_row, tab["R"], "o", alpha=0.6)
@@ -181,18 +209,26 @@ assert mean_rate[0.25] > H - 0.5 and mean_rate[4.0] < 0.05  # the ends: towards 
 from toyrd import quantities as ib
 
 frontier = ib.ib_frontier(pzx)
-print(f"frontier: {frontier.rate.size} vertices, F(H) = {frontier.relevance[-1]:.12f}, I(x;z*) = {frontier.info:.12f}")
-print(f"F(0.5) = {ib.ib_frontier_at(frontier, 0.5):.4f} nats: the most of z* a code of rate 0.5 keeps")
+print(
+    f"frontier: {frontier.rate.size} vertices, F(H) = {frontier.relevance[-1]:.12f}, I(x;z*) = {frontier.info:.12f}"
+)
+print(
+    f"F(0.5) = {ib.ib_frontier_at(frontier, 0.5):.4f} nats: the most of z* a code of rate 0.5 keeps"
+)
 
 gaps = np.array([ib.ib_gap(pzx, res.encoder[i], frontier) for i in range(len(res.configs))])
 for b in betas:
     sel = beta_of_row == b
-    print(f"β = {b:4.2f}: mean R = {tab['R'][sel].mean():.4f}  mean I(z;z*) = {tab['I_zstar'][sel].mean():.4f}  "
-          f"mean gap to the frontier = {gaps[sel].mean():.4f}")
+    print(
+        f"β = {b:4.2f}: mean R = {tab['R'][sel].mean():.4f}  mean I(z;z*) = {tab['I_zstar'][sel].mean():.4f}  "
+        f"mean gap to the frontier = {gaps[sel].mean():.4f}"
+    )
 for name, where, o in pair_points:
     if where == "line":
-        print(f"{name:>20}: R = {o['R']:.4f}  I(z;z*) = {o['I_zstar']:.4f}  "
-              f"gap = {ib.ib_gap(pzx, enc_pair[name], frontier):.4f}")
+        print(
+            f"{name:>20}: R = {o['R']:.4f}  I(z;z*) = {o['I_zstar']:.4f}  "
+            f"gap = {ib.ib_gap(pzx, enc_pair[name], frontier):.4f}"
+        )
 
 # the frontier runs from F(0) = 0, non-decreasing, up to I(x; z*); no code beats I(x; z*)
 assert frontier.rate[0] == 0.0 and abs(frontier.relevance[0]) < TOL
@@ -209,8 +245,12 @@ ax.plot(tab["R"], tab["I_zstar"], "o", alpha=0.6, label="trained β-VAEs")
 for name, where, o in pair_points:
     if where == "line":
         ax.plot(o["R"], o["I_zstar"], "*", ms=11, label=name)
-ax.set(xlabel="rate $R = I(x;z)$ (nats)", ylabel="$I(z; z^*)$ (nats)", xlim=(0, H + 0.2),
-       title="How much of the true class a code keeps")
+ax.set(
+    xlabel="rate $R = I(x;z)$ (nats)",
+    ylabel="$I(z; z^*)$ (nats)",
+    xlim=(0, H + 0.2),
+    title="How much of the true class a code keeps",
+)
 ax.legend(fontsize=8)
 fig.tight_layout()
 

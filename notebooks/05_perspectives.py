@@ -36,8 +36,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import toyrd
-from toyrd import train as em_module
 from toyrd import quantities as iwae
+from toyrd import train as em_module
 from toyrd.tables import tabular
 
 FAST = os.environ.get("TOYRD_FAST") == "1"
@@ -98,8 +98,11 @@ assert abs(gaps[-1]) < TOL  # tight at e = p_d(z|x)
 
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.plot(mix, gaps, "o-")
-ax.set(xlabel="t in  e = (1 - t) random + t p_d(z|x)", ylabel="log-lik - ELBO (nats)",
-       title="Variational Bayes: the gap is the posterior KL")
+ax.set(
+    xlabel="t in  e = (1 - t) random + t p_d(z|x)",
+    ylabel="log-lik - ELBO (nats)",
+    title="Variational Bayes: the gap is the posterior KL",
+)
 fig.tight_layout()
 
 # %% [markdown]
@@ -111,6 +114,7 @@ fig.tight_layout()
 # $p(x'|x) = \sum_z e(z|x)d(x'|z)$ shows what the autoencoder does; a sharp diagonal means faithful
 # reconstruction. Compare a high-rate and a collapsed model, both with optimal tables.
 
+
 # %%
 def nonneg(v, tol=1e-12):
     """A quantity >= 0 by theorem, for printing: a rounding residue in [-tol, 0] shows as 0."""
@@ -118,12 +122,13 @@ def nonneg(v, tol=1e-12):
 
 
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
-for ax, (name, enc) in zip(axes, (("identity code", np.eye(n)), ("collapsed code", np.full((n, n), 1.0 / n)))):
+for ax, (name, enc) in zip(
+    axes, (("identity code", np.eye(n)), ("collapsed code", np.full((n, n), 1.0 / n)))
+):
     dd, mm = toyrd.optimize_generative(px, enc)
     o = toyrd.evaluate(px, enc, dd, mm, distributions=True)
     ax.imshow(o["recon_channel"], origin="lower", cmap="viridis")
-    ax.set(title=f"{name}: R = {o['R']:.3f}, D = {nonneg(o['D']):.3f}",
-           xlabel="$x'$", ylabel="$x$")
+    ax.set(title=f"{name}: R = {o['R']:.3f}, D = {nonneg(o['D']):.3f}", xlabel="$x'$", ylabel="$x$")
     assert abs(o["ELBO"] + H) < TOL  # both: ELBO = -H
     faithful = np.abs(o["recon_channel"] - np.eye(n)).max() < TOL  # a perfect copy ...
     ignored = np.abs(o["recon_channel"] - px[None, :]).max() < TOL  # ... or x' independent of x
@@ -155,11 +160,15 @@ print(f"ELBO          = {out['ELBO']:.10f}")
 for r in chain:
     print(f"IWAE_{r.k:<3d} ({r.method:>5}) = {r.value:.10f}")
 print(f"log-likelihood = {ll:.10f}")
-print(f"IWAE_1 - ELBO = {chain[0].value - out['ELBO']:.1e};  smallest increment along k: "
-      f"{np.min(np.diff([r.value for r in chain])):.2e}")
+print(
+    f"IWAE_1 - ELBO = {chain[0].value - out['ELBO']:.1e};  smallest increment along k: "
+    f"{np.min(np.diff([r.value for r in chain])):.2e}"
+)
 mc = iwae.iwae_bound(px, e, d, m, 4, method="mc", n_samples=2000 if FAST else 20000, seed=0)
-print(f"IWAE_4 by Monte Carlo: {mc.value:.5f} ± {mc.stderr:.5f}  (exact {chain[3].value:.5f}, "
-      f"|z| = {abs(mc.value - chain[3].value) / mc.stderr:.2f})")
+print(
+    f"IWAE_4 by Monte Carlo: {mc.value:.5f} ± {mc.stderr:.5f}  (exact {chain[3].value:.5f}, "
+    f"|z| = {abs(mc.value - chain[3].value) / mc.stderr:.2f})"
+)
 values = np.array([r.value for r in chain])
 assert abs(values[0] - out["ELBO"]) < TOL  # ELBO = IWAE_1
 assert np.diff(values).min() > -TOL and values[-1] <= ll + TOL  # ≤ IWAE_k ≤ IWAE_k+1 ≤ log-lik
@@ -187,20 +196,29 @@ fig.tight_layout()
 
 # %%
 iters = 15 if FAST else 60
-runs = {"learned m": em_module.em(px, iters=iters, seed=0, learn_marginal=True),
-        "fixed uniform m": em_module.em(px, iters=iters, seed=0, learn_marginal=False,
-                                        marginal=np.full(n, 1.0 / n))}
+runs = {
+    "learned m": em_module.em(px, iters=iters, seed=0, learn_marginal=True),
+    "fixed uniform m": em_module.em(
+        px, iters=iters, seed=0, learn_marginal=False, marginal=np.full(n, 1.0 / n)
+    ),
+}
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for name, r in runs.items():
     ax.plot(np.arange(len(r.elbo)) / 2, np.maximum(-(r.elbo + H), 1e-16), ".-", label=name)
-    print(f"{name:>16}: every half-step raised the ELBO (up to 1e-12): {bool(np.all(np.diff(r.elbo) >= -1e-12))};"
-          f" final -ELBO - H = {-r.elbo[-1] - H:.1e}")
+    print(
+        f"{name:>16}: every half-step raised the ELBO (up to 1e-12): {bool(np.all(np.diff(r.elbo) >= -1e-12))};"
+        f" final -ELBO - H = {-r.elbo[-1] - H:.1e}"
+    )
 for name, r in runs.items():
     assert np.all(np.diff(r.elbo) >= -TOL), name  # every half-step can only raise the ELBO
 assert abs(runs["learned m"].elbo[2] + H) < TOL  # the first M-step already reaches -H
 assert -runs["fixed uniform m"].elbo[2] - H > 1e-3  # the fixed prior climbs gradually
-ax.set(xlabel="EM iteration (the M-steps at whole numbers)", ylabel="$-$ELBO $-$ H (nats, floor 1e-16)",
-       yscale="log", title="EM: coordinate ascent on the ELBO")
+ax.set(
+    xlabel="EM iteration (the M-steps at whole numbers)",
+    ylabel="$-$ELBO $-$ H (nats, floor 1e-16)",
+    yscale="log",
+    title="EM: coordinate ascent on the ELBO",
+)
 ax.legend(fontsize=8)
 fig.tight_layout()
 

@@ -61,6 +61,7 @@ TOL, GAME_TOL = 1e-12, 1e-2
 # response. The bound closes and the model reproduces the data, though the three codes carry very
 # different information.
 
+
 # %%
 def nonneg(v, tol=1e-12):
     """A quantity >= 0 by theorem, for printing: a rounding residue in [-tol, 0] shows as 0."""
@@ -68,13 +69,17 @@ def nonneg(v, tol=1e-12):
 
 
 rng = np.random.default_rng(0)
-frozen = {"random": rng.dirichlet(np.full(30, 0.5), size=30),
-          "sharp (identity)": np.eye(30),
-          "collapsed": np.full((30, 30), 1.0 / 30)}
+frozen = {
+    "random": rng.dirichlet(np.full(30, 0.5), size=30),
+    "sharp (identity)": np.eye(30),
+    "collapsed": np.full((30, 30), 1.0 / 30),
+}
 for name, e in frozen.items():
     o = toyrd.evaluate(px, e, *toyrd.optimize_generative(px, e), pzx=pzx)
-    print(f"{name:>17}: I_e = {o['I_e']:.4f}  R + D - H = {o['R'] + o['D'] - H:.1e}  "
-          f"KL(p*||g) = {nonneg(o['kl_pstar_g']):.1e}")
+    print(
+        f"{name:>17}: I_e = {o['I_e']:.4f}  R + D - H = {o['R'] + o['D'] - H:.1e}  "
+        f"KL(p*||g) = {nonneg(o['kl_pstar_g']):.1e}"
+    )
     assert abs(o["R"] + o["D"] - H) < TOL and abs(o["kl_pstar_g"]) < TOL  # closed, g = p*
     info_e = {"random": None, "sharp (identity)": H, "collapsed": 0.0}[name]
     assert info_e is None or abs(o["I_e"] - info_e) < TOL  # very different information
@@ -94,8 +99,10 @@ print(f"{len(SEEDS)} seeds per β")
 print(f"{'beta':>5} {'mean R':>8} {'max |R+D-H|':>12} {'max KL(p*||g)':>14}")
 for b in betas:
     sel = beta_row == b
-    print(f"{b:5.1f} {tab_beta['R'][sel].mean():8.4f} {np.abs(tab_beta['R'][sel] + tab_beta['D'][sel] - H).max():12.1e} "
-          f"{tab_beta['kl_pstar_g'][sel].max():14.1e}")
+    print(
+        f"{b:5.1f} {tab_beta['R'][sel].mean():8.4f} {np.abs(tab_beta['R'][sel] + tab_beta['D'][sel] - H).max():12.1e} "
+        f"{tab_beta['kl_pstar_g'][sel].max():14.1e}"
+    )
 
 # %%
 for b in betas:
@@ -128,15 +135,21 @@ def squared_target(px, enc, dec, mar, sigma):
 
 
 sigmas = [0.25, 0.5, 1.5]
-res_sq = autonomy.train_autonomous(squared_target, hyper=sigmas, seeds=SEEDS, steps=STEPS, progress=False)
+res_sq = autonomy.train_autonomous(
+    squared_target, hyper=sigmas, seeds=SEEDS, steps=STEPS, progress=False
+)
 tab_sq = res_sq.table()
 sigma_row = np.array([c["hyper"] for c in res_sq.configs])
-print(f"{'sigma':>6} {'mean R':>8} {'sigma + 1/(2 lam)':>18} {'max |R+D-H|':>12} {'max KL(p*||g)':>14} {'mean I(z;z*)':>13}")
+print(
+    f"{'sigma':>6} {'mean R':>8} {'sigma + 1/(2 lam)':>18} {'max |R+D-H|':>12} {'max KL(p*||g)':>14} {'mean I(z;z*)':>13}"
+)
 for sg in sigmas:
     sel = sigma_row == sg
-    print(f"{sg:6.2f} {tab_sq['R'][sel].mean():8.4f} {sg + 1 / (2 * LAM):18.4f} "
-          f"{np.abs(tab_sq['R'][sel] + tab_sq['D'][sel] - H).max():12.1e} {tab_sq['kl_pstar_g'][sel].max():14.1e} "
-          f"{tab_sq['I_zstar'][sel].mean():13.4f}")
+    print(
+        f"{sg:6.2f} {tab_sq['R'][sel].mean():8.4f} {sg + 1 / (2 * LAM):18.4f} "
+        f"{np.abs(tab_sq['R'][sel] + tab_sq['D'][sel] - H).max():12.1e} {tab_sq['kl_pstar_g'][sel].max():14.1e} "
+        f"{tab_sq['I_zstar'][sel].mean():13.4f}"
+    )
     assert np.abs(tab_sq["R"][sel] - (sg + 1 / (2 * LAM))).max() < GAME_TOL  # R = σ + 1/(2λ)
 
 # %%
@@ -144,18 +157,30 @@ fig, axes = plt.subplots(1, 2, figsize=(10, 4))
 ax = axes[0]
 ax.fill_between([0, H], [H, 0], 0, color="0.88")
 ax.plot([0, H], [H, 0], "k-", lw=1)
-sc = ax.scatter(tab_beta["R"], tab_beta["D"], c=np.log(beta_row), cmap="coolwarm", marker="o", label="encoder: βR + D")
+sc = ax.scatter(
+    tab_beta["R"],
+    tab_beta["D"],
+    c=np.log(beta_row),
+    cmap="coolwarm",
+    marker="o",
+    label="encoder: βR + D",
+)
 ax.scatter(tab_sq["R"], tab_sq["D"], c="tab:green", marker="^", label="encoder: D + λ(R − σ)²")
 fig.colorbar(sc, ax=ax, label="log β")
-ax.set(xlabel="rate $R$ (nats)", ylabel="distortion $D$ (nats)", title="The encoder picks the point")
+ax.set(
+    xlabel="rate $R$ (nats)", ylabel="distortion $D$ (nats)", title="The encoder picks the point"
+)
 ax.legend(fontsize=8)
 ax = axes[1]
 for i in range(len(sigma_row)):
     ax.plot(res_sq.history["step"], res_sq.history["R"][i], lw=1, color="tab:green", alpha=0.7)
 for s in sigmas:
     ax.axhline(s + 1 / (2 * LAM), color="k", ls=":", lw=1)
-ax.set(xlabel="step (after the generative warm-up)", ylabel="rate $R$ (nats)",
-       title="D + λ(R − σ)²: the rate settles at σ + 1/(2λ)")
+ax.set(
+    xlabel="step (after the generative warm-up)",
+    ylabel="rate $R$ (nats)",
+    title="D + λ(R − σ)²: the rate settles at σ + 1/(2λ)",
+)
 fig.tight_layout()
 
 # %% [markdown]
@@ -170,7 +195,9 @@ labels = [f"β={b:g}" for b in beta_row] + [f"σ={s:g}" for s in sigma_row]
 kls = np.concatenate([tab_beta["kl_pstar_g"], tab_sq["kl_pstar_g"]])
 ax.bar(np.arange(len(kls)), np.maximum(kls, 1e-16))
 ax.set_xticks(np.arange(len(kls)), labels, rotation=90, fontsize=7)
-ax.set(yscale="log", ylabel="KL(p* || g) (nats)", title="How far g is from the data, per trained model")
+ax.set(
+    yscale="log", ylabel="KL(p* || g) (nats)", title="How far g is from the data, per trained model"
+)
 fig.tight_layout()
 print(f"largest KL(p*||g) over all {len(kls)} trained models: {kls.max():.1e} nats")
 assert kls.max() < GAME_TOL  # g is close to p* in every case

@@ -44,9 +44,9 @@ import toyrd.train.torch as tt
 from toyrd.tables import tabular
 
 FAST = os.environ.get("TOYRD_FAST") == "1"
-N_BATCHES = 200 if FAST else 3000   # minibatches for the value and gradient statistics
-STEPS = 60 if FAST else 1500        # training steps
-K = 4.0                             # Monte-Carlo checks: |mean - truth| <= K * sd / sqrt(n)
+N_BATCHES = 200 if FAST else 3000  # minibatches for the value and gradient statistics
+STEPS = 60 if FAST else 1500  # training steps
+K = 4.0  # Monte-Carlo checks: |mean - truth| <= K * sd / sqrt(n)
 toy = toyrd.toy_data()
 px, n = toy.px, toy.n_bins
 params = tabular.init(0, n, n, 1.0)  # one fixed random model, float64 logits
@@ -76,7 +76,9 @@ with torch.no_grad():
             values[name].append((r.item(), d.item()))
 values = {k: np.array(v) for k, v in values.items()}
 
-print(f"{'estimator':>10} {'quantity':>8} {'mean':>9} {'exact':>9} {'sd (one batch)':>15} {'|z|':>6}  within {K:g} se?")
+print(
+    f"{'estimator':>10} {'quantity':>8} {'mean':>9} {'exact':>9} {'sd (one batch)':>15} {'|z|':>6}  within {K:g} se?"
+)
 for name, v in values.items():
     for j, q in enumerate(("R", "D")):
         mean, sd = v[:, j].mean(), v[:, j].std(ddof=1)
@@ -114,19 +116,30 @@ for name in ("enumerate", "reinforce", "gumbel", "gumbel-st"):
     samples = tt.gradient_samples(params, px, name, n=N_BATCHES, batch_size=B, seed=1)
     stats[name] = tt.gradient_stats(samples, g_exact, B)
 print(f"|exact gradient| = {np.linalg.norm(g_exact):.4f}")
-print(f"{'estimator':>10} {'variance':>10} {'bias²':>11} {'± se':>9} {'bias²/se':>9} {'rel. bias':>9}")
+print(
+    f"{'estimator':>10} {'variance':>10} {'bias²':>11} {'± se':>9} {'bias²/se':>9} {'rel. bias':>9}"
+)
 for name, st in stats.items():
     rel = np.sqrt(max(st.bias_sq, 0.0)) / st.exact_norm
-    print(f"{name:>10} {st.variance:10.4f} {st.bias_sq:11.2e} {st.bias_sq_se:9.1e} "
-          f"{st.bias_sq / st.bias_sq_se:9.1f} {rel:9.3f}")
+    print(
+        f"{name:>10} {st.variance:10.4f} {st.bias_sq:11.2e} {st.bias_sq_se:9.1e} "
+        f"{st.bias_sq / st.bias_sq_se:9.1f} {rel:9.3f}"
+    )
 
 fig, ax = plt.subplots(figsize=(6, 3))
 names = list(stats)
-ax.bar(np.arange(4) - 0.2, [stats[k].variance for k in names], 0.4, label="variance (per minibatch)")
+ax.bar(
+    np.arange(4) - 0.2, [stats[k].variance for k in names], 0.4, label="variance (per minibatch)"
+)
 signif = [stats[k].bias_sq > K * stats[k].bias_sq_se for k in names]
-ax.bar(np.arange(4) + 0.2, [stats[k].bias_sq if sig else K * stats[k].bias_sq_se for k, sig in zip(names, signif)],
-       0.4, color=["tab:orange" if sig else "none" for sig in signif], edgecolor="tab:orange",
-       label=f"squared bias (hollow: not above {K:g} se, bar = {K:g} se)")
+ax.bar(
+    np.arange(4) + 0.2,
+    [stats[k].bias_sq if sig else K * stats[k].bias_sq_se for k, sig in zip(names, signif)],
+    0.4,
+    color=["tab:orange" if sig else "none" for sig in signif],
+    edgecolor="tab:orange",
+    label=f"squared bias (hollow: not above {K:g} se, bar = {K:g} se)",
+)
 ax.set_xticks(np.arange(4), names)
 ax.set(yscale="log", ylabel="squared norm", title=f"ELBO gradient estimators, B = {B}")
 ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=1, frameon=False)
@@ -152,19 +165,33 @@ temps = [0.1, 0.3, 1.0, 3.0]
 gb = tt.gumbel_bias(params, px, temps, n=N_BATCHES, batch_size=B, seed=2)
 print(f"{'tau':>5} {'rel. bias':>9} {'bias²':>10} {'± se':>9} {'bias²/se':>9} {'variance':>9}")
 for tau, st in gb.items():
-    print(f"{tau:5.1f} {np.sqrt(max(st.bias_sq, 0.0)) / st.exact_norm:9.3f} {st.bias_sq:10.2e} "
-          f"{st.bias_sq_se:9.1e} {st.bias_sq / st.bias_sq_se:9.1f} {st.variance:9.3f}")
+    print(
+        f"{tau:5.1f} {np.sqrt(max(st.bias_sq, 0.0)) / st.exact_norm:9.3f} {st.bias_sq:10.2e} "
+        f"{st.bias_sq_se:9.1e} {st.bias_sq / st.bias_sq_se:9.1f} {st.variance:9.3f}"
+    )
 
 fig, ax = plt.subplots(figsize=(5, 3))
 rel = np.array([np.sqrt(max(gb[t].bias_sq, 0.0)) / gb[t].exact_norm for t in temps])
 sig = np.array([gb[t].bias_sq > K * gb[t].bias_sq_se for t in temps])
 ax.plot(temps, rel, "-", color="tab:blue")
 ax.plot(np.array(temps)[sig], rel[sig], "o", color="tab:blue", label="relative bias")
-ax.plot(np.array(temps)[~sig], rel[~sig], "o", mfc="none", color="tab:blue",
-        label=f"relative bias, not above {K:g} se")
-ax.plot(temps, [np.sqrt(gb[t].variance) / gb[t].exact_norm for t in temps], "s-", label="relative sd")
-ax.set(xscale="log", xlabel="temperature $\\tau$", ylabel="relative to $\\|\\nabla L\\|$",
-       title="Gumbel-softmax: bias and noise")
+ax.plot(
+    np.array(temps)[~sig],
+    rel[~sig],
+    "o",
+    mfc="none",
+    color="tab:blue",
+    label=f"relative bias, not above {K:g} se",
+)
+ax.plot(
+    temps, [np.sqrt(gb[t].variance) / gb[t].exact_norm for t in temps], "s-", label="relative sd"
+)
+ax.set(
+    xscale="log",
+    xlabel="temperature $\\tau$",
+    ylabel="relative to $\\|\\nabla L\\|$",
+    title="Gumbel-softmax: bias and noise",
+)
 ax.legend(fontsize=8)
 fig.tight_layout()
 # as τ → 0 the bias shrinks (τ = 3 and 1 are resolved; at 0.1 it is not above K se) ...
@@ -182,8 +209,14 @@ assert all(gb[a].variance > gb[b].variance for a, b in zip(temps, temps[1:]))  #
 # %%
 runs = {}
 for name in ("enumerate", "reinforce", "gumbel"):
-    runs[name] = tt.train(estimator=name, steps=STEPS, batch_size=32, lr=0.05, seed=0,
-                          history_stride=max(STEPS // 25, 1))
+    runs[name] = tt.train(
+        estimator=name,
+        steps=STEPS,
+        batch_size=32,
+        lr=0.05,
+        seed=0,
+        history_stride=max(STEPS // 25, 1),
+    )
 
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), sharey=True)
 for ax, (name, res) in zip(axes, runs.items()):
@@ -198,7 +231,9 @@ fig.tight_layout()
 H = toy.entropy
 for name, res in runs.items():
     f = res.final
-    print(f"{name:>10}: exact R = {f['R']:.4f}  D = {f['D']:.4f}  -ELBO - H = {f['R'] + f['D'] - H:.4f}")
+    print(
+        f"{name:>10}: exact R = {f['R']:.4f}  D = {f['D']:.4f}  -ELBO - H = {f['R'] + f['D'] - H:.4f}"
+    )
     assert f["R"] + f["D"] - H >= -1e-12  # -ELBO - H ≥ 0 (to float64 rounding)
 
 # %% [markdown]

@@ -62,11 +62,13 @@ r = np.linspace(0.0, H, 301)
 d = H - r
 curves = {
     "ELBO": rm.remedy_loss(rm.Remedy("elbo", "elbo"), r, d),
-    "KL annealing, β_t = 0.5": rm.remedy_loss(rm.Remedy("a", "kl_anneal", steps=100), r, d,
-                                               step=50),
+    "KL annealing, β_t = 0.5": rm.remedy_loss(
+        rm.Remedy("a", "kl_anneal", steps=100), r, d, step=50
+    ),
     "free bits λ = 0.5": rm.remedy_loss(rm.Remedy("f", "free_bits", 0.5), r, d),
-    "dual, λ = 1, ρ = 4, σ = 0.5": rm.remedy_loss(rm.Remedy("g", "dual", 0.5, rho=4.0), r, d,
-                                                   lam=1.0),
+    "dual, λ = 1, ρ = 4, σ = 0.5": rm.remedy_loss(
+        rm.Remedy("g", "dual", 0.5, rho=4.0), r, d, lam=1.0
+    ),
 }
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for name, y in curves.items():
@@ -90,20 +92,27 @@ assert abs(r[np.argmin(curves["dual, λ = 1, ρ = 4, σ = 0.5"])] - 0.5) < r[1]
 # Adam). Each row starts near collapse (init scale 0.01). The ELBO is the baseline.
 
 # %%
-rems = (rm.Remedy("elbo", "elbo"), rm.Remedy("KL annealing", "kl_anneal", steps=STEPS // 2),
-        rm.Remedy("free bits 0.5", "free_bits", 0.5),
-        rm.Remedy("dual ascent 0.5", "dual", 0.5, rho=4.0))
+rems = (
+    rm.Remedy("elbo", "elbo"),
+    rm.Remedy("KL annealing", "kl_anneal", steps=STEPS // 2),
+    rm.Remedy("free bits 0.5", "free_bits", 0.5),
+    rm.Remedy("dual ascent 0.5", "dual", 0.5, rho=4.0),
+)
 res = rm.train_remedies(rems, "tabular", config=config, seeds=SEEDS, px=toy.px, pzx=toy.pzx)
 n = len(SEEDS)
 out = {}
 for i, rem in enumerate(rems):
-    ms = [model_metrics(toy, res.encoder[j], res.decoder[j], res.marginal[j])
-          for j in range(i * n, (i + 1) * n)]
+    ms = [
+        model_metrics(toy, res.encoder[j], res.decoder[j], res.marginal[j])
+        for j in range(i * n, (i + 1) * n)
+    ]
     out[rem.name] = {k: np.array([m[k] for m in ms]) for k in ("R", "D", "I_zstar", "kl_pstar_g")}
-    out[rem.name]["lam"] = res.params["dual"][i * n:(i + 1) * n]
-    print(f"{rem.name:>16}: R = {np.median(out[rem.name]['R']):.4f}   "
-          f"I(z;z*) = {np.median(out[rem.name]['I_zstar']):.4f}   "
-          f"KL(p*||g) = {np.median(out[rem.name]['kl_pstar_g']):.1e}")
+    out[rem.name]["lam"] = res.params["dual"][i * n : (i + 1) * n]
+    print(
+        f"{rem.name:>16}: R = {np.median(out[rem.name]['R']):.4f}   "
+        f"I(z;z*) = {np.median(out[rem.name]['I_zstar']):.4f}   "
+        f"KL(p*||g) = {np.median(out[rem.name]['kl_pstar_g']):.1e}"
+    )
 
 # %% [markdown]
 # **KL annealing** leaves the collapsed code: while $\beta_t < 1$ the rate is cheap, the encoder

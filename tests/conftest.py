@@ -15,7 +15,6 @@ import os
 import warnings
 
 import pytest
-
 from hypothesis import HealthCheck, settings
 
 # When a property fails, Hypothesis' pytest plugin imports hypothesis.extra._patching (libcst) to
@@ -23,8 +22,9 @@ from hypothesis import HealthCheck, settings
 # ``filterwarnings = error`` turns every property failure into an INTERNALERROR that hides the
 # falsifying example. Import it once here with that one warning silenced, so failures report.
 with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message=r"mypy_extensions\.TypedDict is deprecated",
-                            category=DeprecationWarning)
+    warnings.filterwarnings(
+        "ignore", message=r"mypy_extensions\.TypedDict is deprecated", category=DeprecationWarning
+    )
     try:
         import hypothesis.extra._patching  # noqa: F401
     except ImportError:  # libcst absent: the plugin then skips the patch quietly

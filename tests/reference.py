@@ -56,7 +56,9 @@ def mutual_information(joint):
     cols = [math.fsum(r[k] for r in j) for k in range(len(j[0]))]
     return _sum(
         j[a][b] * (math.log(j[a][b]) - math.log(rows[a]) - math.log(cols[b]))
-        for a in range(len(j)) for b in range(len(j[0])) if j[a][b] > 0
+        for a in range(len(j))
+        for b in range(len(j[0]))
+        if j[a][b] > 0
     )
 
 
@@ -81,36 +83,56 @@ def reconstruction_distribution(px, enc, dec):
 def distortion(px, enc, dec):
     """D = −Σ_x p*(x) Σ_z e(z|x) log d(x|z)."""
     px, enc, dec = _vec(px), _mat(enc), _mat(dec)
-    return _sum(-px[x] * enc[x][z] * _log(dec[z][x])
-                for x in range(len(px)) for z in range(len(enc[0])) if px[x] * enc[x][z] > 0)
+    return _sum(
+        -px[x] * enc[x][z] * _log(dec[z][x])
+        for x in range(len(px))
+        for z in range(len(enc[0]))
+        if px[x] * enc[x][z] > 0
+    )
 
 
 def rate(px, enc, mar):
     """R = Σ_x p*(x) Σ_z e(z|x) log[e(z|x) / m(z)]."""
     px, enc, mar = _vec(px), _mat(enc), _vec(mar)
-    return _sum(px[x] * enc[x][z] * (math.log(enc[x][z]) - _log(mar[z]))
-                for x in range(len(px)) for z in range(len(mar)) if px[x] * enc[x][z] > 0)
+    return _sum(
+        px[x] * enc[x][z] * (math.log(enc[x][z]) - _log(mar[z]))
+        for x in range(len(px))
+        for z in range(len(mar))
+        if px[x] * enc[x][z] > 0
+    )
 
 
 def bound_e(enc, dec, mar):
     """E = Σ_z m(z) Σ_x d(x|z) log[e(z|x) / m(z)]."""
     enc, dec, mar = _mat(enc), _mat(dec), _vec(mar)
-    return _sum(mar[z] * dec[z][x] * (_log(enc[x][z]) - math.log(mar[z]))
-                for z in range(len(mar)) for x in range(len(dec[0])) if mar[z] * dec[z][x] > 0)
+    return _sum(
+        mar[z] * dec[z][x] * (_log(enc[x][z]) - math.log(mar[z]))
+        for z in range(len(mar))
+        for x in range(len(dec[0]))
+        if mar[z] * dec[z][x] > 0
+    )
 
 
 def bound_g(dec, mar, r):
     """G = Σ_z m(z) Σ_x d(x|z) log[d(x|z) / r(x)]."""
     dec, mar, r = _mat(dec), _vec(mar), _vec(r)
-    return _sum(mar[z] * dec[z][x] * (math.log(dec[z][x]) - _log(r[x]))
-                for z in range(len(mar)) for x in range(len(r)) if mar[z] * dec[z][x] > 0)
+    return _sum(
+        mar[z] * dec[z][x] * (math.log(dec[z][x]) - _log(r[x]))
+        for z in range(len(mar))
+        for x in range(len(r))
+        if mar[z] * dec[z][x] > 0
+    )
 
 
 def reparam_u(px, enc, dec, r):
     """U = Σ_x Σ_z p*(x) e(z|x) log[d(x|z) / r(x)] (needs r > 0 where p_e > 0)."""
     px, enc, dec, r = _vec(px), _mat(enc), _mat(dec), _vec(r)
-    return _sum(px[x] * enc[x][z] * (_log(dec[z][x]) - math.log(r[x]))
-                for x in range(len(px)) for z in range(len(enc[0])) if px[x] * enc[x][z] > 0)
+    return _sum(
+        px[x] * enc[x][z] * (_log(dec[z][x]) - math.log(r[x]))
+        for x in range(len(px))
+        for z in range(len(enc[0]))
+        if px[x] * enc[x][z] > 0
+    )
 
 
 def evaluate(px, enc, dec, mar, *, pzx=None, r=None, base=None):
@@ -139,8 +161,10 @@ def evaluate(px, enc, dec, mar, *, pzx=None, r=None, base=None):
     }
     if pzx is not None:
         pzx = _mat(pzx)
-        joint = [[math.fsum(pzx[s][x] * enc[x][z] for x in range(n_x)) for z in range(n_z)]
-                 for s in range(len(pzx))]
+        joint = [
+            [math.fsum(pzx[s][x] * enc[x][z] for x in range(n_x)) for z in range(n_z)]
+            for s in range(len(pzx))
+        ]
         out["I_zstar"] = mutual_information(joint)
     if base is not None:
         out = {k: v / math.log(base) for k, v in out.items()}
@@ -156,5 +180,7 @@ def optimal_decoder(px, enc):
     """d*(x|z) = p*(x) e(z|x) / q(z) (Appendix D.4); rows with q(z) = 0 are set to p*(x)."""
     px, enc = _vec(px), _mat(enc)
     q = aggregate_posterior(px, enc)
-    return [[px[x] * enc[x][z] / q[z] if q[z] > 0 else px[x] for x in range(len(px))]
-            for z in range(len(q))]
+    return [
+        [px[x] * enc[x][z] / q[z] if q[z] > 0 else px[x] for x in range(len(px))]
+        for z in range(len(q))
+    ]

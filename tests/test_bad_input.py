@@ -67,8 +67,12 @@ def no_training(monkeypatch):
     def boom(*a, **k):
         raise AssertionError("training started before the output location was checked")
 
-    for mod, name in [(toyrd.train.jax, "train"), (toyrd.train.jax, "train_configs"),
-                      (toyrd.train.jax._trainer, "train_configs"), (toyrd.train.torch, "train")]:
+    for mod, name in [
+        (toyrd.train.jax, "train"),
+        (toyrd.train.jax, "train_configs"),
+        (toyrd.train.jax._trainer, "train_configs"),
+        (toyrd.train.torch, "train"),
+    ]:
         monkeypatch.setattr(mod, name, boom)
     monkeypatch.setattr(toyrd.cli._bench.subprocess, "run", boom)
 
@@ -87,15 +91,21 @@ COMMANDS = {
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 @pytest.mark.parametrize("where", ["unwritable", "missing folder", "file as folder"])
-def test_every_subcommand_refuses_a_bad_out_before_training(capsys, tmp_path, unwritable,
-                                                            no_training, command, where):
+def test_every_subcommand_refuses_a_bad_out_before_training(
+    capsys, tmp_path, unwritable, no_training, command, where
+):
     afile = tmp_path / "afile"
     afile.write_text("")
-    out = {"unwritable": os.path.join(unwritable, f"toyrd-{command}"),
-           "missing folder": str(tmp_path / "no" / "such" / "x"),
-           "file as folder": str(afile / "x")}[where]
-    reason = {"unwritable": "not writable", "missing folder": f"no such folder {tmp_path / 'no'}",
-              "file as folder": f"{afile} is a file, not a folder"}[where]
+    out = {
+        "unwritable": os.path.join(unwritable, f"toyrd-{command}"),
+        "missing folder": str(tmp_path / "no" / "such" / "x"),
+        "file as folder": str(afile / "x"),
+    }[where]
+    reason = {
+        "unwritable": "not writable",
+        "missing folder": f"no such folder {tmp_path / 'no'}",
+        "file as folder": f"{afile} is a file, not a folder",
+    }[where]
     line = assert_one_line(capsys, COMMANDS[command] + ["--out", out], "--out", reason)
     assert line.startswith(f"toyrd {command}: error: ")
     assert not os.path.exists(tmp_path / "no")
@@ -105,8 +115,7 @@ def test_every_subcommand_refuses_a_bad_out_before_training(capsys, tmp_path, un
 @pytest.mark.parametrize("device", ["/dev/null", "/dev/full"])
 def test_a_device_is_not_an_output_file(capsys, no_training, command, device):
     """fsync fails on /dev/null; it is refused up front instead of after the run."""
-    assert_one_line(capsys, COMMANDS[command] + ["--out", device], device,
-                    "not a regular file")
+    assert_one_line(capsys, COMMANDS[command] + ["--out", device], device, "not a regular file")
 
 
 @pytest.mark.parametrize("command", ["figure2", "rdplane"])
@@ -191,23 +200,28 @@ def _zip_bomb(path, n_bytes):
     import zipfile
 
     header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': ({n_bytes // 8},), }}"
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z, \
-            z.open("encoder.npy", "w", force_zip64=True) as f:
+    with (
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z,
+        z.open("encoder.npy", "w", force_zip64=True) as f,
+    ):
         f.write(b"\x93NUMPY\x01\x00v\x00" + header.ljust(117).encode() + b"\n")
         for _ in range(n_bytes >> 20):
             f.write(bytes(1 << 20))
 
 
-@pytest.mark.parametrize("content, needle", [
-    (b"", "not a readable .npz file"),
-    (b"\x00garbage" * 100, "not a readable .npz file"),
-    (b"PK\x03\x04" + b"\x00" * 40, "not a readable .npz file"),
-    ("pickle", "not a readable .npz file"),
-    ("npy", "holds a single array"),
-    ("bomb", "more than the"),
-    ("nan", "encoder: entry (0, 0) is nan"),
-    ("missing", "missing array 'decoder'"),
-])
+@pytest.mark.parametrize(
+    "content, needle",
+    [
+        (b"", "not a readable .npz file"),
+        (b"\x00garbage" * 100, "not a readable .npz file"),
+        (b"PK\x03\x04" + b"\x00" * 40, "not a readable .npz file"),
+        ("pickle", "not a readable .npz file"),
+        ("npy", "holds a single array"),
+        ("bomb", "more than the"),
+        ("nan", "encoder: entry (0, 0) is nan"),
+        ("missing", "missing array 'decoder'"),
+    ],
+)
 def test_hostile_model_files(capsys, tmp_path, content, needle):
     p = tmp_path / "m.npz"
     if content == "pickle":
@@ -236,20 +250,35 @@ def test_bump_at_large_scale_raises_divergence_naming_row_step_and_fix():
     from toyrd.train.jax import train
 
     with pytest.raises(DivergenceError) as info:
-        train(family="bump", init_scale=30, lr=50.0, steps=20, warmup=0, seeds=[0, 1],
-              progress=False)
+        train(
+            family="bump", init_scale=30, lr=50.0, steps=20, warmup=0, seeds=[0, 1], progress=False
+        )
     msg = str(info.value)
     assert "\n" not in msg
-    for needle in ("training diverged: row 0", "seed 0", "init_scale 30", "at step",
-                   "went non-finite", "lower lr (now 50)", "on_divergence='keep'"):
+    for needle in (
+        "training diverged: row 0",
+        "seed 0",
+        "init_scale 30",
+        "at step",
+        "went non-finite",
+        "lower lr (now 50)",
+        "on_divergence='keep'",
+    ):
         assert needle in msg, (needle, msg)
 
 
 def test_on_divergence_keep_returns_the_rows():
     from toyrd.train.jax import train
 
-    res = train(family="bump", init_scale=30, lr=50.0, steps=20, warmup=0, progress=False,
-                on_divergence="keep")
+    res = train(
+        family="bump",
+        init_scale=30,
+        lr=50.0,
+        steps=20,
+        warmup=0,
+        progress=False,
+        on_divergence="keep",
+    )
     assert not np.all(np.isfinite(res.history["loss"]))
     with pytest.raises(ToyrdError, match="on_divergence: 'sometimes'"):
         train(steps=2, progress=False, on_divergence="sometimes")
@@ -258,8 +287,12 @@ def test_on_divergence_keep_returns_the_rows():
 def test_initial_parameters_overflowing_name_init_scale():
     from toyrd.train.jax import train
 
-    with np.errstate(over="ignore"), pytest.raises(
-            DivergenceError, match=r"initial parameter 'enc_w' is not finite; lower init_scale"):
+    with (
+        np.errstate(over="ignore"),
+        pytest.raises(
+            DivergenceError, match=r"initial parameter 'enc_w' is not finite; lower init_scale"
+        ),
+    ):
         train(family="bump", init_scale=1e4, steps=2, warmup=0, progress=False)
 
 
@@ -272,9 +305,24 @@ def test_autonomy_nan_encoder_loss_raises():
 
 
 def test_cli_divergence_is_not_blamed_on_the_user_encoder(capsys):
-    line = assert_one_line(capsys, ["train", "--family", "bump", "--init-scale", "30", "--lr",
-                                    "50", "--steps", "20", "--warmup", "0", "--json"],
-                           "training diverged")
+    line = assert_one_line(
+        capsys,
+        [
+            "train",
+            "--family",
+            "bump",
+            "--init-scale",
+            "30",
+            "--lr",
+            "50",
+            "--steps",
+            "20",
+            "--warmup",
+            "0",
+            "--json",
+        ],
+        "training diverged",
+    )
     assert "encoder: entry" not in line
 
 
@@ -282,8 +330,9 @@ def test_sweep_keeps_diverged_rows(tmp_path):
     from toyrd.train._sweep import grid, run_sweep
 
     f = tmp_path / "s.jsonl"
-    run_sweep(grid(families=["bump"], init_scales=[30.0], steps=20, warmup=0, lr=50.0), f,
-              progress=False)
+    run_sweep(
+        grid(families=["bump"], init_scales=[30.0], steps=20, warmup=0, lr=50.0), f, progress=False
+    )
     assert '"status": "diverged"' in f.read_text()
 
 
@@ -303,8 +352,9 @@ def test_torch_extreme_logits_no_nan_after_a_step(torch_mod, estimator):
     with torch_mod.no_grad():
         for p in model.parameters():
             p.mul_(1e4)
-    res = train(TORCH_DEFAULTS._replace(steps=2, estimator=estimator, history_stride=1),
-                model=model)
+    res = train(
+        TORCH_DEFAULTS._replace(steps=2, estimator=estimator, history_stride=1), model=model
+    )
     assert all(torch_mod.isfinite(p).all() for p in model.parameters())
     assert all(np.all(np.isfinite(t)) for t in res.tables)
 
@@ -323,9 +373,12 @@ def test_torch_divergence_error(torch_mod, monkeypatch):
 
     real = tt.estimate_rd
     monkeypatch.setattr(tt, "estimate_rd", nan_at_step_two)
-    with pytest.raises(DivergenceError, match=r"seed 0, elbo, family tabular, estimator exact: "
-                                              r"the minibatch R = nan, loss = nan went non-finite"
-                                              r" at step 2 of 5; lower lr \(now 0.01\)"):
+    with pytest.raises(
+        DivergenceError,
+        match=r"seed 0, elbo, family tabular, estimator exact: "
+        r"the minibatch R = nan, loss = nan went non-finite"
+        r" at step 2 of 5; lower lr \(now 0.01\)",
+    ):
         tt.train(TORCH_DEFAULTS._replace(steps=5, estimator="exact"))
 
 
@@ -337,18 +390,26 @@ def _unnormalised(params, n_x):
     return 2 * e, d, m
 
 
-@pytest.mark.parametrize("kwargs, error, needle", [
-    (dict(steps=2.5), ToyrdError, "steps: 2.5, expected an integer >= 1"),
-    (dict(n_z=3.5), ToyrdError, "n_z: 3.5, expected an integer >= 1"),
-    (dict(warmup=1.5), ToyrdError, "warmup: 1.5, expected an integer >= 0"),
-    (dict(seeds=[-1]), ToyrdError, "seeds: -1, expected an integer >= 0"),
-    (dict(pzx="double"), TableError, "pzx: entries sum to 2"),
-    (dict(pzx=np.full((2, 5), 0.1)), TableError, "pzx: has 5 columns, expected n_x = 30"),
-    (dict(pzx=np.full((2, 30), np.nan)), TableError, "pzx: entry (0, 0) is nan"),
-    (dict(family=toyrd.tables.Family("unnorm", toyrd.tables.tabular.init, _unnormalised)),
-     TableError, ("family 'unnorm' (row seed 0, init_scale 0.3): its initial tables are not "
-                  "valid: encoder row 0: sums to 2")),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, needle",
+    [
+        (dict(steps=2.5), ToyrdError, "steps: 2.5, expected an integer >= 1"),
+        (dict(n_z=3.5), ToyrdError, "n_z: 3.5, expected an integer >= 1"),
+        (dict(warmup=1.5), ToyrdError, "warmup: 1.5, expected an integer >= 0"),
+        (dict(seeds=[-1]), ToyrdError, "seeds: -1, expected an integer >= 0"),
+        (dict(pzx="double"), TableError, "pzx: entries sum to 2"),
+        (dict(pzx=np.full((2, 5), 0.1)), TableError, "pzx: has 5 columns, expected n_x = 30"),
+        (dict(pzx=np.full((2, 30), np.nan)), TableError, "pzx: entry (0, 0) is nan"),
+        (
+            dict(family=toyrd.tables.Family("unnorm", toyrd.tables.tabular.init, _unnormalised)),
+            TableError,
+            (
+                "family 'unnorm' (row seed 0, init_scale 0.3): its initial tables are not "
+                "valid: encoder row 0: sums to 2"
+            ),
+        ),
+    ],
+)
 def test_train_arguments(kwargs, error, needle):
     from toyrd.train.jax import train
 
@@ -359,12 +420,15 @@ def test_train_arguments(kwargs, error, needle):
     assert needle in str(info.value), str(info.value)
 
 
-@pytest.mark.parametrize("kwargs, needle", [
-    (dict(iters=2.7), "iters: 2.7, expected an integer >= 0"),
-    (dict(n_z=3.5), "n_z: 3.5, expected an integer >= 1"),
-    (dict(seed=-1), "seed: -1, expected an integer >= 0"),
-    (dict(init_scale=math.nan), "init_scale: nan, expected a finite number"),
-])
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        (dict(iters=2.7), "iters: 2.7, expected an integer >= 0"),
+        (dict(n_z=3.5), "n_z: 3.5, expected an integer >= 1"),
+        (dict(seed=-1), "seed: -1, expected an integer >= 0"),
+        (dict(init_scale=math.nan), "init_scale: nan, expected a finite number"),
+    ],
+)
 def test_em_arguments(kwargs, needle):
     with pytest.raises(ToyrdError, match=None) as info:
         toyrd.train.em(**{"iters": 1, **kwargs})
@@ -381,8 +445,11 @@ PX = np.array([0.5, 0.5])
 
 @pytest.mark.parametrize("base", [1, 1.0, math.nan, math.inf, 0, -2, "2", True])
 def test_evaluate_base(base):
-    with pytest.raises(ToyrdError, match=r"base: .*expected None \(nats\) or a finite number > 0 "
-                                         r"other than 1"):
+    with pytest.raises(
+        ToyrdError,
+        match=r"base: .*expected None \(nats\) or a finite number > 0 "
+        r"other than 1",
+    ):
         toyrd.evaluate(PX, np.eye(2), np.eye(2), PX, base=base)
 
 
@@ -390,13 +457,19 @@ def test_entropy_base_two_still_gives_bits():
     assert toyrd.entropy(PX, base=2) == pytest.approx(1.0, abs=1e-15)
 
 
-@pytest.mark.parametrize("name, call", [
-    ("p", lambda a: toyrd.entropy(a)),
-    ("encoder", lambda a: toyrd.evaluate(PX, a, np.eye(2), PX)),
-])
+@pytest.mark.parametrize(
+    "name, call",
+    [
+        ("p", lambda a: toyrd.entropy(a)),
+        ("encoder", lambda a: toyrd.evaluate(PX, a, np.eye(2), PX)),
+    ],
+)
 def test_masked_arrays_are_refused_not_unmasked(name, call):
-    arr = (np.ma.masked_array([0.5, 0.5, 7.0], mask=[0, 0, 1]) if name == "p"
-           else np.ma.masked_array(np.eye(2), mask=[[0, 1], [0, 0]]))
+    arr = (
+        np.ma.masked_array([0.5, 0.5, 7.0], mask=[0, 0, 1])
+        if name == "p"
+        else np.ma.masked_array(np.eye(2), mask=[[0, 1], [0, 0]])
+    )
     with pytest.raises(TableError, match=f"{name}: is a masked array; toyrd does not read masks"):
         call(arr)
 
@@ -412,11 +485,14 @@ def test_other_ndarray_subclasses_are_read_as_their_values(tmp_path):
     assert toyrd.entropy(mm) == pytest.approx(math.log(2), abs=1e-15)
 
 
-@pytest.mark.parametrize("kwargs, needle", [
-    (dict(max_terms=1.5), "max_terms: 1.5"),
-    (dict(method="mc", seed=-3), "seed: -3"),
-    (dict(method="mc", n_samples=3.5), "n_samples: 3.5"),
-])
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        (dict(max_terms=1.5), "max_terms: 1.5"),
+        (dict(method="mc", seed=-3), "seed: -3"),
+        (dict(method="mc", n_samples=3.5), "n_samples: 3.5"),
+    ],
+)
 def test_iwae_arguments(kwargs, needle):
     with pytest.raises(ToyrdError, match=needle):
         toyrd.quantities.iwae_bound(PX, np.eye(2), np.eye(2), PX, 2, **kwargs)

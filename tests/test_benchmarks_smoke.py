@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = dict(os.environ, JAX_PLATFORMS="cpu",
-           PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+ENV = dict(
+    os.environ,
+    JAX_PLATFORMS="cpu",
+    PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+)
 
 sys.path.insert(0, str(ROOT))
 from benchmarks import __main__ as runner  # noqa: E402
@@ -27,21 +30,43 @@ from benchmarks import report  # noqa: E402
 def quick_eval(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     # an earlier run's entry for another case: --only must keep it
-    (out / "summary.json").write_text(json.dumps(
-        {"quick": True, "machine": {"cpu": "earlier"},
-         "cases": {"ib": {"status": "ok", "wall_s": 1.0, "file": "ib.json"}}}))
-    proc = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--only", "eval",
-                           "--out", str(out), "--json"], cwd=ROOT, env=ENV, capture_output=True,
-                          text=True, timeout=300)
+    (out / "summary.json").write_text(
+        json.dumps(
+            {
+                "quick": True,
+                "machine": {"cpu": "earlier"},
+                "cases": {"ib": {"status": "ok", "wall_s": 1.0, "file": "ib.json"}},
+            }
+        )
+    )
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--quick",
+            "--only",
+            "eval",
+            "--out",
+            str(out),
+            "--json",
+        ],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return out, json.loads(proc.stdout)
 
 
 def test_quick_eval_writes_envelopes_and_summary(quick_eval):
     out, summary = quick_eval
-    assert summary["cases"] == {"ib": {"status": "ok", "wall_s": 1.0, "file": "ib.json"},
-                                "eval": {"status": "ok", "wall_s": summary["cases"]["eval"]["wall_s"],
-                                         "file": "eval.json"}}
+    assert summary["cases"] == {
+        "ib": {"status": "ok", "wall_s": 1.0, "file": "ib.json"},
+        "eval": {"status": "ok", "wall_s": summary["cases"]["eval"]["wall_s"], "file": "eval.json"},
+    }
     assert summary["machine"] == {"cpu": "earlier"} and summary["rerun"][0]["cases"] == ["eval"]
     env = json.loads((out / "eval.json").read_text())
     assert env["case"] == "eval" and env["quick"] is True and env["status"] == "ok"
@@ -80,14 +105,42 @@ def test_report_targets_and_generic_tables(tmp_path):
     from benchmarks import write_json
 
     write_json(tmp_path / "summary.json", {"quick": False, "machine": {"cpu": "X"}, "cases": {}})
-    write_json(tmp_path / "scaling.json", {"status": "ok", "wall_s": 1.0, "result": {
-        "points": [], "skipped": [], "fits": {"B1": {"n>=100": {"exponent": 1.04, "sizes": [100, 300]},
-                                                     "all": None}}}})
-    write_json(tmp_path / "figure2.json", {"status": "ok", "wall_s": 1.0, "result": {
-        "command": "toyrd figure2", "runs": 1, "wall_s": [20.0], "cold_s": 20.0, "min_s": 20.0,
-        "files": ["a.png"], "target_s": 15.0}})
-    write_json(tmp_path / "other.json", {"status": "ok", "wall_s": 1.0, "result": {
-        "speed": 2.5, "rows": [{"B": 1, "us": 3.0}, {"B": 64, "us": 0.5}]}})
+    write_json(
+        tmp_path / "scaling.json",
+        {
+            "status": "ok",
+            "wall_s": 1.0,
+            "result": {
+                "points": [],
+                "skipped": [],
+                "fits": {"B1": {"n>=100": {"exponent": 1.04, "sizes": [100, 300]}, "all": None}},
+            },
+        },
+    )
+    write_json(
+        tmp_path / "figure2.json",
+        {
+            "status": "ok",
+            "wall_s": 1.0,
+            "result": {
+                "command": "toyrd figure2",
+                "runs": 1,
+                "wall_s": [20.0],
+                "cold_s": 20.0,
+                "min_s": 20.0,
+                "files": ["a.png"],
+                "target_s": 15.0,
+            },
+        },
+    )
+    write_json(
+        tmp_path / "other.json",
+        {
+            "status": "ok",
+            "wall_s": 1.0,
+            "result": {"speed": 2.5, "rows": [{"B": 1, "us": 3.0}, {"B": 64, "us": 0.5}]},
+        },
+    )
     rows = {r[0]: r[1:] for r in report.targets(report.load(tmp_path))}
     assert rows["cost linear in n_x·n_z (B = 1, n ≥ 100, wall clock)"] == ["α = 1.04", True]
     assert rows["`toyrd figure2` ≤ 15 s cold"] == ["20.0 s", False]
@@ -103,8 +156,13 @@ def test_fmt_significant_digits():
 
 
 def test_cli_bench_rejects_unknown_case():
-    proc = subprocess.run([sys.executable, "-m", "toyrd.cli", "bench", "--only", "nope"],
-                          cwd=ROOT, env=ENV, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "toyrd.cli", "bench", "--only", "nope"],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "--only: unknown case(s) ['nope']" in lines[0]
@@ -114,23 +172,65 @@ def test_peers_section_and_targets_from_hand_made_json(tmp_path):
     """bench_peers' JSON renders as the same-threads table, the quality table and its targets."""
     from benchmarks import write_json
 
-    peers = [{"peer": name, "batch": 64, "us_per_model_step": us, "cpu_us_per_model_step": us,
-              "x_toyrd_float64": us / 8.0, "x_toyrd_mixed": us / 2.5, "x_jax_naive": us / 12.0}
-             for name, us in (("toyrd_float64", 8.0), ("toyrd_mixed", 2.5), ("jax_naive", 12.0))]
-    quality = [{"objective": "elbo", "hyper": None, "dtype": "mixed", "seeds": 64, "steps": 2000,
-                "gap_max": 1e-15, "gap_median": 0.0, "R_mean": 0.04, "train_s": 1.0}]
-    process = {"sweep_mixed_cold_s": 7.0, "sweep_mixed_warm_s": 4.0, "sweep_float64_cold_s": 8.0,
-               "sweep_float64_warm_s": 6.0, "plain_jax_script_s": 9.0,
-               "ratio_plain_over_sweep_mixed_warm": 2.25,
-               "ratio_plain_over_sweep_float64_warm": 1.5}
+    peers = [
+        {
+            "peer": name,
+            "batch": 64,
+            "us_per_model_step": us,
+            "cpu_us_per_model_step": us,
+            "x_toyrd_float64": us / 8.0,
+            "x_toyrd_mixed": us / 2.5,
+            "x_jax_naive": us / 12.0,
+        }
+        for name, us in (("toyrd_float64", 8.0), ("toyrd_mixed", 2.5), ("jax_naive", 12.0))
+    ]
+    quality = [
+        {
+            "objective": "elbo",
+            "hyper": None,
+            "dtype": "mixed",
+            "seeds": 64,
+            "steps": 2000,
+            "gap_max": 1e-15,
+            "gap_median": 0.0,
+            "R_mean": 0.04,
+            "train_s": 1.0,
+        }
+    ]
+    process = {
+        "sweep_mixed_cold_s": 7.0,
+        "sweep_mixed_warm_s": 4.0,
+        "sweep_float64_cold_s": 8.0,
+        "sweep_float64_warm_s": 6.0,
+        "plain_jax_script_s": 9.0,
+        "ratio_plain_over_sweep_mixed_warm": 2.25,
+        "ratio_plain_over_sweep_float64_warm": 1.5,
+    }
     write_json(tmp_path / "summary.json", {"quick": False, "machine": {"cpu": "X"}, "cases": {}})
-    write_json(tmp_path / "peers.json", {"status": "ok", "wall_s": 1.0, "result": {
-        "batch": 64, "threads": 2, "steps": 2000, "torch_steps": 200, "peers": peers,
-        "quality": quality, "process": process, "torch_compile": "ok", "jax_backend": "cpu",
-        "loadavg_start": [0.5, 0.5, 0.5]}})
+    write_json(
+        tmp_path / "peers.json",
+        {
+            "status": "ok",
+            "wall_s": 1.0,
+            "result": {
+                "batch": 64,
+                "threads": 2,
+                "steps": 2000,
+                "torch_steps": 200,
+                "peers": peers,
+                "quality": quality,
+                "process": process,
+                "torch_compile": "ok",
+                "jax_backend": "cpu",
+                "loadavg_start": [0.5, 0.5, 0.5],
+            },
+        },
+    )
     rows = {r[0]: r[1:] for r in report.targets(report.load(tmp_path))}
     assert rows["default training path ≥ 4× the plain JAX float64 loop (same threads)"] == [
-        "4.80×", True]
+        "4.80×",
+        True,
+    ]
     assert rows["`toyrd sweep` process ≥ 2× the plain JAX script (warm cache)"] == ["2.25×", True]
     page = report.render_page(tmp_path)
     assert "**2 thread(s)**" in page

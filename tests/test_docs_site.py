@@ -29,24 +29,34 @@ check = _load("toyrd_check_site", ROOT / "docs" / "scripts" / "check_site.py")
 
 
 def _html(text: str) -> str:
-    md = markdown.Markdown(extensions=["pymdownx.arithmatex", hook.StarExtension()],
-                           extension_configs={"pymdownx.arithmatex": {"generic": True}})
+    md = markdown.Markdown(
+        extensions=["pymdownx.arithmatex", hook.StarExtension()],
+        extension_configs={"pymdownx.arithmatex": {"generic": True}},
+    )
     return md.convert(text)
 
 
-@pytest.mark.parametrize("text, html", [
-    # a one-letter name and its star are text, however many follow on the line
-    ("(i) p*(x), g(x) and p*(x') e", "<p>(i) p*(x), g(x) and p*(x') e</p>"),
-    ("KL(p*‖g) and I(z; z*)", "<p>KL(p*‖g) and I(z; z*)</p>"),
-    ("Σ_{z*} p(z*|x)", "<p>Σ_{z*} p(z*|x)</p>"),
-    ("**p*(x) ≈ g(x)** here", "<p><strong>p*(x) ≈ g(x)</strong> here</p>"),
-    # emphasis stays emphasis, a one-letter word included
-    ("a *z* b and *fresh*", "<p>a <em>z</em> b and <em>fresh</em></p>"),
-    # code and math are not touched
-    ("`p*(x)` and `z*`", "<p><code>p*(x)</code> and <code>z*</code></p>"),
-    ("$a*b$ and $p^*$", ('<p><span class="arithmatex">\\(a*b\\)</span> and '
-                         '<span class="arithmatex">\\(p^*\\)</span></p>')),
-])
+@pytest.mark.parametrize(
+    "text, html",
+    [
+        # a one-letter name and its star are text, however many follow on the line
+        ("(i) p*(x), g(x) and p*(x') e", "<p>(i) p*(x), g(x) and p*(x') e</p>"),
+        ("KL(p*‖g) and I(z; z*)", "<p>KL(p*‖g) and I(z; z*)</p>"),
+        ("Σ_{z*} p(z*|x)", "<p>Σ_{z*} p(z*|x)</p>"),
+        ("**p*(x) ≈ g(x)** here", "<p><strong>p*(x) ≈ g(x)</strong> here</p>"),
+        # emphasis stays emphasis, a one-letter word included
+        ("a *z* b and *fresh*", "<p>a <em>z</em> b and <em>fresh</em></p>"),
+        # code and math are not touched
+        ("`p*(x)` and `z*`", "<p><code>p*(x)</code> and <code>z*</code></p>"),
+        (
+            "$a*b$ and $p^*$",
+            (
+                '<p><span class="arithmatex">\\(a*b\\)</span> and '
+                '<span class="arithmatex">\\(p^*\\)</span></p>'
+            ),
+        ),
+    ],
+)
 def test_star_after_a_one_letter_name_is_not_emphasis(text, html):
     assert _html(text) == html
 
@@ -65,10 +75,17 @@ def test_mkdocs_loads_no_script_from_the_network():
     assert "http" not in js and "assets/mathjax/tex-chtml.js" in js
 
 
-@pytest.mark.parametrize("text, n", [
-    ("the rate $R$ is", 2), ("a \\(x\\) b", 2), ("\\[ y \\]", 2), ("sum \\sum_z here", 1),
-    ("p*(x) = 0.5 nats, I(x; z*)", 0), ("e(z|x) and d(x|z)", 0),
-])
+@pytest.mark.parametrize(
+    "text, n",
+    [
+        ("the rate $R$ is", 2),
+        ("a \\(x\\) b", 2),
+        ("\\[ y \\]", 2),
+        ("sum \\sum_z here", 1),
+        ("p*(x) = 0.5 nats, I(x; z*)", 0),
+        ("e(z|x) and d(x|z)", 0),
+    ],
+)
 def test_raw_tex_finds_delimiters_and_commands(text, n):
     assert len(check.raw_tex([text])) == n
 
@@ -86,7 +103,9 @@ def test_missing_downloads_resolves_links_from_the_page(tmp_path):
     page = "notebooks/01_x/index.html"
     assert check.missing_downloads(tmp_path, page, ["01_x.py"]) == []
     assert check.missing_downloads(tmp_path, page, ["01_x.ipynb", "../01_x.py"]) == [
-        "01_x.ipynb", "../01_x.py"]
+        "01_x.ipynb",
+        "../01_x.py",
+    ]
 
 
 # ------------------------------------------------------------------ the API pages' docstrings
@@ -116,36 +135,47 @@ def test_doctests_become_fenced_code():
     text = "Intro:\n>>> x = 1\n>>> x\n1\n\nAfter.\n    >>> y\n    2"
     assert roles.fence_doctests(text) == (
         "Intro:\n\n```pycon\n>>> x = 1\n>>> x\n1\n```\n\nAfter.\n\n    ```pycon\n    >>> y\n    2\n"
-        "    ```")
+        "    ```"
+    )
     fenced = "```python\n>>> inside a fence\n```"
     assert roles.fence_doctests(fenced) == fenced
     section = "Text.\n\nExamples:\n    >>> 1 + 1\n    2\n\nMore:\n>>> x"  # griffe renders Examples
     assert roles.fence_doctests(section) == (
-        "Text.\n\nExamples:\n    >>> 1 + 1\n    2\n\nMore:\n\n```pycon\n>>> x\n```")
+        "Text.\n\nExamples:\n    >>> 1 + 1\n    2\n\nMore:\n\n```pycon\n>>> x\n```"
+    )
     admonition = "Example:\n    >>> 1 + 1\n    2"  # an admonition: Markdown, so fenced
     assert roles.fence_doctests(admonition) == (
-        "Example:\n    ```pycon\n    >>> 1 + 1\n    2\n    ```")
+        "Example:\n    ```pycon\n    >>> 1 + 1\n    2\n    ```"
+    )
 
 
 def test_roles_resolve_like_sphinx(loaded):
     pkg, collection = loaded
     fig2 = pkg["experiments.figure2"]
     # a re-exported name, written as in the docstring, resolves to where it is defined
-    assert roles.resolve("toyrd.evaluate", fig2, collection) == "toyrd.quantities._evaluate.evaluate"
+    assert (
+        roles.resolve("toyrd.evaluate", fig2, collection) == "toyrd.quantities._evaluate.evaluate"
+    )
     here = "toyrd.experiments.figure2.optimal_model"
     assert roles.resolve("optimal_model", fig2, collection) == here
     assert roles.resolve("toyrd.no_such_name", fig2, collection) is None
     html = roles.rewrite_roles(":func:`~toyrd.evaluate` and :mod:`toyrd.nothing`", fig2, collection)
-    assert html == ('<autoref identifier="toyrd.quantities._evaluate.evaluate" optional>'
-                    "<code>evaluate()</code></autoref> and `toyrd.nothing`")
+    assert html == (
+        '<autoref identifier="toyrd.quantities._evaluate.evaluate" optional>'
+        "<code>evaluate()</code></autoref> and `toyrd.nothing`"
+    )
 
 
 def test_every_role_in_the_docstrings_names_an_object(loaded):
     """A role naming a module of an old layout (toyrd.optimal, toyrd.io, ...) is a dead link."""
     pkg, collection = loaded
-    dead = [(obj.path, m.group(0)) for obj in _objects(pkg) if obj.docstring
-            for m in roles._ROLE.finditer(obj.docstring.value)
-            if roles.resolve(m.group(3), obj, collection) is None]
+    dead = [
+        (obj.path, m.group(0))
+        for obj in _objects(pkg)
+        if obj.docstring
+        for m in roles._ROLE.finditer(obj.docstring.value)
+        if roles.resolve(m.group(3), obj, collection) is None
+    ]
     assert not dead, f"roles naming nothing: {dead}"
 
 

@@ -16,9 +16,21 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "toyrd"
 
 #: Layer rank of each top-level part of the package.
 LAYERS = {
-    "errors": 0, "_backend": 0, "_validate": 0, "_formulas": 0, "_output": 0,
-    "data": 1, "tables": 2, "quantities": 3, "objectives": 4, "train": 5, "testing": 5,
-    "experiments": 6, "plot": 7, "explore": 8, "cli": 9,
+    "errors": 0,
+    "_backend": 0,
+    "_validate": 0,
+    "_formulas": 0,
+    "_output": 0,
+    "data": 1,
+    "tables": 2,
+    "quantities": 3,
+    "objectives": 4,
+    "train": 5,
+    "testing": 5,
+    "experiments": 6,
+    "plot": 7,
+    "explore": 8,
+    "cli": 9,
 }
 #: Private modules every layer may use (the shared internals at the base).
 SHARED_PRIVATE = {"toyrd._validate", "toyrd._formulas", "toyrd._backend", "toyrd._output"}
@@ -87,11 +99,14 @@ def test_no_import_goes_up_a_layer_or_into_private_names():
     assert not bad, "\n".join(bad)
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("from toyrd.plot import figure2_figure\n", "imports higher layer"),
-    ("from toyrd.experiments.figure2 import _paired_loss\n", "imports private"),
-    ("from toyrd.quantities._info import evaluate\n", "imports private module"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("from toyrd.plot import figure2_figure\n", "imports higher layer"),
+        ("from toyrd.experiments.figure2 import _paired_loss\n", "imports private"),
+        ("from toyrd.quantities._info import evaluate\n", "imports private module"),
+    ],
+)
 def test_the_checker_catches_each_kind_of_violation(tmp_path, monkeypatch, text, expected):
     """Plant one bad import in a copy of the data layer; the checker must report it."""
     copy = tmp_path / "toyrd"
@@ -105,8 +120,11 @@ def test_the_checker_catches_each_kind_of_violation(tmp_path, monkeypatch, text,
 
 def test_module_sizes():
     """Small modules by concept: none above ~400 lines."""
-    big = {str(p.relative_to(PACKAGE.parent)): n for _, p in _modules()
-           if (n := len(p.read_text().splitlines())) > 420}
+    big = {
+        str(p.relative_to(PACKAGE.parent)): n
+        for _, p in _modules()
+        if (n := len(p.read_text().splitlines())) > 420
+    }
     assert not big, big
 
 

@@ -23,9 +23,14 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.py"))
 
 #: The lessons the course promises (issue 6); each must exist.
 EXPECTED = [
-    "01_exact_quantities.py", "02_optimal_marginal_decoder.py", "03_elbo_vs_target_rate.py",
-    "04_beta_vae_frontier.py", "05_perspectives.py", "06_encoder_autonomy.py",
-    "07_monte_carlo_vs_truth.py", "08_remedies.py",
+    "01_exact_quantities.py",
+    "02_optimal_marginal_decoder.py",
+    "03_elbo_vs_target_rate.py",
+    "04_beta_vae_frontier.py",
+    "05_perspectives.py",
+    "06_encoder_autonomy.py",
+    "07_monte_carlo_vs_truth.py",
+    "08_remedies.py",
 ]
 
 
@@ -88,7 +93,7 @@ def test_docs_site_lists_every_lesson_and_page():
     """mkdocs.yml's nav renders every lesson, and every page it names exists (checked without a build)."""
     root = NOTEBOOK_DIR.parent
     config = (root / "mkdocs.yml").read_text(encoding="utf-8")
-    nav = config[config.index("\nnav:"):]
+    nav = config[config.index("\nnav:") :]
     for name in EXPECTED:
         assert f"notebooks/{name}" in nav, f"{name} is not in the docs nav"
     pages = re.findall(r"^\s*-\s*(?:[^:\n]+:\s*)?([\w/.-]+\.md)\s*$", nav, flags=re.M)

@@ -5,18 +5,24 @@ import pytest
 
 import toyrd
 from toyrd import _formulas as F
+from toyrd.objectives import Objective, check_hyper, loss_from_rd, make_objective, objective_loss
 from toyrd.tables import tabular
-from toyrd.objectives import (Objective, check_hyper, loss_from_rd, make_objective,
-                              objective_loss)
 from toyrd.testing import IDENTITY_TOL
 
 #: float64 identities (a few ulps of the ~3-nat totals).
 GRAD_TOL = 1e-6
 
 
-@pytest.mark.parametrize("kind,value,expected", [
-    ("elbo", None, 0.4 + 2.6), ("beta", 2.0, 2.6 + 2.0 * 0.4), ("rda", 3.0, 0.4 + 3.0 * 2.6),
-    ("target_rate", 0.5, 2.6 + 0.1), ("target_rate", 0.1, 2.6 + 0.3)])
+@pytest.mark.parametrize(
+    "kind,value,expected",
+    [
+        ("elbo", None, 0.4 + 2.6),
+        ("beta", 2.0, 2.6 + 2.0 * 0.4),
+        ("rda", 3.0, 0.4 + 3.0 * 2.6),
+        ("target_rate", 0.5, 2.6 + 0.1),
+        ("target_rate", 0.1, 2.6 + 0.3),
+    ],
+)
 def test_loss_values(kind, value, expected):
     assert loss_from_rd(kind, 0.4, 2.6, value) == pytest.approx(expected, abs=1e-15)
     assert Objective(kind, value)(0.4, 2.6) == pytest.approx(expected, abs=1e-15)
@@ -28,10 +34,16 @@ def test_beta_one_and_lambda_one_are_the_elbo():
     assert loss_from_rd("rda", r, d, 1.0) == loss_from_rd("elbo", r, d)
 
 
-@pytest.mark.parametrize("kind,value,msg", [
-    ("nope", None, "is not one of"), ("target_rate", None, "needs its hyperparameter sigma"),
-    ("beta", -1.0, "must be finite and >= 0"), ("rda", float("nan"), "must be finite"),
-    ("beta", "abc", "is not a number")])
+@pytest.mark.parametrize(
+    "kind,value,msg",
+    [
+        ("nope", None, "is not one of"),
+        ("target_rate", None, "needs its hyperparameter sigma"),
+        ("beta", -1.0, "must be finite and >= 0"),
+        ("rda", float("nan"), "must be finite"),
+        ("beta", "abc", "is not a number"),
+    ],
+)
 def test_bad_specs_raise(kind, value, msg):
     with pytest.raises(toyrd.ToyrdError, match=msg):
         make_objective(kind, value)
@@ -48,8 +60,9 @@ def _random_model(seed, n_x=30, n_z=30):
     return toyrd.toy_data().px, e, d, m
 
 
-@pytest.mark.parametrize("kind,value", [("elbo", None), ("beta", 0.3), ("rda", 2.0),
-                                        ("target_rate", 0.5)])
+@pytest.mark.parametrize(
+    "kind,value", [("elbo", None), ("beta", 0.3), ("rda", 2.0), ("target_rate", 0.5)]
+)
 def test_objective_loss_matches_exact_core(kind, value):
     px, e, d, m = _random_model(3)
     loss, r, dist = objective_loss(kind, px, e, d, m, value)
@@ -67,7 +80,13 @@ def test_elbo_loss_is_H_on_the_optimal_manifold():
 
 #: (kind, value) pairs whose gradients are checked together; σ = 0.2 and 3.0 sit on either side
 #: of the model's R (≈ 0.5–1.5 at these inits), away from the kink of |σ − R|.
-GRAD_CASES = [("elbo", 0.0), ("beta", 0.3), ("rda", 2.0), ("target_rate", 0.2), ("target_rate", 3.0)]
+GRAD_CASES = [
+    ("elbo", 0.0),
+    ("beta", 0.3),
+    ("rda", 2.0),
+    ("target_rate", 0.2),
+    ("target_rate", 3.0),
+]
 
 
 @pytest.mark.parametrize("family", ["tabular", "bump"])
@@ -92,8 +111,15 @@ def test_gradients_match_finite_differences(family):
 
         r = float(objective_loss("elbo", px, *fam.tables(params, 30))[1])
         assert min(abs(r - v) for k, v in GRAD_CASES if k == "target_rate") > 0.1
-        check_grads(jax.jit(f), (params,), order=1, modes=("fwd", "rev"), atol=GRAD_TOL,
-                    rtol=GRAD_TOL, eps=1e-6)
+        check_grads(
+            jax.jit(f),
+            (params,),
+            order=1,
+            modes=("fwd", "rev"),
+            atol=GRAD_TOL,
+            rtol=GRAD_TOL,
+            eps=1e-6,
+        )
 
 
 def test_hyperparameter_boundaries():

@@ -25,32 +25,145 @@ ROW_OFF = _with(ENC, (1, 1), 0.07)  # row 1 sums to 0.97
 BAD_MODELS = [
     # (what, px, encoder, decoder, marginal, message regex)
     ("row sum", PX, ROW_OFF, DEC, MAR, r"^encoder row 1: sums to 0\.97, expected 1 ± 1e-10$"),
-    ("decoder row sum", PX, ENC, _with(DEC, (1, 0), 0.7), MAR, r"^decoder row 1: sums to 1\.1, expected 1 ± 1e-10$"),
+    (
+        "decoder row sum",
+        PX,
+        ENC,
+        _with(DEC, (1, 0), 0.7),
+        MAR,
+        r"^decoder row 1: sums to 1\.1, expected 1 ± 1e-10$",
+    ),
     ("px sum", [0.2, 0.3, 0.4], ENC, DEC, MAR, r"^px: sums to 0\.9, expected 1 ± 1e-10$"),
     ("marginal sum", PX, ENC, DEC, [0.5, 0.6], r"^marginal: sums to 1\.1, expected 1 ± 1e-10$"),
-    ("negative", PX, np.array([[0.5, 0.5], [0.9, 0.1], [-0.2, 1.2]]), DEC, MAR, r"^encoder: entry \(2, 0\) is -0\.2, probabilities must be >= 0$"),
-    ("negative px", [-0.1, 0.6, 0.5], ENC, DEC, MAR, r"^px: entry 0 is -0\.1, probabilities must be >= 0$"),
-    ("nan", PX, ENC, _with(DEC, (0, 2), np.nan), MAR, r"^decoder: entry \(0, 2\) is nan, entries must be finite$"),
+    (
+        "negative",
+        PX,
+        np.array([[0.5, 0.5], [0.9, 0.1], [-0.2, 1.2]]),
+        DEC,
+        MAR,
+        r"^encoder: entry \(2, 0\) is -0\.2, probabilities must be >= 0$",
+    ),
+    (
+        "negative px",
+        [-0.1, 0.6, 0.5],
+        ENC,
+        DEC,
+        MAR,
+        r"^px: entry 0 is -0\.1, probabilities must be >= 0$",
+    ),
+    (
+        "nan",
+        PX,
+        ENC,
+        _with(DEC, (0, 2), np.nan),
+        MAR,
+        r"^decoder: entry \(0, 2\) is nan, entries must be finite$",
+    ),
     ("inf", PX, ENC, DEC, [np.inf, 0.6], r"^marginal: entry 0 is inf, entries must be finite$"),
-    ("-inf", PX, _with(ENC, (0, 1), -np.inf), DEC, MAR, r"^encoder: entry \(0, 1\) is -inf, entries must be finite$"),
-    ("rank 1 table", PX, ENC[0], DEC, MAR, r"^encoder: expected a table \(rank 2\), got rank 1 with shape \(2,\)$"),
-    ("rank 3 table", PX, ENC, DEC[None], MAR, r"^decoder: expected a table \(rank 2\), got rank 3 with shape \(1, 2, 3\)$"),
-    ("rank 2 vector", PX[None], ENC, DEC, MAR, r"^px: expected a vector \(rank 1\), got rank 2 with shape \(1, 3\)$"),
-    ("scalar", PX, ENC, DEC, 1.0, r"^marginal: expected a vector \(rank 1\), got rank 0 with shape \(\)$"),
-    ("px size", [0.5, 0.5], ENC, DEC, MAR, r"^encoder: has 3 rows \(data states\) but px has 2 entries$"),
-    ("decoder shape", PX, ENC, DEC.T / DEC.T.sum(1, keepdims=True), MAR,
-     r"^decoder: shape \(3, 2\), expected \(n_z, n_x\) = \(2, 3\) to match the encoder$"),
-    ("marginal size", PX, ENC, DEC, [0.2, 0.3, 0.5], r"^marginal: has 3 entries, expected n_z = 2 to match the encoder$"),
+    (
+        "-inf",
+        PX,
+        _with(ENC, (0, 1), -np.inf),
+        DEC,
+        MAR,
+        r"^encoder: entry \(0, 1\) is -inf, entries must be finite$",
+    ),
+    (
+        "rank 1 table",
+        PX,
+        ENC[0],
+        DEC,
+        MAR,
+        r"^encoder: expected a table \(rank 2\), got rank 1 with shape \(2,\)$",
+    ),
+    (
+        "rank 3 table",
+        PX,
+        ENC,
+        DEC[None],
+        MAR,
+        r"^decoder: expected a table \(rank 2\), got rank 3 with shape \(1, 2, 3\)$",
+    ),
+    (
+        "rank 2 vector",
+        PX[None],
+        ENC,
+        DEC,
+        MAR,
+        r"^px: expected a vector \(rank 1\), got rank 2 with shape \(1, 3\)$",
+    ),
+    (
+        "scalar",
+        PX,
+        ENC,
+        DEC,
+        1.0,
+        r"^marginal: expected a vector \(rank 1\), got rank 0 with shape \(\)$",
+    ),
+    (
+        "px size",
+        [0.5, 0.5],
+        ENC,
+        DEC,
+        MAR,
+        r"^encoder: has 3 rows \(data states\) but px has 2 entries$",
+    ),
+    (
+        "decoder shape",
+        PX,
+        ENC,
+        DEC.T / DEC.T.sum(1, keepdims=True),
+        MAR,
+        r"^decoder: shape \(3, 2\), expected \(n_z, n_x\) = \(2, 3\) to match the encoder$",
+    ),
+    (
+        "marginal size",
+        PX,
+        ENC,
+        DEC,
+        [0.2, 0.3, 0.5],
+        r"^marginal: has 3 entries, expected n_z = 2 to match the encoder$",
+    ),
     ("empty px", [], ENC, DEC, MAR, r"^px: is empty \(shape \(0,\)\)$"),
     ("empty encoder", PX, np.zeros((3, 0)), DEC, MAR, r"^encoder: is empty \(shape \(3, 0\)\)$"),
-    ("strings", PX, np.array([["a", "b"]] * 3), DEC, MAR, r"^encoder: dtype <U1 is not a real number type$"),
-    ("objects", PX, ENC, DEC, np.array([0.4, None], dtype=object), r"^marginal: dtype object is not a real number type$"),
-    ("complex", PX.astype(complex), ENC, DEC, MAR, r"^px: dtype complex128 is not a real number type$"),
-    ("ragged", PX, [[0.5, 0.5], [1.0], [0.2, 0.8]], DEC, MAR, r"^encoder: cannot be read as an array"),
+    (
+        "strings",
+        PX,
+        np.array([["a", "b"]] * 3),
+        DEC,
+        MAR,
+        r"^encoder: dtype <U1 is not a real number type$",
+    ),
+    (
+        "objects",
+        PX,
+        ENC,
+        DEC,
+        np.array([0.4, None], dtype=object),
+        r"^marginal: dtype object is not a real number type$",
+    ),
+    (
+        "complex",
+        PX.astype(complex),
+        ENC,
+        DEC,
+        MAR,
+        r"^px: dtype complex128 is not a real number type$",
+    ),
+    (
+        "ragged",
+        PX,
+        [[0.5, 0.5], [1.0], [0.2, 0.8]],
+        DEC,
+        MAR,
+        r"^encoder: cannot be read as an array",
+    ),
 ]
 
 
-@pytest.mark.parametrize("what, px, enc, dec, mar, rule", BAD_MODELS, ids=[b[0] for b in BAD_MODELS])
+@pytest.mark.parametrize(
+    "what, px, enc, dec, mar, rule", BAD_MODELS, ids=[b[0] for b in BAD_MODELS]
+)
 def test_bad_model_is_rejected_by_evaluate(what, px, enc, dec, mar, rule):
     """``evaluate`` raises TableError (a ToyrdError, a ValueError) with the exact message."""
     with pytest.raises(TableError, match=rule) as info:
@@ -59,46 +172,83 @@ def test_bad_model_is_rejected_by_evaluate(what, px, enc, dec, mar, rule):
     assert "\n" not in str(info.value)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: toyrd.distortion(PX, ROW_OFF, DEC),
-    lambda: toyrd.rate(PX, ROW_OFF, MAR),
-    lambda: toyrd.elbo(PX, ROW_OFF, DEC, MAR),
-    lambda: toyrd.representational_mi(PX, ROW_OFF),
-    lambda: toyrd.generative_bound_e(ROW_OFF, DEC, MAR),
-    lambda: toyrd.reparam_u(PX, ROW_OFF, DEC),
-    lambda: toyrd.latent_information(np.outer([0.5, 0.5], PX), ROW_OFF),
-    lambda: toyrd.aggregate_posterior(PX, ROW_OFF),
-    lambda: toyrd.bayes_posterior(PX, ROW_OFF),
-    lambda: toyrd.reconstruction_distribution(PX, ROW_OFF, DEC),
-    lambda: toyrd.reconstruction_channel(ROW_OFF, DEC),
-    lambda: toyrd.optimal_decoder(PX, ROW_OFF),
-    lambda: toyrd.optimal_marginal(PX, ROW_OFF),
-    lambda: toyrd.rate_gradient_marginal(PX, ROW_OFF, MAR),
-    lambda: toyrd.distortion_gradient_decoder(PX, ROW_OFF, DEC),
-    lambda: toyrd.save_model("never-written.npz", ROW_OFF, DEC, MAR, px=PX),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: toyrd.distortion(PX, ROW_OFF, DEC),
+        lambda: toyrd.rate(PX, ROW_OFF, MAR),
+        lambda: toyrd.elbo(PX, ROW_OFF, DEC, MAR),
+        lambda: toyrd.representational_mi(PX, ROW_OFF),
+        lambda: toyrd.generative_bound_e(ROW_OFF, DEC, MAR),
+        lambda: toyrd.reparam_u(PX, ROW_OFF, DEC),
+        lambda: toyrd.latent_information(np.outer([0.5, 0.5], PX), ROW_OFF),
+        lambda: toyrd.aggregate_posterior(PX, ROW_OFF),
+        lambda: toyrd.bayes_posterior(PX, ROW_OFF),
+        lambda: toyrd.reconstruction_distribution(PX, ROW_OFF, DEC),
+        lambda: toyrd.reconstruction_channel(ROW_OFF, DEC),
+        lambda: toyrd.optimal_decoder(PX, ROW_OFF),
+        lambda: toyrd.optimal_marginal(PX, ROW_OFF),
+        lambda: toyrd.rate_gradient_marginal(PX, ROW_OFF, MAR),
+        lambda: toyrd.distortion_gradient_decoder(PX, ROW_OFF, DEC),
+        lambda: toyrd.save_model("never-written.npz", ROW_OFF, DEC, MAR, px=PX),
+    ],
+)
 def test_every_public_function_validates_the_encoder(call):
     """Each function that reads an encoder checks it at the boundary, with the same message."""
     with pytest.raises(TableError, match=r"^encoder row 1: sums to 0\.97, expected 1 ± 1e-10$"):
         call()
 
 
-@pytest.mark.parametrize("call, rule", [
-    (lambda: toyrd.kl([0.5, 0.5], [0.2, 0.3, 0.5]), r"^q: has 3 entries, expected 2 to match p$"),
-    (lambda: toyrd.generative_mi(DEC, [0.2, 0.3, 0.5]), r"^marginal: has 3 entries, expected n_z = 2 to match the decoder$"),
-    (lambda: toyrd.generative_bound_e(np.full((2, 3), 1 / 3), DEC, MAR),
-     r"^encoder: shape \(2, 3\), expected \(n_x, n_z\) = \(3, 2\) to match the decoder$"),
-    (lambda: toyrd.generative_bound_e(ENC[:2], DEC, MAR), r"^encoder: shape \(2, 2\), expected \(n_x, n_z\) = \(3, 2\) to match the decoder$"),
-    (lambda: toyrd.generative_bound_g(DEC, MAR, [0.5, 0.5]), r"^r: has 2 entries, expected n_x = 3$"),
-    (lambda: toyrd.evaluate(PX, ENC, DEC, MAR, r=[0.5, 0.5]), r"^r: has 2 entries, expected n_x = 3$"),
-    (lambda: toyrd.evaluate(PX, ENC, DEC, MAR, r=[0.5, 0.5, 0.1]), r"^r: sums to 1\.1, expected 1 ± 1e-10$"),
-    (lambda: toyrd.reconstruction_channel(ENC, np.full((3, 2), 0.5)), r"^decoder: shape \(3, 2\), expected \(n_z, n_x\) = \(2, 3\) to match the encoder$"),
-    (lambda: toyrd.latent_information(np.full((2, 4), 0.125), ENC), r"^pzx: has 4 columns, expected n_x = 3 to match the encoder$"),
-    (lambda: toyrd.latent_information(_with(np.outer([0.5, 0.5], PX), (1, 2), -0.1), ENC),
-     r"^pzx: entry \(1, 2\) is -0\.1, probabilities must be >= 0$"),
-    (lambda: toyrd.mutual_information(np.full((2, 2), 0.3)), r"^joint: entries sum to 1\.2, expected 1 ± 1e-10$"),
-    (lambda: toyrd.entropy([[0.5, 0.5]]), r"^p: expected a vector \(rank 1\), got rank 2"),
-])
+@pytest.mark.parametrize(
+    "call, rule",
+    [
+        (
+            lambda: toyrd.kl([0.5, 0.5], [0.2, 0.3, 0.5]),
+            r"^q: has 3 entries, expected 2 to match p$",
+        ),
+        (
+            lambda: toyrd.generative_mi(DEC, [0.2, 0.3, 0.5]),
+            r"^marginal: has 3 entries, expected n_z = 2 to match the decoder$",
+        ),
+        (
+            lambda: toyrd.generative_bound_e(np.full((2, 3), 1 / 3), DEC, MAR),
+            r"^encoder: shape \(2, 3\), expected \(n_x, n_z\) = \(3, 2\) to match the decoder$",
+        ),
+        (
+            lambda: toyrd.generative_bound_e(ENC[:2], DEC, MAR),
+            r"^encoder: shape \(2, 2\), expected \(n_x, n_z\) = \(3, 2\) to match the decoder$",
+        ),
+        (
+            lambda: toyrd.generative_bound_g(DEC, MAR, [0.5, 0.5]),
+            r"^r: has 2 entries, expected n_x = 3$",
+        ),
+        (
+            lambda: toyrd.evaluate(PX, ENC, DEC, MAR, r=[0.5, 0.5]),
+            r"^r: has 2 entries, expected n_x = 3$",
+        ),
+        (
+            lambda: toyrd.evaluate(PX, ENC, DEC, MAR, r=[0.5, 0.5, 0.1]),
+            r"^r: sums to 1\.1, expected 1 ± 1e-10$",
+        ),
+        (
+            lambda: toyrd.reconstruction_channel(ENC, np.full((3, 2), 0.5)),
+            r"^decoder: shape \(3, 2\), expected \(n_z, n_x\) = \(2, 3\) to match the encoder$",
+        ),
+        (
+            lambda: toyrd.latent_information(np.full((2, 4), 0.125), ENC),
+            r"^pzx: has 4 columns, expected n_x = 3 to match the encoder$",
+        ),
+        (
+            lambda: toyrd.latent_information(_with(np.outer([0.5, 0.5], PX), (1, 2), -0.1), ENC),
+            r"^pzx: entry \(1, 2\) is -0\.1, probabilities must be >= 0$",
+        ),
+        (
+            lambda: toyrd.mutual_information(np.full((2, 2), 0.3)),
+            r"^joint: entries sum to 1\.2, expected 1 ± 1e-10$",
+        ),
+        (lambda: toyrd.entropy([[0.5, 0.5]]), r"^p: expected a vector \(rank 1\), got rank 2"),
+    ],
+)
 def test_sizes_and_other_tables_are_checked(call, rule):
     """Mismatched sizes between tables, and the extra tables (q, r, pzx, a joint), are checked."""
     with pytest.raises(TableError, match=rule):
@@ -141,19 +291,27 @@ def test_integer_tables_are_read_as_float64():
 def test_normalize_true_divides_by_the_sums():
     """normalize=True rescales each row (or vector, or joint) to sum 1; zero rows still fail."""
     raw = np.array([[1.0, 3.0], [2.0, 2.0]])
-    np.testing.assert_allclose(as_conditional("encoder", raw, normalize=True), [[0.25, 0.75], [0.5, 0.5]], rtol=0, atol=0)
-    np.testing.assert_allclose(as_distribution("px", [2.0, 6.0], normalize=True), [0.25, 0.75], rtol=0, atol=0)
+    np.testing.assert_allclose(
+        as_conditional("encoder", raw, normalize=True), [[0.25, 0.75], [0.5, 0.5]], rtol=0, atol=0
+    )
+    np.testing.assert_allclose(
+        as_distribution("px", [2.0, 6.0], normalize=True), [0.25, 0.75], rtol=0, atol=0
+    )
     np.testing.assert_allclose(as_joint("pzx", raw, normalize=True), raw / 8.0, rtol=0, atol=0)
     px, e, d, m = check_model([1, 1, 2], 10 * ENC, 3 * DEC, [4, 6], normalize=True)
     np.testing.assert_allclose(px, [0.25, 0.25, 0.5], rtol=0, atol=0)
     np.testing.assert_allclose(e, ENC, rtol=1e-15, atol=0)
     np.testing.assert_allclose(d, DEC, rtol=1e-15, atol=0)
     np.testing.assert_allclose(m, [0.4, 0.6], rtol=1e-15, atol=0)
-    with pytest.raises(TableError, match=r"^encoder row 1: sums to 0; cannot normalize a zero row$"):
+    with pytest.raises(
+        TableError, match=r"^encoder row 1: sums to 0; cannot normalize a zero row$"
+    ):
         as_conditional("encoder", [[1.0, 0.0], [0.0, 0.0]], normalize=True)
     with pytest.raises(TableError, match=r"^px: sums to 0; cannot normalize a zero vector$"):
         as_distribution("px", [0.0, 0.0], normalize=True)
-    with pytest.raises(TableError, match=r"^encoder: entry \(0, 0\) is -1, probabilities must be >= 0$"):
+    with pytest.raises(
+        TableError, match=r"^encoder: entry \(0, 0\) is -1, probabilities must be >= 0$"
+    ):
         as_conditional("encoder", [[-1.0, 2.0]], normalize=True)  # negatives are never "fixed"
 
 
@@ -166,8 +324,9 @@ def test_model_files_round_trip_and_normalize_only_on_request(tmp_path):
     for got, want in zip(m, (PX, ENC, DEC, MAR, pzx)):
         np.testing.assert_array_equal(got, want)
     np.savez(tmp_path / "raw.npz", px=[1.0, 1.0, 2.0], encoder=10 * ENC, decoder=DEC, marginal=MAR)
-    with pytest.raises(TableError,
-                       match=r"raw\.npz: encoder row 0: sums to 10, expected 1 ± 1e-10$"):
+    with pytest.raises(
+        TableError, match=r"raw\.npz: encoder row 0: sums to 10, expected 1 ± 1e-10$"
+    ):
         toyrd.load_model(tmp_path / "raw.npz")
     m = toyrd.load_model(tmp_path / "raw.npz", normalize=True)
     np.testing.assert_allclose(m.px, [0.25, 0.25, 0.5], rtol=0, atol=0)
@@ -181,6 +340,7 @@ def test_sum_tolerance_boundary_is_exact_to_one_float():
     """SUM_TOL is the boundary itself: the last float64 sum within 1 ± SUM_TOL is accepted, the
     next one out is rejected, and 1 ± 10·SUM_TOL is rejected — for vectors, rows and joints
     (one-entry tables, so the sum is the entry and no rounding of the sum blurs the boundary)."""
+
     def last_inside(direction):
         x = 1.0 + direction * SUM_TOL
         while abs(x - 1.0) > SUM_TOL:  # step back to the last float with |x − 1| ≤ SUM_TOL

@@ -81,10 +81,28 @@ def cases(tmp):
     open(afile, "w").close()
     fast = ["--steps", "2", "--warmup", "0"]
     commands = {
-        "figure2": ["figure2", "--quick", "--seeds", "1", "--steps", "2", "--warmup", "0",
-                    "--no-progress"],
-        "rdplane": ["rdplane", "--quick", "--seeds", "1", "--steps", "2", "--warmup", "0",
-                    "--no-progress"],
+        "figure2": [
+            "figure2",
+            "--quick",
+            "--seeds",
+            "1",
+            "--steps",
+            "2",
+            "--warmup",
+            "0",
+            "--no-progress",
+        ],
+        "rdplane": [
+            "rdplane",
+            "--quick",
+            "--seeds",
+            "1",
+            "--steps",
+            "2",
+            "--warmup",
+            "0",
+            "--no-progress",
+        ],
         "train": ["train", *fast, "--json"],
         "sweep": ["sweep", "--seeds", "1", *fast, "--no-progress"],
         "train-torch": ["train-torch", "--steps", "2"],
@@ -92,9 +110,11 @@ def cases(tmp):
     }
     out = []
     for cmd, argv in commands.items():
-        outs = {"missing folder": os.path.join(tmp, "no", cmd, "x"),
-                "file as folder": os.path.join(afile, "x"),
-                "unwritable": os.path.join(ro, f"toyrd-{cmd}")}
+        outs = {
+            "missing folder": os.path.join(tmp, "no", cmd, "x"),
+            "file as folder": os.path.join(afile, "x"),
+            "unwritable": os.path.join(ro, f"toyrd-{cmd}"),
+        }
         for why, path in outs.items():
             out.append((f"cli {cmd} --out {why}", lambda a=argv, p=path: _cli(a + ["--out", p])))
         if cmd in ("train", "sweep", "train-torch"):
@@ -112,15 +132,40 @@ def cases(tmp):
     out.append(("cli sweep 4 MiB line in output file", lambda: _cli(sw + [huge])))
     locked = os.path.join(tmp, "locked.jsonl")
     out.append(("cli sweep while another sweep holds the file", lambda: _locked_sweep(sw, locked)))
-    out.append(("cli train --out mymodel reports mymodel.npz",
-                lambda: _reports_npz(["train", *fast, "--out", os.path.join(tmp, "mymodel")])))
-    out.append(("cli train diverging (bump, lr 50)", lambda: _cli(
-        ["train", "--family", "bump", "--init-scale", "30", "--lr", "50", "--steps", "20",
-         "--warmup", "0", "--json"])))
+    out.append(
+        (
+            "cli train --out mymodel reports mymodel.npz",
+            lambda: _reports_npz(["train", *fast, "--out", os.path.join(tmp, "mymodel")]),
+        )
+    )
+    out.append(
+        (
+            "cli train diverging (bump, lr 50)",
+            lambda: _cli(
+                [
+                    "train",
+                    "--family",
+                    "bump",
+                    "--init-scale",
+                    "30",
+                    "--lr",
+                    "50",
+                    "--steps",
+                    "20",
+                    "--warmup",
+                    "0",
+                    "--json",
+                ]
+            ),
+        )
+    )
     # model files
-    for label, data in (("empty", b""), ("garbage", b"\x00garbage" * 100),
-                        ("zip header only", b"PK\x03\x04" + b"\x00" * 40),
-                        ("npy", None)):
+    for label, data in (
+        ("empty", b""),
+        ("garbage", b"\x00garbage" * 100),
+        ("zip header only", b"PK\x03\x04" + b"\x00" * 40),
+        ("npy", None),
+    ):
         p = os.path.join(tmp, f"m_{label.replace(' ', '_')}.npz")
         if data is None:
             np.save(p, np.zeros(3))
@@ -137,8 +182,12 @@ def cases(tmp):
     out.append(("cli evaluate nan model", lambda: _cli(["evaluate", nanmodel])))
     # train-torch seeds
     for s in ("-1", str(2**64), str(2**63)):
-        out.append((f"cli train-torch --seed {s}",
-                    lambda s=s: _cli(["train-torch", "--steps", "2", "--seed", s])))
+        out.append(
+            (
+                f"cli train-torch --seed {s}",
+                lambda s=s: _cli(["train-torch", "--steps", "2", "--seed", s]),
+            )
+        )
     for s in ("-1", str(2**64)):
         out.append((f"cli train --seed {s}", lambda s=s: _cli(["train", *fast, "--seed", s])))
 
@@ -149,87 +198,180 @@ def cases(tmp):
     from toyrd.train.jax import train
 
     px2 = np.array([0.5, 0.5])
-    out.append(("evaluate base=1", lambda: _api(lambda: toyrd.evaluate(
-        px2, np.eye(2), np.eye(2), px2, base=1))))
-    out.append(("evaluate base=nan", lambda: _api(lambda: toyrd.evaluate(
-        px2, np.eye(2), np.eye(2), px2, base=float("nan")))))
-    out.append(("evaluate base=-2", lambda: _api(lambda: toyrd.evaluate(
-        px2, np.eye(2), np.eye(2), px2, base=-2))))
-    out.append(("evaluate base='2'", lambda: _api(lambda: toyrd.evaluate(
-        px2, np.eye(2), np.eye(2), px2, base="2"))))
+    out.append(
+        (
+            "evaluate base=1",
+            lambda: _api(lambda: toyrd.evaluate(px2, np.eye(2), np.eye(2), px2, base=1)),
+        )
+    )
+    out.append(
+        (
+            "evaluate base=nan",
+            lambda: _api(lambda: toyrd.evaluate(px2, np.eye(2), np.eye(2), px2, base=float("nan"))),
+        )
+    )
+    out.append(
+        (
+            "evaluate base=-2",
+            lambda: _api(lambda: toyrd.evaluate(px2, np.eye(2), np.eye(2), px2, base=-2)),
+        )
+    )
+    out.append(
+        (
+            "evaluate base='2'",
+            lambda: _api(lambda: toyrd.evaluate(px2, np.eye(2), np.eye(2), px2, base="2")),
+        )
+    )
     out.append(("entropy base=0", lambda: _api(lambda: toyrd.entropy(px2, base=0))))
     masked = np.ma.masked_array([0.5, 0.5, 7.0], mask=[0, 0, 1])
     out.append(("entropy masked array", lambda: _api(lambda: toyrd.entropy(masked))))
-    out.append(("evaluate masked encoder", lambda: _api(lambda: toyrd.evaluate(
-        px2, np.ma.masked_array(np.eye(2), mask=[[0, 1], [0, 0]]), np.eye(2), px2))))
+    out.append(
+        (
+            "evaluate masked encoder",
+            lambda: _api(
+                lambda: toyrd.evaluate(
+                    px2, np.ma.masked_array(np.eye(2), mask=[[0, 1], [0, 0]]), np.eye(2), px2
+                )
+            ),
+        )
+    )
     out.append(("entropy np.matrix", lambda: _api(lambda: toyrd.entropy(np.matrix([[0.5, 0.5]])))))
     out.append(("train steps=2.5", lambda: _api(lambda: train(steps=2.5, progress=False))))
     out.append(("train n_z=3.5", lambda: _api(lambda: train(n_z=3.5, steps=2, progress=False))))
-    out.append(("train warmup=1.5", lambda: _api(lambda: train(warmup=1.5, steps=2,
-                                                               progress=False))))
+    out.append(
+        ("train warmup=1.5", lambda: _api(lambda: train(warmup=1.5, steps=2, progress=False)))
+    )
     out.append(("em iters=2.7", lambda: _api(lambda: em.em(iters=2.7))))
     out.append(("em n_z=3.5", lambda: _api(lambda: em.em(n_z=3.5, iters=1))))
     out.append(("em seed=-1", lambda: _api(lambda: em.em(seed=-1, iters=1))))
     out.append(("em seed=1.5", lambda: _api(lambda: em.em(seed=1.5, iters=1))))
-    out.append(("em init_scale=nan", lambda: _api(lambda: em.em(init_scale=float("nan"),
-                                                                iters=1))))
-    out.append(("iwae k=2.0", lambda: _api(lambda: toyrd.quantities.iwae_bound(
-        px2, np.eye(2), np.eye(2), px2, 2.0))))
-    out.append(("iwae mc n_samples=3.5", lambda: _api(lambda: toyrd.quantities.iwae_bound(
-        px2, np.eye(2), np.eye(2), px2, 2, method="mc", n_samples=3.5))))
-    out.append(("iwae max_terms=1.5", lambda: _api(lambda: toyrd.quantities.iwae_bound(
-        px2, np.eye(2), np.eye(2), px2, 2, max_terms=1.5))))
+    out.append(("em init_scale=nan", lambda: _api(lambda: em.em(init_scale=float("nan"), iters=1))))
+    out.append(
+        (
+            "iwae k=2.0",
+            lambda: _api(lambda: toyrd.quantities.iwae_bound(px2, np.eye(2), np.eye(2), px2, 2.0)),
+        )
+    )
+    out.append(
+        (
+            "iwae mc n_samples=3.5",
+            lambda: _api(
+                lambda: toyrd.quantities.iwae_bound(
+                    px2, np.eye(2), np.eye(2), px2, 2, method="mc", n_samples=3.5
+                )
+            ),
+        )
+    )
+    out.append(
+        (
+            "iwae max_terms=1.5",
+            lambda: _api(
+                lambda: toyrd.quantities.iwae_bound(
+                    px2, np.eye(2), np.eye(2), px2, 2, max_terms=1.5
+                )
+            ),
+        )
+    )
     toy = toyrd.data.toy_data()
     bad_pzx = toy.pzx * 2
-    out.append(("train pzx sums to 2", lambda: _api(lambda: train(
-        pzx=bad_pzx, steps=2, warmup=0, progress=False))))
-    out.append(("train pzx wrong shape", lambda: _api(lambda: train(
-        pzx=np.ones((2, 5)) / 10, steps=2, warmup=0, progress=False))))
-    out.append(("train pzx nan", lambda: _api(lambda: train(
-        pzx=np.full((2, 30), np.nan), steps=2, warmup=0, progress=False))))
+    out.append(
+        (
+            "train pzx sums to 2",
+            lambda: _api(lambda: train(pzx=bad_pzx, steps=2, warmup=0, progress=False)),
+        )
+    )
+    out.append(
+        (
+            "train pzx wrong shape",
+            lambda: _api(
+                lambda: train(pzx=np.ones((2, 5)) / 10, steps=2, warmup=0, progress=False)
+            ),
+        )
+    )
+    out.append(
+        (
+            "train pzx nan",
+            lambda: _api(
+                lambda: train(pzx=np.full((2, 30), np.nan), steps=2, warmup=0, progress=False)
+            ),
+        )
+    )
 
     def unnorm_tables(params, n_x):
         e, d, m = tabular.tables(params, n_x)
         return 2 * e, d, m
 
     fam = Family("unnormalised", tabular.init, unnorm_tables)
-    out.append(("train custom family unnormalised", lambda: _api(lambda: train(
-        family=fam, steps=2, warmup=0, progress=False))))
+    out.append(
+        (
+            "train custom family unnormalised",
+            lambda: _api(lambda: train(family=fam, steps=2, warmup=0, progress=False)),
+        )
+    )
 
     def nan_tables(params, n_x):
         e, d, m = tabular.tables(params, n_x)
         return e * np.nan, d, m
 
     fam2 = Family("nan", tabular.init, nan_tables)
-    out.append(("train custom family nan", lambda: _api(lambda: train(
-        family=fam2, steps=2, warmup=0, progress=False))))
-    out.append(("train bump init_scale=1e4 diverges", lambda: _api(lambda: train(
-        family="bump", init_scale=1e4, steps=20, warmup=0, lr=10.0, progress=False))))
+    out.append(
+        (
+            "train custom family nan",
+            lambda: _api(lambda: train(family=fam2, steps=2, warmup=0, progress=False)),
+        )
+    )
+    out.append(
+        (
+            "train bump init_scale=1e4 diverges",
+            lambda: _api(
+                lambda: train(
+                    family="bump", init_scale=1e4, steps=20, warmup=0, lr=10.0, progress=False
+                )
+            ),
+        )
+    )
 
     def nan_loss(px, enc, dec, mar, hyper):
         return (enc * np.nan).sum()
 
-    out.append(("autonomy NaN encoder loss", lambda: _api(lambda: toyrd.train.train_autonomous(
-        nan_loss, steps=2, warmup=0, progress=False))))
+    out.append(
+        (
+            "autonomy NaN encoder loss",
+            lambda: _api(
+                lambda: toyrd.train.train_autonomous(nan_loss, steps=2, warmup=0, progress=False)
+            ),
+        )
+    )
     # IWAE underflow
     e = np.array([[1.0, 0.0], [1.0, 0.0]])
     d = np.array([[1e-200, 1 - 1e-200], [0.5, 0.5]])
     m = np.array([1e-200, 1 - 1e-200])
     pxu = np.array([1.0, 0.0])
     for method in ("exact", "quad"):
-        out.append((f"iwae underflow case ({method})",
-                    lambda method=method: _iwae_ok(pxu, e, d, m, 2, method)))
+        out.append(
+            (
+                f"iwae underflow case ({method})",
+                lambda method=method: _iwae_ok(pxu, e, d, m, 2, method),
+            )
+        )
     e3 = np.array([[0.5, 0.5], [0.3, 0.7]])
     d3 = np.array([[1e-300, 1 - 1e-300], [1 - 1e-300, 1e-300]])
     m3 = np.array([1e-200, 1 - 1e-200])
     for method in ("exact", "quad"):
-        out.append((f"iwae tiny weights ({method})",
-                    lambda method=method: _iwae_ok(px2, e3, d3, m3, 3, method)))
+        out.append(
+            (
+                f"iwae tiny weights ({method})",
+                lambda method=method: _iwae_ok(px2, e3, d3, m3, 3, method),
+            )
+        )
     e4 = np.array([[5e-324, 1 - 5e-324], [0.5, 0.5]])
     for method in ("exact", "quad"):
-        out.append((f"iwae subnormal encoder ({method})",
-                    lambda method=method: _iwae_ok(px2, e4, np.eye(2) * 0.5 + 0.25, px2, 2,
-                                                   method)))
+        out.append(
+            (
+                f"iwae subnormal encoder ({method})",
+                lambda method=method: _iwae_ok(px2, e4, np.eye(2) * 0.5 + 0.25, px2, 2, method),
+            )
+        )
     # torch trainer with extreme logits
     out.append(("torch extreme logits one step", lambda: _torch_extreme()))
     return out
@@ -239,8 +381,10 @@ def _zip_bomb(path, n_bytes):
     import zipfile
 
     header = f"{{'descr': '<f8', 'fortran_order': False, 'shape': ({n_bytes // 8},), }}"
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z, \
-            z.open("encoder.npy", "w", force_zip64=True) as f:
+    with (
+        zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z,
+        z.open("encoder.npy", "w", force_zip64=True) as f,
+    ):
         f.write(b"\x93NUMPY\x01\x00v\x00" + header.ljust(117).encode() + b"\n")
         for _ in range(n_bytes >> 20):
             f.write(bytes(1 << 20))

@@ -24,7 +24,7 @@ def _backend_of(tp: type) -> str:
 
 
 def backend(a) -> str:
-    """"numpy", "jax" or "torch": the library the array ``a`` belongs to (numpy for scalars)."""
+    """ "numpy", "jax" or "torch": the library the array ``a`` belongs to (numpy for scalars)."""
     return _backend_of(type(a))
 
 

@@ -19,7 +19,25 @@ import math
 
 from toyrd._backend import xlogy
 
-__all__ = ["entropy", "kl", "mutual_information", "encoder_joint", "generative_joint", "distortion", "rate", "rate_distortion", "generative_bound_e", "generative_bound_g", "reparam_u", "reparam_s", "exp", "mul_log", "rate_distortion_log", "quantities", "xlogy"]
+__all__ = [
+    "entropy",
+    "kl",
+    "mutual_information",
+    "encoder_joint",
+    "generative_joint",
+    "distortion",
+    "rate",
+    "rate_distortion",
+    "generative_bound_e",
+    "generative_bound_g",
+    "reparam_u",
+    "reparam_s",
+    "exp",
+    "mul_log",
+    "rate_distortion_log",
+    "quantities",
+    "xlogy",
+]
 
 
 def entropy(p):
@@ -34,9 +52,11 @@ def kl(p, q):
 
 def mutual_information(joint):
     """I of a 2-D joint table: sum j log j - sum a log a - sum b log b (a, b its marginals)."""
-    return xlogy(joint, joint).sum() - xlogy(joint.sum(1), joint.sum(1)).sum() - xlogy(
-        joint.sum(0), joint.sum(0)
-    ).sum()
+    return (
+        xlogy(joint, joint).sum()
+        - xlogy(joint.sum(1), joint.sum(1)).sum()
+        - xlogy(joint.sum(0), joint.sum(0)).sum()
+    )
 
 
 def encoder_joint(px, enc):
@@ -224,7 +244,10 @@ def _quantities_numpy(px, enc, dec, mar, ref, pzx=None):
         d = -_wsum(pe, ld.T)
         r = _wsum(pe, le) - b_m
         out = {
-            "H": -h_neg, "D": d, "R": r, "ELBO": -(r + d),
+            "H": -h_neg,
+            "D": d,
+            "R": r,
+            "ELBO": -(r + d),
             "I_e": _wsum(pe, lpe) - _wsum(pe_x, np.log(pe_x)) - q_lq,
             "I_d": _wsum(pd, lpd) - _wsum(m_sum, np.log(m_sum)) - _wsum(g, lg),
             "E": _wsum(pd, le.T) - _wsum(mar, lm),
@@ -237,8 +260,9 @@ def _quantities_numpy(px, enc, dec, mar, ref, pzx=None):
         }
         if pzx is not None:
             j = pzx @ enc
-            out["I_zstar"] = sum(_wsum(a, np.log(a)) * sign for a, sign in
-                                 ((j, 1), (j.sum(1), -1), (j.sum(0), -1)))
+            out["I_zstar"] = sum(
+                _wsum(a, np.log(a)) * sign for a, sign in ((j, 1), (j.sum(1), -1), (j.sum(0), -1))
+            )
     return out
 
 

@@ -30,8 +30,9 @@ def _check_parent(what: str, path: str) -> str:
         while not os.path.exists(os.path.dirname(missing)):
             missing = os.path.dirname(missing)
         if not os.path.isdir(os.path.dirname(missing)):
-            raise ToyrdError(f"{what}: cannot write {path}: {os.path.dirname(missing)} is a file, "
-                             "not a folder")
+            raise ToyrdError(
+                f"{what}: cannot write {path}: {os.path.dirname(missing)} is a file, not a folder"
+            )
         raise ToyrdError(f"{what}: cannot write {path}: no such folder {missing}")
     if not os.path.isdir(parent):
         raise ToyrdError(f"{what}: cannot write {path}: {parent} is a file, not a folder")
@@ -43,8 +44,9 @@ def _probe(what: str, path: str, folder: str) -> None:
     try:
         fd, probe = tempfile.mkstemp(prefix=".toyrd-probe-", dir=folder)
     except OSError as exc:
-        raise ToyrdError(f"{what}: cannot write {path}: folder {folder} is not writable "
-                         f"({os_reason(exc)})") from None
+        raise ToyrdError(
+            f"{what}: cannot write {path}: folder {folder} is not writable ({os_reason(exc)})"
+        ) from None
     os.close(fd)
     os.unlink(probe)
 
@@ -60,13 +62,17 @@ def check_out_file(what: str, path, *, suffix: str | None = None) -> str:
     if suffix and not path.endswith(suffix):
         path += suffix
     if os.path.exists(given) and not os.path.isfile(given) and not os.path.isdir(given):
-        raise ToyrdError(f"{what}: cannot write {given}: not a regular file (a device or pipe "
-                         "cannot be synced to disk)")
+        raise ToyrdError(
+            f"{what}: cannot write {given}: not a regular file (a device or pipe "
+            "cannot be synced to disk)"
+        )
     if os.path.isdir(path):
         raise ToyrdError(f"{what}: cannot write {path}: it is a folder, expected a file")
     if os.path.exists(path) and not os.path.isfile(path):
-        raise ToyrdError(f"{what}: cannot write {path}: not a regular file (a device or pipe "
-                         "cannot be synced to disk)")
+        raise ToyrdError(
+            f"{what}: cannot write {path}: not a regular file (a device or pipe "
+            "cannot be synced to disk)"
+        )
     _check_parent(what, path)
     if os.path.exists(path):
         try:

@@ -10,8 +10,16 @@ import numpy as np
 
 from toyrd.errors import TableError, ToyrdError
 
-__all__ = ["SUM_TOL", "check_int", "read_real_array", "check_generative", "as_distribution", "as_conditional", "as_joint",
-           "check_model"]
+__all__ = [
+    "SUM_TOL",
+    "check_int",
+    "read_real_array",
+    "check_generative",
+    "as_distribution",
+    "as_conditional",
+    "as_joint",
+    "check_model",
+]
 
 #: How far a probability vector or table row may sum from 1. float64 rounding of a sum of
 #: n <= 10^4 terms is below n * 2.2e-16 ~ 2e-12, so 1e-10 never rejects a table computed in
@@ -21,7 +29,9 @@ SUM_TOL = 1e-10
 
 def check_int(name: str, value, minimum: int) -> int:
     """``value`` if it is an integer >= ``minimum``, else :class:`ToyrdError` naming the setting."""
-    if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum):
+    if not (
+        isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= minimum
+    ):
         raise ToyrdError(f"{name}: {value!r}, expected an integer >= {minimum}")
     return int(value)
 
@@ -33,8 +43,10 @@ def read_real_array(name: str, value) -> np.ndarray:
     ndarray subclasses (``np.matrix``, memmaps, …) are read as the plain array of their values.
     """
     if isinstance(value, np.ma.MaskedArray):
-        raise TableError(f"{name}: is a masked array; toyrd does not read masks (pass "
-                         f"np.ma.filled(...) or a plain array of the values you mean)")
+        raise TableError(
+            f"{name}: is a masked array; toyrd does not read masks (pass "
+            f"np.ma.filled(...) or a plain array of the values you mean)"
+        )
     try:
         arr = np.asarray(value)
     except Exception as exc:  # ragged lists and the like
@@ -59,11 +71,15 @@ def _as_float_array(name: str, value, ndim: int) -> np.ndarray:
     bad = ~np.isfinite(arr)  # otherwise name the first bad entry
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise TableError(f"{name}: entry {idx if ndim > 1 else idx[0]} is {arr[idx]}, entries must be finite")
+        raise TableError(
+            f"{name}: entry {idx if ndim > 1 else idx[0]} is {arr[idx]}, entries must be finite"
+        )
     neg = arr < 0
     if neg.any():
         idx = tuple(int(i) for i in np.argwhere(neg)[0])
-        raise TableError(f"{name}: entry {idx if ndim > 1 else idx[0]} is {arr[idx]:.6g}, probabilities must be >= 0")
+        raise TableError(
+            f"{name}: entry {idx if ndim > 1 else idx[0]} is {arr[idx]:.6g}, probabilities must be >= 0"
+        )
     return arr
 
 
@@ -126,11 +142,15 @@ def check_model(px, encoder, decoder=None, marginal=None, *, normalize: bool = F
     if decoder is not None:
         dec = as_conditional("decoder", decoder, normalize=normalize)
         if dec.shape != (n_z, n_x):
-            raise TableError(f"decoder: shape {dec.shape}, expected (n_z, n_x) = {(n_z, n_x)} to match the encoder")
+            raise TableError(
+                f"decoder: shape {dec.shape}, expected (n_z, n_x) = {(n_z, n_x)} to match the encoder"
+            )
     if marginal is not None:
         mar = as_distribution("marginal", marginal, normalize=normalize)
         if mar.shape[0] != n_z:
-            raise TableError(f"marginal: has {mar.shape[0]} entries, expected n_z = {n_z} to match the encoder")
+            raise TableError(
+                f"marginal: has {mar.shape[0]} entries, expected n_z = {n_z} to match the encoder"
+            )
     return px, enc, dec, mar
 
 
@@ -140,5 +160,7 @@ def check_generative(decoder, marginal):
     d = as_conditional("decoder", decoder)
     m = as_distribution("marginal", marginal)
     if d.shape[0] != m.shape[0]:
-        raise TableError(f"marginal: has {m.shape[0]} entries, expected n_z = {d.shape[0]} to match the decoder")
+        raise TableError(
+            f"marginal: has {m.shape[0]} entries, expected n_z = {d.shape[0]} to match the decoder"
+        )
     return d, m

@@ -31,7 +31,16 @@ from typing import NamedTuple
 from toyrd import _formulas as F
 from toyrd.errors import ToyrdError
 
-__all__ = ["Objective", "KINDS", "HYPER_NAMES", "check_kind", "check_hyper", "loss_from_rd", "objective_loss", "make_objective"]
+__all__ = [
+    "Objective",
+    "KINDS",
+    "HYPER_NAMES",
+    "check_kind",
+    "check_hyper",
+    "loss_from_rd",
+    "objective_loss",
+    "make_objective",
+]
 
 #: The objective kinds, in display order.
 KINDS = ("elbo", "beta", "rda", "target_rate")
@@ -80,7 +89,9 @@ def check_hyper(kind: str, value):
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise ToyrdError(f"objective {kind}: {HYPER_NAMES[kind]} = {value!r} is not a number") from None
+        raise ToyrdError(
+            f"objective {kind}: {HYPER_NAMES[kind]} = {value!r} is not a number"
+        ) from None
     if not math.isfinite(v) or v < 0:
         raise ToyrdError(f"objective {kind}: {HYPER_NAMES[kind]} = {v!r} must be finite and >= 0")
     return v

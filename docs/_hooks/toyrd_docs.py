@@ -55,11 +55,20 @@ def on_config(config):
 def on_files(files, config):
     for path in lessons():
         # a plain File rooted at the repository (mkdocs-jupyter's wrapper needs a real src_dir)
-        files.append(File(f"notebooks/{path.name}", src_dir=str(ROOT), dest_dir=config.site_dir,
-                          use_directory_urls=config.use_directory_urls))
+        files.append(
+            File(
+                f"notebooks/{path.name}",
+                src_dir=str(ROOT),
+                dest_dir=config.site_dir,
+                use_directory_urls=config.use_directory_urls,
+            )
+        )
         # the lesson as a notebook, next to the page and its .py (mkdocs-jupyter's include_source)
-        files.append(File.generated(config, lesson_dir(path, config) + f"/{path.stem}.ipynb",
-                                    content=lesson_ipynb(path)))
+        files.append(
+            File.generated(
+                config, lesson_dir(path, config) + f"/{path.stem}.ipynb", content=lesson_ipynb(path)
+            )
+        )
     files.append(File.generated(config, "assets/rd_plane.png", content=rd_plane_png()))
     for rel, src in mathjax_files():
         files.append(File.generated(config, f"{MATHJAX_DEST}/{rel}", abs_src_path=str(src)))
@@ -103,8 +112,10 @@ def mathjax_files() -> list[tuple[str, pathlib.Path]]:
     spec = importlib.util.find_spec("mathjax")
     root = pathlib.Path(spec.origin).parent / "static" / "mathjax" if spec and spec.origin else None
     if root is None or not (root / "es5" / "tex-chtml.js").is_file():
-        raise PluginError("MathJax not found: the docs build serves it from the "
-                          "django-static-mathjax package; install it with pip install -e '.[docs]'")
+        raise PluginError(
+            "MathJax not found: the docs build serves it from the "
+            "django-static-mathjax package; install it with pip install -e '.[docs]'"
+        )
     version = json.loads((root / "package.json").read_text(encoding="utf-8"))["version"]
     if not version.startswith("3."):
         raise PluginError(f"MathJax {version} found; docs/js/mathjax-config.js is for MathJax 3")
@@ -151,8 +162,9 @@ def on_page_markdown(markdown, page, config, files):
 
 #: nbconvert's template loads MathJax 2 from an empty URL (``<script src="">``) and configures it;
 #: the site loads MathJax 3 once for every page instead.
-_NB_MATHJAX = re.compile(r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->",
-                         re.DOTALL)
+_NB_MATHJAX = re.compile(
+    r"<!-- Load mathjax -->.*?<!-- End of mathjax configuration -->", re.DOTALL
+)
 
 
 def on_page_content(html_text, page, config, files):
@@ -161,8 +173,11 @@ def on_page_content(html_text, page, config, files):
     if not (src.startswith("notebooks/") and src.endswith(".py")):
         return html_text
     html_text = _NB_MATHJAX.sub("", html_text)
-    return lesson_box(page, config, files, top=True) + html_text + lesson_box(
-        page, config, files, top=False)
+    return (
+        lesson_box(page, config, files, top=True)
+        + html_text
+        + lesson_box(page, config, files, top=False)
+    )
 
 
 def lesson_box(page, config, files, top: bool) -> str:
@@ -260,9 +275,16 @@ def rd_plane_png() -> bytes:
     for (name, e), mk in zip(models.items(), "os^D"):
         out = toyrd.evaluate(px, e, *toyrd.optimize_generative(px, e))
         ax.plot(out["R"], out["D"], mk, ms=8, label=name)
-    ax.axvline(toy.info, color="tab:green", ls="--", lw=1, label=f"$I(x;z^*) = {toy.info:.2f}$ nats")
-    ax.set(xlabel="rate $R$ (nats)", ylabel="distortion $D$ (nats)", xlim=(0, 4.6), ylim=(0, 4.6),
-           title=f"The toy's rate–distortion plane (H = {H:.4f} nats)")
+    ax.axvline(
+        toy.info, color="tab:green", ls="--", lw=1, label=f"$I(x;z^*) = {toy.info:.2f}$ nats"
+    )
+    ax.set(
+        xlabel="rate $R$ (nats)",
+        ylabel="distortion $D$ (nats)",
+        xlim=(0, 4.6),
+        ylim=(0, 4.6),
+        title=f"The toy's rate–distortion plane (H = {H:.4f} nats)",
+    )
     ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     buf = io.BytesIO()

@@ -131,7 +131,7 @@ def raw_tex(texts: list[str]) -> list[str]:
     hits = []
     for t in texts:
         for m in pat.finditer(t):
-            hits.append(t[max(0, m.start() - 25):m.end() + 25].replace("\n", " ").strip())
+            hits.append(t[max(0, m.start() - 25) : m.end() + 25].replace("\n", " ").strip())
     return hits
 
 
@@ -147,8 +147,9 @@ def missing_downloads(site: pathlib.Path, page: str, hrefs: list[str]) -> list[s
     """The download links of ``page`` (a path in the site) whose target file is not in the site."""
     out = []
     for href in hrefs:
-        target = posixpath.normpath(posixpath.join(posixpath.dirname(page),
-                                                   urllib.parse.unquote(href)))
+        target = posixpath.normpath(
+            posixpath.join(posixpath.dirname(page), urllib.parse.unquote(href))
+        )
         if not (site / target).is_file():
             out.append(href)
     return out
@@ -160,11 +161,19 @@ def _driver(window: tuple[int, int]):
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                f"--window-size={window[0]},{window[1]}", "--hide-scrollbars",
-                # offline: every host name but the loopback fails to resolve
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-                "--no-first-run", "--disable-extensions", "--disable-background-networking"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        f"--window-size={window[0]},{window[1]}",
+        "--hide-scrollbars",
+        # offline: every host name but the loopback fails to resolve
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-background-networking",
+    ):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
@@ -201,8 +210,9 @@ def _check_page(drv, base: str, site: pathlib.Path, page: str) -> tuple[dict, li
     problems = []
     floor = FLOORS.get(page, 0)
     if info["formulas"] < floor:
-        problems.append(f"formulas: {info['formulas']} typeset, floor {floor} "
-                        f"(MathJax {info['mathjax']})")
+        problems.append(
+            f"formulas: {info['formulas']} typeset, floor {floor} (MathJax {info['mathjax']})"
+        )
     if info["mathjax_errors"]:
         problems.append(f"formulas: {info['mathjax_errors']} TeX errors (mjx-merror)")
     tex = raw_tex(info["texts"])
@@ -231,10 +241,11 @@ def _screenshot(drv, base: str, spec: str, out: pathlib.Path) -> pathlib.Path:
     drv.get(urllib.parse.urljoin(base, page))
     drv.execute_async_script(_INSPECT_JS, MATHJAX_APPEAR_S * 1000)
     if anchor:
-        drv.execute_script("const el = document.getElementById(arguments[0]);"
-                           "if (el) el.scrollIntoView();", anchor)
+        drv.execute_script(
+            "const el = document.getElementById(arguments[0]);if (el) el.scrollIntoView();", anchor
+        )
         time.sleep(0.3)
-    name = (page.replace("/index.html", "").replace("/", "_").replace(".html", "") or "home")
+    name = page.replace("/index.html", "").replace("/", "_").replace(".html", "") or "home"
     path = out / f"{name}{'_' + anchor if anchor else ''}.png"
     drv.save_screenshot(str(path))
     return path
@@ -246,15 +257,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--file", action="store_true", help="load pages from file:// (no server)")
     ap.add_argument("--timeout", type=float, default=300.0, help="seconds for the whole run")
     ap.add_argument("--shots", type=pathlib.Path, help="folder for screenshots of --shot pages")
-    ap.add_argument("--shot", action="append", default=[], metavar="PAGE[#ANCHOR]",
-                    help="a page to screenshot (e.g. figure2/index.html#column-c); repeatable")
+    ap.add_argument(
+        "--shot",
+        action="append",
+        default=[],
+        metavar="PAGE[#ANCHOR]",
+        help="a page to screenshot (e.g. figure2/index.html#column-c); repeatable",
+    )
     args = ap.parse_args(argv)
     site = args.site.resolve()
     if not (site / "index.html").is_file():
         print(f"check_site: {site} has no index.html; build the site first", file=sys.stderr)
         return 2
-    pages = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
-                   if not p.relative_to(site).as_posix().startswith("assets/"))
+    pages = sorted(
+        p.relative_to(site).as_posix()
+        for p in site.rglob("*.html")
+        if not p.relative_to(site).as_posix().startswith("assets/")
+    )
     if args.file:  # 404.html links to /assets/... from the server's root: it is for servers only
         pages.remove("404.html")
     t0 = time.monotonic()

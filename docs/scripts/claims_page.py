@@ -66,18 +66,24 @@ def render(claims: list[dict]) -> str:
     if contra:
         lines += ["## Where the toy disagrees", ""]
         for c in contra:
-            lines.append(f"* **{c['id']}** ({c['source']}, {_cell(c['where'])}): "
-                         f"{_cell(c['statement'])} — measured: {_cell(c['measured'])}.")
+            lines.append(
+                f"* **{c['id']}** ({c['source']}, {_cell(c['where'])}): "
+                f"{_cell(c['statement'])} — measured: {_cell(c['measured'])}."
+            )
         lines.append("")
-    lines += ["## All claims", "",
-              "| id | source | claim | status | checked by | tolerance (why) | measured |",
-              "|---|---|---|---|---|---|---|"]
+    lines += [
+        "## All claims",
+        "",
+        "| id | source | claim | status | checked by | tolerance (why) | measured |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for c in claims:
         tests = "<br>".join(f"`{t}`" for t in c["tests"])
         lines.append(
             f"| {c['id']} | {c['source']}, {_cell(c['where'])} | {_cell(c['statement'])} "
             f"| {c['status']} | {tests} | {_cell(c['tolerance'])} ({_cell(c['why'])}) "
-            f"| {_cell(c.get('measured', ''))} |")
+            f"| {_cell(c.get('measured', ''))} |"
+        )
     lines.append("")
     return "\n".join(lines)
 
@@ -86,8 +92,10 @@ def main(argv: list[str]) -> int:
     text = render(load())
     if "--check" in argv:
         if not PAGE.exists() or PAGE.read_text(encoding="utf-8") != text:
-            print(f"{PAGE.relative_to(ROOT)} is stale: run python docs/scripts/claims_page.py",
-                  file=sys.stderr)
+            print(
+                f"{PAGE.relative_to(ROOT)} is stale: run python docs/scripts/claims_page.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     PAGE.write_text(text, encoding="utf-8")

@@ -8,6 +8,7 @@ Decoders: tabular (0 by construction: d = p_e(x|z)), bump, bump+free.
 Usage: python docs/scripts/collapse_costs.py   (a few minutes; prints the table of
 docs/robustness.md §1–2 and writes docs/data/collapse_costs.json)
 """
+
 import json
 import sys
 from pathlib import Path
@@ -17,8 +18,8 @@ from scipy.optimize import brentq, minimize_scalar
 from scipy.special import expit
 
 import toyrd
-from toyrd.tables import bin_coordinates
 from toyrd.experiments.figure2 import Settings, optimal_model, run_figure2
+from toyrd.tables import bin_coordinates
 
 toy = toyrd.toy_data()
 px, t = toy.px, bin_coordinates(30)
@@ -43,6 +44,7 @@ def ie(enc):
 def softest_split():
     def beta_at(tau):
         return brentq(lambda b: ie(split_code(tau, b)) - 0.5, 1.0, 3000.0)
+
     res = minimize_scalar(beta_at, bounds=(0.35, 0.6), method="bounded")
     return res.x, beta_at(res.x)
 
@@ -71,7 +73,7 @@ def fit(rows, wts, kind, steps=4000):
             return (W * (R * (lr_ - ld)).sum(1)).sum()
 
         best = np.inf
-        for a0 in ([None] if kind == "bump" else [-6.0, 0.0, 6.0]):
+        for a0 in [None] if kind == "bump" else [-6.0, 0.0, 6.0]:
             w0 = 1.0 / (np.sqrt(2.0) * sd)
             p = {"w": w0, "b": w0 * mean}
             if kind != "bump":
@@ -96,9 +98,12 @@ def codes():
     out = {"collapsed": np.full((30, 30), 1 / 30)}
     out["z* code (Figure 2a, hand-built)"] = optimal_model(toy)[0]
     tau, beta = softest_split()
-    out[f"two-state split, tau={tau:.3f}, beta={beta:.1f} (softest with I_e=0.5)"] = split_code(tau, beta)
+    out[f"two-state split, tau={tau:.3f}, beta={beta:.1f} (softest with I_e=0.5)"] = split_code(
+        tau, beta
+    )
     out["two-state split at the z* boundary (tau=0.525, I_e=0.5)"] = split_code(
-        0.525, brentq(lambda b: ie(split_code(0.525, b)) - 0.5, 1.0, 3000.0))
+        0.525, brentq(lambda b: ie(split_code(0.525, b)) - 0.5, 1.0, 3000.0)
+    )
     for fam in ("bump(w0=1)/tabular", "bump(w0=2)/bump+free"):
         res = run_figure2(Settings(family=fam, n_seeds=1))
         out[f"{fam} target-rate encoder, seed 0"] = res.runs["target_rate"].encoder[0]
@@ -113,14 +118,22 @@ def main() -> int:
     for name, enc in codes().items():
         r, w = bayes_rows(enc)
         iz = toyrd.evaluate(px, enc, *toyrd.optimize_generative(px, enc), pzx=toy.pzx)["I_zstar"]
-        row = {"code": name, "I_e": ie(enc), "I_zstar": iz, "tabular": 0.0,
-               "bump": fit(r, w, "bump"), "bump+free": fit(r, w, "bump+free")}
+        row = {
+            "code": name,
+            "I_e": ie(enc),
+            "I_zstar": iz,
+            "tabular": 0.0,
+            "bump": fit(r, w, "bump"),
+            "bump+free": fit(r, w, "bump+free"),
+        }
         rows.append(row)
         print(json.dumps(row), flush=True)
     print("| code | I_e | I(z;z*) | tabular / onehot | bump | bump+free |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
-        print(f"| {r['code']} | {r['I_e']:.3f} | {r['I_zstar']:.3f} | 0 | {r['bump']:.2e} | {r['bump+free']:.2e} |")
+        print(
+            f"| {r['code']} | {r['I_e']:.3f} | {r['I_zstar']:.3f} | 0 | {r['bump']:.2e} | {r['bump+free']:.2e} |"
+        )
     OUT.write_text(json.dumps(rows, indent=1) + "\n")
     return 0
 

@@ -46,20 +46,43 @@ def main() -> int:
     from toyrd.explore import _model as M
 
     env = dict(os.environ, JAX_PLATFORMS="cpu")
-    proc = subprocess.Popen([sys.executable, "-m", "toyrd.cli", "explore", "--port", "0",
-                             "--no-browser", "--out", "explore_out"], stdout=subprocess.PIPE,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "toyrd.cli",
+            "explore",
+            "--port",
+            "0",
+            "--no-browser",
+            "--out",
+            "explore_out",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     url = proc.stdout.readline().split()[3]
     opts = webdriver.ChromeOptions()
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1440,1080",
-              "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-              "--proxy-server=http://127.0.0.1:9", "--disable-background-networking"):
+    for a in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1440,1080",
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        "--proxy-server=http://127.0.0.1:9",
+        "--disable-background-networking",
+    ):
         opts.add_argument(a)
     d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
 
     def find(host, inner):
-        return d.execute_script(DEEP + "const h = deep(document, arguments[0]);"
-                                "return deep(h.shadowRoot || h, arguments[1]);", host, inner)
+        return d.execute_script(
+            DEEP + "const h = deep(document, arguments[0]);"
+            "return deep(h.shadowRoot || h, arguments[1]);",
+            host,
+            inner,
+        )
 
     def wait(key, timeout=120, t0=None):
         """{numbers_s: until the table and planes show the model, ready_s: until Figure 2 does
@@ -67,8 +90,10 @@ def main() -> int:
         t0 = time.perf_counter() if t0 is None else t0
         end, out = time.monotonic() + timeout, {}
         while time.monotonic() < end:
-            st = d.execute_script(DEEP + "const e = deep(document, '#toyrd-status');"
-                                  "return e ? [e.dataset.state, e.dataset.key] : null;")
+            st = d.execute_script(
+                DEEP + "const e = deep(document, '#toyrd-status');"
+                "return e ? [e.dataset.state, e.dataset.key] : null;"
+            )
             if st and st[1] == key and st[0] in ("drawing", "ready"):
                 out.setdefault("numbers_s", time.perf_counter() - t0)
                 if st[0] == "ready":
@@ -94,12 +119,14 @@ def main() -> int:
         wait(M.settings_key(s := s._replace(family="bump")))
         Select(find(".toyrd-objective", "select")).select_by_visible_text(M.objective_label("beta"))
         out["first_beta_bump"] = wait(
-            M.settings_key(s := M.check_settings(s._replace(objective="beta", hyper=1.0))))
+            M.settings_key(s := M.check_settings(s._replace(objective="beta", hyper=1.0)))
+        )
         for b in [float(x) for x in args.betas.split(",")]:
             t0 = time.perf_counter()  # the key presses are part of the timed interval
             type_beta(b)
-            out["updates"].append({"beta": b, **wait(M.settings_key(s := s._replace(hyper=b)),
-                                                    t0=t0)})
+            out["updates"].append(
+                {"beta": b, **wait(M.settings_key(s := s._replace(hyper=b)), t0=t0)}
+            )
         type_beta(0.7)
         wait(M.settings_key(s._replace(hyper=0.7)))
         find(".toyrd-seed", "input").click()  # move the caret out of the β box
@@ -111,9 +138,14 @@ def main() -> int:
         proc.wait(timeout=20)
         proc.stdout.close()
     ups = out["updates"]
-    out["summary"] = {"n": len(ups), **{f"median_{k}": statistics.median(u[k] for u in ups)
-                                       for k in ("numbers_s", "ready_s", "train_s", "draw_s")},
-                      "max_ready_s": max(u["ready_s"] for u in ups)}
+    out["summary"] = {
+        "n": len(ups),
+        **{
+            f"median_{k}": statistics.median(u[k] for u in ups)
+            for k in ("numbers_s", "ready_s", "train_s", "draw_s")
+        },
+        "max_ready_s": max(u["ready_s"] for u in ups),
+    }
     print(json.dumps(out, indent=1))
     return 0
 

@@ -25,9 +25,16 @@ NONNEGATIVE = {"R", "I_e", "I_zstar", "kl_pstar_g", "kl_pstar_dbar", "class0_mas
 #: How far below 0 a residue of a non-negative quantity may be (float64 sums of ~900 terms).
 RESIDUE = 1e-12
 KEYS = ("R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g", "kl_pstar_dbar", "class0_mass")
-LABELS = {"R": "R", "D": "D", "ELBO": "ELBO", "I_e": "I_e", "I_zstar": "I(z; z*)",
-          "kl_pstar_g": "KL(p* ‖ g)", "kl_pstar_dbar": "KL(p* ‖ d̄)",
-          "class0_mass": "class-0 block mass"}
+LABELS = {
+    "R": "R",
+    "D": "D",
+    "ELBO": "ELBO",
+    "I_e": "I_e",
+    "I_zstar": "I(z; z*)",
+    "kl_pstar_g": "KL(p* ‖ g)",
+    "kl_pstar_dbar": "KL(p* ‖ d̄)",
+    "class0_mass": "class-0 block mass",
+}
 
 
 def _num(v: float, key: str = "") -> str:
@@ -43,21 +50,29 @@ def _num(v: float, key: str = "") -> str:
 def table(data: dict) -> str:
     st = data["settings"]
     n = len(data["elbo"]["seeds"])
-    head = (f"*{n} seeds; {st['family']} family, init scale {st['init_scale']}, lr {st['lr']}, "
-            f"{st['steps']} steps + {st['warmup']} warm-up ({st['schedule']}), σ = {st['sigma']}; "
-            f"figure: ELBO seed {data['elbo']['shown_seed']}, target-rate seed "
-            f"{data['target_rate']['shown_seed']} (median R). Nats.*")
-    rows = ["| quantity | (a) optimal | (b) ELBO median [min, max] | paper (b) | "
-            "(c) target rate median [min, max] | paper (c) |", "|---|---:|---|---:|---|---:|"]
+    head = (
+        f"*{n} seeds; {st['family']} family, init scale {st['init_scale']}, lr {st['lr']}, "
+        f"{st['steps']} steps + {st['warmup']} warm-up ({st['schedule']}), σ = {st['sigma']}; "
+        f"figure: ELBO seed {data['elbo']['shown_seed']}, target-rate seed "
+        f"{data['target_rate']['shown_seed']} (median R). Nats.*"
+    )
+    rows = [
+        "| quantity | (a) optimal | (b) ELBO median [min, max] | paper (b) | "
+        "(c) target rate median [min, max] | paper (c) |",
+        "|---|---:|---|---:|---|---:|",
+    ]
     for k in KEYS:
         cells = []
         for name in ("elbo", "target_rate"):
             s = data[name]["summary"][k]
             p = data["paper"][name].get(k)
-            cells += [f"{_num(s['median'], k)} [{_num(s['min'], k)}, {_num(s['max'], k)}]",
-                      "" if p is None else f"{p:g}"]
-        rows.append(f"| {LABELS[k]} | {_num(data['optimal'][k][0], k)} | " + " | ".join(cells)
-                    + " |")
+            cells += [
+                f"{_num(s['median'], k)} [{_num(s['min'], k)}, {_num(s['max'], k)}]",
+                "" if p is None else f"{p:g}",
+            ]
+        rows.append(
+            f"| {LABELS[k]} | {_num(data['optimal'][k][0], k)} | " + " | ".join(cells) + " |"
+        )
     return head + "\n\n" + "\n".join(rows)
 
 
@@ -67,7 +82,9 @@ def main() -> int:
         data = json.loads((ROOT / "docs" / "data" / name / "figure2.json").read_text())
         start, end = f"<!-- figure2:{name}:start -->", f"<!-- figure2:{name}:end -->"
         block = f"{start}\n{table(data)}\n{end}"
-        text, n = re.subn(re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+        text, n = re.subn(
+            re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S
+        )
         if n != 1:
             raise SystemExit(f"{PAGE}: expected one block {start} … {end}, found {n}")
     PAGE.write_text(text)

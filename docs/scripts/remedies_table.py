@@ -44,34 +44,45 @@ def verdicts(data: dict) -> str:
             r = by[(f, rem["name"])]
             z = "recovers z*" if r["recovers_zstar"] else "loses z*"
             fit = "fits" if r["fits_data"] else "misfits"
-            cells.append(f"{'**' if r['recovers_zstar'] and r['fits_data'] else ''}{z}, {fit}"
-                         f"{'**' if r['recovers_zstar'] and r['fits_data'] else ''}")
+            cells.append(
+                f"{'**' if r['recovers_zstar'] and r['fits_data'] else ''}{z}, {fit}"
+                f"{'**' if r['recovers_zstar'] and r['fits_data'] else ''}"
+            )
         loss = rem["loss"].replace("|", "\\|")  # a pipe inside a cell ends it in Markdown
-        rows.append(f"| {rem['name']} | {loss} | {rem['source']} | " + " | ".join(cells)
-                    + " |")
+        rows.append(f"| {rem['name']} | {loss} | {rem['source']} | " + " | ".join(cells) + " |")
     assert len(rows) == 2 + len(names)
     return "\n".join(rows)
 
 
 def tables(data: dict) -> str:
     st, th = data["settings"], data["thresholds"]
-    out = [f"*{st['n_seeds']} seeds per remedy; {st['steps']} steps + {st['warmup']} warm-up, "
-           f"lr {st['lr']}, init scale {st['init_scale']}. Recovers z\\*: I(z; z\\*) ≥ "
-           f"{th['recovers_zstar']:.4f} every seed; fits: KL(p\\* ‖ g) < {th['fits_data']:g} "
-           f"every seed. Nats; wall time per family: "
-           + ", ".join(f"{k} {v:.0f} s" for k, v in data["wall_s"].items()) + ".*"]
+    out = [
+        f"*{st['n_seeds']} seeds per remedy; {st['steps']} steps + {st['warmup']} warm-up, "
+        f"lr {st['lr']}, init scale {st['init_scale']}. Recovers z\\*: I(z; z\\*) ≥ "
+        f"{th['recovers_zstar']:.4f} every seed; fits: KL(p\\* ‖ g) < {th['fits_data']:g} "
+        f"every seed. Nats; wall time per family: "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in data["wall_s"].items())
+        + ".*"
+    ]
     for fam in st["families"]:
-        out += ["", f"**{fam}**", "",
-                ("| remedy | R median [min, max] | I(z; z*) median [min, max] | class-0 mass | "
-                 "KL(p* ‖ g) median [max] | −ELBO − H median [max] | recovers | fits |"),
-                "|---|---|---|---:|---|---|:-:|:-:|"]
+        out += [
+            "",
+            f"**{fam}**",
+            "",
+            (
+                "| remedy | R median [min, max] | I(z; z*) median [min, max] | class-0 mass | "
+                "KL(p* ‖ g) median [max] | −ELBO − H median [max] | recovers | fits |"
+            ),
+            "|---|---|---|---:|---|---|:-:|:-:|",
+        ]
         for r in (r for r in data["rows"] if r["family"] == fam):
             out.append(
                 f"| {r['remedy']} | {_range(r['R'])} | {_range(r['I_zstar'])} | "
                 f"{_num(r['class0_mass']['median'])} | {_num(r['kl_pstar_g']['median'])} "
                 f"[{_num(r['kl_pstar_g']['max'])}] | {_num(r['elbo_gap']['median'])} "
                 f"[{_num(r['elbo_gap']['max'])}] | {'yes' if r['recovers_zstar'] else 'no'} | "
-                f"{'yes' if r['fits_data'] else 'no'} |")
+                f"{'yes' if r['fits_data'] else 'no'} |"
+            )
     return "\n".join(out)
 
 
@@ -81,8 +92,12 @@ def main() -> int:
     for name, block in (("verdicts", verdicts(data)), ("table", tables(data))):
         start, end = f"<!-- remedies:{name}:start -->", f"<!-- remedies:{name}:end -->"
         new = f"{start}\n{block}\n{end}"
-        text, n = re.subn(re.escape(start) + ".*?" + re.escape(end), new.replace("\\", "\\\\"),
-                          text, flags=re.DOTALL)
+        text, n = re.subn(
+            re.escape(start) + ".*?" + re.escape(end),
+            new.replace("\\", "\\\\"),
+            text,
+            flags=re.DOTALL,
+        )
         if n != 1:
             raise SystemExit(f"{PAGE}: expected one block {start} … {end}, found {n}")
     PAGE.write_text(text)

@@ -67,8 +67,11 @@ def claim(r, i_opt) -> bool:
         return False
     if r["objective"] == "elbo":
         return r["R"] < R_ELBO and r["class0_mass"] > ONE_CLUSTER
-    return (abs(r["R"] - 0.5) < R_TOL and abs(r["class0_mass"] - SPLIT) < SPLIT_TOL
-            and r["I_zstar"] >= I_FRACTION * i_opt)
+    return (
+        abs(r["R"] - 0.5) < R_TOL
+        and abs(r["class0_mass"] - SPLIT) < SPLIT_TOL
+        and r["I_zstar"] >= I_FRACTION * i_opt
+    )
 
 
 def groups(rows):
@@ -86,9 +89,11 @@ def _stat(rs, key, fmt):
 
 
 def table(rows, i_opt, *, main: bool) -> str:
-    out = ["| family | init | steps | lr | ELBO R | ELBO block mass | ELBO ✓ | TR R | TR I(z;z*) "
-           "| TR block mass | max KL(p*‖g) | TR ✓ | both |",
-           "|---|---:|---:|---:|---|---|---:|---|---|---|---:|---:|---|"]
+    out = [
+        "| family | init | steps | lr | ELBO R | ELBO block mass | ELBO ✓ | TR R | TR I(z;z*) "
+        "| TR block mass | max KL(p*‖g) | TR ✓ | both |",
+        "|---|---:|---:|---:|---|---|---:|---|---|---|---:|---:|---|",
+    ]
     g = groups(rows)
     for key in sorted(g, key=lambda k: (k[0] != "tabular", k[0], k[1], k[2])):
         fam, st, sc = key
@@ -102,7 +107,8 @@ def table(rows, i_opt, *, main: bool) -> str:
             f"| {fam} | {sc:g} | {st[0]} | {st[1]:g} | {_stat(el, 'R', '.4f')} | "
             f"{_stat(el, 'class0_mass', '.3f')} | {ok_e}/{len(el)} | {_stat(tr, 'R', '.4f')} | "
             f"{_stat(tr, 'I_zstar', '.3f')} | {_stat(tr, 'class0_mass', '.3f')} | {kl:.1e} | "
-            f"{ok_t}/{len(tr)} | {both} |")
+            f"{ok_t}/{len(tr)} | {both} |"
+        )
     return "\n".join(out)
 
 
@@ -110,17 +116,30 @@ def summary(rows, i_opt) -> str:
     g = groups(rows)
     lines = []
     for obj, label in (("elbo", "ELBO claim"), ("target_rate", "target-rate claim")):
-        hits = [k for k, v in g.items() if k[1] == MAIN and v.get(obj)
-                and all(claim(r, i_opt) for r in v[obj])]
+        hits = [
+            k
+            for k, v in g.items()
+            if k[1] == MAIN and v.get(obj) and all(claim(r, i_opt) for r in v[obj])
+        ]
         n = sum(1 for k, v in g.items() if k[1] == MAIN and v.get(obj))
         names = "; ".join(f"{f} (init {sc:g})" for f, _, sc in sorted(hits))
-        lines.append(f"- **{label}** holds for every seed in {len(hits)} of {n} "
-                     f"(family, init scale) settings" + (f": {names}." if hits else "."))
-    both = sorted(k for k, v in g.items() if k[1] == MAIN and v.get("elbo") and v.get("target_rate")
-                  and all(claim(r, i_opt) for r in v["elbo"] + v["target_rate"]))
-    lines.append(f"- **Both claims at once**, every seed: {len(both)} settings"
-                 + (": " + "; ".join(f"{f} (init {sc:g})" for f, _, sc in both) if both else "")
-                 + ".")
+        lines.append(
+            f"- **{label}** holds for every seed in {len(hits)} of {n} "
+            f"(family, init scale) settings" + (f": {names}." if hits else ".")
+        )
+    both = sorted(
+        k
+        for k, v in g.items()
+        if k[1] == MAIN
+        and v.get("elbo")
+        and v.get("target_rate")
+        and all(claim(r, i_opt) for r in v["elbo"] + v["target_rate"])
+    )
+    lines.append(
+        f"- **Both claims at once**, every seed: {len(both)} settings"
+        + (": " + "; ".join(f"{f} (init {sc:g})" for f, _, sc in both) if both else "")
+        + "."
+    )
     return "\n".join(lines)
 
 
@@ -139,21 +158,45 @@ def figure(rows, i_opt, path=FIG):
             pts = [r for r in main if r["init_scale"] == sc and r["objective"] == obj]
             x = np.array([fams.index(r["family"]) for r in pts]) - 0.4 + width * (si + 0.5)
             lab = f"{'ELBO' if obj == 'elbo' else 'target rate'}, init scale {sc:g}"
-            ax_r.plot(x, [max(r["R"], 1e-6) for r in pts], marker, mfc=fill, color=col, ms=3.5,
-                      alpha=0.7, ls="none", label=lab)
-            ax_i.plot(x, [r["I_zstar"] for r in pts], marker, mfc=fill, color=col, ms=3.5,
-                      alpha=0.7, ls="none")
+            ax_r.plot(
+                x,
+                [max(r["R"], 1e-6) for r in pts],
+                marker,
+                mfc=fill,
+                color=col,
+                ms=3.5,
+                alpha=0.7,
+                ls="none",
+                label=lab,
+            )
+            ax_i.plot(
+                x,
+                [r["I_zstar"] for r in pts],
+                marker,
+                mfc=fill,
+                color=col,
+                ms=3.5,
+                alpha=0.7,
+                ls="none",
+            )
     ax_r.set_yscale("log")
     ax_r.axhline(0.0002, color="k", ls=":", lw=1)
     ax_r.axhline(0.4999, color="k", ls="--", lw=1)
     ax_r.text(len(fams) - 0.5, 0.0002, "paper ELBO 0.0002 ", fontsize=7, va="bottom", ha="right")
-    ax_r.text(len(fams) - 0.5, 0.4999, "paper target rate 0.4999 ", fontsize=7, va="bottom",
-              ha="right")
+    ax_r.text(
+        len(fams) - 0.5, 0.4999, "paper target rate 0.4999 ", fontsize=7, va="bottom", ha="right"
+    )
     ax_r.set_ylabel("final rate R (nats, log)")
     ax_i.axhline(i_opt, color="C3", ls="--", lw=1)
     ax_i.axhline(I_FRACTION * i_opt, color="C3", ls=":", lw=1)
-    ax_i.text(len(fams) - 0.5, i_opt, f"hand-built optimum {i_opt:.3f} ", fontsize=7,
-              va="bottom", ha="right")
+    ax_i.text(
+        len(fams) - 0.5,
+        i_opt,
+        f"hand-built optimum {i_opt:.3f} ",
+        fontsize=7,
+        va="bottom",
+        ha="right",
+    )
     ax_i.set_ylabel("I(z; z*) (nats)")
     ax_i.set_ylim(-0.01, 0.45)
     ax_i.set_xticks(range(len(fams)), fams, rotation=20, ha="right", fontsize=8)
@@ -162,8 +205,11 @@ def figure(rows, i_opt, path=FIG):
         for k in range(1, len(fams)):
             ax.axvline(k - 0.5, color="0.9", lw=0.8)
     ax_r.legend(fontsize=7, frameon=False, loc="lower left", ncol=3)
-    fig.suptitle("Figure 2's claims per reading of Appendix E, 32 seeds each (filled: ELBO, "
-                 "open: target rate σ = 0.5; 3000 steps, lr 0.01, warm-up 500)", fontsize=9)
+    fig.suptitle(
+        "Figure 2's claims per reading of Appendix E, 32 seeds each (filled: ELBO, "
+        "open: target rate σ = 0.5; 3000 steps, lr 0.01, warm-up 500)",
+        fontsize=9,
+    )
     fig.tight_layout()
     save_figure(fig, path, "png")
 
@@ -173,20 +219,32 @@ def main() -> int:
     i_opt = i_zstar_optimal()
     diverged = [r for r in rows if not finite(r)]
     figure(rows, i_opt)
-    block = [START, "",
-             f"*Generated by `python docs/scripts/robustness.py` from {len(rows)} runs in "
-             f"`docs/data/robustness.jsonl` (32 seeds per cell, seeds 0–31).*", "",
-             summary(rows, i_opt), "",
-             f"Diverged runs (training ended with non-finite tables): {len(diverged)} of "
-             f"{len(rows)}.", "",
-             "![Figure 2's claims per family](data/robustness.png)", "",
-             "At the Figure 2 settings (3000 steps, lr 0.01, cosine, warm-up 500):", "",
-             table(rows, i_opt, main=True), "",
-             "The default family's window (init scale 0.01, one setting changed at a time):", "",
-             table(rows, i_opt, main=False), "", END]
+    block = [
+        START,
+        "",
+        f"*Generated by `python docs/scripts/robustness.py` from {len(rows)} runs in "
+        f"`docs/data/robustness.jsonl` (32 seeds per cell, seeds 0–31).*",
+        "",
+        summary(rows, i_opt),
+        "",
+        f"Diverged runs (training ended with non-finite tables): {len(diverged)} of {len(rows)}.",
+        "",
+        "![Figure 2's claims per family](data/robustness.png)",
+        "",
+        "At the Figure 2 settings (3000 steps, lr 0.01, cosine, warm-up 500):",
+        "",
+        table(rows, i_opt, main=True),
+        "",
+        "The default family's window (init scale 0.01, one setting changed at a time):",
+        "",
+        table(rows, i_opt, main=False),
+        "",
+        END,
+    ]
     text = PAGE.read_text() if PAGE.exists() else f"# Robustness\n\n{START}\n{END}\n"
-    new = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: "\n".join(block), text,
-                 flags=re.S)
+    new = re.sub(
+        re.escape(START) + ".*?" + re.escape(END), lambda _: "\n".join(block), text, flags=re.S
+    )
     PAGE.write_text(new)
     print(f"wrote {FIG} and the generated block of {PAGE} ({len(rows)} runs)")
     return 0

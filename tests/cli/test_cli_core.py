@@ -16,14 +16,13 @@ import sys
 
 import numpy as np
 import pytest
+import reference  # tests/reference.py
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import toyrd
 from toyrd.cli import main
 from toyrd.testing import models, true_joints
-
-import reference  # tests/reference.py
 
 #: JSON round-trips float64 exactly (repr); the slack covers the two implementations' summation
 #: order, ~1e-14 at the sizes here (see toyrd.testing.IDENTITY_TOL), as the issue asks.
@@ -44,6 +43,7 @@ def _run(argv):
 def _strict_json(text):
     def reject(name):
         raise AssertionError(f"non-standard JSON token {name}")
+
     return json.loads(text, parse_constant=reject)
 
 
@@ -72,8 +72,14 @@ def test_evaluate_json_matches_reference(tmp_path_factory, m, data, bits):
     """``toyrd evaluate MODEL.npz --json [--bits] --optimal`` equals the loop reference, for the
     model and for its optimal m*, d* (Appendix D.3–D.4), including I(z; z*) from pzx."""
     pzx = data.draw(true_joints(m.px), label="pzx")
-    path = _save(tmp_path_factory.mktemp("m") / "model.npz", px=m.px, encoder=m.encoder,
-                 decoder=m.decoder, marginal=m.marginal, pzx=pzx)
+    path = _save(
+        tmp_path_factory.mktemp("m") / "model.npz",
+        px=m.px,
+        encoder=m.encoder,
+        decoder=m.decoder,
+        marginal=m.marginal,
+        pzx=pzx,
+    )
     code, out, err = _run(["evaluate", path, "--json", "--optimal"] + (["--bits"] if bits else []))
     assert (code, err) == (0, "")
     got = _strict_json(out)
@@ -82,15 +88,23 @@ def test_evaluate_json_matches_reference(tmp_path_factory, m, data, bits):
     _assert_matches(got, reference.evaluate(*m, pzx=pzx, base=base))
     d_star = reference.optimal_decoder(m.px, m.encoder)
     m_star = reference.optimal_marginal(m.px, m.encoder)
-    _assert_matches(got["optimal"], reference.evaluate(m.px, m.encoder, d_star, m_star, pzx=pzx, base=base))
+    _assert_matches(
+        got["optimal"], reference.evaluate(m.px, m.encoder, d_star, m_star, pzx=pzx, base=base)
+    )
 
 
 def test_evaluate_subprocess_and_strict_json(tmp_path):
     """The installed entry point: a model with D = R = +inf prints strict JSON ("inf" strings)."""
     px = np.array([0.5, 0.5])
-    path = _save(tmp_path / "inf.npz", px=px, encoder=np.eye(2), decoder=np.eye(2)[::-1], marginal=[1.0, 0.0])
-    proc = subprocess.run([sys.executable, "-m", "toyrd.cli", "evaluate", path, "--json"],
-                          capture_output=True, text=True, timeout=120)
+    path = _save(
+        tmp_path / "inf.npz", px=px, encoder=np.eye(2), decoder=np.eye(2)[::-1], marginal=[1.0, 0.0]
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "toyrd.cli", "evaluate", path, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     got = _strict_json(proc.stdout)
     assert got["D"] == "inf" and got["R"] == "inf" and got["ELBO"] == "-inf"
@@ -110,7 +124,9 @@ def test_evaluate_defaults_to_the_toy(tmp_path):
     assert abs(got["I_zstar"] - 0.5) <= CLI_TOL  # the identity code keeps all of I(x; z*)
     # with pzx but no px, p* is pzx's column sum
     pzx = np.array([[0.1, 0.2], [0.3, 0.4]])
-    path = _save(tmp_path / "p.npz", encoder=np.eye(2), decoder=np.eye(2), marginal=[0.4, 0.6], pzx=pzx)
+    path = _save(
+        tmp_path / "p.npz", encoder=np.eye(2), decoder=np.eye(2), marginal=[0.4, 0.6], pzx=pzx
+    )
     got = _strict_json(_run(["evaluate", path, "--json"])[1])
     _assert_matches(got, reference.evaluate([0.4, 0.6], np.eye(2), np.eye(2), [0.4, 0.6], pzx=pzx))
 
@@ -129,8 +145,12 @@ def test_evaluate_text_output(tmp_path):
 
 # ----------------------------------------------------------------------------- bad input
 
-GOOD = dict(px=np.array([0.2, 0.3, 0.5]), encoder=np.array([[0.5, 0.5], [0.9, 0.1], [0.2, 0.8]]),
-            decoder=np.array([[0.1, 0.2, 0.7], [0.6, 0.3, 0.1]]), marginal=np.array([0.4, 0.6]))
+GOOD = dict(
+    px=np.array([0.2, 0.3, 0.5]),
+    encoder=np.array([[0.5, 0.5], [0.9, 0.1], [0.2, 0.8]]),
+    decoder=np.array([[0.1, 0.2, 0.7], [0.6, 0.3, 0.1]]),
+    marginal=np.array([0.4, 0.6]),
+)
 
 
 def _bad(**changes):
@@ -139,22 +159,70 @@ def _bad(**changes):
 
 
 BAD_FILES = [
-    ("row sum", _bad(encoder=np.array([[0.5, 0.5], [0.9, 0.07], [0.2, 0.8]])), r"encoder row 1: sums to 0\.97"),
-    ("negative", _bad(decoder=np.array([[-0.1, 0.4, 0.7], [0.6, 0.3, 0.1]])), r"decoder: entry \(0, 0\) is -0\.1, probabilities must be >= 0"),
-    ("nan", _bad(marginal=np.array([np.nan, 0.6])), r"marginal: entry 0 is nan, entries must be finite"),
+    (
+        "row sum",
+        _bad(encoder=np.array([[0.5, 0.5], [0.9, 0.07], [0.2, 0.8]])),
+        r"encoder row 1: sums to 0\.97",
+    ),
+    (
+        "negative",
+        _bad(decoder=np.array([[-0.1, 0.4, 0.7], [0.6, 0.3, 0.1]])),
+        r"decoder: entry \(0, 0\) is -0\.1, probabilities must be >= 0",
+    ),
+    (
+        "nan",
+        _bad(marginal=np.array([np.nan, 0.6])),
+        r"marginal: entry 0 is nan, entries must be finite",
+    ),
     ("inf", _bad(px=np.array([0.2, np.inf, 0.5])), r"px: entry 1 is inf, entries must be finite"),
-    ("rank", _bad(encoder=np.array([0.5, 0.5])), r"encoder: expected a table \(rank 2\), got rank 1"),
-    ("scalar encoder, no px", _bad(px=None, encoder=np.float64(1.0)), r"encoder: expected a table \(rank 2\), got rank 0"),
-    ("shape", _bad(decoder=np.full((3, 2), 0.5)), r"decoder: shape \(3, 2\), expected \(n_z, n_x\) = \(2, 3\)"),
-    ("sizes", _bad(marginal=np.array([0.2, 0.3, 0.5])), r"marginal: has 3 entries, expected n_z = 2"),
+    (
+        "rank",
+        _bad(encoder=np.array([0.5, 0.5])),
+        r"encoder: expected a table \(rank 2\), got rank 1",
+    ),
+    (
+        "scalar encoder, no px",
+        _bad(px=None, encoder=np.float64(1.0)),
+        r"encoder: expected a table \(rank 2\), got rank 0",
+    ),
+    (
+        "shape",
+        _bad(decoder=np.full((3, 2), 0.5)),
+        r"decoder: shape \(3, 2\), expected \(n_z, n_x\) = \(2, 3\)",
+    ),
+    (
+        "sizes",
+        _bad(marginal=np.array([0.2, 0.3, 0.5])),
+        r"marginal: has 3 entries, expected n_z = 2",
+    ),
     ("empty", _bad(px=np.zeros(0)), r"px: is empty"),
-    ("strings", _bad(marginal=np.array(["a", "b"])), r"marginal: dtype <U1 is not a real number type"),
+    (
+        "strings",
+        _bad(marginal=np.array(["a", "b"])),
+        r"marginal: dtype <U1 is not a real number type",
+    ),
     ("missing", _bad(decoder=None), r"missing array 'decoder'"),
-    ("no px, not 30 states", _bad(px=None), r"no 'px' array, and the default p\* .* does not fit an encoder with 3 rows"),
-    ("bad pzx", _bad(pzx=np.array([["x", "y", "z"], ["x", "y", "z"]])), r"pzx: dtype <U1 is not a real number type"),
-    ("bad pzx, no px", _bad(px=None, pzx=np.array([0.2, 0.3, 0.5])), r"pzx: expected a table \(rank 2\), got rank 1"),
+    (
+        "no px, not 30 states",
+        _bad(px=None),
+        r"no 'px' array, and the default p\* .* does not fit an encoder with 3 rows",
+    ),
+    (
+        "bad pzx",
+        _bad(pzx=np.array([["x", "y", "z"], ["x", "y", "z"]])),
+        r"pzx: dtype <U1 is not a real number type",
+    ),
+    (
+        "bad pzx, no px",
+        _bad(px=None, pzx=np.array([0.2, 0.3, 0.5])),
+        r"pzx: expected a table \(rank 2\), got rank 1",
+    ),
     ("pzx columns", _bad(pzx=np.full((2, 2), 0.25)), r"pzx: has 2 columns, expected n_x = 3"),
-    ("pzx vs px", _bad(pzx=np.array([[0.1, 0.1, 0.3], [0.2, 0.1, 0.2]])), r"pzx: its column sums .* differ from px"),
+    (
+        "pzx vs px",
+        _bad(pzx=np.array([[0.1, 0.1, 0.3], [0.2, 0.1, 0.2]])),
+        r"pzx: its column sums .* differ from px",
+    ),
 ]
 
 
@@ -214,8 +282,12 @@ def test_bad_input_through_the_real_entry_point(tmp_path):
     files = _corrupt_files(tmp_path)
     bad = _save(tmp_path / "bad.npz", **BAD_FILES[0][1])
     for path in (bad, files["flipped"], files["missing file"]):
-        proc = subprocess.run([sys.executable, "-m", "toyrd.cli", "evaluate", str(path), "--json"],
-                              capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-m", "toyrd.cli", "evaluate", str(path), "--json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 2 and proc.stdout == ""
         assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
 
@@ -247,7 +319,9 @@ def test_data_json_has_the_toy():
 
 def test_data_options_and_errors():
     """--bins/--p0/--info/--tails reach the calibration; an impossible target exits 2."""
-    code, out, err = _run(["data", "--json", "--bins", "10", "--p0", "0.5", "--info", "0.3", "--tails", "truncate"])
+    code, out, err = _run(
+        ["data", "--json", "--bins", "10", "--p0", "0.5", "--info", "0.3", "--tails", "truncate"]
+    )
     assert (code, err) == (0, "")
     got = _strict_json(out)
     assert np.shape(got["pzx"]) == (2, 10) and got["tails"] == "truncate"

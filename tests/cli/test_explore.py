@@ -44,26 +44,36 @@ def _reference(s: M.Settings) -> dict:
     from toyrd.train.jax import train
 
     toy = toyrd.toy_data()
-    res = train(s.objective, family=s.family, seeds=(s.seed,), hyper=s.hyper,
-                init_scale=s.init_scale, steps=s.steps, progress=False)
+    res = train(
+        s.objective,
+        family=s.family,
+        seeds=(s.seed,),
+        hyper=s.hyper,
+        init_scale=s.init_scale,
+        steps=s.steps,
+        progress=False,
+    )
     return toyrd.evaluate(toy.px, res.encoder[0], res.decoder[0], res.marginal[0], pzx=toy.pzx)
 
 
 # ----------------------------------------------------------------------------- settings
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(objective="beta", hyper=-1.0), "beta = -1.0 must be finite and >= 0"),
-    (dict(objective="target_rate", hyper=None), "σ: empty"),
-    (dict(objective="beta", hyper=float("nan")), "must be finite"),
-    (dict(objective="nope"), "objective: 'nope' is not one of"),
-    (dict(family="nope"), "family: 'nope' is not one of"),
-    (dict(init_scale=-0.1), "init scale: -0.1"),
-    (dict(init_scale=None), "init scale: None"),
-    (dict(seed=-1), "seed: -1, expected an integer >= 0"),
-    (dict(steps=0), "steps: 0, expected an integer >= 1"),
-    (dict(steps=None), "steps: None"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(objective="beta", hyper=-1.0), "beta = -1.0 must be finite and >= 0"),
+        (dict(objective="target_rate", hyper=None), "σ: empty"),
+        (dict(objective="beta", hyper=float("nan")), "must be finite"),
+        (dict(objective="nope"), "objective: 'nope' is not one of"),
+        (dict(family="nope"), "family: 'nope' is not one of"),
+        (dict(init_scale=-0.1), "init scale: -0.1"),
+        (dict(init_scale=None), "init scale: None"),
+        (dict(seed=-1), "seed: -1, expected an integer >= 0"),
+        (dict(steps=0), "steps: 0, expected an integer >= 1"),
+        (dict(steps=None), "steps: None"),
+    ],
+)
 def test_bad_settings_name_the_rule(change, message):
     with pytest.raises(ToyrdError, match=None) as info:
         M.check_settings(M.Settings()._replace(**change))
@@ -81,10 +91,18 @@ def test_settings_defaults_are_the_trainers():
 
 
 def test_import_toyrd_explore_loads_no_web_framework():
-    code = ("import sys, toyrd, toyrd.explore, toyrd.cli; toyrd.cli.build_parser(); "
-            "print(sorted(m for m in ('panel', 'bokeh', 'jax', 'selenium') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         env=dict(os.environ, PYTHONPATH=REPO), check=True)
+    code = (
+        "import sys, toyrd, toyrd.explore, toyrd.cli; toyrd.cli.build_parser(); "
+        "print(sorted(m for m in ('panel', 'bokeh', 'jax', 'selenium') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, PYTHONPATH=REPO),
+        check=True,
+    )
     assert out.stdout.strip() == "[]"
 
 
@@ -177,14 +195,17 @@ class Page:
         self.d, self.url = driver, url
 
     def find(self, host, inner=None):
-        js = DEEP + "const h = deep(document, arguments[0]); if (!h || !arguments[1]) return h;" \
-                    "return deep(h.shadowRoot || h, arguments[1]);"
+        js = (
+            DEEP + "const h = deep(document, arguments[0]); if (!h || !arguments[1]) return h;"
+            "return deep(h.shadowRoot || h, arguments[1]);"
+        )
         return self.d.execute_script(js, host, inner)
 
     def status(self):
         return self.d.execute_script(
             DEEP + "const e = deep(document, '#toyrd-status');"
-                   "return e ? [e.dataset.state, e.dataset.key, e.textContent] : null;")
+            "return e ? [e.dataset.state, e.dataset.key, e.textContent] : null;"
+        )
 
     def wait(self, state, key, timeout=UPDATE_TIMEOUT):
         end = time.monotonic() + timeout
@@ -206,7 +227,9 @@ class Page:
             "const r = Bokeh.documents[0].get_model_by_name(arguments[0]);"
             "const s = r.data_source.data, g = r.glyph;"
             "if (s[g.x.field].length !== 1) return null;"
-            "return [s[g.x.field][0], s[g.y.field][0]];", renderer)
+            "return [s[g.x.field][0], s[g.y.field][0]];",
+            renderer,
+        )
 
     def type_number(self, css, value):
         from selenium.webdriver.common.keys import Keys
@@ -227,11 +250,29 @@ class Page:
 
 
 def _start_server(tmp_path):
-    env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
-               JAX_PLATFORMS="cpu", BOKEH_RESOURCES="cdn")  # cdn: the app must override it
-    proc = subprocess.Popen([sys.executable, "-m", "toyrd.cli", "explore", "--port", "0",
-                             "--no-browser", "--out", str(tmp_path / "export")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    env = dict(
+        os.environ,
+        PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        JAX_PLATFORMS="cpu",
+        BOKEH_RESOURCES="cdn",
+    )  # cdn: the app must override it
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "toyrd.cli",
+            "explore",
+            "--port",
+            "0",
+            "--no-browser",
+            "--out",
+            str(tmp_path / "export"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     lines = queue.Queue()
     proc.reader = threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True)
     proc.reader.start()
@@ -264,8 +305,9 @@ def _stop(proc):
 
 def _chromium():
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver") or ("/usr/bin/chromedriver"
-                                             if os.path.exists("/usr/bin/chromedriver") else None)
+    driver = shutil.which("chromedriver") or (
+        "/usr/bin/chromedriver" if os.path.exists("/usr/bin/chromedriver") else None
+    )
     if not (binary and driver):
         pytest.skip("headless browser test needs chromium and chromedriver")
     from selenium import webdriver
@@ -273,12 +315,21 @@ def _chromium():
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = binary
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1500,1000", "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-default-apps",
-                # loopback only: other host names do not resolve, other addresses hit a dead proxy
-                "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-                "--proxy-server=http://127.0.0.1:9"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1500,1000",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        # loopback only: other host names do not resolve, other addresses hit a dead proxy
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+        "--proxy-server=http://127.0.0.1:9",
+    ):
         opts.add_argument(arg)
     d = webdriver.Chrome(service=Service(driver), options=opts)
     d.set_page_load_timeout(60)
@@ -330,8 +381,9 @@ def test_browser_beta_and_family_changes_show_the_exact_values(tmp_path):
         assert kind == "error" and "beta = -1.0 must be finite and >= 0" in text
         _assert_page_shows(page, s)
 
-        urls = driver.execute_script("return performance.getEntriesByType('resource')"
-                                     ".map(e => e.name)")
+        urls = driver.execute_script(
+            "return performance.getEntriesByType('resource').map(e => e.name)"
+        )
         assert urls and all(u.startswith(url) for u in urls), urls  # JS served by the app
         assert proc.poll() is None  # the server is still up
     finally:

@@ -11,12 +11,11 @@ import math
 
 import numpy as np
 import pytest
+import reference  # tests/reference.py
 
 import toyrd
 import toyrd.data._toy
 from toyrd import ToyrdError, toy_data
-
-import reference  # tests/reference.py
 
 INFO_CHECK_TOL = 1e-10
 
@@ -46,15 +45,26 @@ def test_default_toy_is_calibrated():
     assert centers[np.argmax(toy.pzx[0])] < 0.5 < centers[np.argmax(toy.pzx[1])]
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(n_bins=10), dict(n_bins=50), dict(p0=0.5), dict(target_info=0.3),
-    dict(tails="truncate"), dict(n_bins=50, p0=0.5, target_info=0.3, tails="truncate"),
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(n_bins=10),
+        dict(n_bins=50),
+        dict(p0=0.5),
+        dict(target_info=0.3),
+        dict(tails="truncate"),
+        dict(n_bins=50, p0=0.5, target_info=0.3, tails="truncate"),
+    ],
+)
 def test_variants_hit_their_target(kwargs):
     """Other bin counts, class balance, targets and tail handling are calibrated too."""
     toy = toy_data(**kwargs)
-    _check_toy(toy, n_bins=kwargs.get("n_bins", 30), p0=kwargs.get("p0", 0.7),
-               target=kwargs.get("target_info", 0.5))
+    _check_toy(
+        toy,
+        n_bins=kwargs.get("n_bins", 30),
+        p0=kwargs.get("p0", 0.7),
+        target=kwargs.get("target_info", 0.5),
+    )
     assert toy.tails == kwargs.get("tails", "fold")
 
 
@@ -79,7 +89,9 @@ def test_fold_and_truncate_differ_only_in_the_tails():
 
 def test_truncating_a_class_with_no_mass_in_range_raises():
     """tails="truncate" divides by the class's mass in [low, high); zero mass is an error, not NaN."""
-    with pytest.raises(ToyrdError, match=r"means: class mean 3\.0 leaves no mass in \[0\.0, 1\.0\)"):
+    with pytest.raises(
+        ToyrdError, match=r"means: class mean 3\.0 leaves no mass in \[0\.0, 1\.0\)"
+    ):
         toyrd.binned_mixture(0.01, means=(0.5, 3.0), tails="truncate")
 
 
@@ -93,22 +105,34 @@ def test_toy_is_deterministic_and_summarises_itself():
     assert s["I_x_zstar"] == a.info and s["n_bins"] == 30 and s["H"] == a.entropy
 
 
-@pytest.mark.parametrize("kwargs, rule", [
-    (dict(target_info=0.0), r"target_info: 0\.0 nats, expected 0 < I\(x;z\*\) < H\(z\*\)"),
-    (dict(target_info=-0.1), r"target_info: .*expected 0 <"),
-    (dict(target_info=0.62), r"target_info: .*H\(z\*\) = 0\.61"),  # H(z*) = h(0.7) = 0.6109 nats
-    (dict(target_info=math.log(2), p0=0.5), r"target_info: .*H\(z\*\) = 0\.693147"),
-    # both means in bin 0 of 2: no noise level lets the bins tell the classes apart
-    (dict(target_info=0.3, n_bins=2, means=(0.1, 0.4)), r"target_info: 0\.3 nats is outside what these bins can carry"),
-    (dict(n_bins=1), r"n_bins: 1, expected an integer >= 2"),
-    (dict(n_bins=2.5), r"n_bins: 2\.5, expected an integer"),
-    (dict(p0=1.0), r"p0: 1\.0, expected 0 < p0 < 1"),
-    (dict(p0=0.0), r"p0: 0\.0, expected 0 < p0 < 1"),
-    (dict(low=1.0, high=0.0), r"high: 0\.0 must exceed low: 1\.0"),
-    (dict(means=(0.1, 0.5, 0.9)), r"means: expected two class means, got 3"),
-    (dict(tails="clip"), r"tails: 'clip' is not one of 'fold', 'truncate'"),
-    (dict(tails="truncate", means=(2.0, 3.0)), r"means: \(2\.0, 3\.0\) must lie in \[low, high\] = \[0\.0, 1\.0\]"),
-])
+@pytest.mark.parametrize(
+    "kwargs, rule",
+    [
+        (dict(target_info=0.0), r"target_info: 0\.0 nats, expected 0 < I\(x;z\*\) < H\(z\*\)"),
+        (dict(target_info=-0.1), r"target_info: .*expected 0 <"),
+        (
+            dict(target_info=0.62),
+            r"target_info: .*H\(z\*\) = 0\.61",
+        ),  # H(z*) = h(0.7) = 0.6109 nats
+        (dict(target_info=math.log(2), p0=0.5), r"target_info: .*H\(z\*\) = 0\.693147"),
+        # both means in bin 0 of 2: no noise level lets the bins tell the classes apart
+        (
+            dict(target_info=0.3, n_bins=2, means=(0.1, 0.4)),
+            r"target_info: 0\.3 nats is outside what these bins can carry",
+        ),
+        (dict(n_bins=1), r"n_bins: 1, expected an integer >= 2"),
+        (dict(n_bins=2.5), r"n_bins: 2\.5, expected an integer"),
+        (dict(p0=1.0), r"p0: 1\.0, expected 0 < p0 < 1"),
+        (dict(p0=0.0), r"p0: 0\.0, expected 0 < p0 < 1"),
+        (dict(low=1.0, high=0.0), r"high: 0\.0 must exceed low: 1\.0"),
+        (dict(means=(0.1, 0.5, 0.9)), r"means: expected two class means, got 3"),
+        (dict(tails="clip"), r"tails: 'clip' is not one of 'fold', 'truncate'"),
+        (
+            dict(tails="truncate", means=(2.0, 3.0)),
+            r"means: \(2\.0, 3\.0\) must lie in \[low, high\] = \[0\.0, 1\.0\]",
+        ),
+    ],
+)
 def test_impossible_or_bad_requests_raise(kwargs, rule):
     """Impossible targets and bad parameters raise ToyrdError naming the parameter and the rule."""
     with pytest.raises(ToyrdError, match=rule):

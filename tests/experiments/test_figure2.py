@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import toyrd
-from toyrd.experiments import figure2 as f2
 from toyrd.cli import main
+from toyrd.experiments import figure2 as f2
 from toyrd.plot import figure2_figure, latent_order, panel_data
 from toyrd.testing import IDENTITY_TOL
 
@@ -72,7 +72,10 @@ def test_optimal_model_closes_the_bound_at_the_target_rate(toy):
 def test_optimal_model_other_latent_sizes(toy, n_z):
     e, d, m = f2.optimal_model(toy, n_z=n_z)
     out = toyrd.evaluate(toy.px, e, d, m, pzx=toy.pzx)
-    assert abs(out["R"] - toy.info) < IDENTITY_TOL and abs(out["R"] + out["D"] - out["H"]) < IDENTITY_TOL
+    assert (
+        abs(out["R"] - toy.info) < IDENTITY_TOL
+        and abs(out["R"] + out["D"] - out["H"]) < IDENTITY_TOL
+    )
 
 
 def test_optimal_model_rejects_too_small_latent(toy):
@@ -219,16 +222,29 @@ def _strip_files(text):
 def test_same_seed_same_bytes(quick_runs):
     a, b = quick_runs
     assert (a / "figure2.png").read_bytes() == (b / "figure2.png").read_bytes()
-    assert _strip_files((a / "figure2.json").read_text()) == _strip_files((b / "figure2.json").read_text())
+    assert _strip_files((a / "figure2.json").read_text()) == _strip_files(
+        (b / "figure2.json").read_text()
+    )
     assert (a / "figure2.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.parametrize("fmt, magic", [("pdf", b"%PDF"), ("svg", b"<?xml")])
 def test_vector_formats_are_reproducible(tmp_path, toy, fmt, magic):
-    result = f2.Figure2Result(toy, f2.QUICK, {
-        name: f2.ModelRuns([None], {k: np.array([v]) for k, v in f2.model_metrics(toy, *f2.optimal_model(toy)).items()},
-                           *(a[None] for a in f2.optimal_model(toy)))
-        for name in f2.MODELS})
+    result = f2.Figure2Result(
+        toy,
+        f2.QUICK,
+        {
+            name: f2.ModelRuns(
+                [None],
+                {
+                    k: np.array([v])
+                    for k, v in f2.model_metrics(toy, *f2.optimal_model(toy)).items()
+                },
+                *(a[None] for a in f2.optimal_model(toy)),
+            )
+            for name in f2.MODELS
+        },
+    )
     p1, p2 = tmp_path / f"a.{fmt}", tmp_path / f"b.{fmt}"
     figure2_figure(result, p1, fmt)
     figure2_figure(result, p2, fmt)
@@ -238,7 +254,12 @@ def test_vector_formats_are_reproducible(tmp_path, toy, fmt, magic):
 
 
 def test_cli_json_stdout_and_table(quick_runs, capsys, tmp_path):
-    assert main(["figure2", "--quick", "--json", "--no-progress", "--seed", "3", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            ["figure2", "--quick", "--json", "--no-progress", "--seed", "3", "--out", str(tmp_path)]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["files"]["json"].endswith("figure2.json")
     ref = json.loads((quick_runs[0] / "figure2.json").read_text())
@@ -248,12 +269,15 @@ def test_cli_json_stdout_and_table(quick_runs, capsys, tmp_path):
     assert "0.4999" in text and "figure2.png" in text and "median" in text
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["--seeds", "0"], "seeds"),
-    (["--lr", "-1"], "lr"),
-    (["--family", "nope"], "family"),
-    (["--sigma", "nan"], "sigma"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--seeds", "0"], "seeds"),
+        (["--lr", "-1"], "lr"),
+        (["--family", "nope"], "family"),
+        (["--sigma", "nan"], "sigma"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(argv, needle, capsys, tmp_path):
     assert main(["figure2", "--quick", "--no-progress", "--out", str(tmp_path)] + argv) == 2
     err = capsys.readouterr().err

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import toyrd
-from toyrd.experiments import rdplane as rd
 from toyrd.cli import main
+from toyrd.experiments import rdplane as rd
 from toyrd.testing import IDENTITY_TOL
 
 pytest.importorskip("jax")  # the JAX trainer (the `jax` extra)
@@ -40,11 +40,16 @@ def test_json_has_limits_points_and_optimal(quick):
     _, out = quick
     H = toyrd.toy_data().entropy
     assert out["H"] == H
-    assert out["limits"] == {"auto_decoding": {"R": 0.0, "D": H}, "auto_encoding": {"R": H, "D": 0.0}}
+    assert out["limits"] == {
+        "auto_decoding": {"R": 0.0, "D": H},
+        "auto_encoding": {"R": H, "D": 0.0},
+    }
     st = rd.QUICK
     n_beta = sum(p["objective"] == "beta" for p in out["points"])
     n_tr = sum(p["objective"] == "target_rate" for p in out["points"])
-    assert n_beta == len(st.betas) * st.n_seeds * len(st.families) and n_tr == st.n_seeds * len(st.families)
+    assert n_beta == len(st.betas) * st.n_seeds * len(st.families) and n_tr == st.n_seeds * len(
+        st.families
+    )
     o = out["optimal"]
     assert abs(o["R"] + o["D"] - H) < IDENTITY_TOL and abs(o["R"] - 0.5) < IDENTITY_TOL
 
@@ -84,15 +89,20 @@ def test_format_table_lists_every_group(quick):
     _, out = quick
     res = rd.RDPlaneResult(toyrd.toy_data(), rd.QUICK, out["points"], None, out["optimal"])
     text = rd.format_table(res)
-    assert len(text.splitlines()) == 1 + len(rd.QUICK.betas) + 1 + 1  # header, β rows, target rate, optimal
+    assert (
+        len(text.splitlines()) == 1 + len(rd.QUICK.betas) + 1 + 1
+    )  # header, β rows, target rate, optimal
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["--betas", "a,b"], "betas"),
-    (["--betas", "-1"], "betas"),
-    (["--families", "nope"], "family"),
-    (["--seeds", "0"], "seeds"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--betas", "a,b"], "betas"),
+        (["--betas", "-1"], "betas"),
+        (["--families", "nope"], "family"),
+        (["--seeds", "0"], "seeds"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(argv, needle, capsys, tmp_path):
     assert main(["rdplane", "--quick", "--no-progress", "--out", str(tmp_path)] + argv) == 2
     err = capsys.readouterr().err

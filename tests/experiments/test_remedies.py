@@ -47,21 +47,24 @@ def _rem(kind, **kw):
 # ----------------------------------------------------------------------------- formulas
 
 
-@pytest.mark.parametrize("rem, kw, want", [
-    (_rem("elbo"), {}, 2.5 + 0.2),
-    (_rem("beta", value=0.5), {}, 2.5 + 0.1),
-    (_rem("kl_anneal", steps=100), {"step": 25}, 2.5 + 0.25 * 0.2),
-    (_rem("kl_anneal", steps=100), {"step": 300}, 2.5 + 0.2),  # β_t capped at 1
-    (_rem("kl_anneal", steps=0), {"step": 0}, 2.5 + 0.2),  # zero-length schedule: the ELBO
-    (_rem("kl_cyclic", steps=100), {"step": 125}, 2.5 + 0.5 * 0.2),  # τ = 0.25: β = 0.5
-    (_rem("kl_cyclic", steps=100), {"step": 180}, 2.5 + 0.2),  # second half of a cycle: β = 1
-    (_rem("free_bits", value=0.5), {}, 2.5 + 0.5),  # R = 0.2 below the floor
-    (_rem("aggressive", steps=10, inner=3), {}, 2.7),
-    (_rem("info_vae", value=0.5), {"I_e": 0.1}, 2.5 + 0.2 - 0.05),
-    (_rem("target", value=0.5), {}, 2.5 + 0.3),
-    (_rem("dual", value=0.5, rho=2.0), {"lam": 1.5}, 2.5 + 1.5 * (-0.3) + 0.09),
-    (_rem("autonomy", value=0.5), {}, 2.7),  # the generative side's R + D
-])
+@pytest.mark.parametrize(
+    "rem, kw, want",
+    [
+        (_rem("elbo"), {}, 2.5 + 0.2),
+        (_rem("beta", value=0.5), {}, 2.5 + 0.1),
+        (_rem("kl_anneal", steps=100), {"step": 25}, 2.5 + 0.25 * 0.2),
+        (_rem("kl_anneal", steps=100), {"step": 300}, 2.5 + 0.2),  # β_t capped at 1
+        (_rem("kl_anneal", steps=0), {"step": 0}, 2.5 + 0.2),  # zero-length schedule: the ELBO
+        (_rem("kl_cyclic", steps=100), {"step": 125}, 2.5 + 0.5 * 0.2),  # τ = 0.25: β = 0.5
+        (_rem("kl_cyclic", steps=100), {"step": 180}, 2.5 + 0.2),  # second half of a cycle: β = 1
+        (_rem("free_bits", value=0.5), {}, 2.5 + 0.5),  # R = 0.2 below the floor
+        (_rem("aggressive", steps=10, inner=3), {}, 2.7),
+        (_rem("info_vae", value=0.5), {"I_e": 0.1}, 2.5 + 0.2 - 0.05),
+        (_rem("target", value=0.5), {}, 2.5 + 0.3),
+        (_rem("dual", value=0.5, rho=2.0), {"lam": 1.5}, 2.5 + 1.5 * (-0.3) + 0.09),
+        (_rem("autonomy", value=0.5), {}, 2.7),  # the generative side's R + D
+    ],
+)
 def test_loss_matches_its_formula(rem, kw, want):
     """Hand-computed at (R, D) = (0.2, 2.5) nats."""
     assert abs(rm.remedy_loss(rem, 0.2, 2.5, **kw) - want) < 1e-15
@@ -92,21 +95,31 @@ def _loss_and_grad(rem, params, step, lam, toy):
     def written(p):
         le, ld, lm = fam.logs(p, 30)
         r, d = F.rate_distortion_log(px, le, ld, lm)
-        return rm.remedy_loss(rem, r, d, step=t.astype(px.dtype), lam=p["dual"],
-                              I_e=rm._info(px, le))
+        return rm.remedy_loss(
+            rem, r, d, step=t.astype(px.dtype), lam=p["dual"], I_e=rm._info(px, le)
+        )
 
     g_written = jax.grad(written)(p)
     g_sur = jax.grad(lambda p: f(p, jnp.asarray(0.0), px, t)[0])(p)
     return g_written, g_sur
 
 
-@pytest.mark.parametrize("rem, step", [
-    (_rem("elbo"), 0), (_rem("beta", value=0.5), 0), (_rem("kl_anneal", steps=100), 37),
-    (_rem("kl_cyclic", steps=100), 137), (_rem("free_bits", value=0.01), 0),
-    (_rem("free_bits", value=2.0), 0), (_rem("info_vae", value=0.5), 0),
-    (_rem("target", value=0.01), 0), (_rem("target", value=2.0), 0),
-    (_rem("dual", value=0.3, rho=1.0), 0),
-], ids=lambda v: getattr(v, "name", str(v)))
+@pytest.mark.parametrize(
+    "rem, step",
+    [
+        (_rem("elbo"), 0),
+        (_rem("beta", value=0.5), 0),
+        (_rem("kl_anneal", steps=100), 37),
+        (_rem("kl_cyclic", steps=100), 137),
+        (_rem("free_bits", value=0.01), 0),
+        (_rem("free_bits", value=2.0), 0),
+        (_rem("info_vae", value=0.5), 0),
+        (_rem("target", value=0.01), 0),
+        (_rem("target", value=2.0), 0),
+        (_rem("dual", value=0.3, rho=1.0), 0),
+    ],
+    ids=lambda v: getattr(v, "name", str(v)),
+)
 def test_routed_gradient_is_the_gradient_of_the_formula(rem, step, toy):
     """The surrogate of :func:`remedy_loss_builder` has the gradient of the written loss for
     every remedy without stop-gradients (for dual: of the model parameters; λ gets −(R − σ))."""
@@ -118,8 +131,9 @@ def test_routed_gradient_is_the_gradient_of_the_formula(rem, step, toy):
         if rem.kind == "dual":  # ascent: the gradient on λ is minus the constraint
             from toyrd import _formulas as F
 
-            le, ld, lm = toyrd.tables.tabular.logs({k: jax.numpy.asarray(v)
-                                                    for k, v in params.items()}, 30)
+            le, ld, lm = toyrd.tables.tabular.logs(
+                {k: jax.numpy.asarray(v) for k, v in params.items()}, 30
+            )
             r, _ = F.rate_distortion_log(jax.numpy.asarray(toy.px), le, ld, lm)
             assert abs(float(gs["dual"]) + (float(r) - rem.value)) < GRAD_TOL
 
@@ -145,8 +159,7 @@ def _cfg(**kw):
 
 def test_zero_length_annealing_is_the_elbo_bit_for_bit(toy):
     rems = (rm.Remedy("elbo", "elbo"), rm.Remedy("anneal 0", "kl_anneal", steps=0))
-    res = rm.train_remedies(rems, "tabular", config=_cfg(), seeds=[0, 1], px=toy.px,
-                            pzx=toy.pzx)
+    res = rm.train_remedies(rems, "tabular", config=_cfg(), seeds=[0, 1], px=toy.px, pzx=toy.pzx)
     for a in (res.encoder, res.decoder, res.marginal):
         assert np.array_equal(a[:2], a[2:])
     assert np.array_equal(res.history["R"][:2], res.history["R"][2:])
@@ -161,10 +174,13 @@ def test_aggressive_encoder_only_steps_leave_the_generative_side_unmoved(toy):
     rems = (rm.Remedy("agg", "aggressive", steps=1000, inner=3),)
 
     def run(steps):
-        return rm.train_remedies(rems, "tabular", config=_cfg(warmup=0, steps=steps,
-                                                              init_scale=1.0,
-                                                              schedule="constant"),
-                                 seeds=[4], px=toy.px).params
+        return rm.train_remedies(
+            rems,
+            "tabular",
+            config=_cfg(warmup=0, steps=steps, init_scale=1.0, schedule="constant"),
+            seeds=[4],
+            px=toy.px,
+        ).params
 
     four, seven = run(4), run(7)
     p0 = toyrd.tables.tabular.init(4, 30, 30, 1.0)
@@ -179,10 +195,18 @@ def test_dual_multiplier_converges_where_the_constraint_is_feasible(toy):
     and the multiplier converges to its KKT value λ* = −dD/dR at the constrained optimum:
     σ = 0.5 < H lies on D = H − R, so λ* = 1; σ = 4 > H is met with D = 0 (I_e = H, the rest of
     the rate spent as KL(q ‖ m)), where D can fall no further, so λ* = 0."""
-    rems = (rm.Remedy("on the line", "dual", 0.5, rho=1.0),
-            rm.Remedy("past H", "dual", 4.0, rho=1.0))
-    res = rm.train_remedies(rems, "tabular", config=_cfg(steps=3000, warmup=500, init_scale=0.3),
-                            seeds=[0, 1], px=toy.px, pzx=toy.pzx)
+    rems = (
+        rm.Remedy("on the line", "dual", 0.5, rho=1.0),
+        rm.Remedy("past H", "dual", 4.0, rho=1.0),
+    )
+    res = rm.train_remedies(
+        rems,
+        "tabular",
+        config=_cfg(steps=3000, warmup=500, init_scale=0.3),
+        seeds=[0, 1],
+        px=toy.px,
+        pzx=toy.pzx,
+    )
     lam = res.params["dual"]
     tab = res.table()
     assert np.all(np.abs(lam - [1.0, 1.0, 0.0, 0.0]) < LAMBDA_TOL), lam
@@ -195,12 +219,17 @@ def test_autonomy_rows_match_train_autonomous(toy):
     """The routed autonomy row and :func:`toyrd.train.train_autonomous` with the target-rate
     encoder loss are the same game (sums in another order: 1e-8 on the tables)."""
     cfg = _cfg(steps=200, init_scale=0.3)
-    res = rm.train_remedies((rm.Remedy("aut", "autonomy", 0.5),), "tabular", config=cfg,
-                            seeds=[2], px=toy.px)
-    ref = toyrd.train.train_autonomous("target_rate", hyper=0.5, config=cfg, seeds=[2],
-                                       px=toy.px, progress=False)
-    for a, b in ((res.encoder, ref.encoder), (res.decoder, ref.decoder),
-                 (res.marginal, ref.marginal)):
+    res = rm.train_remedies(
+        (rm.Remedy("aut", "autonomy", 0.5),), "tabular", config=cfg, seeds=[2], px=toy.px
+    )
+    ref = toyrd.train.train_autonomous(
+        "target_rate", hyper=0.5, config=cfg, seeds=[2], px=toy.px, progress=False
+    )
+    for a, b in (
+        (res.encoder, ref.encoder),
+        (res.decoder, ref.decoder),
+        (res.marginal, ref.marginal),
+    ):
         assert np.max(np.abs(a - b)) < 1e-8
 
 
@@ -212,8 +241,17 @@ def test_quick_run_writes_json_and_png(quick):
     assert (d / "remedies.png").read_bytes()[:4] == b"\x89PNG"
     st = rm.QUICK
     assert len(out["rows"]) == len(rm.KINDS) * len(st.families)
-    keys = {"remedy", "family", "R", "I_zstar", "class0_mass", "kl_pstar_g", "elbo_gap",
-            "recovers_zstar", "fits_data"}
+    keys = {
+        "remedy",
+        "family",
+        "R",
+        "I_zstar",
+        "class0_mass",
+        "kl_pstar_g",
+        "elbo_gap",
+        "recovers_zstar",
+        "fits_data",
+    }
     for row in out["rows"]:
         assert keys <= set(row)
         for k in rm.STAT_KEYS:
@@ -227,8 +265,11 @@ def test_verdicts_follow_their_definitions(quick):
     _, out = quick
     thr, fit = out["thresholds"]["recovers_zstar"], out["thresholds"]["fits_data"]
     for row in out["rows"]:
-        ps = [p for p in out["points"]
-              if p["family"] == row["family"] and p["remedy"] == row["remedy"]]
+        ps = [
+            p
+            for p in out["points"]
+            if p["family"] == row["family"] and p["remedy"] == row["remedy"]
+        ]
         assert row["recovers_zstar"] == all(p["I_zstar"] >= thr for p in ps)
         assert row["fits_data"] == all(p["kl_pstar_g"] < fit for p in ps)
 
@@ -258,13 +299,41 @@ def test_elbo_collapses_in_the_tabular_family(quick):
 
 def test_reproducible_from_the_seed(quick, tmp_path, capsys):
     _, out = quick
-    assert main(["remedies", "--quick", "--out", str(tmp_path), "--json", "--no-progress",
-                 "--family", "tabular"]) == 0
+    assert (
+        main(
+            [
+                "remedies",
+                "--quick",
+                "--out",
+                str(tmp_path),
+                "--json",
+                "--no-progress",
+                "--family",
+                "tabular",
+            ]
+        )
+        == 0
+    )
     again = json.loads(capsys.readouterr().out)
     want = [p for p in out["points"] if p["family"] == "tabular"]
     assert again["points"] == want  # same seed, same numbers (also with fewer families)
-    assert main(["remedies", "--quick", "--out", str(tmp_path), "--json", "--no-progress",
-                 "--family", "tabular", "--seed", "5"]) == 0
+    assert (
+        main(
+            [
+                "remedies",
+                "--quick",
+                "--out",
+                str(tmp_path),
+                "--json",
+                "--no-progress",
+                "--family",
+                "tabular",
+                "--seed",
+                "5",
+            ]
+        )
+        == 0
+    )
     other = json.loads(capsys.readouterr().out)
     assert [p["seed"] for p in other["points"][:2]] == [5, 6]
     assert other["points"][0]["R"] != want[0]["R"]
@@ -276,11 +345,14 @@ def test_families_default_to_the_registry():
     assert rm.family_names(rm.Settings()) == tuple(FAMILIES)
 
 
-@pytest.mark.parametrize("argv, needle", [
-    (["--family", "nope"], "family"),
-    (["--seeds", "0"], "n_seeds"),
-    (["--steps", "0"], "steps"),
-])
+@pytest.mark.parametrize(
+    "argv, needle",
+    [
+        (["--family", "nope"], "family"),
+        (["--seeds", "0"], "n_seeds"),
+        (["--steps", "0"], "steps"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(argv, needle, capsys, tmp_path):
     assert main(["remedies", "--quick", "--no-progress", "--out", str(tmp_path)] + argv) == 2
     err = capsys.readouterr().err
@@ -296,6 +368,13 @@ def test_format_table_has_a_line_per_row(quick):
 
 def _result_from(out):
     st = rm.QUICK
-    return rm.RemediesResult(toyrd.toy_data(), st, rm.remedies(st), tuple(st.families),
-                             out["points"], out["optimal"],
-                             {k: np.array(v) for k, v in out["ib_frontier"].items()}, {})
+    return rm.RemediesResult(
+        toyrd.toy_data(),
+        st,
+        rm.remedies(st),
+        tuple(st.families),
+        out["points"],
+        out["optimal"],
+        {k: np.array(v) for k, v in out["ib_frontier"].items()},
+        {},
+    )

@@ -132,7 +132,9 @@ def test_rejects_broken_tables_naming_the_batch_index(batch, toy):
         evaluate_batch(px, enc[0], dec, mar)
     with pytest.raises(TableError, match=r"decoders: shape .* expected \(B, n_z, n_x\)"):
         evaluate_batch(px, enc, dec[:4], mar)
-    with pytest.raises(TableError, match=r"marginals: shape \(4, 30\), expected \(B, n_z\) = \(5, 30\)"):
+    with pytest.raises(
+        TableError, match=r"marginals: shape \(4, 30\), expected \(B, n_z\) = \(5, 30\)"
+    ):
         evaluate_batch(px, enc, dec, mar[:4])
     with pytest.raises(TableError, match=r"encoders: have 30 rows .* px has 29"):
         evaluate_batch(px[:-1] / px[:-1].sum(), enc, dec, mar)

@@ -98,21 +98,30 @@ def test_gradients_finite_at_zero_weights_and_log_zero():
     mar = np.array([0.6, 0.4])
     le, ld, lm = _logs(enc, dec, mar)
     with jax.enable_x64(True):
+
         def f(ld_, lm_):
             r, d = F.rate_distortion_log(jnp.asarray(px), jnp.asarray(le), ld_, lm_)
             return r + d
+
         g_ld, g_lm = jax.grad(f, argnums=(0, 1))(jnp.asarray(ld), jnp.asarray(lm))
         g_ld, g_lm = np.asarray(g_ld), np.asarray(g_lm)
         # the table-space formula's gradient is NaN at d = 0 where p_e = 0 (0/0): why this path exists
-        g_tab = np.asarray(jax.grad(lambda d_: F.rate_distortion(
-            jnp.asarray(px), jnp.asarray(enc), d_, jnp.asarray(mar))[1])(jnp.asarray(dec)))
+        g_tab = np.asarray(
+            jax.grad(
+                lambda d_: F.rate_distortion(
+                    jnp.asarray(px), jnp.asarray(enc), d_, jnp.asarray(mar)
+                )[1]
+            )(jnp.asarray(dec))
+        )
     assert np.isnan(g_tab).any()
     assert np.all(np.isfinite(g_ld)) and np.all(np.isfinite(g_lm))
     pe = px[:, None] * enc
     np.testing.assert_allclose(g_ld, -pe.T, rtol=0, atol=IDENTITY_TOL)  # ∂D/∂log d = −p_e
     np.testing.assert_allclose(g_lm, -pe.sum(0), rtol=0, atol=IDENTITY_TOL)  # ∂R/∂log m = −q
     t_ld = torch.as_tensor(ld).requires_grad_(True)
-    r, d = F.rate_distortion_log(torch.as_tensor(px), torch.as_tensor(le), t_ld, torch.as_tensor(lm))
+    r, d = F.rate_distortion_log(
+        torch.as_tensor(px), torch.as_tensor(le), t_ld, torch.as_tensor(lm)
+    )
     (r + d).backward()
     np.testing.assert_allclose(t_ld.grad.numpy(), -pe.T, rtol=0, atol=IDENTITY_TOL)
 
@@ -133,7 +142,9 @@ def test_bump_log_tables_at_large_slopes():
     assert np.any(dec == 0.0) and np.all(np.isfinite(ld))
     pos = dec > np.finfo(np.float64).tiny  # subnormal table entries have lost digits; logs have not
     assert np.any((dec > 0) & ~pos)
-    np.testing.assert_allclose(ld[pos], np.log(dec[pos]), rtol=0, atol=1e-12 * np.abs(ld[pos]).max())
+    np.testing.assert_allclose(
+        ld[pos], np.log(dec[pos]), rtol=0, atol=1e-12 * np.abs(ld[pos]).max()
+    )
     np.testing.assert_allclose(np.exp(le), enc, rtol=0, atol=1e-15)
     d_table = F.rate_distortion(toy.px, enc, dec, mar)[1]
     r_log, d_log = F.rate_distortion_log(toy.px, le, ld, lm)

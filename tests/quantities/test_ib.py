@@ -10,8 +10,15 @@ import pytest
 from scipy.optimize import brentq
 
 import toyrd
-from toyrd.quantities import (IBFrontier, default_betas, ib_frontier, ib_frontier_at, ib_gap, ib_point,
-                      maximal_correlation)
+from toyrd.quantities import (
+    IBFrontier,
+    default_betas,
+    ib_frontier,
+    ib_frontier_at,
+    ib_gap,
+    ib_point,
+    maximal_correlation,
+)
 from toyrd.testing import IDENTITY_TOL
 
 #: float64 identities: mutual informations of ≤ 10^3-entry tables recomputed, hull arithmetic.

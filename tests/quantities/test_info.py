@@ -109,11 +109,17 @@ def test_each_function_agrees_with_evaluate(m, data):
     out = toyrd.evaluate(*m, pzx=pzx)
     px, e, d, mar = m
     pairs = {
-        "H": toyrd.data_entropy(px), "D": toyrd.distortion(px, e, d), "R": toyrd.rate(px, e, mar),
-        "ELBO": toyrd.elbo(px, e, d, mar), "I_e": toyrd.representational_mi(px, e),
-        "I_d": toyrd.generative_mi(d, mar), "E": toyrd.generative_bound_e(e, d, mar),
-        "G": toyrd.generative_bound_g(d, mar, px), "U": toyrd.reparam_u(px, e, d),
-        "S": toyrd.reparam_s(px), "I_zstar": toyrd.latent_information(pzx, e),
+        "H": toyrd.data_entropy(px),
+        "D": toyrd.distortion(px, e, d),
+        "R": toyrd.rate(px, e, mar),
+        "ELBO": toyrd.elbo(px, e, d, mar),
+        "I_e": toyrd.representational_mi(px, e),
+        "I_d": toyrd.generative_mi(d, mar),
+        "E": toyrd.generative_bound_e(e, d, mar),
+        "G": toyrd.generative_bound_g(d, mar, px),
+        "U": toyrd.reparam_u(px, e, d),
+        "S": toyrd.reparam_s(px),
+        "I_zstar": toyrd.latent_information(pzx, e),
         "kl_q_m": toyrd.kl(toyrd.aggregate_posterior(px, e), mar),
         "kl_pstar_g": toyrd.kl(px, toyrd.generative_marginal(d, mar)),
     }
@@ -132,9 +138,13 @@ def test_distributions_match_their_definitions(m):
     q, g = out["q"], out["g"]
     np.testing.assert_allclose(q, np.einsum("x,xz->z", px, e), rtol=0, atol=tol)
     np.testing.assert_allclose(g, np.einsum("z,zx->x", mar, d), rtol=0, atol=tol)
-    np.testing.assert_allclose(out["dbar"], toyrd.reconstruction_distribution(px, e, d), rtol=0, atol=tol)
+    np.testing.assert_allclose(
+        out["dbar"], toyrd.reconstruction_distribution(px, e, d), rtol=0, atol=tol
+    )
     np.testing.assert_allclose(out["dbar"], px @ out["recon_channel"], rtol=0, atol=tol)
-    np.testing.assert_allclose(out["recon_channel"], toyrd.reconstruction_channel(e, d), rtol=0, atol=0)
+    np.testing.assert_allclose(
+        out["recon_channel"], toyrd.reconstruction_channel(e, d), rtol=0, atol=0
+    )
     for name in ("recon_channel", "bayes_posterior", "model_posterior"):
         np.testing.assert_allclose(out[name].sum(1), 1.0, rtol=0, atol=1e-13, err_msg=name)
     pe_t = (px[:, None] * e).T  # (n_z, n_x)
@@ -179,7 +189,10 @@ def test_formulas_agree_across_backends():
     with jax.enable_x64(True):
         for (n_x, n_z), zf in zip([(1, 1), (7, 3), (40, 40), (40, 40)], [0.0, 0.5, 0.0, 0.7]):
             px = simplex_rows(rng, 1, n_x, zero_frac=zf)[0]
-            e, d = simplex_rows(rng, n_x, n_z, zero_frac=zf), simplex_rows(rng, n_z, n_x, zero_frac=zf)
+            e, d = (
+                simplex_rows(rng, n_x, n_z, zero_frac=zf),
+                simplex_rows(rng, n_z, n_x, zero_frac=zf),
+            )
             m = simplex_rows(rng, 1, n_z, zero_frac=zf)[0]
             calls = {
                 "R, D": lambda px, e, d, m: F.rate_distortion(px, e, d, m),

@@ -87,7 +87,11 @@ def test_large_k_follows_the_delta_method():
     the O(k⁻²) term bounds what is left of the O(1/k) law, with a factor 2 for the O(k⁻³) rest."""
     rng = np.random.default_rng(7)
     px = rng.dirichlet(np.full(6, 5.0))
-    e, d, m = rng.dirichlet(np.full(5, 5.0), 6), rng.dirichlet(np.full(6, 5.0), 5), rng.dirichlet(np.full(5, 5.0))
+    e, d, m = (
+        rng.dirichlet(np.full(5, 5.0), 6),
+        rng.dirichlet(np.full(6, 5.0), 5),
+        rng.dirichlet(np.full(5, 5.0)),
+    )
     w = (m[:, None] * d).T / e
     a = w / (e * w).sum(1, keepdims=True) - 1
     s2, m3 = (e * a**2).sum(1), (e * a**3).sum(1)
@@ -193,10 +197,16 @@ def test_property_schemes_agree_and_chain_holds(n_x, n_z, k, seed):
     assert nxt.value <= log_likelihood_bound(px, d, m) + IDENTITY_TOL
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    (dict(k=0), "k: 0"), (dict(k=2.5), "k: 2.5"), (dict(k=True), "k: True"),
-    (dict(k=2, method="bogus"), "method"), (dict(k=2, method="mc", n_samples=1), "n_samples"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(k=0), "k: 0"),
+        (dict(k=2.5), "k: 2.5"),
+        (dict(k=True), "k: True"),
+        (dict(k=2, method="bogus"), "method"),
+        (dict(k=2, method="mc", n_samples=1), "n_samples"),
+    ],
+)
 def test_bad_arguments(toy_model, kwargs, match):
     px, e, d, m = toy_model
     with pytest.raises(toyrd.ToyrdError, match=match):

@@ -84,5 +84,6 @@ def test_posterior_encoder_gives_the_posterior_for_every_k():
     for k in (1, 2, 4):
         q, iwae_x = implicit_posterior(post, d, m, k)
         np.testing.assert_allclose(q, post, rtol=0, atol=1e-14)
-        np.testing.assert_allclose(iwae_x, np.log(toyrd.generative_marginal(d, m)),
-                                   rtol=0, atol=IDENTITY_TOL)
+        np.testing.assert_allclose(
+            iwae_x, np.log(toyrd.generative_marginal(d, m)), rtol=0, atol=IDENTITY_TOL
+        )

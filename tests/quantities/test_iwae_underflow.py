@@ -88,8 +88,10 @@ def test_exact_zero_product_is_minus_infinity_not_an_underflow():
 def _stochastic(draw, shape):
     """Rows summing to 1 built from adversarial entries (a zero row gets one entry 1)."""
     entry = st.one_of(st.sampled_from(_NASTY), st.floats(0.0, 1.0))
-    a = np.array(draw(st.lists(entry, min_size=shape[0] * shape[1],
-                               max_size=shape[0] * shape[1])), dtype=np.float64).reshape(shape)
+    a = np.array(
+        draw(st.lists(entry, min_size=shape[0] * shape[1], max_size=shape[0] * shape[1])),
+        dtype=np.float64,
+    ).reshape(shape)
     for i in range(shape[0]):
         s = a[i].sum()
         if s == 0:
@@ -110,8 +112,10 @@ def adversarial_models(draw):
 
 
 @pytest.mark.slow
-@settings(max_examples=N_EXAMPLES, suppress_health_check=[HealthCheck.too_slow,
-                                                          HealthCheck.data_too_large])
+@settings(
+    max_examples=N_EXAMPLES,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(adversarial_models())
 def test_property_elbo_below_iwae_and_quad_equals_exact(model):
     """On adversarial tables: no exception, no NaN; ELBO ≤ IWAE_k wherever both are defined;

@@ -7,6 +7,7 @@ Tolerances: identities at ``IDENTITY_TOL`` (see :mod:`toyrd.testing`); finite di
 import doctest
 
 import numpy as np
+import reference  # tests/reference.py
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,10 +15,14 @@ import toyrd
 import toyrd.quantities._optimal
 from toyrd import _formulas as F
 from toyrd.testing import (
-    IDENTITY_TOL, assert_identity, assert_leq, distributions, models, seeds, simplex_rows,
+    IDENTITY_TOL,
+    assert_identity,
+    assert_leq,
+    distributions,
+    models,
+    seeds,
+    simplex_rows,
 )
-
-import reference  # tests/reference.py
 
 #: Central differences with step h = 1e-6 · t on a coordinate t ∈ (0, 1]: truncation error
 #: ~ h² |f'''| / 6 relative ≈ 1e-12 (f = a log t has f''' / f' = 2 / t², so relative error
@@ -40,9 +45,12 @@ def test_optimal_marginal_and_decoder_close_the_bound(m):
     np.testing.assert_allclose(m_star @ d_star, m.px, rtol=0, atol=1e-15)
     np.testing.assert_array_equal(d_star, toyrd.optimal_decoder(m.px, m.encoder))
     np.testing.assert_array_equal(m_star, toyrd.optimal_marginal(m.px, m.encoder))
-    np.testing.assert_allclose(d_star, np.array(reference.optimal_decoder(m.px, m.encoder)),
-                               rtol=1e-13, atol=0)
-    np.testing.assert_allclose(m_star, reference.optimal_marginal(m.px, m.encoder), rtol=1e-13, atol=0)
+    np.testing.assert_allclose(
+        d_star, np.array(reference.optimal_decoder(m.px, m.encoder)), rtol=1e-13, atol=0
+    )
+    np.testing.assert_allclose(
+        m_star, reference.optimal_marginal(m.px, m.encoder), rtol=1e-13, atol=0
+    )
 
 
 @given(models(), st.data())
@@ -78,7 +86,9 @@ def test_projected_gradients_vanish_at_the_optimum(m):
     assert proj_m.shape == g_m.shape
     np.testing.assert_allclose(proj_m, 0.0, rtol=0, atol=1e-14)
     on = pe > 0
-    np.testing.assert_allclose(g_d[on], -np.broadcast_to(q[:, None], pe.shape)[on], rtol=1e-13, atol=0)
+    np.testing.assert_allclose(
+        g_d[on], -np.broadcast_to(q[:, None], pe.shape)[on], rtol=1e-13, atol=0
+    )
     proj_d = toyrd.tangent_projection(g_d, support=pe > 0)
     np.testing.assert_allclose(proj_d, 0.0, rtol=0, atol=1e-14)
     assert np.all(g_d[pe == 0] == 0.0)
@@ -97,9 +107,13 @@ def test_projected_gradient_does_not_vanish_away_from_the_optimum():
 def test_tangent_projection_subtracts_the_row_mean_on_the_support():
     """P(g) = g − mean over the support, 0 off it; a vector stays a vector."""
     g = np.array([[1.0, 2.0, 3.0], [4.0, 4.0, 10.0]])
-    np.testing.assert_array_equal(toyrd.tangent_projection(g), [[-1.0, 0.0, 1.0], [-2.0, -2.0, 4.0]])
+    np.testing.assert_array_equal(
+        toyrd.tangent_projection(g), [[-1.0, 0.0, 1.0], [-2.0, -2.0, 4.0]]
+    )
     s = np.array([[True, True, False], [True, False, True]])
-    np.testing.assert_array_equal(toyrd.tangent_projection(g, support=s), [[-0.5, 0.5, 0.0], [-3.0, 0.0, 3.0]])
+    np.testing.assert_array_equal(
+        toyrd.tangent_projection(g, support=s), [[-0.5, 0.5, 0.0], [-3.0, 0.0, 3.0]]
+    )
     np.testing.assert_array_equal(toyrd.tangent_projection(np.array([1.0, 3.0])), [-1.0, 1.0])
 
 

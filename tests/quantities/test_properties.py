@@ -11,21 +11,29 @@ sides are computed here with ``scipy.special.rel_entr`` straight from the tables
 import math
 
 import numpy as np
+import reference  # tests/reference.py (pytest puts tests/ on sys.path)
 from hypothesis import example, given
 from hypothesis import strategies as st
 from scipy.special import rel_entr
 
 import toyrd
 from toyrd.testing import (
-    IDENTITY_TOL, assert_identity, assert_leq, distributions, models, seeds, true_joints,
+    IDENTITY_TOL,
+    assert_identity,
+    assert_leq,
+    distributions,
+    models,
+    seeds,
+    true_joints,
 )
 
-import reference  # tests/reference.py (pytest puts tests/ on sys.path)
-
-TINY = toyrd.testing.ModelTables(np.array([1.0]), np.array([[1.0]]), np.array([[1.0]]), np.array([1.0]))
+TINY = toyrd.testing.ModelTables(
+    np.array([1.0]), np.array([[1.0]]), np.array([[1.0]]), np.array([1.0])
+)
 # p*(x=0) = 0 and the decoder puts all mass on x = 0: D = +inf, g misses x = 1 (found by Hypothesis).
-MISSED = toyrd.testing.ModelTables(np.array([0.0, 1.0]), np.array([[1.0], [1.0]]),
-                                   np.array([[1.0, 0.0]]), np.array([1.0]))
+MISSED = toyrd.testing.ModelTables(
+    np.array([0.0, 1.0]), np.array([[1.0], [1.0]]), np.array([[1.0, 0.0]]), np.array([1.0])
+)
 
 
 def _kl(p, q):
@@ -65,7 +73,9 @@ def test_eq2_sandwich(m):
     assert_leq(out["H"] - out["D"], out["I_e"], what="H - D <= I_e")
     assert_leq(out["I_e"], out["R"], what="I_e <= R")
     assert_leq(-IDENTITY_TOL, out["I_e"], what="I_e >= 0")
-    assert_leq(out["I_e"], min(out["H"], math.log(m.encoder.shape[1])), what="I_e <= min(H, log n_z)")
+    assert_leq(
+        out["I_e"], min(out["H"], math.log(m.encoder.shape[1])), what="I_e <= min(H, log n_z)"
+    )
     assert_leq(out["H"], math.log(len(m.px)), what="H <= log n_x")
 
 
@@ -197,6 +207,8 @@ def test_strategy_reaches_the_corners():
     find(models(), lambda m: np.any(m.encoder == 0) and np.any(m.px == 0), settings=quick)
     find(models(), lambda m: m.encoder.shape == (1, 1), settings=quick)
     find(models(), lambda m: max(m.encoder.shape) == 40, settings=quick)
-    find(models(support="any"), lambda m: toyrd.distortion(m.px, m.encoder, m.decoder) == math.inf,
-         settings=quick)
-
+    find(
+        models(support="any"),
+        lambda m: toyrd.distortion(m.px, m.encoder, m.decoder) == math.inf,
+        settings=quick,
+    )

@@ -67,8 +67,9 @@ def test_beta_is_minus_the_slope_of_the_fixed_decoder_frontier(toy, beta):
     """β = −∂D/∂R at the β-VAE optimum (paper Sec. 2, Legendre transform), by central
     differences along the exact frontier of the fixed-decoder family."""
     d = _fixed_decoder(toy)
-    (r_lo, d_lo), (r_hi, d_hi) = (_frontier_point(toy.px, d, b)
-                                  for b in (beta * (1 - H_STEP), beta * (1 + H_STEP)))
+    (r_lo, d_lo), (r_hi, d_hi) = (
+        _frontier_point(toy.px, d, b) for b in (beta * (1 - H_STEP), beta * (1 + H_STEP))
+    )
     assert r_lo > r_hi and d_lo < d_hi  # larger β: less rate, more distortion
     slope = (d_hi - d_lo) / (r_hi - r_lo)
     assert abs(-slope / beta - 1.0) < SLOPE_TOL, (beta, slope)
@@ -103,9 +104,12 @@ def test_elbo_cannot_pick_between_points_of_equal_slope(toy):
     H + (β − 1)R is linear in R, so the β-VAE selects an end point, never an interior one."""
     n = toy.px.shape[0]
     rng = np.random.default_rng(1)
-    encoders = [np.full((n, n), 1.0 / n), np.eye(n),
-                toyrd.experiments.optimal_model(toy)[0],
-                rng.dirichlet(np.full(n, 0.5), size=n)]
+    encoders = [
+        np.full((n, n), 1.0 / n),
+        np.eye(n),
+        toyrd.experiments.optimal_model(toy)[0],
+        rng.dirichlet(np.full(n, 0.5), size=n),
+    ]
     rates, losses = [], []
     for e in encoders:
         dec, mar = toyrd.optimize_generative(toy.px, e)

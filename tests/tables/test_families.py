@@ -8,8 +8,17 @@ import pytest
 
 import toyrd
 from toyrd import _formulas as F
-from toyrd.tables import (FAMILIES, MAPS, Family, bin_coordinates, bump, bump_map, get_family,
-                            get_map, tabular)
+from toyrd.tables import (
+    FAMILIES,
+    MAPS,
+    Family,
+    bin_coordinates,
+    bump,
+    bump_map,
+    get_family,
+    get_map,
+    tabular,
+)
 from toyrd.testing import IDENTITY_TOL, assert_identity
 
 #: Every built-in family, plus one bump map with a non-default initial slope.
@@ -75,8 +84,13 @@ def test_bump_reading():
     assert t[0] == 0.5 / 30 and t[-1] == 29.5 / 30
     w = np.full(4, 20.0)
     centres = np.array([0.12, 0.37, 0.61, 0.88])
-    p = {"enc_w": w, "enc_b": w * centres, "dec_w": w, "dec_b": w * centres,
-         "mar_logits": np.zeros(4)}
+    p = {
+        "enc_w": w,
+        "enc_b": w * centres,
+        "dec_w": w,
+        "dec_b": w * centres,
+        "mar_logits": np.zeros(4),
+    }
     e, d, m = bump.tables(p, 30)
     nearest = np.argmin(np.abs(t[None, :] - centres[:, None]), axis=1)
     assert np.array_equal(np.argmax(d, axis=1), nearest)
@@ -134,13 +148,16 @@ def test_compose_names_aliases_and_caching():
     assert fam.parts == (bump_map(1.0), MAPS["tabular"], "tabular")
 
 
-@pytest.mark.parametrize("name, msg", [
-    ("nope", "family: 'nope' is not one of"),
-    ("bump/nope", "family: 'bump/nope' is not one of"),
-    ("a/b/c", "family: 'a/b/c' is not one of"),
-    ("bump(w0=x)/tabular", "is not one of"),
-    (3, "family: 3 is not one of"),
-])
+@pytest.mark.parametrize(
+    "name, msg",
+    [
+        ("nope", "family: 'nope' is not one of"),
+        ("bump/nope", "family: 'bump/nope' is not one of"),
+        ("a/b/c", "family: 'a/b/c' is not one of"),
+        ("bump(w0=x)/tabular", "is not one of"),
+        (3, "family: 3 is not one of"),
+    ],
+)
 def test_bad_family_names(name, msg):
     with pytest.raises(toyrd.ToyrdError, match=msg.replace("(", r"\(")):
         get_family(name)
@@ -161,9 +178,11 @@ def test_composed_inits_draw_the_documented_stream():
     of those draws here), and a mixed family's parts draw what that map draws in that slot."""
     seed, n_x, n_z, s = 5, 30, 12, 0.3
     rng = np.random.default_rng(seed)
-    want = {"enc_logits": s * rng.standard_normal((n_x, n_z)),
-            "dec_logits": s * rng.standard_normal((n_z, n_x)),
-            "mar_logits": s * rng.standard_normal(n_z)}
+    want = {
+        "enc_logits": s * rng.standard_normal((n_x, n_z)),
+        "dec_logits": s * rng.standard_normal((n_z, n_x)),
+        "mar_logits": s * rng.standard_normal(n_z),
+    }
     got = tabular.init(seed, n_x, n_z, s)
     assert got.keys() == want.keys() and all(np.array_equal(got[k], want[k]) for k in want)
     rng = np.random.default_rng(seed)
@@ -230,8 +249,13 @@ def test_onehot_reading_logit_gaps():
     (W_i0 − b_i)² − (W_ij − b_i)², exactly (float64 rounding only)."""
     fam = get_family("onehot/onehot")
     rng = np.random.default_rng(0)
-    p = {"enc_W": rng.normal(size=(7, 30)), "enc_b": rng.normal(size=7),
-         "dec_W": rng.normal(size=(7, 30)), "dec_b": rng.normal(size=7), "mar_logits": np.zeros(7)}
+    p = {
+        "enc_W": rng.normal(size=(7, 30)),
+        "enc_b": rng.normal(size=7),
+        "dec_W": rng.normal(size=(7, 30)),
+        "dec_b": rng.normal(size=7),
+        "mar_logits": np.zeros(7),
+    }
     le, ld, _ = fam.log_tables(p, 30)
     ue = -((p["enc_W"] - p["enc_b"][:, None]) ** 2)  # (n_z, n_x): logit of latent i at bin j
     ud = -((p["dec_W"] - p["dec_b"][:, None]) ** 2)
@@ -251,11 +275,13 @@ def test_bump_decoder_and_mixed_family_logit_gaps():
     rng = np.random.default_rng(1)
     w, b, L = rng.uniform(1, 20, 5), rng.uniform(0, 20, 5), rng.normal(size=(5, 30))
     u = -((w[:, None] * t[None, :] - b[:, None]) ** 2)  # (n_z, n_x)
-    _, ld, _ = bump.log_tables({"enc_w": w, "enc_b": b, "dec_w": w, "dec_b": b,
-                                "mar_logits": np.zeros(5)}, 30)
+    _, ld, _ = bump.log_tables(
+        {"enc_w": w, "enc_b": b, "dec_w": w, "dec_b": b, "mar_logits": np.zeros(5)}, 30
+    )
     assert np.max(np.abs(_gaps(ld) - _gaps(u))) < 1e-12
     le, ld, _ = get_family("bump/tabular").log_tables(
-        {"enc_w": w, "enc_b": b, "dec_logits": L, "mar_logits": np.zeros(5)}, 30)
+        {"enc_w": w, "enc_b": b, "dec_logits": L, "mar_logits": np.zeros(5)}, 30
+    )
     assert np.max(np.abs(_gaps(le) - _gaps(u.T))) < 1e-12
     assert np.max(np.abs(_gaps(ld) - _gaps(L))) < 1e-12
 
@@ -284,12 +310,14 @@ def test_free_decoders_can_autodecode_and_bump_cannot():
     lp = np.log(toy.px)
     m = np.array([1.0])
     enc = np.ones((30, 1))
-    for name, dec_params in (("tabular", {"dec_logits": lp[None, :]}),
-                             ("onehot", {"dec_W": 2.0 + np.sqrt(lp.max() - lp)[None, :],
-                                         "dec_b": np.array([2.0])})):
+    for name, dec_params in (
+        ("tabular", {"dec_logits": lp[None, :]}),
+        ("onehot", {"dec_W": 2.0 + np.sqrt(lp.max() - lp)[None, :], "dec_b": np.array([2.0])}),
+    ):
         fam = Family.compose("tabular", name)
-        _, d, _ = fam.tables({"enc_logits": np.zeros((30, 1)), "mar_logits": np.zeros(1),
-                              **dec_params}, 30)
+        _, d, _ = fam.tables(
+            {"enc_logits": np.zeros((30, 1)), "mar_logits": np.zeros(1), **dec_params}, 30
+        )
         q = toyrd.evaluate(toy.px, enc, d, m)
         assert abs(q["R"]) < IDENTITY_TOL and abs(q["D"] - q["H"]) < 1e-12, name
     t = bin_coordinates(30)
@@ -334,8 +362,14 @@ def test_bump_free_map_logits_and_autodecoding_limit():
     rng = np.random.default_rng(4)
     w, b, a = rng.uniform(1, 10, 3), rng.uniform(0, 10, 3), rng.normal(size=3)
     v = rng.normal(size=30)
-    p = {"enc_logits": np.zeros((30, 3)), "dec_w": w, "dec_b": b, "dec_a": a, "dec_v": v,
-         "mar_logits": np.zeros(3)}
+    p = {
+        "enc_logits": np.zeros((30, 3)),
+        "dec_w": w,
+        "dec_b": b,
+        "dec_a": a,
+        "dec_v": v,
+        "mar_logits": np.zeros(3),
+    }
     bumps = np.exp(-((w[:, None] * t[None, :] - b[:, None]) ** 2))
     want = np.log(bumps + np.exp(a[:, None] + v[None, :]))
     assert np.max(np.abs(fam.logits(p, 30)[1] - want)) < 1e-12

@@ -36,7 +36,9 @@ def test_opposite_encoder_losses_both_end_consistent():
     r = qb["R"].reshape(2, 2)
     assert np.all(r[0] > 2.5) and np.all(r[1] < 0.01)  # the encoders went opposite ways
     assert np.all(qs["R"] > 2.5)
-    assert beta.configs[0]["encoder_loss"] == "beta" and spread.configs[0]["encoder_loss"] == "_spread"
+    assert (
+        beta.configs[0]["encoder_loss"] == "beta" and spread.configs[0]["encoder_loss"] == "_spread"
+    )
     assert beta.configs[0]["objective"] == "autonomy"
 
 

@@ -11,16 +11,19 @@ BELOW_ONE = float(np.nextafter(1.0, 0.0))  # the largest float < 1
 TINY = 5e-324  # the smallest positive float
 
 
-@pytest.mark.parametrize("field, ok, bad, message", [
-    ("b1", [0.0, BELOW_ONE], [1.0, -TINY], r"^b1: "),
-    ("ema_decay", [0.0, BELOW_ONE], [1.0, -TINY], r"^ema_decay: "),
-    ("lr", [TINY], [0.0], r"^lr: 0\.0, expected a finite number > 0$"),
-    ("init_scale", [0.0], [-TINY], r"^init_scale: "),
-    ("steps", [1], [0], r"^steps: 0, expected an integer >= 1$"),
-    ("warmup", [0], [-1], r"^warmup: -1, expected an integer >= 0$"),
-    ("n_z", [1], [0], r"^n_z: 0, expected an integer >= 1$"),
-    ("seed", [0, 2**63 - 1], [-1, 2**63], r"^seed: "),
-])
+@pytest.mark.parametrize(
+    "field, ok, bad, message",
+    [
+        ("b1", [0.0, BELOW_ONE], [1.0, -TINY], r"^b1: "),
+        ("ema_decay", [0.0, BELOW_ONE], [1.0, -TINY], r"^ema_decay: "),
+        ("lr", [TINY], [0.0], r"^lr: 0\.0, expected a finite number > 0$"),
+        ("init_scale", [0.0], [-TINY], r"^init_scale: "),
+        ("steps", [1], [0], r"^steps: 0, expected an integer >= 1$"),
+        ("warmup", [0], [-1], r"^warmup: -1, expected an integer >= 0$"),
+        ("n_z", [1], [0], r"^n_z: 0, expected an integer >= 1$"),
+        ("seed", [0, 2**63 - 1], [-1, 2**63], r"^seed: "),
+    ],
+)
 def test_boundaries(field, ok, bad, message):
     for value in ok:
         TrainConfig(**{field: value}).validate()

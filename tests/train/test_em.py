@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import toyrd
-from toyrd.train import em
 from toyrd.testing import IDENTITY_TOL
+from toyrd.train import em
 
 #: float64 rounding of R + D (~3 nats, 900 terms): an ELBO "decrease" below this is rounding.
 MONOTONE_TOL = 1e-12

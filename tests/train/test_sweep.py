@@ -11,8 +11,15 @@ from toyrd.cli import main
 pytest.importorskip("jax")  # the JAX trainer (the `jax` extra)
 
 H = toyrd.toy_data().entropy
-GRID = dict(objectives=("elbo", "beta"), betas=(0.5, 2.0), seeds=(0, 1), steps=100, lr=0.05,
-            warmup=0, init_scales=(1.0,))
+GRID = dict(
+    objectives=("elbo", "beta"),
+    betas=(0.5, 2.0),
+    seeds=(0, 1),
+    steps=100,
+    lr=0.05,
+    warmup=0,
+    init_scales=(1.0,),
+)
 
 
 def _lines(path):
@@ -24,7 +31,9 @@ def test_interrupt_and_resume(tmp_path, monkeypatch):
     configs = sweep.grid(**GRID)
     assert len(configs) == 6
     first = sweep.run_sweep(configs, out, max_runs=2, progress=False)
-    assert first == dict(out=str(out), total=6, done_before=0, ran=2, remaining=4, wall_s=first["wall_s"])
+    assert first == dict(
+        out=str(out), total=6, done_before=0, ran=2, remaining=4, wall_s=first["wall_s"]
+    )
     done_keys = [sweep.config_key(r) for r in _lines(out)]
     assert done_keys == [sweep.config_key(c) for c in configs[:2]]
 
@@ -39,7 +48,9 @@ def test_interrupt_and_resume(tmp_path, monkeypatch):
     monkeypatch.setattr(toyrd.train.jax, "train_configs", spy)
     second = sweep.run_sweep(configs, out, batch=3, progress=False)
     assert (second["done_before"], second["ran"], second["remaining"]) == (2, 4, 0)
-    assert ("elbo", None, 0) not in trained and ("elbo", None, 1) not in trained and len(trained) == 4
+    assert (
+        ("elbo", None, 0) not in trained and ("elbo", None, 1) not in trained and len(trained) == 4
+    )
     rows = _lines(out)
     keys = [sweep.config_key(r) for r in rows]
     assert sorted(keys) == sorted(sweep.config_key(c) for c in configs) and len(set(keys)) == 6
@@ -58,13 +69,29 @@ MIXED_BATCH_TOL = 1e-8
 
 def test_results_match_a_direct_run(tmp_path):
     out = tmp_path / "s.jsonl"
-    configs = sweep.grid(objectives=("beta",), betas=(0.5,), seeds=(1,), steps=100, lr=0.05,
-                         warmup=0, init_scales=(1.0,))
+    configs = sweep.grid(
+        objectives=("beta",),
+        betas=(0.5,),
+        seeds=(1,),
+        steps=100,
+        lr=0.05,
+        warmup=0,
+        init_scales=(1.0,),
+    )
     sweep.run_sweep(configs, out, progress=False)
     row = _lines(out)[0]
     assert row["dtype"] == "mixed"  # the sweep's default precision for beta
-    direct = toyrd.train.jax.train("beta", hyper=0.5, seeds=(1,), steps=100, lr=0.05, warmup=0,
-                                   init_scale=1.0, dtype="mixed", progress=False).evaluate()[0]
+    direct = toyrd.train.jax.train(
+        "beta",
+        hyper=0.5,
+        seeds=(1,),
+        steps=100,
+        lr=0.05,
+        warmup=0,
+        init_scale=1.0,
+        dtype="mixed",
+        progress=False,
+    ).evaluate()[0]
     for k in sweep.RESULT_FIELDS:
         assert abs(row[k] - direct[k]) < 1e-10
 
@@ -89,9 +116,29 @@ def test_foreign_file_is_refused(tmp_path):
 
 def test_cli_sweep_and_train(tmp_path, capsys):
     out = tmp_path / "c.jsonl"
-    args = ["sweep", "--out", str(out), "--objective", "rda", "--lam", "0.5", "2", "--seeds", "2",
-            "--steps", "100", "--lr", "0.05", "--warmup", "0", "--init-scale", "1.0", "--json",
-            "--seed", "5"]
+    args = [
+        "sweep",
+        "--out",
+        str(out),
+        "--objective",
+        "rda",
+        "--lam",
+        "0.5",
+        "2",
+        "--seeds",
+        "2",
+        "--steps",
+        "100",
+        "--lr",
+        "0.05",
+        "--warmup",
+        "0",
+        "--init-scale",
+        "1.0",
+        "--json",
+        "--seed",
+        "5",
+    ]
     assert main(args + ["--max-runs", "3"]) == 0
     s1 = json.loads(capsys.readouterr().out)
     assert (s1["ran"], s1["remaining"]) == (3, 1)
@@ -104,8 +151,31 @@ def test_cli_sweep_and_train(tmp_path, capsys):
     assert "beta = -1.0 must be finite and >= 0" in capsys.readouterr().err
 
     model = tmp_path / "m.npz"
-    assert main(["train", "--objective", "rda", "--hyper", "0.5", "--steps", "100", "--lr", "0.05",
-                 "--warmup", "0", "--init-scale", "1.0", "--seed", "5", "--out", str(model), "--json"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--objective",
+                "rda",
+                "--hyper",
+                "0.5",
+                "--steps",
+                "100",
+                "--lr",
+                "0.05",
+                "--warmup",
+                "0",
+                "--init-scale",
+                "1.0",
+                "--seed",
+                "5",
+                "--out",
+                str(model),
+                "--json",
+            ]
+        )
+        == 0
+    )
     trained = json.loads(capsys.readouterr().out)
     row = next(r for r in rows if r["hyper"] == 0.5 and r["seed"] == 5)
     # same configuration, same result: both default to dtype "mixed", whose float32 phase rounds
@@ -123,10 +193,17 @@ def test_diverged_runs_are_recorded_not_fatal(tmp_path):
     sweep, sane tabular runs end "ok"; the sweep finishes, writes the bump lines with status
     "diverged" and "nan" strings (strict JSON), and does not redo them on resume."""
     out = tmp_path / "d.jsonl"
-    configs = (sweep.grid(objectives=("elbo",), seeds=(0, 1), steps=20, lr=0.05, warmup=0,
-                          init_scales=(1.0,))
-               + sweep.grid(objectives=("elbo",), families=("bump",), seeds=(0, 1), steps=20,
-                            lr=1e200, warmup=0, init_scales=(1.0,)))
+    configs = sweep.grid(
+        objectives=("elbo",), seeds=(0, 1), steps=20, lr=0.05, warmup=0, init_scales=(1.0,)
+    ) + sweep.grid(
+        objectives=("elbo",),
+        families=("bump",),
+        seeds=(0, 1),
+        steps=20,
+        lr=1e200,
+        warmup=0,
+        init_scales=(1.0,),
+    )
     summary = sweep.run_sweep(configs, out, progress=False)
     assert (summary["ran"], summary["remaining"]) == (4, 0)
     text = out.read_text()
@@ -155,8 +232,12 @@ def test_row_results_infinite_distortion_is_diverged():
     m = np.full((1, 30), 1 / 30)
     ok = toyrd.evaluate(toy.px, e[0], d[0], m[0])
     assert ok["D"] == np.inf
-    hist = {"step": np.array([0, 1]), "R": np.array([[0.1, 0.0]]), "D": np.array([[3.0, np.inf]]),
-            "loss": np.array([[3.1, np.inf]])}
+    hist = {
+        "step": np.array([0, 1]),
+        "R": np.array([[0.1, 0.0]]),
+        "D": np.array([[3.0, np.inf]]),
+        "loss": np.array([[3.1, np.inf]]),
+    }
     res = TrainResult(e, d, m, hist, [{}], {}, toy.px, toy.pzx, 0.0)
     row = sweep.row_results(res, 0)
     assert row["status"] == "diverged" and row["D"] == np.inf and row["R"] == 0.0

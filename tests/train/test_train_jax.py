@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import toyrd
-from toyrd.train import jax as tj
 from toyrd.testing import IDENTITY_TOL
+from toyrd.train import jax as tj
 
 pytest.importorskip("jax")  # the JAX trainer (the `jax` extra)
 
@@ -28,8 +28,16 @@ H = toyrd.toy_data().entropy
 @pytest.fixture(scope="module")
 def elbo_run():
     """ELBO from random inits (init scale 1, no generative warm-up: nothing starts optimal)."""
-    return tj.train("elbo", seeds=range(4), init_scale=1.0, steps=2000, lr=0.05, warmup=0,
-                    history_stride=100, progress=False)
+    return tj.train(
+        "elbo",
+        seeds=range(4),
+        init_scale=1.0,
+        steps=2000,
+        lr=0.05,
+        warmup=0,
+        history_stride=100,
+        progress=False,
+    )
 
 
 def test_elbo_closes_the_bound_from_random_inits(elbo_run):
@@ -52,10 +60,17 @@ def test_history_is_exact_and_shaped(elbo_run):
     for i, c in enumerate(elbo_run.configs):
         e, d, m = fam.tables(fam.init(c["seed"], 30, 30, c["init_scale"]), 30)
         q = toyrd.evaluate(elbo_run.px, e, d, m)
-        assert abs(h["R"][i, 0] - q["R"]) < IDENTITY_TOL and abs(h["D"][i, 0] - q["D"]) < IDENTITY_TOL
+        assert (
+            abs(h["R"][i, 0] - q["R"]) < IDENTITY_TOL and abs(h["D"][i, 0] - q["D"]) < IDENTITY_TOL
+        )
         # the last entry is the exact value of the returned tables
-        qf = toyrd.evaluate(elbo_run.px, elbo_run.encoder[i], elbo_run.decoder[i], elbo_run.marginal[i])
-        assert abs(h["R"][i, -1] - qf["R"]) < IDENTITY_TOL and abs(h["D"][i, -1] - qf["D"]) < IDENTITY_TOL
+        qf = toyrd.evaluate(
+            elbo_run.px, elbo_run.encoder[i], elbo_run.decoder[i], elbo_run.marginal[i]
+        )
+        assert (
+            abs(h["R"][i, -1] - qf["R"]) < IDENTITY_TOL
+            and abs(h["D"][i, -1] - qf["D"]) < IDENTITY_TOL
+        )
     assert [c["seed"] for c in elbo_run.configs] == [0, 1, 2, 3]
     assert elbo_run.encoder.dtype == np.float64 and elbo_run.encoder.shape == (4, 30, 30)
     assert elbo_run.decoder.shape == (4, 30, 30) and elbo_run.marginal.shape == (4, 30)
@@ -63,13 +78,29 @@ def test_history_is_exact_and_shaped(elbo_run):
 
 
 def test_rerun_is_bitwise_identical_and_rows_are_independent(elbo_run):
-    again = tj.train("elbo", seeds=range(4), init_scale=1.0, steps=2000, lr=0.05, warmup=0,
-                     history_stride=100, progress=False)
+    again = tj.train(
+        "elbo",
+        seeds=range(4),
+        init_scale=1.0,
+        steps=2000,
+        lr=0.05,
+        warmup=0,
+        history_stride=100,
+        progress=False,
+    )
     assert np.array_equal(again.encoder, elbo_run.encoder)
     assert np.array_equal(again.history["loss"], elbo_run.history["loss"])
     # a row trained alone equals the same row of the batch (vmap changes nothing)
-    alone = tj.train("elbo", seeds=(2,), init_scale=1.0, steps=2000, lr=0.05, warmup=0,
-                     history_stride=100, progress=False)
+    alone = tj.train(
+        "elbo",
+        seeds=(2,),
+        init_scale=1.0,
+        steps=2000,
+        lr=0.05,
+        warmup=0,
+        history_stride=100,
+        progress=False,
+    )
     np.testing.assert_allclose(alone.history["R"][0], elbo_run.history["R"][2], rtol=0, atol=1e-10)
     np.testing.assert_allclose(alone.encoder[0], elbo_run.encoder[2], rtol=0, atol=1e-10)
 
@@ -87,8 +118,16 @@ def test_target_rate_defaults_end_near_sigma():
 
 def test_beta_sweep_rate_non_increasing_in_beta():
     betas = [0.3, 0.7, 1.0, 1.5, 3.0]
-    res = tj.train("beta", hyper=betas, seeds=range(2), init_scale=1.0, steps=1000, lr=0.05,
-                   warmup=0, progress=False)
+    res = tj.train(
+        "beta",
+        hyper=betas,
+        seeds=range(2),
+        init_scale=1.0,
+        steps=1000,
+        lr=0.05,
+        warmup=0,
+        progress=False,
+    )
     r = res.table()["R"].reshape(len(betas), 2)  # rows: hyper-major, then seed
     assert [c["hyper"] for c in res.configs[::2]] == betas
     assert np.all(np.diff(r, axis=0) <= 0), r
@@ -145,16 +184,28 @@ def test_mixed_float64_phase_is_float64():
     assert np.array_equal(a.encoder, b.encoder)
 
 
-@pytest.mark.parametrize("kw,msg", [
-    (dict(objective="nope"), "is not one of"), (dict(steps=0), "steps: 0, expected an integer >= 1"),
-    (dict(steps=10, history_stride=3), "must be >= 1 and divide steps"),
-    (dict(dtype="float16"), "dtype"), (dict(lr=-1.0), "lr"), (dict(seeds=(-1,)), "seeds"),
-    (dict(init_scale=-0.5), "init_scale"), (dict(objective="target_rate"), "needs its hyperparameter"),
-    (dict(family="nope"), "family"), (dict(px=[0.5, 0.6]), "px: sums to"),
-    (dict(warmup=-1), "warmup"),
-    (dict(dtype="mixed", steps=100, f64_steps=0), "f64_steps: 0, dtype='mixed' needs"),
-    (dict(dtype="mixed", steps=100, f64_steps=101), "f64_steps: 101"),
-    (dict(dtype="mixed", steps=100, history_stride=10, f64_steps=15), "multiple of history_stride")])
+@pytest.mark.parametrize(
+    "kw,msg",
+    [
+        (dict(objective="nope"), "is not one of"),
+        (dict(steps=0), "steps: 0, expected an integer >= 1"),
+        (dict(steps=10, history_stride=3), "must be >= 1 and divide steps"),
+        (dict(dtype="float16"), "dtype"),
+        (dict(lr=-1.0), "lr"),
+        (dict(seeds=(-1,)), "seeds"),
+        (dict(init_scale=-0.5), "init_scale"),
+        (dict(objective="target_rate"), "needs its hyperparameter"),
+        (dict(family="nope"), "family"),
+        (dict(px=[0.5, 0.6]), "px: sums to"),
+        (dict(warmup=-1), "warmup"),
+        (dict(dtype="mixed", steps=100, f64_steps=0), "f64_steps: 0, dtype='mixed' needs"),
+        (dict(dtype="mixed", steps=100, f64_steps=101), "f64_steps: 101"),
+        (
+            dict(dtype="mixed", steps=100, history_stride=10, f64_steps=15),
+            "multiple of history_stride",
+        ),
+    ],
+)
 def test_bad_input_raises(kw, msg):
     kw = {"objective": "elbo", "progress": False, **kw}
     with pytest.raises(toyrd.ToyrdError, match=msg):
@@ -202,6 +253,7 @@ def test_closed_form_gradient_matches_autodiff(steep):
         def reference(a, b, c):
             def one(a, b, c):
                 return F.rate_distortion_log(px, log_softmax(a), log_softmax(b), log_softmax(c))
+
             r, d = jax.vmap(one, in_axes=-1)(a, b, c)
             return (wr * r + wd * d).sum()
 
@@ -224,8 +276,16 @@ def test_fast_path_equals_generic_path():
     from toyrd.tables import Family, tabular
 
     generic = Family("tabular-generic", tabular.init, tabular.tables, tabular.log_tables)
-    kw = dict(seeds=range(3), hyper=0.7, init_scale=1.0, steps=300, lr=0.05, warmup=50,
-              history_stride=30, progress=False)
+    kw = dict(
+        seeds=range(3),
+        hyper=0.7,
+        init_scale=1.0,
+        steps=300,
+        lr=0.05,
+        warmup=50,
+        history_stride=30,
+        progress=False,
+    )
     fast = tj.train("beta", family="tabular", **kw)
     slow = tj.train("beta", family=generic, **kw)
     for k in ("R", "D", "loss"):
@@ -243,8 +303,16 @@ def test_bump_underflow_at_init_trains_finite():
 
     e0, _, _ = bump.tables(bump.init(5, 30, 30, 2.0), 30)
     assert np.any(e0 == 0.0)
-    res = tj.train("elbo", family="bump", seeds=(5,), init_scale=2.0, steps=300, lr=0.05, warmup=0,
-                   progress=False)
+    res = tj.train(
+        "elbo",
+        family="bump",
+        seeds=(5,),
+        init_scale=2.0,
+        steps=300,
+        lr=0.05,
+        warmup=0,
+        progress=False,
+    )
     assert np.all(np.isfinite(res.history["R"])) and np.all(np.isfinite(res.history["D"]))
     q = res.evaluate()[0]
     assert q["R"] + q["D"] >= H - IDENTITY_TOL

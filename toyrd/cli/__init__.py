@@ -16,9 +16,19 @@ from pathlib import Path
 from toyrd.errors import ToyrdError
 from toyrd.tables import dumps
 
-__all__ = ["main", "dumps", "common_parser", "build_parser", "COMMAND_MODULES", "family_name",
-           "FAMILY_HELP", "jax_cache_dir", "enable_jax_cache", "CACHE_ENV",
-           "CACHE_MIN_COMPILE_S"]
+__all__ = [
+    "main",
+    "dumps",
+    "common_parser",
+    "build_parser",
+    "COMMAND_MODULES",
+    "family_name",
+    "FAMILY_HELP",
+    "jax_cache_dir",
+    "enable_jax_cache",
+    "CACHE_ENV",
+    "CACHE_MIN_COMPILE_S",
+]
 
 #: Environment variable naming the JAX compilation cache folder of the CLI ("0" / "off": none).
 CACHE_ENV = "TOYRD_JAX_CACHE"
@@ -27,8 +37,15 @@ CACHE_ENV = "TOYRD_JAX_CACHE"
 CACHE_MIN_COMPILE_S = 0.1
 
 #: Modules that contribute commands, in help order. Each defines ``register(subparsers, common)``.
-COMMAND_MODULES = ["toyrd.cli._core", "toyrd.cli._figure", "toyrd.cli._bench", "toyrd.cli._torch",
-                   "toyrd.cli._train", "toyrd.cli._remedies", "toyrd.cli._explore"]
+COMMAND_MODULES = [
+    "toyrd.cli._core",
+    "toyrd.cli._figure",
+    "toyrd.cli._bench",
+    "toyrd.cli._torch",
+    "toyrd.cli._train",
+    "toyrd.cli._remedies",
+    "toyrd.cli._explore",
+]
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -48,8 +65,10 @@ def family_name(text: str) -> str:
 
 
 #: Help text of every ``--family`` option.
-FAMILY_HELP = ("model family: tabular, bump, or encoder/decoder of the maps tabular, bump, "
-               "bump(w0=X), onehot, bump+free (e.g. bump/tabular)")
+FAMILY_HELP = (
+    "model family: tabular, bump, or encoder/decoder of the maps tabular, bump, "
+    "bump(w0=X), onehot, bump+free (e.g. bump/tabular)"
+)
 
 
 def common_parser() -> argparse.ArgumentParser:
@@ -93,8 +112,10 @@ def enable_jax_cache():
     folder = jax_cache_dir()
     if folder is None:
         return None
-    settings = {"jax_compilation_cache_dir": str(folder),
-                "jax_persistent_cache_min_compile_time_secs": CACHE_MIN_COMPILE_S}
+    settings = {
+        "jax_compilation_cache_dir": str(folder),
+        "jax_persistent_cache_min_compile_time_secs": CACHE_MIN_COMPILE_S,
+    }
     for key, value in settings.items():
         os.environ.setdefault(key.upper(), str(value))
     if "jax" in sys.modules:
@@ -123,4 +144,3 @@ def main(argv=None) -> int:
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         print(f"toyrd {args.command}: error:{where} {exc.strerror or exc}", file=sys.stderr)
         return 2
-

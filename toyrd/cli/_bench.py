@@ -18,12 +18,15 @@ __all__ = ["register", "benchmarks_root", "cmd_bench"]
 
 
 def register(sub, common):
-    p = sub.add_parser("bench", parents=[common],
-                       help="run the benchmarks (JSON out; a source checkout is needed)")
+    p = sub.add_parser(
+        "bench", parents=[common], help="run the benchmarks (JSON out; a source checkout is needed)"
+    )
     p.add_argument("--quick", action="store_true", help="smoke run: tiny sizes, few repeats")
     p.add_argument("--out", default=None, help="folder for the JSON (default benchmarks/results)")
     p.add_argument("--only", default=None, help="comma-separated cases, e.g. eval,scaling")
-    p.add_argument("--docs", action="store_true", help="also regenerate docs/benchmarks.md and plots")
+    p.add_argument(
+        "--docs", action="store_true", help="also regenerate docs/benchmarks.md and plots"
+    )
     p.set_defaults(func=cmd_bench)
 
 
@@ -31,15 +34,17 @@ def benchmarks_root() -> Path:
     """The checkout holding ``benchmarks/__main__.py`` beside this package, or ToyrdError."""
     root = Path(__file__).resolve().parents[2]  # toyrd/cli/_bench.py -> the checkout
     if not (root / "benchmarks" / "__main__.py").is_file():
-        raise ToyrdError(f"no benchmarks/ folder next to the toyrd package (looked in {root}); "
-                         "the benchmarks ship with the source checkout, not the installed wheel")
+        raise ToyrdError(
+            f"no benchmarks/ folder next to the toyrd package (looked in {root}); "
+            "the benchmarks ship with the source checkout, not the installed wheel"
+        )
     return root
 
 
 def cmd_bench(args) -> int:
     root = benchmarks_root()
     if args.only:
-        found = sorted(f.stem[len("bench_"):] for f in (root / "benchmarks").glob("bench_*.py"))
+        found = sorted(f.stem[len("bench_") :] for f in (root / "benchmarks").glob("bench_*.py"))
         unknown = [c for c in args.only.split(",") if c.strip() and c.strip() not in found]
         if unknown:
             raise ToyrdError(f"--only: unknown case(s) {unknown}; the cases are {found}")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from toyrd.tables import dumps
 from toyrd.data import toy_data
-from toyrd.quantities import QUANTITY_NAMES, evaluate
-from toyrd.tables import load_model
-from toyrd.quantities import optimize_generative
+from toyrd.quantities import QUANTITY_NAMES, evaluate, optimize_generative
+from toyrd.tables import dumps, load_model
 
 __all__ = ["register", "cmd_data", "cmd_evaluate"]
 
@@ -24,8 +22,11 @@ def register(sub, common):
     p = sub.add_parser("evaluate", parents=[common], help="every exact quantity of a model .npz")
     p.add_argument("model", help="npz with encoder, decoder, marginal [, px, pzx]")
     p.add_argument("--bits", action="store_true", help="report in bits instead of nats")
-    p.add_argument("--optimal", action="store_true",
-                   help="also report the values with m and d replaced by their optima for this encoder")
+    p.add_argument(
+        "--optimal",
+        action="store_true",
+        help="also report the values with m and d replaced by their optima for this encoder",
+    )
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -36,7 +37,9 @@ def cmd_data(args) -> int:
         print(dumps(out))
         return 0
     print(f"toy data: {toy.n_bins} bins on [{toy.low}, {toy.high}), tails {toy.tails}")
-    print(f"  p(z*=0) = {toy.p0}, means = {toy.means[0]:.6f}, {toy.means[1]:.6f}, solved noise s = {toy.noise:.12f}")
+    print(
+        f"  p(z*=0) = {toy.p0}, means = {toy.means[0]:.6f}, {toy.means[1]:.6f}, solved noise s = {toy.noise:.12f}"
+    )
     print(f"  H(x) = {toy.entropy:.12f} nats   I(x;z*) = {toy.info:.12f} nats")
     print("  p*(x) = " + np.array2string(toy.px, precision=5, max_line_width=100, separator=" "))
     return 0
@@ -46,8 +49,12 @@ def cmd_evaluate(args) -> int:
     model = load_model(args.model)
     base = 2 if args.bits else None
     unit = "bits" if args.bits else "nats"
-    out = {"unit": unit, **evaluate(model.px, model.encoder, model.decoder, model.marginal,
-                                    pzx=model.pzx, base=base)}
+    out = {
+        "unit": unit,
+        **evaluate(
+            model.px, model.encoder, model.decoder, model.marginal, pzx=model.pzx, base=base
+        ),
+    }
     if args.optimal:
         d, m = optimize_generative(model.px, model.encoder)
         out["optimal"] = evaluate(model.px, model.encoder, d, m, pzx=model.pzx, base=base)
@@ -55,7 +62,11 @@ def cmd_evaluate(args) -> int:
         print(dumps(out))
         return 0
     keys = [k for k in QUANTITY_NAMES if k in out]
-    print(f"{'quantity':>14}  {'model':>18}" + (f"  {'optimal m, d':>18}" if args.optimal else "") + f"   ({unit})")
+    print(
+        f"{'quantity':>14}  {'model':>18}"
+        + (f"  {'optimal m, d':>18}" if args.optimal else "")
+        + f"   ({unit})"
+    )
     for k in keys:
         row = f"{k:>14}  {out[k]:>18.12f}"
         if args.optimal:

@@ -6,14 +6,21 @@ __all__ = ["register", "cmd_explore"]
 
 
 def register(sub, common):
-    p = sub.add_parser("explore", help="a live explorer in the browser: retrain exactly on every "
-                                       "control change (needs pip install toyrd[explore])")
+    p = sub.add_parser(
+        "explore",
+        help="a live explorer in the browser: retrain exactly on every "
+        "control change (needs pip install toyrd[explore])",
+    )
     p.add_argument("--port", type=int, default=5006, help="port (default 5006; 0: any free port)")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
     p.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
-    p.add_argument("--out", default="explore_out",
-                   help="folder the Export button writes to (default ./explore_out)")
+    p.add_argument(
+        "--out",
+        default="explore_out",
+        help="folder the Export button writes to (default ./explore_out)",
+    )
     p.set_defaults(func=cmd_explore)
 
 
@@ -24,8 +31,9 @@ def cmd_explore(args) -> int:
         import bokeh  # noqa: F401
         import panel  # noqa: F401
     except ImportError as exc:
-        raise ToyrdError(f"explore needs panel and bokeh ({exc.name} is missing): "
-                         "pip install 'toyrd[explore]'") from None
+        raise ToyrdError(
+            f"explore needs panel and bokeh ({exc.name} is missing): pip install 'toyrd[explore]'"
+        ) from None
     from toyrd.explore import serve
 
     serve(args.port, args.host, show=not args.no_browser, export_dir=args.out)

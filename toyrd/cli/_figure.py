@@ -19,14 +19,30 @@ def _training_options(p, *, name: str, quick_help: str, defaults):
     p.add_argument("--format", choices=_FORMATS, default="png", help="figure format (default png)")
     p.add_argument("--quick", action="store_true", help=quick_help)
     if "family" in defaults._fields:
-        p.add_argument("--family", type=family_name, default=None,
-                       help=f"{FAMILY_HELP}; default {defaults.family}")
-    p.add_argument("--steps", type=int, default=None, help=f"Adam steps per run (default {defaults.steps})")
-    p.add_argument("--lr", type=float, default=None, help=f"peak learning rate (default {defaults.lr:g})")
-    p.add_argument("--init-scale", type=float, default=None,
-                   help=f"initialisation scale of the family (default {defaults.init_scale:g})")
-    p.add_argument("--warmup", type=int, default=None,
-                   help=f"steps fitting only m and d to the initial encoder first (default {defaults.warmup})")
+        p.add_argument(
+            "--family",
+            type=family_name,
+            default=None,
+            help=f"{FAMILY_HELP}; default {defaults.family}",
+        )
+    p.add_argument(
+        "--steps", type=int, default=None, help=f"Adam steps per run (default {defaults.steps})"
+    )
+    p.add_argument(
+        "--lr", type=float, default=None, help=f"peak learning rate (default {defaults.lr:g})"
+    )
+    p.add_argument(
+        "--init-scale",
+        type=float,
+        default=None,
+        help=f"initialisation scale of the family (default {defaults.init_scale:g})",
+    )
+    p.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help=f"steps fitting only m and d to the initial encoder first (default {defaults.warmup})",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress lines or bar on stderr")
 
 
@@ -34,18 +50,37 @@ def register(sub, common):
     from toyrd.experiments.figure2 import Settings as F2
     from toyrd.experiments.rdplane import Settings as RD
 
-    p = sub.add_parser("figure2", parents=[common],
-                       help="Figure 2: optimal, ELBO and target-rate models, exact numbers over seeds")
-    _training_options(p, name="figure2", quick_help="4 seeds instead of 32 (for tests)", defaults=F2())
-    p.add_argument("--seeds", type=int, default=None, help="random initialisations per trained model (default 32)")
+    p = sub.add_parser(
+        "figure2",
+        parents=[common],
+        help="Figure 2: optimal, ELBO and target-rate models, exact numbers over seeds",
+    )
+    _training_options(
+        p, name="figure2", quick_help="4 seeds instead of 32 (for tests)", defaults=F2()
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="random initialisations per trained model (default 32)",
+    )
     p.add_argument("--sigma", type=float, default=None, help="target rate in nats (default 0.5)")
     p.set_defaults(func=cmd_figure2)
 
-    p = sub.add_parser("rdplane", parents=[common],
-                       help="the exact rate–distortion plane: feasible region, β-sweep frontiers, IB panel")
-    _training_options(p, name="rdplane", quick_help="tabular, β ∈ {0.5, 1, 2}, 1 seed, 600 steps (tests)",
-                      defaults=RD())
-    p.add_argument("--families", default=None, help="comma-separated families to sweep (default tabular,bump)")
+    p = sub.add_parser(
+        "rdplane",
+        parents=[common],
+        help="the exact rate–distortion plane: feasible region, β-sweep frontiers, IB panel",
+    )
+    _training_options(
+        p,
+        name="rdplane",
+        quick_help="tabular, β ∈ {0.5, 1, 2}, 1 seed, 600 steps (tests)",
+        defaults=RD(),
+    )
+    p.add_argument(
+        "--families", default=None, help="comma-separated families to sweep (default tabular,bump)"
+    )
     p.add_argument("--betas", default=None, help="comma-separated β values of the sweep")
     p.add_argument("--seeds", type=int, default=None, help="seeds per β (default 2)")
     p.set_defaults(func=cmd_rdplane)
@@ -66,9 +101,19 @@ def cmd_figure2(args) -> int:
     from toyrd.experiments import figure2 as f2
 
     base = f2.QUICK if args.quick else f2.Settings()
-    over = {k: v for k, v in dict(n_seeds=args.seeds, family=args.family, steps=args.steps,
-                                  lr=args.lr, init_scale=args.init_scale, sigma=args.sigma,
-                                  warmup=args.warmup).items() if v is not None}
+    over = {
+        k: v
+        for k, v in dict(
+            n_seeds=args.seeds,
+            family=args.family,
+            steps=args.steps,
+            lr=args.lr,
+            init_scale=args.init_scale,
+            sigma=args.sigma,
+            warmup=args.warmup,
+        ).items()
+        if v is not None
+    }
     settings = base._replace(first_seed=args.seed, **over)
     check_out_dir("--out", args.out or "figure2")
     result = f2.run_figure2(settings, progress=_progress(args.no_progress))

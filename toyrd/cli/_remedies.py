@@ -14,18 +14,29 @@ def register(sub, common):
     from toyrd.experiments.remedies import QUICK, Settings
 
     d = Settings()
-    p = sub.add_parser("remedies", parents=[common],
-                       help="posterior-collapse remedies × families: R, I(z;z*), fit, verdicts")
-    p.add_argument("--family", action="append", default=None,
-                   help="a model family (repeat or comma-separate; default: every family of "
-                        "toyrd.tables.READINGS)")
-    p.add_argument("--seeds", type=int, default=None,
-                   help=f"seeds per remedy (default {d.n_seeds})")
-    p.add_argument("--steps", type=int, default=None,
-                   help=f"Adam steps per run (default {d.steps})")
-    p.add_argument("--quick", action="store_true",
-                   help=f"{', '.join(QUICK.families)}; {QUICK.n_seeds} seeds, {QUICK.steps} steps "
-                        "(for tests)")
+    p = sub.add_parser(
+        "remedies",
+        parents=[common],
+        help="posterior-collapse remedies × families: R, I(z;z*), fit, verdicts",
+    )
+    p.add_argument(
+        "--family",
+        action="append",
+        default=None,
+        help="a model family (repeat or comma-separate; default: every family of "
+        "toyrd.tables.READINGS)",
+    )
+    p.add_argument(
+        "--seeds", type=int, default=None, help=f"seeds per remedy (default {d.n_seeds})"
+    )
+    p.add_argument(
+        "--steps", type=int, default=None, help=f"Adam steps per run (default {d.steps})"
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{', '.join(QUICK.families)}; {QUICK.n_seeds} seeds, {QUICK.steps} steps (for tests)",
+    )
     p.add_argument("--out", default=None, help="output folder (default ./remedies)")
     p.add_argument("--format", choices=("png", "pdf", "svg"), default="png")
     p.add_argument("--no-progress", action="store_true", help="no progress lines or bar on stderr")

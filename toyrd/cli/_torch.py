@@ -8,34 +8,61 @@ from toyrd.tables import dumps
 __all__ = ["register", "cmd_train_torch"]
 
 
-
 def register(sub, common):
     from toyrd.objectives import KINDS
-    from toyrd.train import BASELINES, ESTIMATORS, SCHEDULES, TORCH_DEFAULTS as d
+    from toyrd.train import BASELINES, ESTIMATORS, SCHEDULES
+    from toyrd.train import TORCH_DEFAULTS as d
 
-    p = sub.add_parser("train-torch", parents=[common],
-                       help="train a VAE in PyTorch with minibatches; R and D logged exactly")
-    p.add_argument("--objective", choices=KINDS, default="elbo",
-                   help="elbo: D+R, beta: D+βR, rda: R+λD, target_rate: D+|σ−R| (default elbo)")
+    p = sub.add_parser(
+        "train-torch",
+        parents=[common],
+        help="train a VAE in PyTorch with minibatches; R and D logged exactly",
+    )
+    p.add_argument(
+        "--objective",
+        choices=KINDS,
+        default="elbo",
+        help="elbo: D+R, beta: D+βR, rda: R+λD, target_rate: D+|σ−R| (default elbo)",
+    )
     p.add_argument("--beta", type=float, default=None, help="β of the beta objective (default 1)")
     p.add_argument("--lam", type=float, default=None, help="λ of the rda objective (default 1)")
-    p.add_argument("--sigma", type=float, default=None, help="σ of target_rate, nats (required there)")
+    p.add_argument(
+        "--sigma", type=float, default=None, help="σ of target_rate, nats (required there)"
+    )
     p.add_argument("--family", type=family_name, default=d.family, help=FAMILY_HELP)
-    p.add_argument("--estimator", choices=ESTIMATORS, default="enumerate",
-                   help="gradient estimator for the discrete latent (default enumerate)")
-    p.add_argument("--baseline", choices=BASELINES, default="loo",
-                   help="REINFORCE baseline (default loo: leave-one-out batch mean)")
+    p.add_argument(
+        "--estimator",
+        choices=ESTIMATORS,
+        default="enumerate",
+        help="gradient estimator for the discrete latent (default enumerate)",
+    )
+    p.add_argument(
+        "--baseline",
+        choices=BASELINES,
+        default="loo",
+        help="REINFORCE baseline (default loo: leave-one-out batch mean)",
+    )
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (default 0.01)")
     p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
     p.add_argument("--temperature", type=float, default=1.0, help="Gumbel-softmax τ (default 1)")
     p.add_argument("--n-z", type=int, default=30, help="latent states (default 30)")
-    p.add_argument("--eval-every", type=int, default=100, help="exact evaluation stride (default 100)")
+    p.add_argument(
+        "--eval-every", type=int, default=100, help="exact evaluation stride (default 100)"
+    )
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64")
-    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: fastest here)")
-    p.add_argument("--progress", action="store_true", help="show a tqdm bar with R̂, D̂ and exact R, D")
-    p.add_argument("--out", default=None, help="write the trained tables to this .npz (toyrd evaluate reads it)")
+    p.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (default 1: fastest here)"
+    )
+    p.add_argument(
+        "--progress", action="store_true", help="show a tqdm bar with R̂, D̂ and exact R, D"
+    )
+    p.add_argument(
+        "--out",
+        default=None,
+        help="write the trained tables to this .npz (toyrd evaluate reads it)",
+    )
     p.set_defaults(func=cmd_train_torch)
 
 
@@ -46,7 +73,9 @@ def cmd_train_torch(args) -> int:
         raise ToyrdError(f"--threads: {args.threads} must be >= 1")
     if args.n_z < 1:
         raise ToyrdError(f"--n-z: {args.n_z} must be >= 1")
-    value = {"elbo": None, "beta": args.beta, "rda": args.lam, "target_rate": args.sigma}[args.objective]
+    value = {"elbo": None, "beta": args.beta, "rda": args.lam, "target_rate": args.sigma}[
+        args.objective
+    ]
     try:
         import torch
     except ImportError:
@@ -58,10 +87,21 @@ def cmd_train_torch(args) -> int:
 
     torch.set_num_threads(args.threads)
     cfg = TORCH_DEFAULTS._replace(
-        family=args.family, objective=args.objective, hyper=value, estimator=args.estimator,
-        steps=args.steps, batch_size=args.batch_size, lr=args.lr, temperature=args.temperature,
-        baseline=args.baseline, seed=args.seed, n_z=args.n_z, history_stride=args.eval_every,
-        dtype=args.dtype, schedule=args.schedule)
+        family=args.family,
+        objective=args.objective,
+        hyper=value,
+        estimator=args.estimator,
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        temperature=args.temperature,
+        baseline=args.baseline,
+        seed=args.seed,
+        n_z=args.n_z,
+        history_stride=args.eval_every,
+        dtype=args.dtype,
+        schedule=args.schedule,
+    )
     out_path = check_out_file("--out", args.out, suffix=".npz") if args.out else None
     toy = toy_data()
     res = train(cfg, px=toy.px, pzx=toy.pzx, progress=args.progress)
@@ -69,20 +109,30 @@ def cmd_train_torch(args) -> int:
         out_path = save_torch_model(out_path, res.model, px=toy.px, pzx=toy.pzx)
     h = res.history
     out = {
-        "config": res.config.as_dict(), "final": res.final, "out": out_path,
-        "history": {"batch": {k: v[-1] if len(v) else None for k, v in h.batch.items()},
-                    "exact": {k: v.tolist() for k, v in h.exact.items()}},
+        "config": res.config.as_dict(),
+        "final": res.final,
+        "out": out_path,
+        "history": {
+            "batch": {k: v[-1] if len(v) else None for k, v in h.batch.items()},
+            "exact": {k: v.tolist() for k, v in h.exact.items()},
+        },
     }
     if args.json:
         print(dumps(out))
         return 0
-    print(f"train-torch: {args.family} {args.objective} estimator={args.estimator} steps={args.steps} "
-          f"batch={args.batch_size} lr={args.lr} seed={args.seed}")
+    print(
+        f"train-torch: {args.family} {args.objective} estimator={args.estimator} steps={args.steps} "
+        f"batch={args.batch_size} lr={args.lr} seed={args.seed}"
+    )
     print(f"{'step':>8} {'R exact':>10} {'D exact':>10} {'loss':>10}")
     for i in range(len(h.exact["step"])):
-        print(f"{h.exact['step'][i]:>8d} {h.exact['R'][i]:>10.5f} {h.exact['D'][i]:>10.5f} {h.exact['loss'][i]:>10.5f}")
+        print(
+            f"{h.exact['step'][i]:>8d} {h.exact['R'][i]:>10.5f} {h.exact['D'][i]:>10.5f} {h.exact['loss'][i]:>10.5f}"
+        )
     f = res.final
-    print(f"final (exact, nats): R = {f['R']:.6f}  D = {f['D']:.6f}  ELBO = {f['ELBO']:.6f}  H = {f['H']:.6f}")
+    print(
+        f"final (exact, nats): R = {f['R']:.6f}  D = {f['D']:.6f}  ELBO = {f['ELBO']:.6f}  H = {f['H']:.6f}"
+    )
     if out_path:
         print(f"wrote {out_path}")
     return 0

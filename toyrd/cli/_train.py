@@ -16,39 +16,66 @@ def _training_options(p):
     d = TrainConfig()
     p.add_argument("--steps", type=int, default=d.steps, help="Adam steps (default %(default)s)")
     p.add_argument("--lr", type=float, default=d.lr, help="learning rate (default %(default)s)")
-    p.add_argument("--warmup", type=int, default=d.warmup,
-                   help="steps fitting only m and d to the initial encoder first (default %(default)s)")
+    p.add_argument(
+        "--warmup",
+        type=int,
+        default=d.warmup,
+        help="steps fitting only m and d to the initial encoder first (default %(default)s)",
+    )
     p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
     p.add_argument("--n-z", type=int, default=d.n_z, help="latent states (default %(default)s)")
-    p.add_argument("--dtype", choices=DTYPES, default=None,
-                   help="training precision (default: 'mixed' — float32, then the last steps in "
-                        "float64 — for elbo, beta and rda; float64 for target_rate)")
-    p.add_argument("--f64-steps", type=int, default=None,
-                   help="--dtype mixed: final steps in float64 (default steps // 10)")
+    p.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default=None,
+        help="training precision (default: 'mixed' — float32, then the last steps in "
+        "float64 — for elbo, beta and rda; float64 for target_rate)",
+    )
+    p.add_argument(
+        "--f64-steps",
+        type=int,
+        default=None,
+        help="--dtype mixed: final steps in float64 (default steps // 10)",
+    )
 
 
 def register(sub, common):
     from toyrd.objectives import KINDS
 
-    p = sub.add_parser("train", parents=[common], help="train one model (JAX, exact gradients) and save it")
+    p = sub.add_parser(
+        "train", parents=[common], help="train one model (JAX, exact gradients) and save it"
+    )
     p.add_argument("--objective", choices=KINDS, default="elbo")
     p.add_argument("--hyper", type=float, default=None, help="β (beta), λ (rda) or σ (target_rate)")
     p.add_argument("--family", type=family_name, default="tabular", help=FAMILY_HELP)
-    p.add_argument("--init-scale", type=float, default=None, help="initialisation scale (default 0.3)")
+    p.add_argument(
+        "--init-scale", type=float, default=None, help="initialisation scale (default 0.3)"
+    )
     _training_options(p)
-    p.add_argument("--out", default=None, help="write the model .npz here (readable by toyrd evaluate)")
+    p.add_argument(
+        "--out", default=None, help="write the model .npz here (readable by toyrd evaluate)"
+    )
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("sweep", parents=[common],
-                       help="grid of runs (objective × β/λ/σ × family × init scale × seeds) → JSON lines")
-    p.add_argument("--out", required=True, help="JSONL file; finished runs in it are skipped (resume)")
+    p = sub.add_parser(
+        "sweep",
+        parents=[common],
+        help="grid of runs (objective × β/λ/σ × family × init scale × seeds) → JSON lines",
+    )
+    p.add_argument(
+        "--out", required=True, help="JSONL file; finished runs in it are skipped (resume)"
+    )
     p.add_argument("--objective", nargs="+", choices=KINDS, default=["elbo"])
     p.add_argument("--beta", nargs="+", type=float, default=[1.0], help="β values for 'beta'")
     p.add_argument("--lam", nargs="+", type=float, default=[1.0], help="λ values for 'rda'")
-    p.add_argument("--sigma", nargs="+", type=float, default=[0.5], help="σ values for 'target_rate'")
+    p.add_argument(
+        "--sigma", nargs="+", type=float, default=[0.5], help="σ values for 'target_rate'"
+    )
     p.add_argument("--family", nargs="+", type=family_name, default=["tabular"], help=FAMILY_HELP)
     p.add_argument("--init-scale", nargs="+", type=float, default=None)
-    p.add_argument("--seeds", type=int, default=4, help="seeds per configuration: --seed … --seed+N−1")
+    p.add_argument(
+        "--seeds", type=int, default=4, help="seeds per configuration: --seed … --seed+N−1"
+    )
     _training_options(p)
     p.add_argument("--batch", type=int, default=64, help="rows per vmapped scan (default 64)")
     p.add_argument("--max-runs", type=int, default=None, help="stop after this many new runs")
@@ -63,21 +90,35 @@ def cmd_train(args) -> int:
     from toyrd.train.jax import train
 
     out_path = check_out_file("--out", args.out, suffix=".npz") if args.out else None
-    res = train(args.objective, family=args.family, seeds=(args.seed,), hyper=args.hyper,
-                init_scale=args.init_scale, steps=args.steps, lr=args.lr, warmup=args.warmup,
-                schedule=args.schedule, n_z=args.n_z, progress=not args.json,
-                dtype=args.dtype or default_dtype(args.objective), f64_steps=args.f64_steps)
+    res = train(
+        args.objective,
+        family=args.family,
+        seeds=(args.seed,),
+        hyper=args.hyper,
+        init_scale=args.init_scale,
+        steps=args.steps,
+        lr=args.lr,
+        warmup=args.warmup,
+        schedule=args.schedule,
+        n_z=args.n_z,
+        progress=not args.json,
+        dtype=args.dtype or default_dtype(args.objective),
+        f64_steps=args.f64_steps,
+    )
     q = res.evaluate()[0]
     if out_path:
-        out_path = save_model(out_path, res.encoder[0], res.decoder[0], res.marginal[0],
-                              px=res.px, pzx=res.pzx)
+        out_path = save_model(
+            out_path, res.encoder[0], res.decoder[0], res.marginal[0], px=res.px, pzx=res.pzx
+        )
     out = {"config": res.configs[0], **q, "model": out_path}
     if args.json:
         print(dumps(out))
         return 0
     c = res.configs[0]
-    print(f"trained {c['objective']} (hyper {c['hyper']}) {c['family']} seed {c['seed']}: "
-          f"{c['steps']} steps in {res.wall_s:.2f} s")
+    print(
+        f"trained {c['objective']} (hyper {c['hyper']}) {c['family']} seed {c['seed']}: "
+        f"{c['steps']} steps in {res.wall_s:.2f} s"
+    )
     for k in _RESULT_KEYS:
         if k in q:
             print(f"{k:>12}  {q[k]:.12f}")
@@ -94,16 +135,34 @@ def cmd_sweep(args) -> int:
     check_out_file("--out", args.out)
     if args.seeds < 1:
         raise ToyrdError(f"--seeds: {args.seeds} must be >= 1")
-    configs = grid(args.objective, betas=args.beta, lams=args.lam, sigmas=args.sigma,
-                   families=args.family, init_scales=args.init_scale,
-                   seeds=range(args.seed, args.seed + args.seeds), steps=args.steps, lr=args.lr,
-                   schedule=args.schedule, warmup=args.warmup, n_z=args.n_z, dtype=args.dtype,
-                   f64_steps=args.f64_steps)
-    summary = run_sweep(configs, args.out, batch=args.batch, max_runs=args.max_runs,
-                        progress=not (args.no_progress or args.json))
+    configs = grid(
+        args.objective,
+        betas=args.beta,
+        lams=args.lam,
+        sigmas=args.sigma,
+        families=args.family,
+        init_scales=args.init_scale,
+        seeds=range(args.seed, args.seed + args.seeds),
+        steps=args.steps,
+        lr=args.lr,
+        schedule=args.schedule,
+        warmup=args.warmup,
+        n_z=args.n_z,
+        dtype=args.dtype,
+        f64_steps=args.f64_steps,
+    )
+    summary = run_sweep(
+        configs,
+        args.out,
+        batch=args.batch,
+        max_runs=args.max_runs,
+        progress=not (args.no_progress or args.json),
+    )
     if args.json:
         print(dumps(summary))
         return 0
-    print(f"sweep: {summary['ran']} runs done now, {summary['done_before']} already in {args.out}, "
-          f"{summary['remaining']} left of {summary['total']} ({summary['wall_s']:.1f} s)")
+    print(
+        f"sweep: {summary['ran']} runs done now, {summary['done_before']} already in {args.out}, "
+        f"{summary['remaining']} left of {summary['total']} ({summary['wall_s']:.1f} s)"
+    )
     return 0

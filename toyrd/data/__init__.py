@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from toyrd.data._toy import (  # noqa: F401
-    ToyData, toy_data, binned_mixture, INFO_TOL,
+    INFO_TOL,
+    ToyData,
+    binned_mixture,
+    toy_data,
 )
 
 __all__ = [

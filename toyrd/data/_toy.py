@@ -81,16 +81,30 @@ class ToyData(NamedTuple):
                 px (n_bins floats) and pzx (2 lists of n_bins floats).
         """
         return {
-            "n_bins": self.n_bins, "p0": self.p0, "means": list(self.means), "noise": self.noise,
-            "low": self.low, "high": self.high, "tails": self.tails,
-            "I_x_zstar": self.info, "H": self.entropy,
-            "px": self.px.tolist(), "pzx": self.pzx.tolist(),
+            "n_bins": self.n_bins,
+            "p0": self.p0,
+            "means": list(self.means),
+            "noise": self.noise,
+            "low": self.low,
+            "high": self.high,
+            "tails": self.tails,
+            "I_x_zstar": self.info,
+            "H": self.entropy,
+            "px": self.px.tolist(),
+            "pzx": self.pzx.tolist(),
         }
 
 
-def binned_mixture(noise: float, *, n_bins: int = 30, p0: float = 0.7,
-                   means=(1 / 3, 2 / 3), low: float = 0.0, high: float = 1.0,
-                   tails: str = "fold") -> np.ndarray:
+def binned_mixture(
+    noise: float,
+    *,
+    n_bins: int = 30,
+    p0: float = 0.7,
+    means=(1 / 3, 2 / 3),
+    low: float = 0.0,
+    high: float = 1.0,
+    tails: str = "fold",
+) -> np.ndarray:
     """The joint p(z*, x) of the binned two-Gaussian mixture with noise ``noise``.
 
     Args:
@@ -121,8 +135,10 @@ def binned_mixture(noise: float, *, n_bins: int = 30, p0: float = 0.7,
             mass = np.diff(cdf)
             total = mass.sum()
             if not total > 0:
-                raise ToyrdError(f"means: class mean {mu!r} leaves no mass in [{low!r}, {high!r}) at "
-                                 f"noise {noise:.6g}, so tails='truncate' cannot condition on the range")
+                raise ToyrdError(
+                    f"means: class mean {mu!r} leaves no mass in [{low!r}, {high!r}) at "
+                    f"noise {noise:.6g}, so tails='truncate' cannot condition on the range"
+                )
             mass = mass / total  # the model: h conditioned on [low, high)
         else:
             raise ToyrdError(f"tails: {tails!r} is not one of 'fold', 'truncate'")
@@ -130,9 +146,16 @@ def binned_mixture(noise: float, *, n_bins: int = 30, p0: float = 0.7,
     return np.array([p0, 1.0 - p0])[:, None] * np.array(rows)
 
 
-def toy_data(*, n_bins: int = 30, p0: float = 0.7, target_info: float = 0.5,
-             means=(1 / 3, 2 / 3), low: float = 0.0, high: float = 1.0,
-             tails: str = "fold") -> ToyData:
+def toy_data(
+    *,
+    n_bins: int = 30,
+    p0: float = 0.7,
+    target_info: float = 0.5,
+    means=(1 / 3, 2 / 3),
+    low: float = 0.0,
+    high: float = 1.0,
+    tails: str = "fold",
+) -> ToyData:
     """Build the toy with the noise s solved so that I(x; z*) = ``target_info`` nats.
 
     The target must lie in (0, H(z*)), and H(z*) = 0.611 nats for p0 = 0.7, reached only when the
@@ -165,25 +188,42 @@ def toy_data(*, n_bins: int = 30, p0: float = 0.7, target_info: float = 0.5,
         raise ToyrdError(f"means: expected two class means, got {len(means)}")
     means = (float(means[0]), float(means[1]))
     if tails == "truncate" and not all(low <= mu <= high for mu in means):
-        raise ToyrdError(f"means: {means} must lie in [low, high] = [{low!r}, {high!r}] with tails='truncate'")
+        raise ToyrdError(
+            f"means: {means} must lie in [low, high] = [{low!r}, {high!r}] with tails='truncate'"
+        )
     h_class = -(p0 * math.log(p0) + (1 - p0) * math.log(1 - p0))
 
     def info(s):
-        return F.mutual_information(binned_mixture(s, n_bins=n_bins, p0=p0, means=means,
-                                                   low=low, high=high, tails=tails))
+        return F.mutual_information(
+            binned_mixture(s, n_bins=n_bins, p0=p0, means=means, low=low, high=high, tails=tails)
+        )
 
     width = high - low
     s_lo, s_hi = width * 1e-4, width * 1e2
     i_max, i_min = info(s_lo), info(s_hi)
     if not 0.0 < target_info < h_class:
-        raise ToyrdError(f"target_info: {target_info!r} nats, expected 0 < I(x;z*) < H(z*) = {h_class:.6f}")
+        raise ToyrdError(
+            f"target_info: {target_info!r} nats, expected 0 < I(x;z*) < H(z*) = {h_class:.6f}"
+        )
     if not i_min < target_info < i_max:
         raise ToyrdError(
             f"target_info: {target_info!r} nats is outside what these bins can carry "
-            f"({i_min:.6g} .. {i_max:.6g}); move the means apart or add bins")
-    noise = optimize.brentq(lambda s: info(s) - target_info, s_lo, s_hi, xtol=1e-15, rtol=4 * np.finfo(float).eps)
+            f"({i_min:.6g} .. {i_max:.6g}); move the means apart or add bins"
+        )
+    noise = optimize.brentq(
+        lambda s: info(s) - target_info, s_lo, s_hi, xtol=1e-15, rtol=4 * np.finfo(float).eps
+    )
     pzx = binned_mixture(noise, n_bins=n_bins, p0=p0, means=means, low=low, high=high, tails=tails)
     px = pzx.sum(0)
-    return ToyData(pzx=pzx, px=px, p0=float(p0), means=means, noise=float(noise), low=float(low),
-                   high=float(high), tails=tails, info=float(F.mutual_information(pzx)),
-                   entropy=float(F.entropy(px)))
+    return ToyData(
+        pzx=pzx,
+        px=px,
+        p0=float(p0),
+        means=means,
+        noise=float(noise),
+        low=float(low),
+        high=float(high),
+        tails=tails,
+        info=float(F.mutual_information(pzx)),
+        entropy=float(F.entropy(px)),
+    )

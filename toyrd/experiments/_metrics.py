@@ -11,7 +11,17 @@ from toyrd.quantities import class_block_mass, evaluate
 __all__ = ["REPORT_KEYS", "class_block_mass", "model_metrics", "stack_metrics"]
 
 #: The quantities reported per seed (keys of :func:`toyrd.evaluate`, plus ``class0_mass``).
-REPORT_KEYS = ("H", "R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g", "kl_pstar_dbar", "class0_mass")
+REPORT_KEYS = (
+    "H",
+    "R",
+    "D",
+    "ELBO",
+    "I_e",
+    "I_zstar",
+    "kl_pstar_g",
+    "kl_pstar_dbar",
+    "class0_mass",
+)
 
 
 def model_metrics(toy, enc, dec, mar) -> dict:

@@ -15,12 +15,28 @@ import numpy as np
 from toyrd.errors import ToyrdError
 from toyrd.train import TrainConfig
 
-__all__ = ["KINDS", "Remedy", "remedy_loss", "remedy_loss_builder", "remedy_weights",
-           "train_remedies"]
+__all__ = [
+    "KINDS",
+    "Remedy",
+    "remedy_loss",
+    "remedy_loss_builder",
+    "remedy_weights",
+    "train_remedies",
+]
 
 #: The remedy kinds, in display order.
-KINDS = ("elbo", "beta", "kl_anneal", "kl_cyclic", "free_bits", "aggressive", "info_vae",
-         "target", "dual", "autonomy")
+KINDS = (
+    "elbo",
+    "beta",
+    "kl_anneal",
+    "kl_cyclic",
+    "free_bits",
+    "aggressive",
+    "info_vae",
+    "target",
+    "dual",
+    "autonomy",
+)
 
 
 class Remedy(NamedTuple):
@@ -179,8 +195,9 @@ def remedy_loss_builder(key, family, n_x: int):
         sigma = jnp.asarray([m.value if m.kind == "dual" else 0.0 for m in rems])[idx]
         is_dual = jnp.asarray([m.kind == "dual" for m in rems])[idx]
         surrogate = d_s + r_s - alpha * ie - jnp.where(is_dual, lam * (r0 - sigma), 0.0)
-        losses = jnp.stack([remedy_loss(m, r, d, step=t, lam=lam0, I_e=lax.stop_gradient(ie))
-                            for m in rems])
+        losses = jnp.stack(
+            [remedy_loss(m, r, d, step=t, lam=lam0, I_e=lax.stop_gradient(ie)) for m in rems]
+        )
         loss = lax.stop_gradient(losses[idx])
         return surrogate, (loss, r, d)
 
@@ -203,8 +220,10 @@ def _update_mask(key, family, n_x: int):
                 e_only, g_only = _aggressive_phase(m, t, jnp)
                 enc = enc.at[i].set(jnp.where(g_only, 0.0, 1.0))
                 gen = gen.at[i].set(jnp.where(e_only, 0.0, 1.0))
-        return {k: (enc[idx] if k in enc_leaves else gen[idx]) * jnp.ones((), v.dtype)
-                for k, v in params.items()}
+        return {
+            k: (enc[idx] if k in enc_leaves else gen[idx]) * jnp.ones((), v.dtype)
+            for k, v in params.items()
+        }
 
     return w
 
@@ -255,8 +274,9 @@ def _encoder_leaves(family, n_x: int, n_z: int) -> tuple:
     return tuple(sorted(k for k, v in g.items() if np.any(v != 0)))
 
 
-def train_remedies(rems, family, *, config: TrainConfig, seeds, px, pzx=None,
-                   progress: bool = False):
+def train_remedies(
+    rems, family, *, config: TrainConfig, seeds, px, pzx=None, progress: bool = False
+):
     """Train every remedy of ``rems`` × every seed of ``seeds`` in ONE compiled run of
     ``family``; rows are remedy-major. Returns the :class:`toyrd.train.jax.TrainResult`
     (its ``params["dual"]`` holds each row's final multiplier λ)."""
@@ -268,5 +288,6 @@ def train_remedies(rems, family, *, config: TrainConfig, seeds, px, pzx=None,
     key = (rems, _encoder_leaves(fam, n_x, config.n_z))
     base = config._replace(family=fam)
     rows = [base._replace(hyper=float(i), seed=int(s)) for i in range(len(rems)) for s in seeds]
-    return train_configs(rows, px=px, pzx=pzx, progress=progress,
-                         loss_builder=remedy_loss_builder, loss_key=key)
+    return train_configs(
+        rows, px=px, pzx=pzx, progress=progress, loss_builder=remedy_loss_builder, loss_key=key
+    )

@@ -33,19 +33,35 @@ from typing import NamedTuple
 
 import numpy as np
 
-from toyrd.errors import ToyrdError
 from toyrd._validate import check_int
-from toyrd.tables import FIGURE2_FAMILY, get_family
-from toyrd.train import TrainConfig, check_real
 from toyrd.data import ToyData, toy_data
+from toyrd.errors import ToyrdError
 from toyrd.experiments._metrics import (
-    REPORT_KEYS, class_block_mass, model_metrics, stack_metrics,
+    REPORT_KEYS,
+    class_block_mass,
+    model_metrics,
+    stack_metrics,
 )
 from toyrd.quantities import optimize_generative
+from toyrd.tables import FIGURE2_FAMILY, get_family
+from toyrd.train import TrainConfig, check_real
 
-__all__ = ["Settings", "ModelRuns", "Figure2Result", "optimal_model", "class_block_mass",
-           "run_figure2", "summary", "to_json", "format_table", "MODELS",
-           "REPORT_KEYS", "PAPER", "QUICK", "check_settings"]
+__all__ = [
+    "Settings",
+    "ModelRuns",
+    "Figure2Result",
+    "optimal_model",
+    "class_block_mass",
+    "run_figure2",
+    "summary",
+    "to_json",
+    "format_table",
+    "MODELS",
+    "REPORT_KEYS",
+    "PAPER",
+    "QUICK",
+    "check_settings",
+]
 
 #: The three columns, in order.
 MODELS = ("optimal", "elbo", "target_rate")
@@ -83,8 +99,14 @@ class Settings(NamedTuple):
 
     def train_config(self) -> TrainConfig:
         """The :class:`~toyrd.train.TrainConfig` of every trained row (hyper and seed per row)."""
-        return TrainConfig(family=self.family, steps=self.steps, lr=self.lr,
-                           init_scale=self.init_scale, schedule=self.schedule, warmup=self.warmup)
+        return TrainConfig(
+            family=self.family,
+            steps=self.steps,
+            lr=self.lr,
+            init_scale=self.init_scale,
+            schedule=self.schedule,
+            warmup=self.warmup,
+        )
 
 
 #: The settings of ``--quick`` (tests): 4 seeds at the reproduction settings.
@@ -129,7 +151,9 @@ def optimal_model(toy: ToyData | None = None, n_z: int = 30):
     """
     toy = toy_data() if toy is None else toy
     if not (isinstance(n_z, (int, np.integer)) and n_z >= toy.pzx.shape[0]):
-        raise ToyrdError(f"n_z: {n_z!r}, expected an integer >= the number of classes {toy.pzx.shape[0]}")
+        raise ToyrdError(
+            f"n_z: {n_z!r}, expected an integer >= the number of classes {toy.pzx.shape[0]}"
+        )
     p_class = toy.pzx.sum(1)
     sizes = np.maximum(1, np.round(p_class * n_z).astype(int))
     sizes[-1] = n_z - sizes[:-1].sum()
@@ -138,7 +162,7 @@ def optimal_model(toy: ToyData | None = None, n_z: int = 30):
     u = np.zeros((len(sizes), n_z))
     start = 0
     for c, size in enumerate(sizes):
-        u[c, start:start + size] = 1.0 / size
+        u[c, start : start + size] = 1.0 / size
         start += size
     posterior = (toy.pzx / toy.px[None, :]).T  # (n_x, classes) p(z*|x); p*(x) > 0 in every bin
     enc = posterior @ u
@@ -159,8 +183,9 @@ def _paired_loss(key, family, n_x):
     def f(params, hyper, px):
         # log domain: a softmax entry that underflows to 0 gives a finite loss and gradient
         r, d = F.rate_distortion_log(px, *family.logs(params, n_x))
-        loss = jnp.where(hyper < 0, loss_from_rd("elbo", r, d),
-                         loss_from_rd("target_rate", r, d, jnp.abs(hyper)))
+        loss = jnp.where(
+            hyper < 0, loss_from_rd("elbo", r, d), loss_from_rd("target_rate", r, d, jnp.abs(hyper))
+        )
         return loss, (loss, r, d)
 
     return f
@@ -173,14 +198,26 @@ def _train_both(settings: Settings, toy: ToyData, progress: bool):
     seeds = settings.seeds
     n = len(seeds)
     base = settings.train_config()._replace(objective="elbo|target_rate")
-    rows = [base._replace(hyper=h, seed=s)
-            for h, s in zip([-1.0] * n + [float(settings.sigma)] * n, seeds + seeds)]
-    res = train_configs(rows, px=toy.px, pzx=toy.pzx, progress=progress,
-                        loss_builder=_paired_loss, loss_key="figure2",
-                        on_divergence="keep")  # diverged seeds are counted, not fatal
-    enc, dec, mar = (np.asarray(a, dtype=np.float64) for a in (res.encoder, res.decoder, res.marginal))
-    return {"elbo": (seeds, enc[:n], dec[:n], mar[:n]),
-            "target_rate": (seeds, enc[n:], dec[n:], mar[n:])}
+    rows = [
+        base._replace(hyper=h, seed=s)
+        for h, s in zip([-1.0] * n + [float(settings.sigma)] * n, seeds + seeds)
+    ]
+    res = train_configs(
+        rows,
+        px=toy.px,
+        pzx=toy.pzx,
+        progress=progress,
+        loss_builder=_paired_loss,
+        loss_key="figure2",
+        on_divergence="keep",
+    )  # diverged seeds are counted, not fatal
+    enc, dec, mar = (
+        np.asarray(a, dtype=np.float64) for a in (res.encoder, res.decoder, res.marginal)
+    )
+    return {
+        "elbo": (seeds, enc[:n], dec[:n], mar[:n]),
+        "target_rate": (seeds, enc[n:], dec[n:], mar[n:]),
+    }
 
 
 def _stderr_is_tty() -> bool:
@@ -198,7 +235,9 @@ def check_settings(settings: Settings) -> Settings:
     return settings
 
 
-def run_figure2(settings: Settings = Settings(), *, toy: ToyData | None = None, progress=None) -> Figure2Result:
+def run_figure2(
+    settings: Settings = Settings(), *, toy: ToyData | None = None, progress=None
+) -> Figure2Result:
     """Build (a), train (b) and (c) over ``settings.seeds`` seeds, evaluate all exactly.
 
     ``progress`` is an optional callable ``progress(stage: str)`` called before each stage.
@@ -209,10 +248,13 @@ def run_figure2(settings: Settings = Settings(), *, toy: ToyData | None = None, 
     runs = {}
     step("optimal model")
     enc, dec, mar = optimal_model(toy, n_z=toy.n_bins)
-    runs["optimal"] = ModelRuns([None], stack_metrics([model_metrics(toy, enc, dec, mar)]),
-                                enc[None], dec[None], mar[None])
-    step(f"train ELBO and target rate (σ = {settings.sigma:g}) × {settings.n_seeds} seeds, "
-         f"{settings.family}, {settings.steps} steps")
+    runs["optimal"] = ModelRuns(
+        [None], stack_metrics([model_metrics(toy, enc, dec, mar)]), enc[None], dec[None], mar[None]
+    )
+    step(
+        f"train ELBO and target rate (σ = {settings.sigma:g}) × {settings.n_seeds} seeds, "
+        f"{settings.family}, {settings.steps} steps"
+    )
     trained = _train_both(settings, toy, progress is not None and _stderr_is_tty())
     step("evaluate exactly")
     for kind in ("elbo", "target_rate"):
@@ -231,20 +273,37 @@ def summary(values) -> dict:
     v = np.sort(v[np.isfinite(v)])
     if v.size == 0:
         return {"median": math.nan, "min": math.nan, "max": math.nan, "n_finite": 0}
-    return {"median": float(v[(len(v) - 1) // 2]), "min": float(v[0]), "max": float(v[-1]),
-            "n_finite": int(v.size)}
+    return {
+        "median": float(v[(len(v) - 1) // 2]),
+        "min": float(v[0]),
+        "max": float(v[-1]),
+        "n_finite": int(v.size),
+    }
 
 
 def to_json(result: Figure2Result) -> dict:
     """The JSON object of ``figure2.json``: settings, toy, paper values, and one entry per model."""
     st = result.settings
     # the published schema: "seeds" is the count and "seed" the first seed
-    settings = {"seeds": st.n_seeds, "seed": st.first_seed,
-                **{k: getattr(st, k) for k in st._fields[2:]}}
-    out = {"settings": settings, "family": get_family(st.family).describe(), "units": "nats",
-           "toy": {"H": result.toy.entropy, "I_x_zstar": result.toy.info, "noise": result.toy.noise,
-                   "means": list(result.toy.means), "p0": result.toy.p0, "tails": result.toy.tails},
-           "paper": PAPER}
+    settings = {
+        "seeds": st.n_seeds,
+        "seed": st.first_seed,
+        **{k: getattr(st, k) for k in st._fields[2:]},
+    }
+    out = {
+        "settings": settings,
+        "family": get_family(st.family).describe(),
+        "units": "nats",
+        "toy": {
+            "H": result.toy.entropy,
+            "I_x_zstar": result.toy.info,
+            "noise": result.toy.noise,
+            "means": list(result.toy.means),
+            "p0": result.toy.p0,
+            "tails": result.toy.tails,
+        },
+        "paper": PAPER,
+    }
     for name in MODELS:
         run = result.runs[name]
         entry = {"seeds": run.seeds, "shown_seed": run.seeds[run.median_index]}
@@ -256,8 +315,10 @@ def to_json(result: Figure2Result) -> dict:
 
 def format_table(result: Figure2Result) -> str:
     """A plain-text table: median [min, max] per model and quantity, with the paper's value."""
-    head = f"{'quantity':>13} | {'(a) optimal':>12} | {'(b) ELBO median [min, max]':>34} {'paper':>7} | " \
-           f"{'(c) target rate median [min, max]':>34} {'paper':>7}"
+    head = (
+        f"{'quantity':>13} | {'(a) optimal':>12} | {'(b) ELBO median [min, max]':>34} {'paper':>7} | "
+        f"{'(c) target rate median [min, max]':>34} {'paper':>7}"
+    )
     lines = [head, "-" * len(head)]
 
     def num(v, width):  # six decimals; a float64 rounding residue (|v| < 5e-7) prints as 0
@@ -273,13 +334,17 @@ def format_table(result: Figure2Result) -> str:
 
     for k in REPORT_KEYS:
         opt = result.runs["optimal"].metrics[k][0]
-        lines.append(f"{k:>13} | {num(opt, 12)} | {cell('elbo', k):>34} {paper('elbo', k)} | "
-                     f"{cell('target_rate', k):>34} {paper('target_rate', k)}")
+        lines.append(
+            f"{k:>13} | {num(opt, 12)} | {cell('elbo', k):>34} {paper('elbo', k)} | "
+            f"{cell('target_rate', k):>34} {paper('target_rate', k)}"
+        )
     st = result.settings
     n = len(result.runs["elbo"].seeds)
-    lines.append(f"nats; {n} seeds per trained model ({st.family}, {st.steps} steps + {st.warmup} warm-up, lr {st.lr}, "
-                 f"init scale {st.init_scale}, σ = {st.sigma}); "
-                 f"figure shows seeds elbo={result.runs['elbo'].seeds[result.runs['elbo'].median_index]}, "
-                 f"target_rate={result.runs['target_rate'].seeds[result.runs['target_rate'].median_index]} "
-                 f"(median R)")
+    lines.append(
+        f"nats; {n} seeds per trained model ({st.family}, {st.steps} steps + {st.warmup} warm-up, lr {st.lr}, "
+        f"init scale {st.init_scale}, σ = {st.sigma}); "
+        f"figure shows seeds elbo={result.runs['elbo'].seeds[result.runs['elbo'].median_index]}, "
+        f"target_rate={result.runs['target_rate'].seeds[result.runs['target_rate'].median_index]} "
+        f"(median R)"
+    )
     return "\n".join(lines)

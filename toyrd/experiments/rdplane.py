@@ -28,16 +28,25 @@ from typing import NamedTuple
 
 import numpy as np
 
-from toyrd.errors import ToyrdError
 from toyrd._validate import check_int
-from toyrd.tables import FIGURE2_FAMILY
-from toyrd.train import TrainConfig, check_real
 from toyrd.data import ToyData, toy_data
+from toyrd.errors import ToyrdError
 from toyrd.experiments._metrics import model_metrics
 from toyrd.quantities import ib_frontier, ib_frontier_at
+from toyrd.tables import FIGURE2_FAMILY
+from toyrd.train import TrainConfig, check_real
 
-__all__ = ["Settings", "RDPlaneResult", "run_rdplane", "to_json", "format_table", 
-           "feasible_boundary", "parse_floats", "QUICK", "POINT_KEYS"]
+__all__ = [
+    "Settings",
+    "RDPlaneResult",
+    "run_rdplane",
+    "to_json",
+    "format_table",
+    "feasible_boundary",
+    "parse_floats",
+    "QUICK",
+    "POINT_KEYS",
+]
 
 #: The quantities kept for every point.
 POINT_KEYS = ("R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g")
@@ -58,8 +67,9 @@ class Settings(NamedTuple):
 
     def train_config(self) -> TrainConfig:
         """The :class:`~toyrd.train.TrainConfig` shared by every run of the plane."""
-        return TrainConfig(steps=self.steps, lr=self.lr, init_scale=self.init_scale,
-                           warmup=self.warmup)
+        return TrainConfig(
+            steps=self.steps, lr=self.lr, init_scale=self.init_scale, warmup=self.warmup
+        )
 
 
 #: ``--quick`` (tests): one family, three β, one seed, few steps.
@@ -115,36 +125,63 @@ def _points(res, family: str, toy: ToyData) -> list:
     out = []
     for i, cfg in enumerate(res.configs):
         q = model_metrics(toy, res.encoder[i], res.decoder[i], res.marginal[i])
-        out.append({"family": family, "objective": cfg["objective"], "hyper": cfg["hyper"],
-                    "seed": cfg["seed"], **{k: float(q[k]) for k in POINT_KEYS}})
+        out.append(
+            {
+                "family": family,
+                "objective": cfg["objective"],
+                "hyper": cfg["hyper"],
+                "seed": cfg["seed"],
+                **{k: float(q[k]) for k in POINT_KEYS},
+            }
+        )
     return out
 
 
-def run_rdplane(settings: Settings = Settings(), *, toy: ToyData | None = None, progress=None,
-                ib_points: int = 60) -> RDPlaneResult:
+def run_rdplane(
+    settings: Settings = Settings(),
+    *,
+    toy: ToyData | None = None,
+    progress=None,
+    ib_points: int = 60,
+) -> RDPlaneResult:
     """Train the β-sweeps and the ELBO / target-rate models; evaluate every point exactly."""
-    from toyrd.train import jax as train_jax
     from toyrd.experiments.figure2 import optimal_model
+    from toyrd.train import jax as train_jax
 
     settings = _check(settings)
     toy = toy_data() if toy is None else toy
     step = progress or (lambda stage: None)
     seeds = list(range(settings.first_seed, settings.first_seed + settings.n_seeds))
-    common = dict(config=settings.train_config(), seeds=seeds, px=toy.px, pzx=toy.pzx,
-                  progress=False, on_divergence="keep")  # a diverged seed is a point to report
+    common = dict(
+        config=settings.train_config(),
+        seeds=seeds,
+        px=toy.px,
+        pzx=toy.pzx,
+        progress=False,
+        on_divergence="keep",
+    )  # a diverged seed is a point to report
     points = []
     for fam in settings.families:
         step(f"{fam}: β-sweep over {len(settings.betas)} β × {len(seeds)} seeds")
-        points += _points(train_jax.train("beta", family=fam, hyper=list(settings.betas), **common), fam, toy)
+        points += _points(
+            train_jax.train("beta", family=fam, hyper=list(settings.betas), **common), fam, toy
+        )
         step(f"{fam}: target rate σ = {settings.sigma:g} × {len(seeds)} seeds")
-        points += _points(train_jax.train("target_rate", family=fam, hyper=settings.sigma, **common), fam, toy)
+        points += _points(
+            train_jax.train("target_rate", family=fam, hyper=settings.sigma, **common), fam, toy
+        )
     enc, dec, mar = optimal_model(toy, n_z=toy.n_bins)
     opt = {k: float(v) for k, v in model_metrics(toy, enc, dec, mar).items() if k in POINT_KEYS}
     step("information bottleneck frontier")
     fr = ib_frontier(toy.pzx)
-    ib = {"I_xz": np.asarray(fr.rate, dtype=np.float64), "I_zy": np.asarray(fr.relevance, dtype=np.float64)}
+    ib = {
+        "I_xz": np.asarray(fr.rate, dtype=np.float64),
+        "I_zy": np.asarray(fr.relevance, dtype=np.float64),
+    }
     for p in points + [opt]:  # the frontier's I(z;z*) at the point's own I(x;z)
-        p["ib_at_I_e"] = float(ib_frontier_at(fr, p["I_e"])) if math.isfinite(p["I_e"]) else math.nan
+        p["ib_at_I_e"] = (
+            float(ib_frontier_at(fr, p["I_e"])) if math.isfinite(p["I_e"]) else math.nan
+        )
     return RDPlaneResult(toy, settings, points, ib, opt)
 
 
@@ -156,12 +193,22 @@ def to_json(result: RDPlaneResult) -> dict:
     H = result.toy.entropy
     st = result.settings
     # the published schema: "seeds" is the count and "seed" the first seed
-    settings = {**{k: getattr(st, k) for k in st._fields[:2]}, "seeds": st.n_seeds,
-                "seed": st.first_seed, **{k: getattr(st, k) for k in st._fields[4:]}}
-    return {"settings": settings, "units": "nats", "H": H, "I_x_zstar": result.toy.info,
-            "limits": {"auto_decoding": {"R": 0.0, "D": H}, "auto_encoding": {"R": H, "D": 0.0}},
-            "optimal": result.optimal, "points": result.points,
-            "ib_frontier": None if result.ib is None else {k: v.tolist() for k, v in result.ib.items()}}
+    settings = {
+        **{k: getattr(st, k) for k in st._fields[:2]},
+        "seeds": st.n_seeds,
+        "seed": st.first_seed,
+        **{k: getattr(st, k) for k in st._fields[4:]},
+    }
+    return {
+        "settings": settings,
+        "units": "nats",
+        "H": H,
+        "I_x_zstar": result.toy.info,
+        "limits": {"auto_decoding": {"R": 0.0, "D": H}, "auto_encoding": {"R": H, "D": 0.0}},
+        "optimal": result.optimal,
+        "points": result.points,
+        "ib_frontier": None if result.ib is None else {k: v.tolist() for k, v in result.ib.items()},
+    }
 
 
 def format_table(result: RDPlaneResult) -> str:
@@ -170,19 +217,29 @@ def format_table(result: RDPlaneResult) -> str:
     groups = {}
     for p in result.points:
         groups.setdefault((p["family"], p["objective"], p["hyper"]), []).append(p)
+
     def f5(v):  # five decimals; float64 residues (|v| < 5e-6) print as 0
         return f"{(0.0 if abs(v) < 5e-6 else v):>8.5f}"
 
-    lines = [f"{'family':>8} {'objective':>11} {'hyper':>6} | {'R':>9} {'D':>9} {'R+D-H':>10} "
-             f"{'I(z;z*)':>8} {'IB(I_e)':>8}   (median over seeds, nats; H = {H:.6f})"]
+    lines = [
+        f"{'family':>8} {'objective':>11} {'hyper':>6} | {'R':>9} {'D':>9} {'R+D-H':>10} "
+        f"{'I(z;z*)':>8} {'IB(I_e)':>8}   (median over seeds, nats; H = {H:.6f})"
+    ]
     for (fam, obj, hyp), ps in groups.items():
-        med = {k: _nanmedian([p.get(k, math.nan) for p in ps]) for k in ("R", "D", "I_zstar", "ib_at_I_e")}
+        med = {
+            k: _nanmedian([p.get(k, math.nan) for p in ps])
+            for k in ("R", "D", "I_zstar", "ib_at_I_e")
+        }
         gap = _nanmedian([p["R"] + p["D"] - H for p in ps])
-        lines.append(f"{fam:>8} {obj:>11} {hyp:>6.3g} | {med['R']:>9.5f} {med['D']:>9.5f} "
-                     f"{gap:>10.2e} {f5(med['I_zstar'])} {f5(med['ib_at_I_e'])}")
+        lines.append(
+            f"{fam:>8} {obj:>11} {hyp:>6.3g} | {med['R']:>9.5f} {med['D']:>9.5f} "
+            f"{gap:>10.2e} {f5(med['I_zstar'])} {f5(med['ib_at_I_e'])}"
+        )
     o = result.optimal
-    lines.append(f"{'optimal':>8} {'hand-built':>11} {'':>6} | {o['R']:>9.5f} {o['D']:>9.5f} "
-                 f"{o['R'] + o['D'] - H:>10.2e} {f5(o['I_zstar'])} {f5(o.get('ib_at_I_e', math.nan))}")
+    lines.append(
+        f"{'optimal':>8} {'hand-built':>11} {'':>6} | {o['R']:>9.5f} {o['D']:>9.5f} "
+        f"{o['R'] + o['D'] - H:>10.2e} {f5(o['I_zstar'])} {f5(o.get('ib_at_I_e', math.nan))}"
+    )
     return "\n".join(lines)
 
 

@@ -92,9 +92,25 @@ from toyrd.experiments._remedy_losses import (  # noqa: F401  (re-exported; test
 from toyrd.train import TrainConfig, check_real
 
 __all__ = [
-    "FIT_TOL", "KINDS", "QUICK", "RECOVER_FRACTION", "SOURCES", "STAT_KEYS", "RemediesResult",
-    "Remedy", "Settings", "check_settings", "family_names", "format_table", "remedies",
-    "remedy_loss", "remedy_loss_builder", "remedy_weights", "rows", "run_remedies", "to_json",
+    "FIT_TOL",
+    "KINDS",
+    "QUICK",
+    "RECOVER_FRACTION",
+    "SOURCES",
+    "STAT_KEYS",
+    "RemediesResult",
+    "Remedy",
+    "Settings",
+    "check_settings",
+    "family_names",
+    "format_table",
+    "remedies",
+    "remedy_loss",
+    "remedy_loss_builder",
+    "remedy_weights",
+    "rows",
+    "run_remedies",
+    "to_json",
     "train_remedies",
 ]
 
@@ -126,8 +142,14 @@ class Settings(NamedTuple):
 
     def train_config(self, family) -> TrainConfig:
         """The :class:`~toyrd.train.TrainConfig` shared by the rows of one family's run."""
-        return TrainConfig(objective="remedies", family=family, steps=self.steps, lr=self.lr,
-                           init_scale=self.init_scale, warmup=self.warmup)
+        return TrainConfig(
+            objective="remedies",
+            family=family,
+            steps=self.steps,
+            lr=self.lr,
+            init_scale=self.init_scale,
+            warmup=self.warmup,
+        )
 
 
 #: ``--quick`` (tests): tabular and bump, 2 seeds, 600 steps.
@@ -212,8 +234,9 @@ def _stderr_is_tty() -> bool:
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
-def run_remedies(settings: Settings | None = None, *, toy: ToyData | None = None,
-                 progress=None) -> RemediesResult:
+def run_remedies(
+    settings: Settings | None = None, *, toy: ToyData | None = None, progress=None
+) -> RemediesResult:
     """Train every remedy × family × seed (one compiled run per family); evaluate exactly.
 
     ``progress``: an optional callable ``progress(stage: str)`` called before each stage; with
@@ -234,25 +257,39 @@ def run_remedies(settings: Settings | None = None, *, toy: ToyData | None = None
     for fam in fams:
         step(f"{fam}: {len(rems)} remedies × {len(seeds)} seeds, {settings.steps} steps")
         t0 = time.perf_counter()
-        res = train_remedies(rems, fam, config=settings.train_config(fam), seeds=seeds,
-                             px=toy.px, pzx=toy.pzx,
-                             progress=progress is not None and _stderr_is_tty())
+        res = train_remedies(
+            rems,
+            fam,
+            config=settings.train_config(fam),
+            seeds=seeds,
+            px=toy.px,
+            pzx=toy.pzx,
+            progress=progress is not None and _stderr_is_tty(),
+        )
         wall[fam] = time.perf_counter() - t0
         for j in range(len(res.configs)):
             q = model_metrics(toy, res.encoder[j], res.decoder[j], res.marginal[j])
             rem = rems[j // len(seeds)]
-            points.append({"remedy": rem.name, "kind": rem.kind, "family": fam,
-                           "seed": seeds[j % len(seeds)],
-                           "lam": float(res.params["dual"][j]) if rem.kind == "dual" else None,
-                           **{k: float(v) for k, v in q.items()},
-                           "elbo_gap": float(-q["ELBO"] - q["H"])})
+            points.append(
+                {
+                    "remedy": rem.name,
+                    "kind": rem.kind,
+                    "family": fam,
+                    "seed": seeds[j % len(seeds)],
+                    "lam": float(res.params["dual"][j]) if rem.kind == "dual" else None,
+                    **{k: float(v) for k, v in q.items()},
+                    "elbo_gap": float(-q["ELBO"] - q["H"]),
+                }
+            )
     step("optimal model and information bottleneck frontier")
     opt = model_metrics(toy, *optimal_model(toy, n_z=toy.n_bins))
     opt = {k: float(v) for k, v in opt.items()}
     opt["elbo_gap"] = -opt["ELBO"] - opt["H"]
     fr = ib_frontier(toy.pzx)
-    ib = {"I_xz": np.asarray(fr.rate, dtype=np.float64),
-          "I_zy": np.asarray(fr.relevance, dtype=np.float64)}
+    ib = {
+        "I_xz": np.asarray(fr.rate, dtype=np.float64),
+        "I_zy": np.asarray(fr.relevance, dtype=np.float64),
+    }
     return RemediesResult(toy, settings, rems, fams, points, opt, ib, wall)
 
 
@@ -289,13 +326,21 @@ def to_json(result: RemediesResult) -> dict:
     st = result.settings
     settings = {**st._asdict(), "families": list(result.families)}
     return {
-        "settings": settings, "units": "nats", "H": result.toy.entropy,
+        "settings": settings,
+        "units": "nats",
+        "H": result.toy.entropy,
         "I_x_zstar": result.toy.info,
-        "thresholds": {"recovers_zstar": RECOVER_FRACTION * result.optimal["I_zstar"],
-                       "fits_data": FIT_TOL},
-        "remedies": [{**r._asdict(), "source": SOURCES[r.kind][0], "loss": SOURCES[r.kind][1]}
-                     for r in result.remedies],
-        "rows": rows(result), "optimal": result.optimal, "points": result.points,
+        "thresholds": {
+            "recovers_zstar": RECOVER_FRACTION * result.optimal["I_zstar"],
+            "fits_data": FIT_TOL,
+        },
+        "remedies": [
+            {**r._asdict(), "source": SOURCES[r.kind][0], "loss": SOURCES[r.kind][1]}
+            for r in result.remedies
+        ],
+        "rows": rows(result),
+        "optimal": result.optimal,
+        "points": result.points,
         "wall_s": result.wall_s,
         "ib_frontier": {k: v.tolist() for k, v in result.ib.items()},
     }
@@ -304,24 +349,32 @@ def to_json(result: RemediesResult) -> dict:
 def format_table(result: RemediesResult) -> str:
     """One line per remedy × family: median [min, max] of R and I(z;z*), medians of the rest,
     and the verdicts."""
+
     def g(v):
         return f"{(0.0 if abs(v) < 5e-7 else v):.2g}" if abs(v) < 1e-3 else f"{v:.4f}"
 
-    head = (f"{'family':>10} {'remedy':>18} | {'R median [min, max]':>26} | "
-            f"{'I(z;z*) median [min, max]':>26} | {'class0':>6} {'KL(p*|g)':>8} "
-            f"{'-ELBO-H':>8} | recovers fits")
+    head = (
+        f"{'family':>10} {'remedy':>18} | {'R median [min, max]':>26} | "
+        f"{'I(z;z*) median [min, max]':>26} | {'class0':>6} {'KL(p*|g)':>8} "
+        f"{'-ELBO-H':>8} | recovers fits"
+    )
     lines = [head, "-" * len(head)]
     for r in rows(result):
-        cell = {k: f"{g(r[k]['median'])} [{g(r[k]['min'])}, {g(r[k]['max'])}]"
-                for k in ("R", "I_zstar")}
-        lines.append(f"{r['family']:>10} {r['remedy']:>18} | {cell['R']:>26} | "
-                     f"{cell['I_zstar']:>26} | {g(r['class0_mass']['median']):>6} "
-                     f"{g(r['kl_pstar_g']['median']):>8} {g(r['elbo_gap']['median']):>8} | "
-                     f"{'yes' if r['recovers_zstar'] else 'no':>8} "
-                     f"{'yes' if r['fits_data'] else 'no':>4}")
+        cell = {
+            k: f"{g(r[k]['median'])} [{g(r[k]['min'])}, {g(r[k]['max'])}]" for k in ("R", "I_zstar")
+        }
+        lines.append(
+            f"{r['family']:>10} {r['remedy']:>18} | {cell['R']:>26} | "
+            f"{cell['I_zstar']:>26} | {g(r['class0_mass']['median']):>6} "
+            f"{g(r['kl_pstar_g']['median']):>8} {g(r['elbo_gap']['median']):>8} | "
+            f"{'yes' if r['recovers_zstar'] else 'no':>8} "
+            f"{'yes' if r['fits_data'] else 'no':>4}"
+        )
     st = result.settings
     thr = RECOVER_FRACTION * result.optimal["I_zstar"]
-    lines.append(f"nats; {st.n_seeds} seeds, {st.steps} steps + {st.warmup} warm-up, lr {st.lr}, "
-                 f"init scale {st.init_scale}; recovers: I(z;z*) >= {thr:.4f} every seed; fits: "
-                 f"KL(p*||g) < {FIT_TOL:g} every seed")
+    lines.append(
+        f"nats; {st.n_seeds} seeds, {st.steps} steps + {st.warmup} warm-up, lr {st.lr}, "
+        f"init scale {st.init_scale}; recovers: I(z;z*) >= {thr:.4f} every seed; fits: "
+        f"KL(p*||g) < {FIT_TOL:g} every seed"
+    )
     return "\n".join(lines)

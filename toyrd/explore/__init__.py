@@ -18,8 +18,14 @@ def app(export_dir: str = "explore_out"):
     return _app(export_dir=export_dir)
 
 
-def serve(port: int = 5006, host: str = "127.0.0.1", *, show: bool = True,
-          export_dir: str = "explore_out", ready=None) -> None:
+def serve(
+    port: int = 5006,
+    host: str = "127.0.0.1",
+    *,
+    show: bool = True,
+    export_dir: str = "explore_out",
+    ready=None,
+) -> None:
     """Serve the explorer until interrupted; see :func:`toyrd.explore._serve.serve`."""
     from toyrd.explore._serve import serve as _serve
 

@@ -29,10 +29,19 @@ __all__ = ["app", "Explorer", "TRAIL_LENGTH"]
 TRAIL_LENGTH = 30
 
 _QUANTITY_NOTES = {
-    "H": "data entropy", "D": "distortion", "R": "rate", "ELBO": "−(D + R)",
-    "I_e": "I(x;z) of the encoder", "I_d": "I(x;z) of the decoder", "E": "lower bound on I_d",
-    "G": "upper bound on I_d (r = p*)", "U": "U − S = H − D", "S": "KL(p*‖r)",
-    "kl_q_m": "KL(q‖m)", "kl_pstar_g": "KL(p*‖g)", "kl_pstar_dbar": "KL(p*‖d̄)",
+    "H": "data entropy",
+    "D": "distortion",
+    "R": "rate",
+    "ELBO": "−(D + R)",
+    "I_e": "I(x;z) of the encoder",
+    "I_d": "I(x;z) of the decoder",
+    "E": "lower bound on I_d",
+    "G": "upper bound on I_d (r = p*)",
+    "U": "U − S = H − D",
+    "S": "KL(p*‖r)",
+    "kl_q_m": "KL(q‖m)",
+    "kl_pstar_g": "KL(p*‖g)",
+    "kl_pstar_dbar": "KL(p*‖d̄)",
     "I_zstar": "I(z;z*): what the code keeps of the class",
 }
 
@@ -46,16 +55,20 @@ _CSS = """
 
 def _status_html(state: str, key: str, text: str) -> str:
     colour = {"ready": "#1b7837", "error": "#b2182b"}.get(state, "#8c510a")  # else: busy
-    return (f'<div id="toyrd-status" data-state="{state}" data-key="{html.escape(key)}" '
-            f'style="color:{colour};font-weight:600">{html.escape(text)}</div>')
+    return (
+        f'<div id="toyrd-status" data-state="{state}" data-key="{html.escape(key)}" '
+        f'style="color:{colour};font-weight:600">{html.escape(text)}</div>'
+    )
 
 
 def _message_html(kind: str, text: str) -> str:
     if not text:
         return '<div id="toyrd-message" data-kind="none"></div>'
     colour = {"error": "#b2182b", "info": "#1b7837"}[kind]
-    return (f'<div id="toyrd-message" data-kind="{kind}" style="color:{colour};'
-            f'border-left:4px solid {colour};padding:2px 6px">{html.escape(text)}</div>')
+    return (
+        f'<div id="toyrd-message" data-kind="{kind}" style="color:{colour};'
+        f'border-left:4px solid {colour};padding:2px 6px">{html.escape(text)}</div>'
+    )
 
 
 def _table_html(up) -> str:
@@ -65,14 +78,18 @@ def _table_html(up) -> str:
     rows = "".join(
         f'<tr><td>{k}</td><td class="v" id="q-{k}" data-value="{q[k]!r}">{q[k]:.6f}</td>'
         f'<td class="n">{_QUANTITY_NOTES.get(k, "")}</td></tr>'
-        for k in QUANTITY_NAMES if k in q)
+        for k in QUANTITY_NAMES
+        if k in q
+    )
     timing = f"trained in {up.train_s:.3f} s" + (" (compile included)" if up.compiled else "")
     if up.png is not None:
         timing += f", Figure 2 drawn in {up.draw_s:.3f} s"
-    return (f"<style>{_CSS}</style><div><b>exact quantities (nats)</b> — "
-            f"{html.escape(M.describe(up.settings))}<br><span id='toyrd-timing' "
-            f"data-train='{up.train_s!r}' data-draw='{up.draw_s!r}'>{timing}</span></div>"
-            f"<table class='toyrd-table'>{rows}</table>")
+    return (
+        f"<style>{_CSS}</style><div><b>exact quantities (nats)</b> — "
+        f"{html.escape(M.describe(up.settings))}<br><span id='toyrd-timing' "
+        f"data-train='{up.train_s!r}' data-draw='{up.draw_s!r}'>{timing}</span></div>"
+        f"<table class='toyrd-table'>{rows}</table>"
+    )
 
 
 def _widget(cls, label: str, **kw):
@@ -102,31 +119,66 @@ def _planes(H: float, frontier):
 
     top = 1.15 * H
     tools = "pan,wheel_zoom,box_zoom,reset,save"
-    rd = figure(width=410, height=380, x_range=(0, top), y_range=(0, top), tools=tools,
-                x_axis_label="rate R (nats)", y_axis_label="distortion D (nats)",
-                title="Rate–distortion plane", name="rd-plane")
-    rd.patch([0, 0, H], [0, H, 0], color="#bbbbbb", alpha=0.45,
-             legend_label="infeasible: D < H − R")
+    rd = figure(
+        width=410,
+        height=380,
+        x_range=(0, top),
+        y_range=(0, top),
+        tools=tools,
+        x_axis_label="rate R (nats)",
+        y_axis_label="distortion D (nats)",
+        title="Rate–distortion plane",
+        name="rd-plane",
+    )
+    rd.patch(
+        [0, 0, H], [0, H, 0], color="#bbbbbb", alpha=0.45, legend_label="infeasible: D < H − R"
+    )
     rd.line([0, H], [H, 0], color="black", line_dash="dashed", legend_label="R + D = H")
     rd.scatter([0, H], [H, 0], marker="square", size=7, color="black")
-    ib = figure(width=410, height=380, x_range=rd.x_range, y_range=(0, 1.25 * frontier.info),
-                tools=tools, x_axis_label="rate R (nats); frontier: I(x;z)",
-                y_axis_label="I(z;z*) (nats)", title="What the code keeps of the class",
-                name="ib-plane")
-    ib.line(frontier.rate, frontier.relevance, color="#2166ac", line_width=2,
-            legend_label="IB frontier")
-    ib.line([0, top], [frontier.info, frontier.info], color="black", line_dash="dashed",
-            legend_label=f"I(x;z*) = {frontier.info:.3f}")
+    ib = figure(
+        width=410,
+        height=380,
+        x_range=rd.x_range,
+        y_range=(0, 1.25 * frontier.info),
+        tools=tools,
+        x_axis_label="rate R (nats); frontier: I(x;z)",
+        y_axis_label="I(z;z*) (nats)",
+        title="What the code keeps of the class",
+        name="ib-plane",
+    )
+    ib.line(
+        frontier.rate, frontier.relevance, color="#2166ac", line_width=2, legend_label="IB frontier"
+    )
+    ib.line(
+        [0, top],
+        [frontier.info, frontier.info],
+        color="black",
+        line_dash="dashed",
+        legend_label=f"I(x;z*) = {frontier.info:.3f}",
+    )
     trail = ColumnDataSource(dict(R=[], D=[], I=[], label=[]), name="trail")
     current = ColumnDataSource(dict(R=[], D=[], I=[], label=[]), name="current")
     for fig, y, tag, corner in ((rd, "D", "rd", "top_right"), (ib, "I", "ib", "bottom_right")):
         fig.line("R", y, source=trail, color="#999999", alpha=0.6)
-        t = fig.scatter("R", y, source=trail, size=6, color="#999999", alpha=0.8,
-                        legend_label="previous models")
-        c = fig.scatter("R", y, source=current, size=14, color="#d6604d", line_color="black",
-                        legend_label="current model", name=f"{tag}-current")
-        fig.add_tools(HoverTool(renderers=[t, c], tooltips=[("", "@label"), ("R", "@R{0.0000}"),
-                                                            (y, f"@{y}{{0.0000}}")]))
+        t = fig.scatter(
+            "R", y, source=trail, size=6, color="#999999", alpha=0.8, legend_label="previous models"
+        )
+        c = fig.scatter(
+            "R",
+            y,
+            source=current,
+            size=14,
+            color="#d6604d",
+            line_color="black",
+            legend_label="current model",
+            name=f"{tag}-current",
+        )
+        fig.add_tools(
+            HoverTool(
+                renderers=[t, c],
+                tooltips=[("", "@label"), ("R", "@R{0.0000}"), (y, f"@{y}{{0.0000}}")],
+            )
+        )
         fig.legend.location = corner
         fig.legend.label_text_font_size = "9pt"
         fig.legend.click_policy = "hide"
@@ -141,8 +193,8 @@ class Explorer:
         import panel as pn
 
         from toyrd.data import toy_data
-        from toyrd.tables import FAMILIES, READINGS
         from toyrd.objectives import KINDS
+        from toyrd.tables import FAMILIES, READINGS
 
         self.toy = toy_data()
         self.export_dir = export_dir
@@ -157,22 +209,50 @@ class Explorer:
 
         d = M.Settings()
         w = pn.widgets
-        self.objective = _widget(w.Select, "objective", value=d.objective, width=260,
-                                 options={M.objective_label(k): k for k in KINDS},
-                                 css_classes=["toyrd-objective"])
-        self.hyper = _widget(w.EditableFloatSlider, "β", start=0.0, end=3.0, step=0.05,
-                             value=1.0, width=260, css_classes=["toyrd-hyper"])
-        self.family = _widget(w.Select, "family", options=list(READINGS) + sorted(
-                set(FAMILIES) - set(READINGS) - {"tabular/tabular", "bump/bump"}), value=d.family,
-                              width=260, css_classes=["toyrd-family"])
-        self.init_scale = _widget(w.EditableFloatSlider, "init scale", start=0.0, end=3.0,
-                                  step=0.05, value=d.init_scale, width=260,
-                                  css_classes=["toyrd-init-scale"])
+        self.objective = _widget(
+            w.Select,
+            "objective",
+            value=d.objective,
+            width=260,
+            options={M.objective_label(k): k for k in KINDS},
+            css_classes=["toyrd-objective"],
+        )
+        self.hyper = _widget(
+            w.EditableFloatSlider,
+            "β",
+            start=0.0,
+            end=3.0,
+            step=0.05,
+            value=1.0,
+            width=260,
+            css_classes=["toyrd-hyper"],
+        )
+        self.family = _widget(
+            w.Select,
+            "family",
+            options=list(READINGS)
+            + sorted(set(FAMILIES) - set(READINGS) - {"tabular/tabular", "bump/bump"}),
+            value=d.family,
+            width=260,
+            css_classes=["toyrd-family"],
+        )
+        self.init_scale = _widget(
+            w.EditableFloatSlider,
+            "init scale",
+            start=0.0,
+            end=3.0,
+            step=0.05,
+            value=d.init_scale,
+            width=260,
+            css_classes=["toyrd-init-scale"],
+        )
         self.seed = _widget(w.IntInput, "seed", value=d.seed, width=125, css_classes=["toyrd-seed"])
-        self.steps = _widget(w.IntInput, "steps", value=d.steps, step=100, width=125,
-                             css_classes=["toyrd-steps"])
-        self.export_button = _widget(w.Button, "Export model + figure",
-                                     width=260, css_classes=["toyrd-export"])
+        self.steps = _widget(
+            w.IntInput, "steps", value=d.steps, step=100, width=125, css_classes=["toyrd-steps"]
+        )
+        self.export_button = _widget(
+            w.Button, "Export model + figure", width=260, css_classes=["toyrd-export"]
+        )
         self.clear_button = _widget(w.Button, "Clear trail", width=260, css_classes=["toyrd-clear"])
         self.progress = pn.indicators.Progress(active=True, value=-1, width=260, visible=False)
         self.status = pn.pane.HTML(_status_html("starting", "", "starting…"), width=260)
@@ -182,28 +262,53 @@ class Explorer:
         self.rd, self.ib, self._trail, self._current = _planes(self.toy.entropy, M.frontier())
 
         self._sync_hyper_widget()
-        for widget in (self.objective, self.hyper, self.family, self.init_scale, self.seed,
-                       self.steps):
+        for widget in (
+            self.objective,
+            self.hyper,
+            self.family,
+            self.init_scale,
+            self.seed,
+            self.steps,
+        ):
             widget.param.watch(self._on_change, "value")
         self.export_button.on_click(self._on_export)
         self.clear_button.on_click(self._on_clear)
 
         controls = pn.Column(
-            pn.pane.HTML("<h2 style='margin:0'>toyrd explore</h2><div>exact retraining on the "
-                         "30-bin toy of Alemi et al. (2018)</div>", width=260),
-            self.objective, self.hyper, self.family, self.init_scale,
-            pn.Row(self.seed, self.steps), self.status, self.progress, self.message,
-            self.export_button, self.clear_button, width=290)
-        planes = pn.Column(pn.Row(pn.pane.Bokeh(self.rd), pn.pane.Bokeh(self.ib)),
-                           pn.Row(self.table))
+            pn.pane.HTML(
+                "<h2 style='margin:0'>toyrd explore</h2><div>exact retraining on the "
+                "30-bin toy of Alemi et al. (2018)</div>",
+                width=260,
+            ),
+            self.objective,
+            self.hyper,
+            self.family,
+            self.init_scale,
+            pn.Row(self.seed, self.steps),
+            self.status,
+            self.progress,
+            self.message,
+            self.export_button,
+            self.clear_button,
+            width=290,
+        )
+        planes = pn.Column(
+            pn.Row(pn.pane.Bokeh(self.rd), pn.pane.Bokeh(self.ib)), pn.Row(self.table)
+        )
         self.layout = pn.Row(controls, planes, self.figure, name="toyrd explore")
 
     # ---------------------------------------------------------------- controls
 
     def settings(self) -> M.Settings:
         """The controls as (unvalidated) :class:`~toyrd.explore._model.Settings`."""
-        return M.Settings(self.objective.value, self.hyper.value, self.family.value,
-                          self.init_scale.value, self.seed.value, self.steps.value)
+        return M.Settings(
+            self.objective.value,
+            self.hyper.value,
+            self.family.value,
+            self.init_scale.value,
+            self.seed.value,
+            self.steps.value,
+        )
 
     def _sync_hyper_widget(self):
         """Name, value and state of the β/λ/σ control for the chosen objective."""
@@ -215,8 +320,12 @@ class Explorer:
             if name is None:
                 _relabel(self.hyper, "(no hyperparameter)", disabled=True)
             else:
-                _relabel(self.hyper, M.hyper_label(self.objective.value), disabled=False,
-                         value=self._hyper.get(name, 1.0))
+                _relabel(
+                    self.hyper,
+                    M.hyper_label(self.objective.value),
+                    disabled=False,
+                    value=self._hyper.get(name, 1.0),
+                )
         finally:
             self._suspend = False
 
@@ -249,8 +358,9 @@ class Explorer:
         with self._lock:
             self._pending = s
             if self._worker is None:
-                self._worker = threading.Thread(target=self._work, name="toyrd-explore",
-                                                daemon=True)
+                self._worker = threading.Thread(
+                    target=self._work, name="toyrd-explore", daemon=True
+                )
                 self._worker.start()
 
     # ---------------------------------------------------------------- retrain loop
@@ -266,8 +376,9 @@ class Explorer:
             up, err = _guarded(M.train_model, s)
             self._doc.add_next_tick_callback(partial(self._apply_numbers, s, up, err))
             if err is None and not self._waiting():
-                self._doc.add_next_tick_callback(partial(self._apply_figure, s,
-                                                         *_guarded(M.draw, up)))
+                self._doc.add_next_tick_callback(
+                    partial(self._apply_figure, s, *_guarded(M.draw, up))
+                )
 
     def _waiting(self) -> bool:
         with self._lock:
@@ -278,8 +389,10 @@ class Explorer:
             text = f"training {M.describe(s)}…"
             state = "training"
         else:
-            text = (f"compiling the training run for {s.objective} / {s.family} / {s.steps} "
-                    "steps (once per process, a few seconds)…")
+            text = (
+                f"compiling the training run for {s.objective} / {s.family} / {s.steps} "
+                "steps (once per process, a few seconds)…"
+            )
             state = "compiling"
         self.status.object = _status_html(state, M.settings_key(s), text)
         self.progress.visible = True
@@ -291,8 +404,9 @@ class Explorer:
             return
         self._show(up)
         if not self._waiting():
-            self.status.object = _status_html("drawing", M.settings_key(s),
-                                              f"trained in {up.train_s:.2f} s; drawing Figure 2…")
+            self.status.object = _status_html(
+                "drawing", M.settings_key(s), f"trained in {up.train_s:.2f} s; drawing Figure 2…"
+            )
 
     def _apply_figure(self, s, up, err):
         if err is not None:
@@ -306,8 +420,10 @@ class Explorer:
         if not self._waiting():
             self.progress.visible = False
             self.status.object = _status_html(
-                "ready", M.settings_key(s),
-                f"ready: trained in {up.train_s:.2f} s, drawn in {up.draw_s:.2f} s")
+                "ready",
+                M.settings_key(s),
+                f"ready: trained in {up.train_s:.2f} s, drawn in {up.draw_s:.2f} s",
+            )
 
     def _show(self, up):
         prev = self.current
@@ -317,8 +433,9 @@ class Explorer:
             row = dict(R=q["R"], D=q["D"], I=q["I_zstar"], label=M.describe(prev.settings))
             self._trail.data = {k: (list(data[k]) + [row[k]])[-TRAIL_LENGTH:] for k in row}
         q = up.quantities
-        self._current.data = dict(R=[q["R"]], D=[q["D"]], I=[q["I_zstar"]],
-                                  label=[M.describe(up.settings)])
+        self._current.data = dict(
+            R=[q["R"]], D=[q["D"]], I=[q["I_zstar"]], label=[M.describe(up.settings)]
+        )
         top = max(self.rd.x_range.end, 1.05 * q["R"]), max(self.rd.y_range.end, 1.05 * q["D"])
         if top != (self.rd.x_range.end, self.rd.y_range.end):
             self.rd.x_range.end, self.rd.y_range.end = top

@@ -30,9 +30,22 @@ from toyrd.train import TrainConfig
 
 _DEFAULTS = TrainConfig()
 
-__all__ = ["Settings", "Update", "check_settings", "train_model", "draw", "compute", "export",
-           "frontier", "is_compiled", "settings_key", "describe", "hyper_label", "objective_label",
-           "DEFAULT_HYPER"]
+__all__ = [
+    "Settings",
+    "Update",
+    "check_settings",
+    "train_model",
+    "draw",
+    "compute",
+    "export",
+    "frontier",
+    "is_compiled",
+    "settings_key",
+    "describe",
+    "hyper_label",
+    "objective_label",
+    "DEFAULT_HYPER",
+]
 
 #: The value the hyperparameter control starts at for each hyperparameter name (β, λ: 1 is the
 #: ELBO; σ = 0.5 nats, the paper's target rate).
@@ -73,8 +86,8 @@ def check_settings(s: Settings) -> Settings:
     number >= 0 (an empty box is an error, not the default); the family is known to
     :func:`toyrd.tables.get_family`; init scale finite >= 0; seed an integer >= 0; steps >= 1.
     """
-    from toyrd.tables import get_family
     from toyrd.objectives import HYPER_NAMES, check_hyper, check_kind
+    from toyrd.tables import get_family
 
     check_kind(s.objective)
     if HYPER_NAMES[s.objective] is not None and s.hyper is None:
@@ -82,8 +95,9 @@ def check_settings(s: Settings) -> Settings:
     hyper = check_hyper(s.objective, s.hyper)
     family = get_family(s.family).name
     scale = s.init_scale
-    if scale is None or not (isinstance(scale, (int, float, np.number)) and math.isfinite(scale)
-                             and scale >= 0):
+    if scale is None or not (
+        isinstance(scale, (int, float, np.number)) and math.isfinite(scale) and scale >= 0
+    ):
         raise ToyrdError(f"init scale: {scale!r}, expected a finite number >= 0")
     seed = check_int("seed", s.seed, 0)
     steps = check_int("steps", s.steps, 1)
@@ -93,8 +107,10 @@ def check_settings(s: Settings) -> Settings:
 def settings_key(s: Settings) -> str:
     """A stable one-line name of validated settings: the page's ``data-key`` (tests wait on it)."""
     h = "-" if s.hyper is None else repr(float(s.hyper))
-    return (f"objective={s.objective} hyper={h} family={s.family} init_scale={s.init_scale!r} "
-            f"seed={s.seed} steps={s.steps}")
+    return (
+        f"objective={s.objective} hyper={h} family={s.family} init_scale={s.init_scale!r} "
+        f"seed={s.seed} steps={s.steps}"
+    )
 
 
 def describe(s: Settings) -> str:
@@ -141,8 +157,17 @@ def train_model(s: Settings, toy=None) -> Update:
     toy = toy_data() if toy is None else toy
     t0 = time.perf_counter()
     first = not is_compiled(s)
-    res = train(s.objective, family=s.family, px=toy.px, pzx=toy.pzx, seeds=(s.seed,),
-                hyper=s.hyper, init_scale=s.init_scale, steps=s.steps, progress=False)
+    res = train(
+        s.objective,
+        family=s.family,
+        px=toy.px,
+        pzx=toy.pzx,
+        seeds=(s.seed,),
+        hyper=s.hyper,
+        init_scale=s.init_scale,
+        steps=s.steps,
+        progress=False,
+    )
     _COMPILED.add((s.objective, s.family, s.steps))
     e, d, m = res.encoder[0], res.decoder[0], res.marginal[0]
     q = evaluate(toy.px, e, d, m, pzx=toy.pzx)
@@ -157,8 +182,7 @@ def draw(up: Update, *, dpi: int = 80) -> Update:
     q = up.quantities
     col = panel_data(up.px, up.pzx, up.encoder, up.decoder, up.marginal)
     sub = f"R = {q['R']:.4f}, D = {q['D']:.4f}, I(z;z*) = {q['I_zstar']:.4f}"
-    fig = plot_columns([col], [describe(up.settings).replace(" · init", "\ninit")],
-                       subtitles=[sub])
+    fig = plot_columns([col], [describe(up.settings).replace(" · init", "\ninit")], subtitles=[sub])
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return up._replace(figure=fig, png=buf.getvalue(), draw_s=time.perf_counter() - t0)

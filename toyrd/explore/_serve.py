@@ -15,8 +15,14 @@ __all__ = ["serve", "LOOPBACK"]
 LOOPBACK = "127.0.0.1"
 
 
-def serve(port: int = 5006, host: str = LOOPBACK, *, show: bool = True,
-          export_dir: str = "explore_out", ready=None) -> None:
+def serve(
+    port: int = 5006,
+    host: str = LOOPBACK,
+    *,
+    show: bool = True,
+    export_dir: str = "explore_out",
+    ready=None,
+) -> None:
     """Serve :func:`toyrd.explore.app` at ``http://host:port/`` until interrupted.
 
     ``port`` 0 picks a free port. ``ready(url)`` is called once the server listens (default:
@@ -38,12 +44,20 @@ def serve(port: int = 5006, host: str = LOOPBACK, *, show: bool = True,
     try:
         port = _bindable(host, port)
         origins = [f"{host}:{port}"] + ([f"localhost:{port}"] if host == LOOPBACK else [])
-        server = pn.serve(_session(app, export_dir), port=port, address=host,
-                          websocket_origin=origins, show=False, start=False, verbose=False,
-                          title="toyrd explore")
+        server = pn.serve(
+            _session(app, export_dir),
+            port=port,
+            address=host,
+            websocket_origin=origins,
+            show=False,
+            start=False,
+            verbose=False,
+            title="toyrd explore",
+        )
     except (OSError, ValueError) as exc:  # busy port, unknown host, an address Bokeh rejects
-        raise ToyrdError(f"--host {host} --port {port}: cannot listen there "
-                         f"({exc.strerror or exc})") from None
+        raise ToyrdError(
+            f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc})"
+        ) from None
     url = f"http://{f'[{host}]' if ':' in host else host}:{server.port}/"
     (ready or _announce)(url)
     if show:

@@ -5,11 +5,17 @@ Drawing only: the numbers come from :mod:`toyrd.experiments` and :mod:`toyrd.qua
 
 from __future__ import annotations
 
-from toyrd.plot._panels import (  # noqa: F401
-    PanelData, new_figure, panel_data, latent_order, plot_columns, save_figure, FORMATS,
-    CLASS_COLORS,
-)
 from toyrd.plot._figure2 import figure2_figure  # noqa: F401
+from toyrd.plot._panels import (  # noqa: F401
+    CLASS_COLORS,
+    FORMATS,
+    PanelData,
+    latent_order,
+    new_figure,
+    panel_data,
+    plot_columns,
+    save_figure,
+)
 from toyrd.plot._rdplane import rdplane_figure  # noqa: F401
 from toyrd.plot._remedies import remedies_figure  # noqa: F401
 

@@ -13,19 +13,33 @@ __all__ = ["figure2_figure"]
 def figure2_figure(result: Figure2Result, path, fmt: str = "png") -> str:
     """Draw the three columns (median-R seed of each trained model) to ``path``."""
     cols, subs = [], []
-    titles = ["(a) optimal (hand-built)", "(b) ELBO", f"(c) target rate σ = {result.settings.sigma:g}"]
+    titles = [
+        "(a) optimal (hand-built)",
+        "(b) ELBO",
+        f"(c) target rate σ = {result.settings.sigma:g}",
+    ]
     for name in MODELS:
         run = result.runs[name]
         i = run.median_index
-        cols.append(panel_data(result.toy.px, result.toy.pzx, run.encoder[i], run.decoder[i],
-                               run.marginal[i]))
+        cols.append(
+            panel_data(
+                result.toy.px, result.toy.pzx, run.encoder[i], run.decoder[i], run.marginal[i]
+            )
+        )
         m = {k: run.metrics[k][i] for k in REPORT_KEYS}
-        seed = ("closed form" if run.seeds[i] is None
-                else f"seed {run.seeds[i]} (median R of {int(run.finite.sum())} seeds)")
-        subs.append(f"{seed}\nR = {m['R']:.4f}, D = {m['D']:.4f}, I(z;z*) = {m['I_zstar']:.4f}\n"
-                    f"KL(p*‖g) = {max(m['kl_pstar_g'], 0.0):.1e}, class-0 block mass {m['class0_mass']:.2f}")
+        seed = (
+            "closed form"
+            if run.seeds[i] is None
+            else f"seed {run.seeds[i]} (median R of {int(run.finite.sum())} seeds)"
+        )
+        subs.append(
+            f"{seed}\nR = {m['R']:.4f}, D = {m['D']:.4f}, I(z;z*) = {m['I_zstar']:.4f}\n"
+            f"KL(p*‖g) = {max(m['kl_pstar_g'], 0.0):.1e}, class-0 block mass {m['class0_mass']:.2f}"
+        )
     st = result.settings
-    sup = (f"toyrd figure2: {st.family} family, {st.steps} steps (+{st.warmup} warm-up), lr {st.lr}, "
-           f"init scale {st.init_scale}; H = {result.toy.entropy:.4f}, I(x;z*) = {result.toy.info:.4f} nats")
+    sup = (
+        f"toyrd figure2: {st.family} family, {st.steps} steps (+{st.warmup} warm-up), lr {st.lr}, "
+        f"init scale {st.init_scale}; H = {result.toy.entropy:.4f}, I(x;z*) = {result.toy.info:.4f} nats"
+    )
     os.makedirs(os.path.dirname(os.path.abspath(str(path))), exist_ok=True)
     return plot_columns(cols, titles, subtitles=subs, path=path, fmt=fmt, suptitle=sup)

@@ -27,12 +27,21 @@ from typing import NamedTuple
 import numpy as np
 
 from toyrd import _formulas as F
-from toyrd.errors import ToyrdError
 from toyrd._validate import check_model
+from toyrd.errors import ToyrdError
 from toyrd.quantities import check_true_joint
 
-__all__ = ["PanelData", "new_figure", "panel_data", "latent_order", "plot_columns", "save_figure",
-           "FORMATS", "CLASS_COLORS", "FONT"]
+__all__ = [
+    "PanelData",
+    "new_figure",
+    "panel_data",
+    "latent_order",
+    "plot_columns",
+    "save_figure",
+    "FORMATS",
+    "CLASS_COLORS",
+    "FONT",
+]
 
 #: Output formats :func:`save_figure` makes reproducible.
 FORMATS = ("png", "pdf", "svg")
@@ -84,9 +93,19 @@ def panel_data(px, pzx, encoder, decoder, marginal, *, reorder: bool = True) -> 
     e, d, m = e[:, order], d[order], m[order]
     p_class = pzx.sum(1)
     e_class = (pzx / p_class[:, None]) @ e  # e(z|X_c) = Σ_x p(x|z*=c) e(z|x)
-    return PanelData(px=px, g=m @ d, dbar=px @ e @ d, m=m, q=F.encoder_joint(px, e).sum(0),
-                     e_class=e_class, p_class=p_class, encoder=e, decoder=d, channel=e @ d,
-                     order=order)
+    return PanelData(
+        px=px,
+        g=m @ d,
+        dbar=px @ e @ d,
+        m=m,
+        q=F.encoder_joint(px, e).sum(0),
+        e_class=e_class,
+        p_class=p_class,
+        encoder=e,
+        decoder=d,
+        channel=e @ d,
+        order=order,
+    )
 
 
 # ----------------------------------------------------------------------------- drawing
@@ -105,9 +124,11 @@ def save_figure(fig, path, fmt: str = "png") -> str:
 
     if fmt not in FORMATS:
         raise ToyrdError(f"format: {fmt!r} is not one of {list(FORMATS)}")
-    metadata = {"png": {"Software": None},
-                "pdf": {"Software": None, "CreationDate": None, "Producer": None},
-                "svg": {"Date": None, "Creator": None}}[fmt]
+    metadata = {
+        "png": {"Software": None},
+        "pdf": {"Software": None, "CreationDate": None, "Producer": None},
+        "svg": {"Date": None, "Creator": None},
+    }[fmt]
     with matplotlib.rc_context({"svg.hashsalt": "toyrd", "pdf.compression": 6}):
         fig.savefig(path, format=fmt, metadata=metadata, dpi=110)
     return str(path)
@@ -126,17 +147,38 @@ def _draw_column(axes, data: PanelData, title: str, subtitle: str, *, vmax_img):
     n_x, n_z = data.encoder.shape
     xs, zs = np.arange(n_x), np.arange(n_z)
     axes[0].set_title(title + ("\n" + subtitle if subtitle else ""), fontsize=FONT["title"])
-    _line_row(axes[0], xs, [(data.px, "p*(x)", {"color": "k", "lw": 2.4, "alpha": 0.35}),
-                            (data.g, "g(x)", {"color": "C0", "lw": 1.2}),
-                            (data.dbar, "d̄(x)", {"color": "C3", "lw": 1.0, "ls": "--"})], "(i)")
+    _line_row(
+        axes[0],
+        xs,
+        [
+            (data.px, "p*(x)", {"color": "k", "lw": 2.4, "alpha": 0.35}),
+            (data.g, "g(x)", {"color": "C0", "lw": 1.2}),
+            (data.dbar, "d̄(x)", {"color": "C3", "lw": 1.0, "ls": "--"}),
+        ],
+        "(i)",
+    )
     axes[0].set_xlabel("x", fontsize=FONT["label"], labelpad=1)
     ax = axes[1]
     w0 = data.p_class[0] * data.e_class[0]
     w1 = data.p_class[1] * data.e_class[1]
-    ax.fill_between(zs, 0, w0, step="mid", color=CLASS_COLORS[0], alpha=0.55,
-                    label=f"{data.p_class[0]:.1f}·e(z|X₀)")
-    ax.fill_between(zs, w0, w0 + w1, step="mid", color=CLASS_COLORS[1], alpha=0.7,
-                    label=f"{data.p_class[1]:.1f}·e(z|X₁)")
+    ax.fill_between(
+        zs,
+        0,
+        w0,
+        step="mid",
+        color=CLASS_COLORS[0],
+        alpha=0.55,
+        label=f"{data.p_class[0]:.1f}·e(z|X₀)",
+    )
+    ax.fill_between(
+        zs,
+        w0,
+        w0 + w1,
+        step="mid",
+        color=CLASS_COLORS[1],
+        alpha=0.7,
+        label=f"{data.p_class[1]:.1f}·e(z|X₁)",
+    )
     ax.step(zs, data.q, where="mid", color="k", lw=1.0, label="q(z)")
     ax.step(zs, data.m, where="mid", color="C2", lw=1.0, ls="--", label="m(z)")
     ax.set_xlim(-0.5, n_z - 0.5)
@@ -146,10 +188,23 @@ def _draw_column(axes, data: PanelData, title: str, subtitle: str, *, vmax_img):
     ax.legend(fontsize=FONT["legend"], frameon=False, loc="upper center", ncol=2)
     images = []
     for ax, img, vmax, lab, (yl, xl) in zip(
-            axes[2:], (data.encoder, data.decoder, data.channel), vmax_img,
-            ("(iii) e(z|x)", "(iv) d(x|z)", "(v) p(x'|x)"), (("x", "z"), ("z", "x"), ("x", "x'"))):
-        images.append(ax.imshow(img, cmap="viridis", vmin=0.0, vmax=vmax,
-                                interpolation="nearest", origin="lower", aspect="equal"))
+        axes[2:],
+        (data.encoder, data.decoder, data.channel),
+        vmax_img,
+        ("(iii) e(z|x)", "(iv) d(x|z)", "(v) p(x'|x)"),
+        (("x", "z"), ("z", "x"), ("x", "x'")),
+    ):
+        images.append(
+            ax.imshow(
+                img,
+                cmap="viridis",
+                vmin=0.0,
+                vmax=vmax,
+                interpolation="nearest",
+                origin="lower",
+                aspect="equal",
+            )
+        )
         ax.set_ylabel(f"{lab}\n{yl}", fontsize=FONT["label"])
         ax.set_xlabel(xl, fontsize=FONT["label"], labelpad=1)
     for ax in axes:
@@ -157,8 +212,9 @@ def _draw_column(axes, data: PanelData, title: str, subtitle: str, *, vmax_img):
     return images
 
 
-def plot_columns(columns, titles, *, subtitles=None, path=None, fmt: str = "png",
-                 suptitle: str | None = None):
+def plot_columns(
+    columns, titles, *, subtitles=None, path=None, fmt: str = "png", suptitle: str | None = None
+):
     """Draw Figure 2: one column per :class:`PanelData`, five rows. Returns the path or the figure.
 
     ``subtitles`` (one short line per column, e.g. "R = 0.5000, D = 2.5184") go under the titles.
@@ -169,11 +225,14 @@ def plot_columns(columns, titles, *, subtitles=None, path=None, fmt: str = "png"
     subtitles = list(subtitles) if subtitles is not None else [""] * len(columns)
     if not (len(columns) == len(titles) == len(subtitles)) or not columns:
         raise ToyrdError("plot_columns: need one title and subtitle per column, and >= 1 column")
-    vmax = [max(float(np.max(getattr(c, name))) for c in columns)
-            for name in ("encoder", "decoder", "channel")]
+    vmax = [
+        max(float(np.max(getattr(c, name))) for c in columns)
+        for name in ("encoder", "decoder", "channel")
+    ]
     fig = new_figure(figsize=(3.4 * len(columns) + 0.9, 13.0), layout="constrained")
-    axes = fig.subplots(5, len(columns), squeeze=False,
-                        gridspec_kw={"height_ratios": [1, 1, 1.35, 1.35, 1.35]})
+    axes = fig.subplots(
+        5, len(columns), squeeze=False, gridspec_kw={"height_ratios": [1, 1, 1.35, 1.35, 1.35]}
+    )
     for j, (col, title, sub) in enumerate(zip(columns, titles, subtitles)):
         images = _draw_column(axes[:, j], col, title, sub, vmax_img=vmax)
     for row, im in zip(axes[2:], images):  # one colour scale per image row: one bar, at its end

@@ -33,40 +33,86 @@ def rdplane_figure(result: RDPlaneResult, path, fmt: str = "png") -> str:
     ax3.axhline(info, color="k", lw=1.0, ls=":", label=f"I(x;z*) = {info:.2f}")
     if result.ib is not None:
         x, y = result.ib["I_xz"], result.ib["I_zy"]
-        ax3.plot(np.append(x, r_max), np.append(y, y[-1]), color="k", lw=1.2,
-                 label="IB frontier max I(z;z*) at I(x;z) ≤ R")
+        ax3.plot(
+            np.append(x, r_max),
+            np.append(y, y[-1]),
+            color="k",
+            lw=1.2,
+            label="IB frontier max I(z;z*) at I(x;z) ≤ R",
+        )
     for fam in result.settings.families:
         col = _FAMILY_COLORS.get(fam, "C2")
-        beta = sorted((p for p in pts if p["family"] == fam and p["objective"] == "beta"),
-                      key=lambda p: p["R"])
+        beta = sorted(
+            (p for p in pts if p["family"] == fam and p["objective"] == "beta"),
+            key=lambda p: p["R"],
+        )
         for ax, yk in ((ax1, "D"), (ax2, "ELBO"), (ax3, "I_zstar")):
             ys = [(-p["ELBO"] if yk == "ELBO" else p[yk]) for p in beta]
-            ax.plot([p["R"] for p in beta], ys, "o", ms=3.5, color=col, alpha=0.7, label=f"{fam}: β-sweep")
-            for name, marker, sel in (("ELBO (β = 1)", "s", lambda p: p["objective"] == "beta" and p["hyper"] == 1.0),
-                                      (f"target rate σ = {result.settings.sigma:g}", "^",
-                                       lambda p: p["objective"] == "target_rate")):
+            ax.plot(
+                [p["R"] for p in beta],
+                ys,
+                "o",
+                ms=3.5,
+                color=col,
+                alpha=0.7,
+                label=f"{fam}: β-sweep",
+            )
+            for name, marker, sel in (
+                ("ELBO (β = 1)", "s", lambda p: p["objective"] == "beta" and p["hyper"] == 1.0),
+                (
+                    f"target rate σ = {result.settings.sigma:g}",
+                    "^",
+                    lambda p: p["objective"] == "target_rate",
+                ),
+            ):
                 sub = [p for p in pts if p["family"] == fam and sel(p)]
                 if sub:
-                    ax.plot([p["R"] for p in sub], [(-p["ELBO"] if yk == "ELBO" else p[yk]) for p in sub],
-                            marker, ms=7, mfc="none", mew=1.4, color=col, label=f"{fam}: {name}")
+                    ax.plot(
+                        [p["R"] for p in sub],
+                        [(-p["ELBO"] if yk == "ELBO" else p[yk]) for p in sub],
+                        marker,
+                        ms=7,
+                        mfc="none",
+                        mew=1.4,
+                        color=col,
+                        label=f"{fam}: {name}",
+                    )
     o = result.optimal
     for ax, y in ((ax1, o["D"]), (ax2, o["R"] + o["D"]), (ax3, o["I_zstar"])):
         ax.plot([o["R"]], [y], "*", ms=11, color="C3", label="hand-built optimal (a)")
     ax1.plot([0.0], [H], "D", color="k", ms=6, label="auto-decoding (0, H)")
     ax1.plot([H], [0.0], "D", color="0.4", ms=6, label="auto-encoding (H, 0)")
-    ax1.set(xlabel="rate R (nats)", ylabel="distortion D (nats)", xlim=(-0.05, r_max), ylim=(-0.05, H * 1.25),
-            title="(1) distortion against rate")
+    ax1.set(
+        xlabel="rate R (nats)",
+        ylabel="distortion D (nats)",
+        xlim=(-0.05, r_max),
+        ylim=(-0.05, H * 1.25),
+        title="(1) distortion against rate",
+    )
     gap = max([p["R"] + p["D"] - H for p in pts] + [0.0])
-    ax2.set(xlabel="rate R (nats)", ylabel="−ELBO = R + D (nats)", xlim=(-0.05, r_max),
-            ylim=(H - 0.05, H + max(0.15, 1.15 * gap)), title="(2) −ELBO against rate (zoom on H)")
-    ax3.set(xlabel="rate R (nats)", ylabel="I(z; z*) (nats)", xlim=(-0.05, r_max), ylim=(-0.02, info * 1.3),
-            title="(3) knowledge of the true latent")
+    ax2.set(
+        xlabel="rate R (nats)",
+        ylabel="−ELBO = R + D (nats)",
+        xlim=(-0.05, r_max),
+        ylim=(H - 0.05, H + max(0.15, 1.15 * gap)),
+        title="(2) −ELBO against rate (zoom on H)",
+    )
+    ax3.set(
+        xlabel="rate R (nats)",
+        ylabel="I(z; z*) (nats)",
+        xlim=(-0.05, r_max),
+        ylim=(-0.02, info * 1.3),
+        title="(3) knowledge of the true latent",
+    )
     for ax in (ax1, ax2, ax3):
         _dedup_legend(ax)
         ax.tick_params(labelsize=7)
     st = result.settings
-    fig.suptitle(f"toyrd rdplane: H = {H:.4f} nats; {st.n_seeds} seed(s) per point, {st.steps} steps, "
-                 f"lr {st.lr}, init scale {st.init_scale}", fontsize=9)
+    fig.suptitle(
+        f"toyrd rdplane: H = {H:.4f} nats; {st.n_seeds} seed(s) per point, {st.steps} steps, "
+        f"lr {st.lr}, init scale {st.init_scale}",
+        fontsize=9,
+    )
     fig.tight_layout()
     return save_figure(fig, path, fmt)
 

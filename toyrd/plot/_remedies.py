@@ -33,24 +33,47 @@ def remedies_figure(result: RemediesResult, path, fmt: str = "png") -> str:
         top.fill_between(rb, 0, db, color="0.88", label="infeasible: D < H − R")
         top.plot(rb, db, color="k", lw=1.0, label="D = H − R (optimal m, d)")
         x, y = result.ib["I_xz"], result.ib["I_zy"]
-        bottom.plot(np.append(x, r_max), np.append(y, y[-1]), color="k", lw=1.2,
-                    label="IB frontier")
+        bottom.plot(
+            np.append(x, r_max), np.append(y, y[-1]), color="k", lw=1.2, label="IB frontier"
+        )
         bottom.axhline(info, color="k", lw=0.8, ls=":", label=f"I(x;z*) = {info:.2f}")
-        bottom.axhline(thr, color="C3", lw=0.8, ls="--",
-                       label=f"recovers z*: {RECOVER_FRACTION:g} × {o['I_zstar']:.3f}")
+        bottom.axhline(
+            thr,
+            color="C3",
+            lw=0.8,
+            ls="--",
+            label=f"recovers z*: {RECOVER_FRACTION:g} × {o['I_zstar']:.3f}",
+        )
         for i, rem in enumerate(result.remedies):
             sub = [p for p in pts if p["family"] == fam and p["remedy"] == rem.name]
-            style = {"marker": _MARKERS[i % len(_MARKERS)], "ls": "none", "ms": 4.5,
-                     "mfc": "none", "mew": 1.0, "color": f"C{i % 10}", "alpha": 0.8,
-                     "label": rem.name}
+            style = {
+                "marker": _MARKERS[i % len(_MARKERS)],
+                "ls": "none",
+                "ms": 4.5,
+                "mfc": "none",
+                "mew": 1.0,
+                "color": f"C{i % 10}",
+                "alpha": 0.8,
+                "label": rem.name,
+            }
             top.plot([p["R"] for p in sub], [p["D"] for p in sub], **style)
             bottom.plot([p["R"] for p in sub], [p["I_zstar"] for p in sub], **style)
         for ax, yv in ((top, o["D"]), (bottom, o["I_zstar"])):
             ax.plot([o["R"]], [yv], "*", ms=11, color="C3", label="hand-built optimum")
-        top.set(xlim=(-0.05, r_max), ylim=(-0.05, H * 1.15), xlabel="rate R (nats)",
-                ylabel="distortion D (nats)", title=f"{fam}: RD plane")
-        bottom.set(xlim=(-0.05, r_max), ylim=(-0.02, info * 1.25), xlabel="rate R (nats)",
-                   ylabel="I(z; z*) (nats)", title=f"{fam}: knowledge of z*")
+        top.set(
+            xlim=(-0.05, r_max),
+            ylim=(-0.05, H * 1.15),
+            xlabel="rate R (nats)",
+            ylabel="distortion D (nats)",
+            title=f"{fam}: RD plane",
+        )
+        bottom.set(
+            xlim=(-0.05, r_max),
+            ylim=(-0.02, info * 1.25),
+            xlabel="rate R (nats)",
+            ylabel="I(z; z*) (nats)",
+            title=f"{fam}: knowledge of z*",
+        )
         for ax in (top, bottom):
             ax.tick_params(labelsize=7)
     handles, labels = axes[1, 0].get_legend_handles_labels()
@@ -58,11 +81,14 @@ def remedies_figure(result: RemediesResult, path, fmt: str = "png") -> str:
     seen = {}
     for h, lab in zip(h0[:2] + handles, l0[:2] + labels):
         seen.setdefault(lab, h)
-    fig.legend(list(seen.values()), list(seen.keys()), loc="center right", fontsize=7,
-               frameon=False)
+    fig.legend(
+        list(seen.values()), list(seen.keys()), loc="center right", fontsize=7, frameon=False
+    )
     st = result.settings
-    fig.suptitle(f"toyrd remedies: H = {H:.4f} nats; {st.n_seeds} seeds per remedy, {st.steps} "
-                 f"steps + {st.warmup} warm-up, lr {st.lr}, init scale {st.init_scale}",
-                 fontsize=9)
+    fig.suptitle(
+        f"toyrd remedies: H = {H:.4f} nats; {st.n_seeds} seeds per remedy, {st.steps} "
+        f"steps + {st.warmup} warm-up, lr {st.lr}, init scale {st.init_scale}",
+        fontsize=9,
+    )
     fig.tight_layout(rect=(0, 0, 1 - 1.7 / (3.6 * n + 1.8), 0.97))
     return save_figure(fig, path, fmt)

@@ -7,28 +7,75 @@ batched evaluation, IWAE_k and the information-bottleneck frontier — float64, 
 
 from __future__ import annotations
 
-from toyrd.quantities._info import (  # noqa: F401
-    entropy, kl, mutual_information, data_entropy, distortion, rate, elbo, representational_mi, generative_mi, generative_bound_e, generative_bound_g, reparam_u, reparam_s, latent_information, check_base,
-)
-from toyrd.quantities._distributions import (  # noqa: F401
-    aggregate_posterior, bayes_posterior, generative_marginal, model_posterior, reconstruction_distribution, reconstruction_channel,
-)
-from toyrd.quantities._evaluate import (  # noqa: F401
-    QUANTITY_NAMES, evaluate, check_true_joint,
-)
-from toyrd.quantities._optimal import (  # noqa: F401
-    optimal_marginal, optimal_decoder, optimize_generative, e_step, rate_gradient_marginal, distortion_gradient_decoder, tangent_projection,
-)
 from toyrd.quantities._batch import (  # noqa: F401
-    evaluate_batch, batch_program, padded_size, unvalidated_quantities, NUMPY_MAX_B, BACKENDS,
-)
-from toyrd.quantities._iwae import (  # noqa: F401
-    IWAEResult, iwae_bound, log_likelihood_bound, multiset_count, EXACT_MAX_TERMS, QUAD_STEP, METHODS,
-)
-from toyrd.quantities._ib import (  # noqa: F401
-    IBFrontier, ib_frontier, ib_frontier_at, ib_gap, ib_point, maximal_correlation, default_betas, N_BETAS, BA_TOL, BA_MAX_ITER,
+    BACKENDS,
+    NUMPY_MAX_B,
+    batch_program,
+    evaluate_batch,
+    padded_size,
+    unvalidated_quantities,
 )
 from toyrd.quantities._clusters import class_block_mass  # noqa: F401
+from toyrd.quantities._distributions import (  # noqa: F401
+    aggregate_posterior,
+    bayes_posterior,
+    generative_marginal,
+    model_posterior,
+    reconstruction_channel,
+    reconstruction_distribution,
+)
+from toyrd.quantities._evaluate import (  # noqa: F401
+    QUANTITY_NAMES,
+    check_true_joint,
+    evaluate,
+)
+from toyrd.quantities._ib import (  # noqa: F401
+    BA_MAX_ITER,
+    BA_TOL,
+    N_BETAS,
+    IBFrontier,
+    default_betas,
+    ib_frontier,
+    ib_frontier_at,
+    ib_gap,
+    ib_point,
+    maximal_correlation,
+)
+from toyrd.quantities._info import (  # noqa: F401
+    check_base,
+    data_entropy,
+    distortion,
+    elbo,
+    entropy,
+    generative_bound_e,
+    generative_bound_g,
+    generative_mi,
+    kl,
+    latent_information,
+    mutual_information,
+    rate,
+    reparam_s,
+    reparam_u,
+    representational_mi,
+)
+from toyrd.quantities._iwae import (  # noqa: F401
+    EXACT_MAX_TERMS,
+    METHODS,
+    QUAD_STEP,
+    IWAEResult,
+    iwae_bound,
+    log_likelihood_bound,
+    multiset_count,
+)
+from toyrd.quantities._optimal import (  # noqa: F401
+    distortion_gradient_decoder,
+    e_step,
+    optimal_decoder,
+    optimal_marginal,
+    optimize_generative,
+    rate_gradient_marginal,
+    tangent_projection,
+)
 
 __all__ = [
     "class_block_mass",

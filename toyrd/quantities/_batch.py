@@ -45,11 +45,19 @@ import functools
 import numpy as np
 
 from toyrd import _formulas as F
-from toyrd.errors import TableError, ToyrdError
 from toyrd._validate import SUM_TOL, as_conditional, as_distribution, read_real_array
+from toyrd.errors import TableError, ToyrdError
 from toyrd.quantities._evaluate import check_true_joint
 
-__all__ = ["evaluate_batch", "batch_program", "padded_size", "unvalidated_quantities", "NUMPY_MAX_B", "BACKENDS", "CHUNK"]
+__all__ = [
+    "evaluate_batch",
+    "batch_program",
+    "padded_size",
+    "unvalidated_quantities",
+    "NUMPY_MAX_B",
+    "BACKENDS",
+    "CHUNK",
+]
 
 #: Under ``backend="auto"``, batches below this many models go to the numpy loop unless the JAX
 #: program for their padded size is already compiled in this process. Measured by
@@ -76,7 +84,9 @@ def _as_stack(name: str, value, ndim: int) -> np.ndarray:
     arr = read_real_array(name, value)
     if arr.ndim != ndim:
         want = "a stack of vectors (B, n)" if ndim == 2 else "a stack of tables (B, rows, cols)"
-        raise TableError(f"{name}: expected {want} (rank {ndim}), got rank {arr.ndim} with shape {arr.shape}")
+        raise TableError(
+            f"{name}: expected {want} (rank {ndim}), got rank {arr.ndim} with shape {arr.shape}"
+        )
     if arr.shape[0] == 0:
         raise TableError(f"{name}: the batch is empty (shape {arr.shape})")
     arr = arr.astype(np.float64)
@@ -100,11 +110,17 @@ def _check_batch(px, encoders, decoders, marginals, pzx, r):
     mar = _as_stack("marginals", marginals, 2)
     b, n_x, n_z = enc.shape
     if n_x != px.shape[0]:
-        raise TableError(f"encoders: have {n_x} rows (data states) but px has {px.shape[0]} entries")
+        raise TableError(
+            f"encoders: have {n_x} rows (data states) but px has {px.shape[0]} entries"
+        )
     if dec.shape != (b, n_z, n_x):
-        raise TableError(f"decoders: shape {dec.shape}, expected (B, n_z, n_x) = {(b, n_z, n_x)} to match the encoders")
+        raise TableError(
+            f"decoders: shape {dec.shape}, expected (B, n_z, n_x) = {(b, n_z, n_x)} to match the encoders"
+        )
     if mar.shape != (b, n_z):
-        raise TableError(f"marginals: shape {mar.shape}, expected (B, n_z) = {(b, n_z)} to match the encoders")
+        raise TableError(
+            f"marginals: shape {mar.shape}, expected (B, n_z) = {(b, n_z)} to match the encoders"
+        )
     ref = px if r is None else as_distribution("r", r)
     if ref.shape != px.shape:
         raise TableError(f"r: has {ref.shape[0]} entries, expected n_x = {px.shape[0]}")
@@ -116,7 +132,9 @@ def _check_batch(px, encoders, decoders, marginals, pzx, r):
 
 
 def _numpy_batch(px, enc, dec, mar, ref, joint) -> dict:
-    rows = [unvalidated_quantities(px, enc[i], dec[i], mar[i], ref, joint) for i in range(enc.shape[0])]
+    rows = [
+        unvalidated_quantities(px, enc[i], dec[i], mar[i], ref, joint) for i in range(enc.shape[0])
+    ]
     return {k: np.array([row[k] for row in rows], dtype=np.float64) for k in rows[0]}
 
 
@@ -126,7 +144,7 @@ def _numpy_batch(px, enc, dec, mar, ref, joint) -> dict:
 CHUNK = 256
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def batch_program(with_pzx: bool):
     """The jitted batch evaluator ``program(px, enc, dec, mar, ref, joint) -> {name: (B,)}``
     behind ``evaluate_batch(backend="jax")`` (no validation; B a power of two)."""
@@ -163,7 +181,9 @@ def _jax_batch(px, enc, dec, mar, ref, joint) -> dict:
     b = enc.shape[0]
     pad = padded_size(b) - b
     if pad:
-        enc, dec, mar = (np.concatenate([a, np.repeat(a[:1], pad, axis=0)]) for a in (enc, dec, mar))
+        enc, dec, mar = (
+            np.concatenate([a, np.repeat(a[:1], pad, axis=0)]) for a in (enc, dec, mar)
+        )
     _COMPILED.add((b + pad, enc.shape[1], enc.shape[2], joint is not None))
     program = batch_program(joint is not None)
     if joint is None:
@@ -181,8 +201,9 @@ def _have_jax() -> bool:
     return True
 
 
-def evaluate_batch(px, encoders, decoders, marginals, pzx=None, *, r=None,
-                   backend: str = "auto") -> dict:
+def evaluate_batch(
+    px, encoders, decoders, marginals, pzx=None, *, r=None, backend: str = "auto"
+) -> dict:
     """Every exact quantity of B models at once, as a dict of (B,) float64 arrays (nats).
 
     Parameters

@@ -10,8 +10,12 @@ from toyrd._validate import as_conditional, check_generative, check_model
 from toyrd.errors import TableError
 
 __all__ = [
-    "aggregate_posterior", "bayes_posterior", "generative_marginal", "model_posterior",
-    "reconstruction_distribution", "reconstruction_channel",
+    "aggregate_posterior",
+    "bayes_posterior",
+    "generative_marginal",
+    "model_posterior",
+    "reconstruction_distribution",
+    "reconstruction_channel",
 ]
 
 
@@ -134,5 +138,7 @@ def reconstruction_channel(encoder, decoder) -> np.ndarray:
     e = as_conditional("encoder", encoder)
     d = as_conditional("decoder", decoder)
     if d.shape != e.T.shape:
-        raise TableError(f"decoder: shape {d.shape}, expected (n_z, n_x) = {e.T.shape} to match the encoder")
+        raise TableError(
+            f"decoder: shape {d.shape}, expected (n_z, n_x) = {e.T.shape} to match the encoder"
+        )
     return e @ d

@@ -17,13 +17,26 @@ __all__ = ["QUANTITY_NAMES", "evaluate", "check_true_joint"]
 
 #: The scalar keys of :func:`evaluate`, in display order.
 QUANTITY_NAMES = (
-    "H", "D", "R", "ELBO", "I_e", "I_d", "E", "G", "U", "S",
-    "kl_q_m", "kl_pstar_g", "kl_pstar_dbar", "I_zstar",
+    "H",
+    "D",
+    "R",
+    "ELBO",
+    "I_e",
+    "I_d",
+    "E",
+    "G",
+    "U",
+    "S",
+    "kl_q_m",
+    "kl_pstar_g",
+    "kl_pstar_dbar",
+    "I_zstar",
 )
 
 
-def evaluate(px, encoder, decoder, marginal, *, pzx=None, r=None, base=None,
-             distributions: bool = False) -> dict:
+def evaluate(
+    px, encoder, decoder, marginal, *, pzx=None, r=None, base=None, distributions: bool = False
+) -> dict:
     """Every exact quantity of one model, as a dict of floats (nats, or ``base`` units).
 
     The reference density for G, U, S is ``r`` (default p*).
@@ -65,8 +78,14 @@ def evaluate(px, encoder, decoder, marginal, *, pzx=None, r=None, base=None,
     out = {k: scaled(v, base) for k, v in F.quantities(px, e, d, m, ref, joint).items()}
     if distributions:
         q = F.encoder_joint(px, e).sum(0)
-        out.update(q=q, g=m @ d, dbar=q @ d, recon_channel=e @ d,
-                   bayes_posterior=bayes_posterior(px, e), model_posterior=model_posterior(d, m))
+        out.update(
+            q=q,
+            g=m @ d,
+            dbar=q @ d,
+            recon_channel=e @ d,
+            bayes_posterior=bayes_posterior(px, e),
+            model_posterior=model_posterior(d, m),
+        )
     return out
 
 
@@ -91,6 +110,8 @@ def check_true_joint(pzx, px) -> np.ndarray:
     gap = np.abs(joint.sum(0) - px)
     if np.max(gap) > SUM_TOL:
         x = int(np.argmax(gap))
-        raise TableError(f"pzx: its column sums (the x-marginal) differ from px by more than "
-                         f"{SUM_TOL:g} (column {x}: {joint[:, x].sum():.15g} vs px {px[x]:.15g})")
+        raise TableError(
+            f"pzx: its column sums (the x-marginal) differ from px by more than "
+            f"{SUM_TOL:g} (column {x}: {joint[:, x].sum():.15g} vs px {px[x]:.15g})"
+        )
     return joint

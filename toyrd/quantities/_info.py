@@ -22,15 +22,33 @@ import math
 import numpy as np
 
 from toyrd import _formulas as F
-from toyrd.errors import TableError, ToyrdError
 from toyrd._validate import (
-    as_conditional, as_distribution, as_joint, check_generative, check_model,
+    as_conditional,
+    as_distribution,
+    as_joint,
+    check_generative,
+    check_model,
 )
+from toyrd.errors import TableError, ToyrdError
 
 __all__ = [
-    "entropy", "kl", "mutual_information", "data_entropy", "distortion", "rate", "elbo",
-    "representational_mi", "generative_mi", "generative_bound_e", "generative_bound_g",
-    "reparam_u", "reparam_s", "latent_information", "check_base", "scaled", "reference_density",
+    "entropy",
+    "kl",
+    "mutual_information",
+    "data_entropy",
+    "distortion",
+    "rate",
+    "elbo",
+    "representational_mi",
+    "generative_mi",
+    "generative_bound_e",
+    "generative_bound_g",
+    "reparam_u",
+    "reparam_s",
+    "latent_information",
+    "check_base",
+    "scaled",
+    "reference_density",
 ]
 
 
@@ -40,8 +58,9 @@ def check_base(base):
         return None
     ok = isinstance(base, (int, float, np.integer, np.floating)) and not isinstance(base, bool)
     if not ok or not (math.isfinite(base) and base > 0 and base != 1):
-        raise ToyrdError(f"base: {base!r}, expected None (nats) or a finite number > 0 other "
-                         "than 1 (2 for bits)")
+        raise ToyrdError(
+            f"base: {base!r}, expected None (nats) or a finite number > 0 other than 1 (2 for bits)"
+        )
     return float(base)
 
 
@@ -257,7 +276,9 @@ def generative_bound_e(encoder, decoder, marginal, *, base=None) -> float:
     e = as_conditional("encoder", encoder)
     d, m = check_generative(decoder, marginal)
     if e.shape != d.T.shape:
-        raise TableError(f"encoder: shape {e.shape}, expected (n_x, n_z) = {d.T.shape} to match the decoder")
+        raise TableError(
+            f"encoder: shape {e.shape}, expected (n_x, n_z) = {d.T.shape} to match the decoder"
+        )
     return scaled(F.generative_bound_e(e, d, m), base)
 
 
@@ -284,7 +305,9 @@ def generative_bound_g(decoder, marginal, r=None, *, base=None) -> float:
     """
     d, m = check_generative(decoder, marginal)
     if r is None:
-        raise TableError("r: required here (toyrd's default reference is r = px; pass it explicitly)")
+        raise TableError(
+            "r: required here (toyrd's default reference is r = px; pass it explicitly)"
+        )
     r = as_distribution("r", r)
     if r.shape[0] != d.shape[1]:
         raise TableError(f"r: has {r.shape[0]} entries, expected n_x = {d.shape[1]}")
@@ -348,5 +371,7 @@ def latent_information(pzx, encoder, *, base=None) -> float:
     joint = as_joint("pzx", pzx)
     e = as_conditional("encoder", encoder)
     if joint.shape[1] != e.shape[0]:
-        raise TableError(f"pzx: has {joint.shape[1]} columns, expected n_x = {e.shape[0]} to match the encoder")
+        raise TableError(
+            f"pzx: has {joint.shape[1]} columns, expected n_x = {e.shape[0]} to match the encoder"
+        )
     return scaled(F.mutual_information(joint @ e), base)

@@ -58,11 +58,18 @@ import numpy as np
 from scipy import special
 
 from toyrd import _formulas as F
-from toyrd.errors import TableError, ToyrdError
 from toyrd._validate import as_conditional, as_distribution, check_int, check_model
+from toyrd.errors import TableError, ToyrdError
 
-__all__ = ["IWAEResult", "iwae_bound", "log_likelihood_bound", "multiset_count",
-           "EXACT_MAX_TERMS", "QUAD_STEP", "METHODS"]
+__all__ = [
+    "IWAEResult",
+    "iwae_bound",
+    "log_likelihood_bound",
+    "multiset_count",
+    "EXACT_MAX_TERMS",
+    "QUAD_STEP",
+    "METHODS",
+]
 
 #: ``auto`` enumerates when Σ_x C(s_x + k - 1, k) is at most this (the 30 × 30 toy at k = 4
 #: needs 30 · 40,920 = 1,227,600); ``exact`` refuses more than 50 times this.
@@ -101,12 +108,24 @@ def log_likelihood_bound(px, decoder, marginal) -> float:
     d = as_conditional("decoder", decoder)
     m = as_distribution("marginal", marginal)
     if d.shape != (m.shape[0], px.shape[0]):
-        raise TableError(f"decoder: shape {d.shape}, expected (n_z, n_x) = {(m.shape[0], px.shape[0])}")
+        raise TableError(
+            f"decoder: shape {d.shape}, expected (n_z, n_x) = {(m.shape[0], px.shape[0])}"
+        )
     return float(-(F.entropy(px) + F.kl(px, m @ d)))
 
 
-def iwae_bound(px, encoder, decoder, marginal, k: int, *, method: str = "auto",
-               n_samples: int = 4096, seed: int = 0, max_terms: int = EXACT_MAX_TERMS) -> IWAEResult:
+def iwae_bound(
+    px,
+    encoder,
+    decoder,
+    marginal,
+    k: int,
+    *,
+    method: str = "auto",
+    n_samples: int = 4096,
+    seed: int = 0,
+    max_terms: int = EXACT_MAX_TERMS,
+) -> IWAEResult:
     """IWAE_k = Σ_x p*(x) E log (1/k) Σ_i p_d(x, z_i)/e(z_i|x), z_i iid e(·|x) (nats).
 
     Shapes: ``px`` (n_x,), ``encoder`` (n_x, n_z), ``decoder`` (n_z, n_x), ``marginal`` (n_z,).
@@ -119,8 +138,9 @@ def iwae_bound(px, encoder, decoder, marginal, k: int, *, method: str = "auto",
     k = int(k)
     if method not in METHODS:
         raise ToyrdError(f"method: {method!r} is not one of {', '.join(METHODS)}")
-    if method == "mc" and (isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer))
-                           or n_samples < 2):
+    if method == "mc" and (
+        isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 2
+    ):
         raise ToyrdError(f"n_samples: {n_samples!r}, expected an integer >= 2")
     max_terms = check_int("max_terms", max_terms, 1)
     if method == "mc":
@@ -145,8 +165,10 @@ def iwae_bound(px, encoder, decoder, marginal, k: int, *, method: str = "auto",
         rows = [(p, *_merge(pe, lw)) for p, pe, lw in rows]
         terms = sum(multiset_count(lw.size, k) for _, _, lw in rows)
         if terms > 50 * max_terms:
-            raise ToyrdError(f"k: exact enumeration needs {terms} multisets (limit {50 * max_terms}); "
-                             "use method='quad' or 'mc'")
+            raise ToyrdError(
+                f"k: exact enumeration needs {terms} multisets (limit {50 * max_terms}); "
+                "use method='quad' or 'mc'"
+            )
         value = math.fsum(p * _exact_one(pe, lw, k) for p, pe, lw in rows)
         return IWAEResult(value, 0.0, True, k, "exact", 0)
     if method == "quad":
@@ -211,8 +233,8 @@ def _exact_one(pe, logw, k):
     out = []
     step = 1 << 18  # chunks bound the memory at k · 2^18 entries
     for lo in range(0, cols.shape[1], step):
-        c = cols[:, lo:lo + step]
-        prob = np.exp(log_coef[lo:lo + c.shape[1]] + logp[c].sum(0))
+        c = cols[:, lo : lo + step]
+        prob = np.exp(log_coef[lo : lo + c.shape[1]] + logp[c].sum(0))
         out.append(prob @ (_lse(logw[c], axis=0) - math.log(k)))
     return math.fsum(out)
 
@@ -277,5 +299,5 @@ def _mc_one(pe, logw, k, n, rng):
     for lo in range(0, n, rows):
         u = rng.random((min(rows, n - lo), k))
         idx = np.minimum(np.searchsorted(cdf, u, side="right"), pe.size - 1)
-        vals[lo:lo + u.shape[0]] = _lse(logw[idx]) - math.log(k)
+        vals[lo : lo + u.shape[0]] = _lse(logw[idx]) - math.log(k)
     return float(vals.mean()), float(vals.var(ddof=1))

@@ -26,8 +26,13 @@ from toyrd._validate import check_model
 from toyrd.quantities._distributions import aggregate_posterior, bayes_posterior, model_posterior
 
 __all__ = [
-    "optimal_marginal", "optimal_decoder", "optimize_generative", "e_step",
-    "rate_gradient_marginal", "distortion_gradient_decoder", "tangent_projection",
+    "optimal_marginal",
+    "optimal_decoder",
+    "optimize_generative",
+    "e_step",
+    "rate_gradient_marginal",
+    "distortion_gradient_decoder",
+    "tangent_projection",
 ]
 
 

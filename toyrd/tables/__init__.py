@@ -7,31 +7,31 @@ A :class:`Family` maps parameters to the three tables; :class:`Model` holds four
 from __future__ import annotations
 
 from toyrd.tables._families import (  # noqa: F401
+    BUMP,
+    BUMPFREE,
+    FAMILIES,
+    FIGURE2_FAMILY,
+    MAPS,
+    MARGINALS,
+    ONEHOT,
+    READINGS,
+    TABULAR,
     Family,
     TableMap,
-    FAMILIES,
-    MAPS,
+    bin_coordinates,
+    bump,
+    bump_map,
     get_family,
     get_map,
-    bump_map,
-    tabular,
-    bump,
-    softmax,
     log_softmax,
-    bin_coordinates,
-    TABULAR,
-    BUMP,
-    ONEHOT,
-    BUMPFREE,
-    MARGINALS,
-    FIGURE2_FAMILY,
-    READINGS,
+    softmax,
+    tabular,
 )
 from toyrd.tables._io import (  # noqa: F401
     Model,
+    dumps,
     load_model,
     save_model,
-    dumps,
 )
 
 __all__ = [

@@ -63,18 +63,35 @@ optional) or their own :class:`TableMap` in :meth:`Family.compose`.
 from __future__ import annotations
 
 import functools
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
 from toyrd._backend import backend, log, log_softmax, softmax
 from toyrd.errors import ToyrdError
 
-__all__ = ["Family", "TableMap", "FAMILIES", "MAPS", "get_family", "get_map", "bump_map", "tabular",
-           "bump", "softmax", "log_softmax", "bin_coordinates", "TABULAR", "BUMP", "ONEHOT",
-           "BUMPFREE", "MARGINALS", "FIGURE2_FAMILY", "READINGS"]
-
-
+__all__ = [
+    "Family",
+    "TableMap",
+    "FAMILIES",
+    "MAPS",
+    "get_family",
+    "get_map",
+    "bump_map",
+    "tabular",
+    "bump",
+    "softmax",
+    "log_softmax",
+    "bin_coordinates",
+    "TABULAR",
+    "BUMP",
+    "ONEHOT",
+    "BUMPFREE",
+    "MARGINALS",
+    "FIGURE2_FAMILY",
+    "READINGS",
+]
 
 
 def bin_coordinates(n_x: int, like=None):
@@ -128,8 +145,9 @@ def _tabular_map_logits(params, part, n_x=None):
 
 #: Free logits, one per table entry: every row-stochastic table with positive entries is
 #: reachable (the paper's "very flexible nonparametric" reading).
-TABULAR = TableMap("tabular", _tabular_map_init, _tabular_map_logits,
-                   "logits ~ N(0, scale²) per entry")
+TABULAR = TableMap(
+    "tabular", _tabular_map_init, _tabular_map_logits, "logits ~ N(0, scale²) per entry"
+)
 
 
 def _bump_map_init(rng, part, n_x, n_z, scale, slope=3.0):
@@ -166,8 +184,12 @@ def bump_map(w0: float = 3.0) -> TableMap:
         raise ToyrdError(f"bump map: w0 = {w0!r} must be a finite number > 0")
     if w0 == 3.0:
         return BUMP
-    return TableMap(f"bump(w0={w0:g})", functools.partial(_bump_map_init, slope=w0),
-                    _bump_map_logits, _bump_init_doc(w0))
+    return TableMap(
+        f"bump(w0={w0:g})",
+        functools.partial(_bump_map_init, slope=w0),
+        _bump_map_logits,
+        _bump_init_doc(w0),
+    )
 
 
 def _onehot_map_init(rng, part, n_x, n_z, scale):
@@ -183,8 +205,9 @@ def _onehot_map_logits(params, part, n_x=None):
 #: every positive table, is reachable: as flexible as tabular, with a quadratic parameterisation.
 #: The init W = ½ + scale·ε, b = 0 gives logits −¼ − scale·ε − scale²ε², the tabular init of the
 #: same scale to first order (ε → −ε), so onehot vs tabular compares parameterisations only.
-ONEHOT = TableMap("onehot", _onehot_map_init, _onehot_map_logits,
-                  "W_ij = 1/2 + scale·N(0, 1), b_i = 0")
+ONEHOT = TableMap(
+    "onehot", _onehot_map_init, _onehot_map_logits, "W_ij = 1/2 + scale·N(0, 1), b_i = 0"
+)
 
 
 def _logaddexp(a, b):
@@ -221,9 +244,12 @@ def _bumpfree_map_logits(params, part, n_x):
 #: −ELBO = H), while the z-dependent part of each row is still one bump. As an encoder the roles
 #: swap: e(z_i|x_j) ∝ exp[−(w_i t_j − b_i)²] + exp(a_j + v_i). Init: the bump init (w0 = 3), then
 #: a ~ N(0, scale²), v ~ N(0, scale²).
-BUMPFREE = TableMap("bump+free", _bumpfree_map_init, _bumpfree_map_logits,
-                    _bump_init_doc(3.0)
-                    + "; gates a ~ N(0, scale²), shared logits v ~ N(0, scale²)")
+BUMPFREE = TableMap(
+    "bump+free",
+    _bumpfree_map_init,
+    _bumpfree_map_logits,
+    _bump_init_doc(3.0) + "; gates a ~ N(0, scale²), shared logits v ~ N(0, scale²)",
+)
 
 
 #: The encoder / decoder maps by name; :func:`get_map` also reads "bump(w0=<number>)".
@@ -240,7 +266,7 @@ def get_map(spec, role: str = "map") -> TableMap:
         return MAPS[spec]
     if isinstance(spec, str) and spec.startswith("bump(w0=") and spec.endswith(")"):
         try:
-            w0 = float(spec[len("bump(w0="):-1])
+            w0 = float(spec[len("bump(w0=") : -1])
         except ValueError:
             w0 = None
         if w0 is not None:
@@ -265,8 +291,10 @@ def _compose(enc: TableMap, dec: TableMap, marginal: str, name: str) -> Family:
     def log_tables(params, n_x):
         return tuple(log_softmax(a, -1) for a in logits(params, n_x))
 
-    init.__doc__ = (f"{name}: encoder {enc.init_doc}; decoder {dec.init_doc}; marginal logits "
-                    f"~ N(0, scale²); drawn in that order from default_rng(seed).")
+    init.__doc__ = (
+        f"{name}: encoder {enc.init_doc}; decoder {dec.init_doc}; marginal logits "
+        f"~ N(0, scale²); drawn in that order from default_rng(seed)."
+    )
     return Family(name, init, tables, log_tables, logits, (enc, dec, marginal))
 
 
@@ -314,10 +342,12 @@ class Family(NamedTuple):
         if self.parts is None:
             return {"name": self.name}
         enc, dec, mar = self.parts
-        return {"name": self.name,
-                "encoder": {"map": enc.name, "init": enc.init_doc},
-                "decoder": {"map": dec.name, "init": dec.init_doc},
-                "marginal": {"map": mar, "init": "logits ~ N(0, scale²)"}}
+        return {
+            "name": self.name,
+            "encoder": {"map": enc.name, "init": enc.init_doc},
+            "decoder": {"map": dec.name, "init": dec.init_doc},
+            "marginal": {"map": mar, "init": "logits ~ N(0, scale²)"},
+        }
 
 
 #: Free logits for e (n_x × n_z), d (n_z × n_x) and m (n_z): ``compose("tabular", "tabular")``.
@@ -328,8 +358,14 @@ bump = Family.compose("bump", "bump", name="bump")
 #: Every family by name: "tabular" and "bump" (also as "tabular/tabular", "bump/bump") and
 #: each "encoder/decoder" pair of :data:`MAPS`.
 FAMILIES = {"tabular": tabular, "bump": bump}
-FAMILIES.update({f"{e}/{d}": Family.compose(e, d) for e in MAPS for d in MAPS
-                 if (e, d) not in (("tabular", "tabular"), ("bump", "bump"))})
+FAMILIES.update(
+    {
+        f"{e}/{d}": Family.compose(e, d)
+        for e in MAPS
+        for d in MAPS
+        if (e, d) not in (("tabular", "tabular"), ("bump", "bump"))
+    }
+)
 FAMILIES.update({"tabular/tabular": tabular, "bump/bump": bump})
 
 
@@ -363,8 +399,10 @@ def get_family(family) -> Family:
             # "bump/bump" etc. resolve to the named family; one object per name, so a compiled
             # training run keyed by the family is reused by the next call with the same name
             return _COMPOSED.setdefault(family, FAMILIES.get(fam.name, fam))
-    raise ToyrdError(f"family: {family!r} is not one of {sorted(FAMILIES)} "
-                     f"(or an 'encoder/decoder' pair of {sorted(MAPS)}, 'bump(w0=<number>)')")
+    raise ToyrdError(
+        f"family: {family!r} is not one of {sorted(FAMILIES)} "
+        f"(or an 'encoder/decoder' pair of {sorted(MAPS)}, 'bump(w0=<number>)')"
+    )
 
 
 FAMILIES[FIGURE2_FAMILY] = get_family(FIGURE2_FAMILY)

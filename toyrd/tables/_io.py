@@ -10,9 +10,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from toyrd.errors import TableError, ToyrdError
 from toyrd._output import atomic_write, check_out_file
 from toyrd._validate import as_conditional, as_joint, check_model
+from toyrd.errors import TableError, ToyrdError
 
 __all__ = ["Model", "load_model", "save_model", "dumps", "MAX_ARRAY_BYTES"]
 
@@ -80,11 +80,14 @@ def _validated(path, arrays, normalize) -> Model:
 
             toy = toy_data()
             if n_x != toy.n_bins:
-                raise TableError(f"no 'px' array, and the default p* (the toy's, {toy.n_bins} "
-                                 f"states) does not fit an encoder with {n_x} rows; store px in the file")
+                raise TableError(
+                    f"no 'px' array, and the default p* (the toy's, {toy.n_bins} "
+                    f"states) does not fit an encoder with {n_x} rows; store px in the file"
+                )
             px, pzx = toy.px, toy.pzx
-    px, e, d, m = check_model(px, arrays["encoder"], arrays["decoder"], arrays["marginal"],
-                              normalize=normalize)
+    px, e, d, m = check_model(
+        px, arrays["encoder"], arrays["decoder"], arrays["marginal"], normalize=normalize
+    )
     return Model(px, e, d, m, pzx)
 
 
@@ -144,37 +147,52 @@ def _read_npz(path) -> dict:
     except FileNotFoundError:
         raise ToyrdError(f"{path}: no such file") from None
     except OSError as exc:  # a directory, no permission, ...
-        raise ToyrdError(f"{path}: cannot be opened ({type(exc).__name__}: {exc.strerror or exc})") from None
+        raise ToyrdError(
+            f"{path}: cannot be opened ({type(exc).__name__}: {exc.strerror or exc})"
+        ) from None
     with fh:
         if fh.read(6) == b"\x93NUMPY":  # refused before numpy reads (maybe huge) array data
-            raise ToyrdError(f"{path}: holds a single array, expected an .npz archive with "
-                             f"encoder, decoder, marginal")
+            raise ToyrdError(
+                f"{path}: holds a single array, expected an .npz archive with "
+                f"encoder, decoder, marginal"
+            )
         fh.seek(0)
         try:
             loaded = np.load(fh, allow_pickle=False)
-        except Exception as exc:  # not a zip / npy, pickled data, empty, ...: the file is unreadable
-            raise ToyrdError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+        except (
+            Exception
+        ) as exc:  # not a zip / npy, pickled data, empty, ...: the file is unreadable
+            raise ToyrdError(
+                f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})"
+            ) from None
         if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise ToyrdError(f"{path}: holds a single array, expected an .npz archive with "
-                             f"encoder, decoder, marginal")
+            raise ToyrdError(
+                f"{path}: holds a single array, expected an .npz archive with "
+                f"encoder, decoder, marginal"
+            )
         with loaded as f:
             for info in f.zip.infolist():
                 if info.file_size > MAX_ARRAY_BYTES:
-                    raise ToyrdError(f"{path}: member {info.filename!r} unpacks to "
-                                     f"{info.file_size} bytes, more than the {MAX_ARRAY_BYTES} a "
-                                     "model table may hold; not a toyrd model file")
+                    raise ToyrdError(
+                        f"{path}: member {info.filename!r} unpacks to "
+                        f"{info.file_size} bytes, more than the {MAX_ARRAY_BYTES} a "
+                        "model table may hold; not a toyrd model file"
+                    )
             try:
                 return {k: f[k] for k in f.files}
             except Exception as exc:  # a damaged member (bad CRC, truncated data, object array)
-                raise ToyrdError(f"{path}: not a readable .npz file "
-                                 f"({type(exc).__name__}: {exc})") from None
+                raise ToyrdError(
+                    f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})"
+                ) from None
 
 
 def _check_pzx(pzx, n_x: int, *, normalize: bool = False) -> np.ndarray:
     """The true joint p(z*, x): a rank-2 table of n_x columns whose entries sum to 1."""
     pzx = as_joint("pzx", pzx, normalize=normalize)
     if pzx.shape[1] != n_x:
-        raise TableError(f"pzx: has {pzx.shape[1]} columns, expected n_x = {n_x} (the encoder's rows)")
+        raise TableError(
+            f"pzx: has {pzx.shape[1]} columns, expected n_x = {n_x} (the encoder's rows)"
+        )
     return pzx
 
 

@@ -29,8 +29,18 @@ import numpy as np
 from hypothesis import strategies as st
 
 __all__ = [
-    "MAX_SIZE", "ModelTables", "sizes", "seeds", "simplex_rows", "distributions",
-    "conditionals", "models", "true_joints", "SUPPORT_RULES", "IDENTITY_TOL", "assert_identity",
+    "MAX_SIZE",
+    "ModelTables",
+    "sizes",
+    "seeds",
+    "simplex_rows",
+    "distributions",
+    "conditionals",
+    "models",
+    "true_joints",
+    "SUPPORT_RULES",
+    "IDENTITY_TOL",
+    "assert_identity",
     "assert_leq",
 ]
 
@@ -110,8 +120,15 @@ def seeds():
     return _SEEDS
 
 
-def simplex_rows(rng: np.random.Generator, n_rows: int, n_cols: int, *, alpha: float = 1.0,
-                 zero_frac: float = 0.0, required=None) -> np.ndarray:
+def simplex_rows(
+    rng: np.random.Generator,
+    n_rows: int,
+    n_cols: int,
+    *,
+    alpha: float = 1.0,
+    zero_frac: float = 0.0,
+    required=None,
+) -> np.ndarray:
     """``n_rows`` probability rows of length ``n_cols`` (float64), with exact zeros.
 
     Dirichlet(alpha) rows; each entry is then zeroed with probability ``zero_frac``, except
@@ -149,7 +166,9 @@ def conditionals(draw, n_rows=None, n_cols=None, *, sparse: bool = True):
     n_cols = draw(_SIZES) if n_cols is None else n_cols
     alpha, zero_frac = draw(_SPARSE if sparse else _DENSE)
     seed = draw(_SEEDS)
-    return simplex_rows(np.random.default_rng(seed), n_rows, n_cols, alpha=alpha, zero_frac=zero_frac)
+    return simplex_rows(
+        np.random.default_rng(seed), n_rows, n_cols, alpha=alpha, zero_frac=zero_frac
+    )
 
 
 @st.composite
@@ -171,10 +190,17 @@ def models(draw, n_x=None, n_z=None, *, sparse: bool = True, support: str | None
     enc = simplex_rows(rng, n_x, n_z, alpha=alpha, zero_frac=zero_frac)
     pe = px[:, None] * enc
     compatible = support == "compatible"
-    dec = simplex_rows(rng, n_z, n_x, alpha=alpha, zero_frac=zero_frac,
-                       required=(pe.T > 0) if compatible else None)
-    mar = simplex_rows(rng, 1, n_z, alpha=alpha, zero_frac=zero_frac,
-                       required=(pe.sum(0) > 0)[None, :] if compatible else None)[0]
+    dec = simplex_rows(
+        rng, n_z, n_x, alpha=alpha, zero_frac=zero_frac, required=(pe.T > 0) if compatible else None
+    )
+    mar = simplex_rows(
+        rng,
+        1,
+        n_z,
+        alpha=alpha,
+        zero_frac=zero_frac,
+        required=(pe.sum(0) > 0)[None, :] if compatible else None,
+    )[0]
     return ModelTables(px, enc, dec, mar)
 
 

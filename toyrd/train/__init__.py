@@ -12,22 +12,22 @@ from __future__ import annotations
 
 import importlib
 
+from toyrd.train._autonomy import autonomy_loss_fn, train_autonomous  # noqa: F401
 from toyrd.train._config import (  # noqa: F401
     BASELINES,
-    ESTIMATORS,
     DTYPES,
+    ESTIMATORS,
     LR_FLOOR,
+    MIXED_OBJECTIVES,
     SCHEDULES,
     TORCH_DEFAULTS,
-    MIXED_OBJECTIVES,
     TrainConfig,
     as_rows,
-    default_dtype,
     check_real,
+    default_dtype,
     default_stride,
     static_config,
 )
-from toyrd.train._autonomy import autonomy_loss_fn, train_autonomous  # noqa: F401
 from toyrd.train._em import EMResult, em  # noqa: F401
 from toyrd.train._sweep import (  # noqa: F401
     CONFIG_FIELDS,

@@ -21,7 +21,7 @@ pushed to collapse (β = 5) both end with R + D − H and KL(p* ‖ g) near 0, a
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from toyrd import _formulas as F
 from toyrd.errors import ToyrdError
@@ -56,9 +56,19 @@ def autonomy_loss_fn(encoder_loss, family, n_x: int) -> Callable:
     return f
 
 
-def train_autonomous(encoder_loss="beta", *, hyper=None, config: TrainConfig | None = None,
-                     family=None, px=None, pzx=None, seeds=(0,), init_scale=None,
-                     progress: bool = True, **fields) -> TrainResult:
+def train_autonomous(
+    encoder_loss="beta",
+    *,
+    hyper=None,
+    config: TrainConfig | None = None,
+    family=None,
+    px=None,
+    pzx=None,
+    seeds=(0,),
+    init_scale=None,
+    progress: bool = True,
+    **fields,
+) -> TrainResult:
     """Train the autonomy game for every (hyper, init scale, seed) row in one jitted scan.
 
     encoder_loss: "elbo", "beta", "rda", "target_rate" (with ``hyper`` β/λ/σ, scalar or
@@ -74,7 +84,9 @@ def train_autonomous(encoder_loss="beta", *, hyper=None, config: TrainConfig | N
 
     if isinstance(encoder_loss, str):
         if encoder_loss not in KINDS:
-            raise ToyrdError(f"encoder_loss: {encoder_loss!r} is not one of {list(KINDS)} or a callable")
+            raise ToyrdError(
+                f"encoder_loss: {encoder_loss!r} is not one of {list(KINDS)} or a callable"
+            )
         hypers = [check_hyper(encoder_loss, h) for h in as_rows(hyper, "hyper")]
         name = encoder_loss
     elif callable(encoder_loss):
@@ -83,10 +95,21 @@ def train_autonomous(encoder_loss="beta", *, hyper=None, config: TrainConfig | N
             raise ToyrdError("hyper: values passed to a callable encoder loss must be finite")
         name = getattr(encoder_loss, "__name__", repr(encoder_loss))
     else:
-        raise ToyrdError(f"encoder_loss: {encoder_loss!r} is neither an objective kind nor callable")
+        raise ToyrdError(
+            f"encoder_loss: {encoder_loss!r} is neither an objective kind nor callable"
+        )
     base = (config or TrainConfig()).replace(objective="autonomy", family=family, **fields)
     scales = as_rows(base.init_scale if init_scale is None else init_scale, "init_scale")
-    rows = [base._replace(hyper=h, init_scale=c, seed=s)
-            for h, c, s in itertools.product(hypers, scales, as_rows(list(seeds), "seeds"))]
-    return train_configs(rows, px=px, pzx=pzx, progress=progress, loss_builder=autonomy_loss_fn,
-                         loss_key=encoder_loss, extra={"encoder_loss": name})
+    rows = [
+        base._replace(hyper=h, init_scale=c, seed=s)
+        for h, c, s in itertools.product(hypers, scales, as_rows(list(seeds), "seeds"))
+    ]
+    return train_configs(
+        rows,
+        px=px,
+        pzx=pzx,
+        progress=progress,
+        loss_builder=autonomy_loss_fn,
+        loss_key=encoder_loss,
+        extra={"encoder_loss": name},
+    )

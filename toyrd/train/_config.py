@@ -19,9 +19,21 @@ from toyrd._validate import check_int
 from toyrd.errors import ToyrdError
 
 __all__ = [
-    "TrainConfig", "ESTIMATORS", "BASELINES", "SCHEDULES", "DTYPES", "LR_FLOOR", "ROW_FIELDS", "MONTE_CARLO_FIELDS",
-    "TORCH_DEFAULTS", "MIXED_OBJECTIVES", "as_rows", "check_real", "default_dtype",
-    "default_stride", "static_config",
+    "TrainConfig",
+    "ESTIMATORS",
+    "BASELINES",
+    "SCHEDULES",
+    "DTYPES",
+    "LR_FLOOR",
+    "ROW_FIELDS",
+    "MONTE_CARLO_FIELDS",
+    "TORCH_DEFAULTS",
+    "MIXED_OBJECTIVES",
+    "as_rows",
+    "check_real",
+    "default_dtype",
+    "default_stride",
+    "static_config",
 ]
 
 #: Learning-rate schedules: "cosine" decays from ``lr`` to ``lr * LR_FLOOR`` over the run.
@@ -118,8 +130,9 @@ class TrainConfig(NamedTuple):
         """A copy with ``changes`` applied; changes whose value is None are ignored (CLI use)."""
         unknown = set(changes) - set(self._fields)
         if unknown:
-            raise ToyrdError(f"TrainConfig: unknown field(s) {sorted(unknown)}; "
-                             f"fields are {list(self._fields)}")
+            raise ToyrdError(
+                f"TrainConfig: unknown field(s) {sorted(unknown)}; fields are {list(self._fields)}"
+            )
         return self._replace(**{k: v for k, v in changes.items() if v is not None})
 
     def validate(self, *, custom_loss: bool = False) -> TrainConfig:
@@ -132,8 +145,9 @@ class TrainConfig(NamedTuple):
         from toyrd.tables import get_family
 
         if custom_loss:
-            hyper = None if self.hyper is None else check_real("hyper", self.hyper,
-                                                               minimum=-math.inf)
+            hyper = (
+                None if self.hyper is None else check_real("hyper", self.hyper, minimum=-math.inf)
+            )
         else:
             check_kind(self.objective)
             hyper = check_hyper(self.objective, self.hyper)
@@ -148,15 +162,21 @@ class TrainConfig(NamedTuple):
             raise ToyrdError(f"schedule: {self.schedule!r} is not one of {list(SCHEDULES)}")
         if self.dtype not in DTYPES:
             raise ToyrdError(f"dtype: {self.dtype!r} is not one of {list(DTYPES)}")
-        f64_steps = (max(stride, steps // 10 // stride * stride) if self.f64_steps is None
-                     else check_int("f64_steps", self.f64_steps, 0))
+        f64_steps = (
+            max(stride, steps // 10 // stride * stride)
+            if self.f64_steps is None
+            else check_int("f64_steps", self.f64_steps, 0)
+        )
         if self.dtype == "mixed" and not 1 <= f64_steps <= steps:
-            raise ToyrdError(f"f64_steps: {f64_steps}, dtype='mixed' needs 1 <= f64_steps <= "
-                             f"steps = {steps}")
+            raise ToyrdError(
+                f"f64_steps: {f64_steps}, dtype='mixed' needs 1 <= f64_steps <= steps = {steps}"
+            )
         if self.dtype == "mixed" and f64_steps % stride:
-            raise ToyrdError(f"f64_steps: {f64_steps} must be a multiple of history_stride = "
-                             f"{stride} (dtype='mixed' switches precision between history "
-                             "entries)")
+            raise ToyrdError(
+                f"f64_steps: {f64_steps} must be a multiple of history_stride = "
+                f"{stride} (dtype='mixed' switches precision between history "
+                "entries)"
+            )
         b1 = check_real("b1", self.b1)
         if b1 >= 1.0:
             raise ToyrdError(f"b1: {b1} must be in [0, 1) (Adam's first-moment decay)")
@@ -164,12 +184,19 @@ class TrainConfig(NamedTuple):
         if ema >= 1.0:
             raise ToyrdError(f"ema_decay: {ema} must be in [0, 1)")
         return self._replace(
-            hyper=hyper, seed=seed, steps=steps, history_stride=stride,
+            hyper=hyper,
+            seed=seed,
+            steps=steps,
+            history_stride=stride,
             init_scale=check_real("init_scale", self.init_scale),
-            n_z=check_int("n_z", self.n_z, 1), lr=check_real("lr", self.lr, strict=True),
-            b1=b1, warmup=check_int("warmup", self.warmup, 0), f64_steps=f64_steps,
+            n_z=check_int("n_z", self.n_z, 1),
+            lr=check_real("lr", self.lr, strict=True),
+            b1=b1,
+            warmup=check_int("warmup", self.warmup, 0),
+            f64_steps=f64_steps,
             batch_size=check_int("batch_size", self.batch_size, 1),
-            temperature=check_real("temperature", self.temperature, strict=True), ema_decay=ema,
+            temperature=check_real("temperature", self.temperature, strict=True),
+            ema_decay=ema,
         )
 
     def as_dict(self) -> dict:
@@ -193,8 +220,10 @@ def static_config(configs) -> TrainConfig:
     for i, c in enumerate(configs[1:], 1):
         for f in first._fields:
             if f not in ROW_FIELDS and getattr(c, f) != getattr(first, f):
-                raise ToyrdError(f"rows: row {i} has {f} = {getattr(c, f)!r} but row 0 has "
-                                 f"{getattr(first, f)!r}; only {list(ROW_FIELDS)} may differ")
+                raise ToyrdError(
+                    f"rows: row {i} has {f} = {getattr(c, f)!r} but row 0 has "
+                    f"{getattr(first, f)!r}; only {list(ROW_FIELDS)} may differ"
+                )
     return first
 
 

@@ -26,11 +26,11 @@ from typing import NamedTuple
 import numpy as np
 
 from toyrd import _formulas as F
-from toyrd.errors import ToyrdError
 from toyrd._validate import as_conditional, as_distribution, check_int
+from toyrd.errors import ToyrdError
+from toyrd.quantities import e_step, optimal_decoder, optimal_marginal
 from toyrd.tables import tabular
 from toyrd.train._config import check_real
-from toyrd.quantities import e_step, optimal_decoder, optimal_marginal
 
 __all__ = ["EMResult", "em"]
 
@@ -51,8 +51,18 @@ class EMResult(NamedTuple):
     loglik: np.ndarray
 
 
-def em(px=None, *, decoder=None, marginal=None, encoder=None, seed: int = 0, n_z: int = 30,
-       init_scale: float = 1.0, iters: int = 50, learn_marginal: bool = True) -> EMResult:
+def em(
+    px=None,
+    *,
+    decoder=None,
+    marginal=None,
+    encoder=None,
+    seed: int = 0,
+    n_z: int = 30,
+    init_scale: float = 1.0,
+    iters: int = 50,
+    learn_marginal: bool = True,
+) -> EMResult:
     """Run ``iters`` EM iterations (E-step then M-step) from a tabular init or given tables.
 
     px: p*(x) (default: the toy's). decoder (n_z, n_x), marginal (n_z,), encoder (n_x, n_z):
@@ -71,13 +81,20 @@ def em(px=None, *, decoder=None, marginal=None, encoder=None, seed: int = 0, n_z
     e = None if encoder is None else as_conditional("encoder", encoder)
     d = None if decoder is None else as_conditional("decoder", decoder)
     m = None if marginal is None else as_distribution("marginal", marginal)
-    n_z = m.shape[0] if m is not None else d.shape[0] if d is not None else (
-        e.shape[1] if e is not None else check_int("n_z", n_z, 1))
+    n_z = (
+        m.shape[0]
+        if m is not None
+        else d.shape[0]
+        if d is not None
+        else (e.shape[1] if e is not None else check_int("n_z", n_z, 1))
+    )
     e0, d0, m0 = tabular.tables(tabular.init(int(seed), n_x, n_z, float(init_scale)), n_x)
     e, d, m = (e0 if e is None else e), (d0 if d is None else d), (m0 if m is None else m)
     if e.shape != (n_x, n_z) or d.shape != (n_z, n_x) or m.shape != (n_z,):
-        raise ToyrdError(f"tables: shapes encoder {e.shape}, decoder {d.shape}, marginal {m.shape} "
-                         f"do not match n_x = {n_x}, n_z = {n_z}")
+        raise ToyrdError(
+            f"tables: shapes encoder {e.shape}, decoder {d.shape}, marginal {m.shape} "
+            f"do not match n_x = {n_x}, n_z = {n_z}"
+        )
 
     def point(e, d, m):
         r, dist = F.rate_distortion(px, e, d, m)

@@ -34,11 +34,33 @@ from toyrd.errors import ToyrdError
 from toyrd.objectives import check_hyper, check_kind
 from toyrd.train._config import TrainConfig, check_real, default_dtype
 
-__all__ = ["CONFIG_FIELDS", "RESULT_FIELDS", "STATUSES", "grid", "config_key", "read_done", "run_sweep", "row_results", "HYPER_OPTION", "MAX_LINE_BYTES"]
+__all__ = [
+    "CONFIG_FIELDS",
+    "RESULT_FIELDS",
+    "STATUSES",
+    "grid",
+    "config_key",
+    "read_done",
+    "run_sweep",
+    "row_results",
+    "HYPER_OPTION",
+    "MAX_LINE_BYTES",
+]
 
 #: The configuration of one run, in output order.
-CONFIG_FIELDS = ("objective", "hyper", "family", "init_scale", "seed", "steps", "lr", "schedule",
-                 "warmup", "n_z", "dtype")
+CONFIG_FIELDS = (
+    "objective",
+    "hyper",
+    "family",
+    "init_scale",
+    "seed",
+    "steps",
+    "lr",
+    "schedule",
+    "warmup",
+    "n_z",
+    "dtype",
+)
 #: The exact results stored per run.
 RESULT_FIELDS = ("H", "R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g", "class0_mass")
 #: Values of the per-line ``status`` field.
@@ -47,9 +69,23 @@ STATUSES = ("ok", "diverged")
 HYPER_OPTION = {"elbo": None, "beta": "betas", "rda": "lams", "target_rate": "sigmas"}
 
 
-def grid(objectives=("elbo",), *, betas=(1.0,), lams=(1.0,), sigmas=(0.5,), families=("tabular",),
-         init_scales=None, seeds=(0,), steps=None, lr=None, schedule=None, warmup=None, n_z=30,
-         dtype=None, f64_steps=None) -> list:
+def grid(
+    objectives=("elbo",),
+    *,
+    betas=(1.0,),
+    lams=(1.0,),
+    sigmas=(0.5,),
+    families=("tabular",),
+    init_scales=None,
+    seeds=(0,),
+    steps=None,
+    lr=None,
+    schedule=None,
+    warmup=None,
+    n_z=30,
+    dtype=None,
+    f64_steps=None,
+) -> list:
     """The list of run configurations (dicts with :data:`CONFIG_FIELDS`), validated.
 
     ``dtype=None``: each objective's :func:`toyrd.train.default_dtype` ("mixed" or "float64");
@@ -59,13 +95,26 @@ def grid(objectives=("elbo",), *, betas=(1.0,), lams=(1.0,), sigmas=(0.5,), fami
     """
     from toyrd.tables import get_family
 
-    base = TrainConfig().replace(steps=steps, lr=lr, schedule=schedule, warmup=warmup, n_z=n_z,
-                                 dtype=dtype, f64_steps=f64_steps).validate()
+    base = (
+        TrainConfig()
+        .replace(
+            steps=steps,
+            lr=lr,
+            schedule=schedule,
+            warmup=warmup,
+            n_z=n_z,
+            dtype=dtype,
+            f64_steps=f64_steps,
+        )
+        .validate()
+    )
     fixed = {k: getattr(base, k) for k in ("steps", "lr", "schedule", "warmup", "n_z", "dtype")}
     if f64_steps is not None:
         fixed["f64_steps"] = base.f64_steps
-    scales = [check_real("init_scale", s)
-              for s in ([base.init_scale] if init_scales is None else init_scales)]
+    scales = [
+        check_real("init_scale", s)
+        for s in ([base.init_scale] if init_scales is None else init_scales)
+    ]
     grids = {"betas": betas, "lams": lams, "sigmas": sigmas}
     for fam in families:
         get_family(fam)
@@ -79,8 +128,9 @@ def grid(objectives=("elbo",), *, betas=(1.0,), lams=(1.0,), sigmas=(0.5,), fami
         if not hypers:
             raise ToyrdError(f"sweep: objective {obj} needs at least one value in {opt}")
         for h, fam, sc, seed in itertools.product(hypers, families, scales, seeds):
-            row = dict(objective=obj, hyper=h, family=str(fam), init_scale=sc, seed=int(seed),
-                       **fixed)
+            row = dict(
+                objective=obj, hyper=h, family=str(fam), init_scale=sc, seed=int(seed), **fixed
+            )
             if dtype is None:
                 row["dtype"] = default_dtype(obj)
                 TrainConfig(**row).validate()  # mixed checks f64_steps against the stride
@@ -123,8 +173,10 @@ def read_done(path) -> dict:
                 n += 1
                 if not raw.endswith(b"\n"):
                     if len(raw) > MAX_LINE_BYTES:
-                        raise ToyrdError(f"{path}: line {n} is longer than {MAX_LINE_BYTES} "
-                                         "bytes, not a sweep result; refusing to append to it")
+                        raise ToyrdError(
+                            f"{path}: line {n} is longer than {MAX_LINE_BYTES} "
+                            "bytes, not a sweep result; refusing to append to it"
+                        )
                     break  # a partial trailing line: dropped below
                 end += len(raw)
                 _read_line(path, n, raw, done)
@@ -140,16 +192,20 @@ def _read_line(path, n: int, raw: bytes, done: dict) -> None:
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ToyrdError(f"{path}: line {n} is not UTF-8 text (byte {exc.start + 1}); not a "
-                         "sweep file, refusing to append to it") from None
+        raise ToyrdError(
+            f"{path}: line {n} is not UTF-8 text (byte {exc.start + 1}); not a "
+            "sweep file, refusing to append to it"
+        ) from None
     if not line.strip():
         return
     try:
         row = json.loads(line)
         done[config_key(row)] = row.get("status", "ok")
     except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
-        raise ToyrdError(f"{path}: line {n} is not a sweep result (JSON object with "
-                         f"{', '.join(CONFIG_FIELDS)}); refusing to append to it") from None
+        raise ToyrdError(
+            f"{path}: line {n} is not a sweep result (JSON object with "
+            f"{', '.join(CONFIG_FIELDS)}); refusing to append to it"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -168,8 +224,9 @@ def _locked(path):
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise ToyrdError(f"another sweep is writing {path}; wait for it to finish or use "
-                             "another --out") from None
+            raise ToyrdError(
+                f"another sweep is writing {path}; wait for it to finish or use another --out"
+            ) from None
         except OSError as exc:
             raise ToyrdError(f"{path}: cannot be locked ({os_reason(exc)})") from None
         yield
@@ -222,8 +279,9 @@ def run_sweep(configs, out, *, batch: int = 64, max_runs=None, progress: bool = 
     if len(set(keys)) != len(keys):
         raise ToyrdError("sweep: the grid lists the same run twice")
     with _locked(out):
-        return _run_locked(configs, keys, out, batch=int(batch), max_runs=max_runs,
-                           progress=progress, t0=t0)
+        return _run_locked(
+            configs, keys, out, batch=int(batch), max_runs=max_runs, progress=progress, t0=t0
+        )
 
 
 def _run_locked(configs, keys, out, *, batch, max_runs, progress, t0) -> dict:
@@ -248,10 +306,17 @@ def _run_locked(configs, keys, out, *, batch, max_runs, progress, t0) -> dict:
     try:
         for rows in groups.values():
             for i in range(0, len(rows), int(batch)):
-                chunk = rows[i:i + int(batch)]
-                res = train_configs([TrainConfig(**{k: c[k] for k in CONFIG_FIELDS},
-                                                 f64_steps=c.get("f64_steps")) for c in chunk],
-                                    progress=False, on_divergence="keep")
+                chunk = rows[i : i + int(batch)]
+                res = train_configs(
+                    [
+                        TrainConfig(
+                            **{k: c[k] for k in CONFIG_FIELDS}, f64_steps=c.get("f64_steps")
+                        )
+                        for c in chunk
+                    ],
+                    progress=False,
+                    on_divergence="keep",
+                )
                 lines = []
                 for j, c in enumerate(chunk):
                     row = {k: c[k] for k in CONFIG_FIELDS}
@@ -271,5 +336,11 @@ def _run_locked(configs, keys, out, *, batch, max_runs, progress, t0) -> dict:
         if bar is not None:
             bar.close()
     before = sum(k in done for k in keys)
-    return dict(out=str(out), total=len(configs), done_before=before, ran=ran,
-                remaining=len(configs) - before - ran, wall_s=time.perf_counter() - t0)
+    return dict(
+        out=str(out),
+        total=len(configs),
+        done_before=before,
+        ran=ran,
+        remaining=len(configs) - before - ran,
+        wall_s=time.perf_counter() - t0,
+    )

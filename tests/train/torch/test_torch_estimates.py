@@ -12,8 +12,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import toyrd  # noqa: E402
-from toyrd.train.torch import TorchVAE, draw_minibatch, estimate_rd, export_tables  # noqa: E402
 from toyrd.testing import IDENTITY_TOL
+from toyrd.train.torch import TorchVAE, draw_minibatch, estimate_rd, export_tables  # noqa: E402
 
 K_SIGMA = 5.0
 N_TERMS = 20_000
@@ -27,8 +27,11 @@ pytestmark = pytest.mark.usefixtures("torch_one_thread")
 def _per_example(tables, name, seed, n=N_TERMS, temperature=1.0):
     px = torch.as_tensor(toyrd.toy_data().px)
     x, g = draw_minibatch(torch.Generator().manual_seed(seed), px, (n, 1), tables[2].shape[0])
-    f = torch.func.vmap(lambda xi, gi: torch.stack(
-        estimate_rd(tables, (xi, gi), name, temperature=temperature, baseline="none")))
+    f = torch.func.vmap(
+        lambda xi, gi: torch.stack(
+            estimate_rd(tables, (xi, gi), name, temperature=temperature, baseline="none")
+        )
+    )
     with torch.no_grad():
         rd = f(x, g)
     return rd[:, 0].numpy(), rd[:, 1].numpy()
@@ -56,7 +59,11 @@ def test_minibatch_estimates_match_exact_values(name, family, seed):
     for terms, exact in ((r, ref["R"]), (d, ref["D"]), (-(r + d), ref["ELBO"])):
         s = terms.std(ddof=1)
         assert s > 0
-        assert abs(terms.mean() - exact) <= K_SIGMA * s / np.sqrt(N_TERMS), (name, terms.mean(), exact)
+        assert abs(terms.mean() - exact) <= K_SIGMA * s / np.sqrt(N_TERMS), (
+            name,
+            terms.mean(),
+            exact,
+        )
 
 
 def test_minibatch_mean_is_the_mean_of_per_example_terms():
@@ -69,8 +76,12 @@ def test_minibatch_mean_is_the_mean_of_per_example_terms():
     for name in ("enumerate", "reinforce", "gumbel", "gumbel-st"):
         with torch.no_grad():
             r, d = estimate_rd(tables, (x, g), name, temperature=0.5, baseline="loo")
-            singles = [estimate_rd(tables, (x[i:i + 1], g[i:i + 1]), name, temperature=0.5, baseline="none")
-                       for i in range(16)]
+            singles = [
+                estimate_rd(
+                    tables, (x[i : i + 1], g[i : i + 1]), name, temperature=0.5, baseline="none"
+                )
+                for i in range(16)
+            ]
         assert abs(float(r) - np.mean([float(s[0]) for s in singles])) <= IDENTITY_TOL
         assert abs(float(d) - np.mean([float(s[1]) for s in singles])) <= IDENTITY_TOL
 

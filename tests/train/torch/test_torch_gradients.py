@@ -24,11 +24,16 @@ torch = pytest.importorskip("torch")
 
 import toyrd  # noqa: E402
 import toyrd.tables as fam  # noqa: E402
-from toyrd.train.torch import (  # noqa: E402
-    bonferroni_k, exact_gradient, expected_gradient, gradient_samples, gradient_stats, gumbel_bias,
-)
-from toyrd.train.torch import gradient_variance  # noqa: E402
 from toyrd.testing import IDENTITY_TOL
+from toyrd.train.torch import (  # noqa: E402
+    bonferroni_k,
+    exact_gradient,
+    expected_gradient,
+    gradient_samples,
+    gradient_stats,
+    gradient_variance,  # noqa: E402
+    gumbel_bias,
+)
 
 ALPHA = 1e-6
 #: Agreement of the exact estimator's vmapped gradient with autograd (float64 rounding).
@@ -72,21 +77,34 @@ def test_exact_estimator_samples_are_the_exact_gradient():
 
 
 @pytest.mark.parametrize("family", ["tabular", "bump"])
-@pytest.mark.parametrize("estimator, batch_size, baseline, objective, value", [
-    ("enumerate", 1, "none", "elbo", None),
-    ("enumerate", 2, "none", "beta", 0.5),
-    ("reinforce", 1, "none", "elbo", None),
-    ("reinforce", 1, "ema", "beta", 2.0),
-    ("reinforce", 2, "loo", "elbo", None),
-    ("reinforce", 2, "loo", "rda", 0.5),
-])
-def test_expected_gradient_by_enumeration_is_the_exact_gradient(family, estimator, batch_size, baseline,
-                                                                objective, value):
+@pytest.mark.parametrize(
+    "estimator, batch_size, baseline, objective, value",
+    [
+        ("enumerate", 1, "none", "elbo", None),
+        ("enumerate", 2, "none", "beta", 0.5),
+        ("reinforce", 1, "none", "elbo", None),
+        ("reinforce", 1, "ema", "beta", 2.0),
+        ("reinforce", 2, "loo", "elbo", None),
+        ("reinforce", 2, "loo", "rda", 0.5),
+    ],
+)
+def test_expected_gradient_by_enumeration_is_the_exact_gradient(
+    family, estimator, batch_size, baseline, objective, value
+):
     """E[ĝ] summed over every minibatch (and latent draw) equals ∇L: unbiasedness as an identity."""
     params = _params(family)
     g = exact_gradient(params, PX_SMALL, family=family, objective=objective, value=value)
-    mean = expected_gradient(params, PX_SMALL, estimator, batch_size=batch_size, family=family,
-                             objective=objective, value=value, baseline=baseline, baseline_value=(1.0, 2.0))
+    mean = expected_gradient(
+        params,
+        PX_SMALL,
+        estimator,
+        batch_size=batch_size,
+        family=family,
+        objective=objective,
+        value=value,
+        baseline=baseline,
+        baseline_value=(1.0, 2.0),
+    )
     np.testing.assert_allclose(mean, g, rtol=0, atol=IDENTITY_TOL)
 
 
@@ -95,20 +113,37 @@ def test_expected_gradient_by_enumeration_is_the_exact_gradient(family, estimato
 MIN_COUNT = 100
 
 
-@pytest.mark.parametrize("estimator, batch_size, n, baseline, objective, value", [
-    ("enumerate", 4, 2000, "loo", "elbo", None),
-    ("reinforce", 4, 8000, "loo", "elbo", None),
-    ("reinforce", 1, 32000, "none", "beta", 2.0),
-    ("reinforce", 2, 16000, "ema", "rda", 0.5),
-])
-def test_estimators_a_and_b_are_unbiased_monte_carlo(estimator, batch_size, n, baseline, objective, value):
+@pytest.mark.parametrize(
+    "estimator, batch_size, n, baseline, objective, value",
+    [
+        ("enumerate", 4, 2000, "loo", "elbo", None),
+        ("reinforce", 4, 8000, "loo", "elbo", None),
+        ("reinforce", 1, 32000, "none", "beta", 2.0),
+        ("reinforce", 2, 16000, "ema", "rda", 0.5),
+    ],
+)
+def test_estimators_a_and_b_are_unbiased_monte_carlo(
+    estimator, batch_size, n, baseline, objective, value
+):
     params = fam.tabular.init(2, N_X, N_Z, 0.5)
     enc = fam.tabular.tables(params, N_X)[0]
     rarest = PX_SMALL.min() if estimator == "enumerate" else (PX_SMALL[:, None] * enc).min()
-    assert rarest * n * batch_size >= MIN_COUNT  # enumerate samples only x; reinforce samples (x, z)
+    assert (
+        rarest * n * batch_size >= MIN_COUNT
+    )  # enumerate samples only x; reinforce samples (x, z)
     g = exact_gradient(params, PX_SMALL, objective=objective, value=value)
-    s = gradient_samples(params, PX_SMALL, estimator, n=n, batch_size=batch_size, seed=7,
-                         objective=objective, value=value, baseline=baseline, baseline_value=(1.0, 2.0))
+    s = gradient_samples(
+        params,
+        PX_SMALL,
+        estimator,
+        n=n,
+        batch_size=batch_size,
+        seed=7,
+        objective=objective,
+        value=value,
+        baseline=baseline,
+        baseline_value=(1.0, 2.0),
+    )
     st = gradient_stats(s, g, batch_size)
     assert st.variance > 0
     assert st.z_max <= bonferroni_k(g.size, ALPHA), (st.z_max, bonferroni_k(g.size, ALPHA))
@@ -122,7 +157,10 @@ def test_unbiased_on_the_toy_by_random_projections(family):
     directions = np.random.default_rng(11).standard_normal((16, g.size))
     k = bonferroni_k(directions.shape[0], ALPHA)
     for estimator, n in (("enumerate", 600), ("reinforce", 1500)):
-        s = gradient_samples(params, toy.px, estimator, n=n, batch_size=8, seed=3, family=family) @ directions.T
+        s = (
+            gradient_samples(params, toy.px, estimator, n=n, batch_size=8, seed=3, family=family)
+            @ directions.T
+        )
         z = np.abs(s.mean(0) - directions @ g) / (s.std(0, ddof=1) / np.sqrt(n))
         assert z.max() <= k, (estimator, z.max(), k)
 
@@ -140,8 +178,9 @@ def _wc_params():
 def test_the_test_has_power_gumbel_softmax_bias_is_measurable(straight_through):
     """Gumbel-softmax (relaxed and straight-through, τ = 3) fails the unbiasedness test that (a) and
     (b) pass, and its squared bias exceeds K_BIAS standard errors."""
-    stats = gumbel_bias(_wc_params(), PX_SMALL, [3.0], straight_through=straight_through, n=N_GUMBEL,
-                        seed=5)[3.0]
+    stats = gumbel_bias(
+        _wc_params(), PX_SMALL, [3.0], straight_through=straight_through, n=N_GUMBEL, seed=5
+    )[3.0]
     assert stats.z_max > bonferroni_k(stats.exact.size, ALPHA)
     assert stats.bias_sq > K_BIAS * stats.bias_sq_se
 
@@ -179,9 +218,19 @@ def test_loo_baseline_lowers_the_exact_reinforce_variance(family, objective, val
     """A baseline leaves REINFORCE unbiased (the identity above) and exists to cut its variance:
     Σ_j Var ĝ_j, exact by enumeration, with ``loo`` is below LOO_MAX_RATIO × that without."""
     params = _params(family)
-    var = {b: gradient_variance(params, PX_SMALL, "reinforce", batch_size=2, baseline=b,
-                                family=family, objective=objective, value=value)
-           for b in ("none", "loo")}
+    var = {
+        b: gradient_variance(
+            params,
+            PX_SMALL,
+            "reinforce",
+            batch_size=2,
+            baseline=b,
+            family=family,
+            objective=objective,
+            value=value,
+        )
+        for b in ("none", "loo")
+    }
     assert 0 < var["loo"] < LOO_MAX_RATIO * var["none"], var
     if (family, objective) == ("tabular", "elbo"):
         assert abs(var["loo"] / VAR_LOO_TABULAR_ELBO - 1) < PIN_RTOL, var["loo"]
@@ -193,8 +242,9 @@ def test_exact_variance_is_what_gradient_stats_estimates():
     (exact sum over z, x sampled) has far less variance than reinforce (measured 0.24 vs 2.43)."""
     params = _params("tabular")
     exact_var = gradient_variance(params, PX_SMALL, "reinforce", batch_size=2, baseline="loo")
-    s = gradient_samples(params, PX_SMALL, "reinforce", n=4000, batch_size=2, seed=11,
-                         baseline="loo")
+    s = gradient_samples(
+        params, PX_SMALL, "reinforce", n=4000, batch_size=2, seed=11, baseline="loo"
+    )
     st = gradient_stats(s, exact_gradient(params, PX_SMALL), 2)
     groups = [float(np.sum(b.var(0, ddof=1))) for b in np.array_split(s, 20)]
     se = np.std(groups, ddof=1) / np.sqrt(20)

@@ -11,10 +11,16 @@ torch = pytest.importorskip("torch")
 
 import toyrd  # noqa: E402
 from toyrd import tables as fam  # noqa: E402
-from toyrd.train import TORCH_DEFAULTS  # noqa: E402
-from toyrd.train.torch import TorchVAE, export_tables, save_torch_model, train  # noqa: E402
-from toyrd.train.torch import check_estimator, draw_minibatch  # noqa: E402
 from toyrd.testing import IDENTITY_TOL
+from toyrd.train import TORCH_DEFAULTS  # noqa: E402
+from toyrd.train.torch import (  # noqa: E402  # noqa: E402
+    TorchVAE,
+    check_estimator,
+    draw_minibatch,
+    export_tables,
+    save_torch_model,
+    train,
+)
 
 #: torch float64 softmax vs scipy float64 softmax: a few ulps per entry.
 TABLE_TOL = 1e-14
@@ -64,8 +70,10 @@ def test_saved_model_evaluates_like_the_exported_tables(tmp_path):
 
 
 def test_import_toyrd_does_not_import_torch():
-    code = ("import sys, toyrd, toyrd.cli; toyrd.cli.build_parser(); "
-            "assert 'torch' not in sys.modules, 'torch imported'; print('ok')")
+    code = (
+        "import sys, toyrd, toyrd.cli; toyrd.cli.build_parser(); "
+        "assert 'torch' not in sys.modules, 'torch imported'; print('ok')"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
@@ -88,7 +96,9 @@ def test_training_is_reproducible_from_the_seed():
 
 
 def test_history_keeps_r_and_d_separately():
-    res = train(estimator="gumbel-st", steps=25, batch_size=8, seed=1, history_stride=10, temperature=0.7)
+    res = train(
+        estimator="gumbel-st", steps=25, batch_size=8, seed=1, history_stride=10, temperature=0.7
+    )
     hb, he = res.history.batch, res.history.exact
     assert set(hb) == {"step", "R", "D", "loss"} and hb["R"].shape == (25,)
     # the minibatch loss of the ELBO objective is R̂ + D̂, logged separately
@@ -98,18 +108,21 @@ def test_history_keeps_r_and_d_separately():
     assert he["R"][-1] == res.final["R"] and he["D"][-1] == res.final["D"]
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    (dict(estimator="sgd"), "estimator"),
-    (dict(estimator="reinforce", batch_size=1), "batch_size >= 2"),
-    (dict(baseline="mean"), "baseline"),
-    (dict(temperature=0.0), "temperature"),
-    (dict(lr=-1.0), "lr"),
-    (dict(objective="target_rate"), "sigma"),
-    (dict(objective="beta", hyper=-1.0), "must be finite and >= 0"),
-    (dict(schedule="step"), "schedule"),
-    (dict(family="mlp"), "family"),
-    (dict(history_stride=0), "history_stride"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        (dict(estimator="sgd"), "estimator"),
+        (dict(estimator="reinforce", batch_size=1), "batch_size >= 2"),
+        (dict(baseline="mean"), "baseline"),
+        (dict(temperature=0.0), "temperature"),
+        (dict(lr=-1.0), "lr"),
+        (dict(objective="target_rate"), "sigma"),
+        (dict(objective="beta", hyper=-1.0), "must be finite and >= 0"),
+        (dict(schedule="step"), "schedule"),
+        (dict(family="mlp"), "family"),
+        (dict(history_stride=0), "history_stride"),
+    ],
+)
 def test_bad_config_raises_toyrd_error(kwargs, words):
     with pytest.raises(toyrd.ToyrdError, match=words):
         train(TORCH_DEFAULTS._replace(steps=2, **kwargs))

@@ -45,8 +45,19 @@ def jax_runs():
 
     out = {}
     for objective, value in OBJECTIVES.items():
-        res = tj.train(objective, family="tabular", seeds=range(N_SEEDS), hyper=value, init_scale=1.0,
-                       steps=STEPS, lr=LR, schedule="cosine", b1=0.9, warmup=0, progress=False)
+        res = tj.train(
+            objective,
+            family="tabular",
+            seeds=range(N_SEEDS),
+            hyper=value,
+            init_scale=1.0,
+            steps=STEPS,
+            lr=LR,
+            schedule="cosine",
+            b1=0.9,
+            warmup=0,
+            progress=False,
+        )
         rows = res.evaluate()
         for q in rows:
             q["loss"] = float(toyrd.objectives.make_objective(objective, value)(q["R"], q["D"]))
@@ -55,8 +66,17 @@ def jax_runs():
 
 
 def _torch(objective, seed, estimator):
-    return train(objective=objective, hyper=OBJECTIVES[objective], estimator=estimator, seed=seed,
-                 steps=STEPS, lr=LR, schedule="cosine", batch_size=BATCH, history_stride=STEPS).final
+    return train(
+        objective=objective,
+        hyper=OBJECTIVES[objective],
+        estimator=estimator,
+        seed=seed,
+        steps=STEPS,
+        lr=LR,
+        schedule="cosine",
+        batch_size=BATCH,
+        history_stride=STEPS,
+    ).final
 
 
 @pytest.mark.parametrize("objective", list(OBJECTIVES))

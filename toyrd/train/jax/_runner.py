@@ -24,7 +24,7 @@ is B independent Adams, and the gradient of Σ_b loss_b is the per-row gradient.
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 from toyrd import _formulas as F
 from toyrd.objectives import loss_from_rd
@@ -183,12 +183,19 @@ def _cast(tree, dtype):
     import jax
     import jax.numpy as jnp
 
-    return jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating)
-                        else x, tree)
+    return jax.tree.map(
+        lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree
+    )
 
 
-def compiled_run(config: TrainConfig, family: Family, n_x: int, loss_builder=None,
-                 loss_key=None, progress: bool = False):
+def compiled_run(
+    config: TrainConfig,
+    family: Family,
+    n_x: int,
+    loss_builder=None,
+    loss_key=None,
+    progress: bool = False,
+):
     """The jitted run ``run(params, hyper, px, lr, token) -> (params, (loss, R, D) history)``
     for one static configuration (cached: a second call does not recompile).
 
@@ -208,8 +215,15 @@ def compiled_run(config: TrainConfig, family: Family, n_x: int, loss_builder=Non
 
 
 @functools.lru_cache(maxsize=32)
-def _build(config: TrainConfig, family: Family, n_x: int, loss_builder, key, progress: bool,
-           mixed_adam: str):
+def _build(
+    config: TrainConfig,
+    family: Family,
+    n_x: int,
+    loss_builder,
+    key,
+    progress: bool,
+    mixed_adam: str,
+):
     import jax
     import jax.numpy as jnp
     import optax
@@ -222,8 +236,11 @@ def _build(config: TrainConfig, family: Family, n_x: int, loss_builder, key, pro
 
     takes_step = getattr(loss_builder, "takes_step", False)
     mask_builder = getattr(loss_builder, "update_mask", None)
-    mask = None if mask_builder is None else jax.vmap(mask_builder(key, family, n_x),
-                                                      in_axes=(0, 0, None))
+    mask = (
+        None
+        if mask_builder is None
+        else jax.vmap(mask_builder(key, family, n_x), in_axes=(0, 0, None))
+    )
 
     def loss_at(params, hyper, px, t):  # the builder's loss, with the step when it takes one
         return batched(params, hyper, px, t) if takes_step else batched(params, hyper, px)
@@ -253,7 +270,9 @@ def _build(config: TrainConfig, family: Family, n_x: int, loss_builder, key, pro
                 if mask is not None:  # per-row weights (B,) on batch-first leaves (B, ...)
                     upd = jax.tree.map(
                         lambda u, w: u * w.reshape(w.shape + (1,) * (u.ndim - 1)).astype(u.dtype),
-                        upd, mask(p, h, t))
+                        upd,
+                        mask(p, h, t),
+                    )
                 return (optax.apply_updates(p, upd), s), None
 
             def chunk(carry, k, step=step, h=h, p_=p_):
@@ -272,16 +291,20 @@ def _build(config: TrainConfig, family: Family, n_x: int, loss_builder, key, pro
                     upd, s = warm_opt.update(warm_grad(p, p_), s, p)
                     return (optax.apply_updates(p, upd), s), None
 
-                (params, _), _ = lax.scan(warm_step, (params, warm_opt.init(params)), None,
-                                          length=config.warmup)
+                (params, _), _ = lax.scan(
+                    warm_step, (params, warm_opt.init(params)), None, length=config.warmup
+                )
             (params, state), hist = lax.scan(
-                chunk, (params, state), jnp.arange(done, done + n_chunks, dtype=jnp.int32))
+                chunk, (params, state), jnp.arange(done, done + n_chunks, dtype=jnp.int32)
+            )
             hists.append(hist)
             done += n_chunks
         _, last = loss_at(params, h, p_, jnp.asarray(config.steps, jnp.int32))
         out_dt = last[0].dtype
-        hist = tuple(jnp.concatenate([hh[i].astype(out_dt).T for hh in hists] + [x[:, None]],
-                                     axis=1) for i, x in enumerate(last))
+        hist = tuple(
+            jnp.concatenate([hh[i].astype(out_dt).T for hh in hists] + [x[:, None]], axis=1)
+            for i, x in enumerate(last)
+        )
         return params, hist
 
     return jax.jit(run)

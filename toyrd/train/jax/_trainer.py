@@ -85,8 +85,10 @@ class TrainResult(NamedTuple):
         """
         from toyrd.quantities import evaluate
 
-        return [evaluate(self.px, self.encoder[i], self.decoder[i], self.marginal[i],
-                         pzx=self.pzx) for i in range(len(self.configs))]
+        return [
+            evaluate(self.px, self.encoder[i], self.decoder[i], self.marginal[i], pzx=self.pzx)
+            for i in range(len(self.configs))
+        ]
 
     def table(self) -> dict:
         """The quantities of :meth:`evaluate`, one array per key.
@@ -99,13 +101,37 @@ class TrainResult(NamedTuple):
 
 
 #: The config fields a result row records (in this order), as the first round's trainer did.
-RECORD_FIELDS = ("objective", "hyper", "family", "init_scale", "seed", "steps", "lr",
-                 "schedule", "b1", "warmup", "dtype", "f64_steps", "n_z")
+RECORD_FIELDS = (
+    "objective",
+    "hyper",
+    "family",
+    "init_scale",
+    "seed",
+    "steps",
+    "lr",
+    "schedule",
+    "b1",
+    "warmup",
+    "dtype",
+    "f64_steps",
+    "n_z",
+)
 
 
-def train(objective: str = "elbo", *, config: TrainConfig | None = None, family=None, px=None,
-          pzx=None, seeds=(0,), hyper=None, init_scale=None, progress: bool = True,
-          on_divergence: str = "raise", **fields) -> TrainResult:
+def train(
+    objective: str = "elbo",
+    *,
+    config: TrainConfig | None = None,
+    family=None,
+    px=None,
+    pzx=None,
+    seeds=(0,),
+    hyper=None,
+    init_scale=None,
+    progress: bool = True,
+    on_divergence: str = "raise",
+    **fields,
+) -> TrainResult:
     """Train B = len(hyper) × len(init_scale) × len(seeds) models in one jitted scan.
 
     Rows are ordered hyper-major, then init scale, then seed.
@@ -143,8 +169,10 @@ def train(objective: str = "elbo", *, config: TrainConfig | None = None, family=
     hypers = as_rows(base.hyper if hyper is None else hyper, "hyper")
     scales = as_rows(base.init_scale if init_scale is None else init_scale, "init_scale")
     seed_list = [check_int("seeds", s, 0) for s in as_rows(list(seeds), "seeds")]
-    rows = [base._replace(hyper=h, init_scale=c, seed=s)
-            for h, c, s in itertools.product(hypers, scales, seed_list)]
+    rows = [
+        base._replace(hyper=h, init_scale=c, seed=s)
+        for h, c, s in itertools.product(hypers, scales, seed_list)
+    ]
     return train_configs(rows, px=px, pzx=pzx, progress=progress, on_divergence=on_divergence)
 
 
@@ -152,8 +180,17 @@ def train(objective: str = "elbo", *, config: TrainConfig | None = None, family=
 ON_DIVERGENCE = ("raise", "keep")
 
 
-def train_configs(configs, *, px=None, pzx=None, progress: bool = True, loss_builder=None,
-                  loss_key=None, extra=None, on_divergence: str = "raise") -> TrainResult:
+def train_configs(
+    configs,
+    *,
+    px=None,
+    pzx=None,
+    progress: bool = True,
+    loss_builder=None,
+    loss_key=None,
+    extra=None,
+    on_divergence: str = "raise",
+) -> TrainResult:
     """Train one row per :class:`~toyrd.train.TrainConfig` in one compiled run.
 
     The rows may differ only in hyper, init_scale and seed. The general entry point behind
@@ -192,8 +229,9 @@ def train_configs(configs, *, px=None, pzx=None, progress: bool = True, loss_bui
     configs = [TrainConfig(*c).validate(custom_loss=custom) for c in configs]
     cfg = static_config(configs)
     if cfg.steps % cfg.history_stride:
-        raise ToyrdError(f"history_stride: {cfg.history_stride} must be >= 1 and divide "
-                         f"steps = {cfg.steps}")
+        raise ToyrdError(
+            f"history_stride: {cfg.history_stride} must be >= 1 and divide steps = {cfg.steps}"
+        )
     fam = get_family(cfg.family)
     px, pzx = _data(px, pzx)
     n_x = px.shape[0]
@@ -211,12 +249,19 @@ def train_configs(configs, *, px=None, pzx=None, progress: bool = True, loss_bui
 
     t0 = time.perf_counter()
     chunks = cfg.steps // cfg.history_stride
-    with jax.enable_x64(True), RunProgress(chunks, f"{cfg.objective} ×{len(configs)}",
-                                           progress) as bar:
+    with (
+        jax.enable_x64(True),
+        RunProgress(chunks, f"{cfg.objective} ×{len(configs)}", progress) as bar,
+    ):
         run = compiled_run(cfg, fam, n_x, loss_builder, loss_key, bool(progress))
         dt = jnp.dtype("float64" if cfg.dtype == "mixed" else cfg.dtype)
-        args = ({k: jnp.asarray(v, dt) for k, v in params0.items()}, jnp.asarray(hyper_arr, dt),
-                jnp.asarray(px, dt), jnp.asarray(cfg.lr, dt), jnp.asarray(bar.token, jnp.int32))
+        args = (
+            {k: jnp.asarray(v, dt) for k, v in params0.items()},
+            jnp.asarray(hyper_arr, dt),
+            jnp.asarray(px, dt),
+            jnp.asarray(cfg.lr, dt),
+            jnp.asarray(bar.token, jnp.int32),
+        )
         p_final, hist = jax.block_until_ready(run(*args))
         p64 = {k: jnp.asarray(v, jnp.float64) for k, v in p_final.items()}
         if last:
@@ -231,8 +276,12 @@ def train_configs(configs, *, px=None, pzx=None, progress: bool = True, loss_bui
         rec = {k: getattr(c, k) for k in RECORD_FIELDS}
         rec["family"] = fam.name
         records.append({**rec, **(extra or {})})
-    history = {"step": np.arange(0, cfg.steps + 1, cfg.history_stride), "loss": hist[0],
-               "R": hist[1], "D": hist[2]}
+    history = {
+        "step": np.arange(0, cfg.steps + 1, cfg.history_stride),
+        "loss": hist[0],
+        "R": hist[1],
+        "D": hist[2],
+    }
     if on_divergence == "raise":
         _raise_on_divergence(configs, history, (enc, dec, mar), cfg)
     return TrainResult(enc, dec, mar, history, records, p_np, px, pzx, wall)
@@ -264,20 +313,24 @@ def _check_initial_tables(fam, params, n_x: int, c: TrainConfig) -> None:
 
     bad = [k for k, v in params.items() if not np.all(np.isfinite(np.asarray(v, np.float64)))]
     if bad:
-        raise DivergenceError(f"family {fam.name!r} (row {_row_name(c)}): the initial parameter "
-                              f"{bad[0]!r} is not finite; lower init_scale (now {c.init_scale:g})")
+        raise DivergenceError(
+            f"family {fam.name!r} (row {_row_name(c)}): the initial parameter "
+            f"{bad[0]!r} is not finite; lower init_scale (now {c.init_scale:g})"
+        )
     try:
         with np.errstate(all="ignore"):
             tables = [np.asarray(t, dtype=np.float64) for t in fam.tables(params, n_x)]
         check_model(np.full(n_x, 1.0 / n_x), *tables)
     except TableError as exc:
-        raise TableError(f"family {fam.name!r} (row {_row_name(c)}): its initial tables are not "
-                         f"valid: {exc}") from None
+        raise TableError(
+            f"family {fam.name!r} (row {_row_name(c)}): its initial tables are not valid: {exc}"
+        ) from None
     except ToyrdError:
         raise
     except Exception as exc:  # noqa: BLE001 (a family whose tables() fails on its own init)
-        raise ToyrdError(f"family {fam.name!r}: tables(init(...)) failed "
-                         f"({type(exc).__name__}: {exc})") from None
+        raise ToyrdError(
+            f"family {fam.name!r}: tables(init(...)) failed ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _raise_on_divergence(configs, history, tables, cfg: TrainConfig) -> None:
@@ -287,8 +340,7 @@ def _raise_on_divergence(configs, history, tables, cfg: TrainConfig) -> None:
         steps = [int(np.argmax(b)) for b in bad.values() if b.any()]
         if steps:
             j = min(steps)
-            what = ", ".join(f"{k} = {history[k][i, j]}" for k in ("R", "D", "loss")
-                             if bad[k][j])
+            what = ", ".join(f"{k} = {history[k][i, j]}" for k in ("R", "D", "loss") if bad[k][j])
             where = f"at step {int(history['step'][j])} of {cfg.steps}"
         elif not all(np.all(np.isfinite(t[i])) for t in tables):
             what, where = "the final tables", "after the last step"
@@ -298,4 +350,5 @@ def _raise_on_divergence(configs, history, tables, cfg: TrainConfig) -> None:
             f"training diverged: row {i} ({_row_name(c)}, {cfg.objective}, family "
             f"{getattr(cfg.family, 'name', cfg.family)}): {what} went non-finite {where}; lower lr "
             f"(now {cfg.lr:g}) or init_scale (now {c.init_scale:g}), or pass "
-            "on_divergence='keep' to get the non-finite rows back")
+            "on_divergence='keep' to get the non-finite rows back"
+        )

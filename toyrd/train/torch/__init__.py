@@ -12,18 +12,55 @@
   :func:`gradient_variance`, :func:`gumbel_bias` — estimator gradients against the exact gradient.
 """
 
-from toyrd.train.torch._estimators import BASELINES, ESTIMATORS, Minibatch, check_estimator, draw_minibatch, estimate_rd
-from toyrd.train.torch._gradients import (
-    GradientStats, bonferroni_k, exact_gradient, expected_gradient, gradient_samples, gradient_stats,
-    gradient_variance, gumbel_bias,
+from toyrd.train.torch._estimators import (
+    BASELINES,
+    ESTIMATORS,
+    Minibatch,
+    check_estimator,
+    draw_minibatch,
+    estimate_rd,
 )
-from toyrd.train.torch._model import PART_PREFIXES, TablePart, TorchVAE, export_tables, save_torch_model
+from toyrd.train.torch._gradients import (
+    GradientStats,
+    bonferroni_k,
+    exact_gradient,
+    expected_gradient,
+    gradient_samples,
+    gradient_stats,
+    gradient_variance,
+    gumbel_bias,
+)
+from toyrd.train.torch._model import (
+    PART_PREFIXES,
+    TablePart,
+    TorchVAE,
+    export_tables,
+    save_torch_model,
+)
 from toyrd.train.torch._trainer import EXACT_KEYS, History, TrainResult, train
 
 __all__ = [
-    "BASELINES", "ESTIMATORS", "Minibatch", "check_estimator", "draw_minibatch", "estimate_rd",
-    "GradientStats", "bonferroni_k", "exact_gradient", "expected_gradient", "gradient_samples", "gradient_stats",
-    "gradient_variance", "gumbel_bias", "PART_PREFIXES", "TablePart", "TorchVAE", "export_tables",
+    "BASELINES",
+    "ESTIMATORS",
+    "Minibatch",
+    "check_estimator",
+    "draw_minibatch",
+    "estimate_rd",
+    "GradientStats",
+    "bonferroni_k",
+    "exact_gradient",
+    "expected_gradient",
+    "gradient_samples",
+    "gradient_stats",
+    "gradient_variance",
+    "gumbel_bias",
+    "PART_PREFIXES",
+    "TablePart",
+    "TorchVAE",
+    "export_tables",
     "save_torch_model",
-    "EXACT_KEYS", "History", "TrainResult", "train",
+    "EXACT_KEYS",
+    "History",
+    "TrainResult",
+    "train",
 ]

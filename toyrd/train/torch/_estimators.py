@@ -44,11 +44,17 @@ from typing import NamedTuple
 import torch
 
 from toyrd import _formulas as F
-from toyrd.train._config import BASELINES, ESTIMATORS
 from toyrd.errors import ToyrdError
+from toyrd.train._config import BASELINES, ESTIMATORS
 
-__all__ = ["ESTIMATORS", "BASELINES", "Minibatch", "draw_minibatch", "estimate_rd", "check_estimator"]
-
+__all__ = [
+    "ESTIMATORS",
+    "BASELINES",
+    "Minibatch",
+    "draw_minibatch",
+    "estimate_rd",
+    "check_estimator",
+]
 
 
 class Minibatch(NamedTuple):
@@ -58,7 +64,9 @@ class Minibatch(NamedTuple):
     gumbel: torch.Tensor
 
 
-def check_estimator(name: str, baseline: str = "loo", batch_size: int = 2, temperature: float = 1.0):
+def check_estimator(
+    name: str, baseline: str = "loo", batch_size: int = 2, temperature: float = 1.0
+):
     """Validate an estimator configuration at the boundary (raises :class:`ToyrdError`)."""
     if name not in ESTIMATORS:
         raise ToyrdError(f"estimator: {name!r} is not one of {list(ESTIMATORS)}")
@@ -67,7 +75,9 @@ def check_estimator(name: str, baseline: str = "loo", batch_size: int = 2, tempe
     if int(batch_size) < 1:
         raise ToyrdError(f"batch_size: {batch_size} must be >= 1")
     if name == "reinforce" and baseline == "loo" and int(batch_size) < 2:
-        raise ToyrdError("baseline loo: needs batch_size >= 2 (use --baseline ema or none for batch size 1)")
+        raise ToyrdError(
+            "baseline loo: needs batch_size >= 2 (use --baseline ema or none for batch size 1)"
+        )
     if not (float(temperature) > 0 and float(temperature) < float("inf")):
         raise ToyrdError(f"temperature: {temperature} must be finite and > 0")
 
@@ -96,8 +106,17 @@ def _loo_baseline(v):
     return (v.sum(-1, keepdim=True) - v) / (b - 1)
 
 
-def estimate_rd(tables, batch: Minibatch | None, name: str, *, px=None, temperature: float = 1.0,
-                baseline: str = "loo", baseline_value=None, logs=None):
+def estimate_rd(
+    tables,
+    batch: Minibatch | None,
+    name: str,
+    *,
+    px=None,
+    temperature: float = 1.0,
+    baseline: str = "loo",
+    baseline_value=None,
+    logs=None,
+):
     """(R̃, D̃) for estimator ``name`` (see the module docstring); scalars in nats.
 
     ``tables`` = (enc (n_x, n_z), dec (n_z, n_x), mar (n_z,)) tensors; ``px`` (n_x,) is needed

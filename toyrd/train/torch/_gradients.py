@@ -30,12 +30,20 @@ import numpy as np
 import torch
 
 from toyrd.errors import ToyrdError
-from toyrd.tables import get_family
 from toyrd.objectives import make_objective
+from toyrd.tables import get_family
 from toyrd.train.torch._estimators import check_estimator, draw_minibatch, estimate_rd
 
-__all__ = ["GradientStats", "exact_gradient", "gradient_samples", "gradient_stats", "bonferroni_k",
-           "gumbel_bias", "expected_gradient", "gradient_variance"]
+__all__ = [
+    "GradientStats",
+    "exact_gradient",
+    "gradient_samples",
+    "gradient_stats",
+    "bonferroni_k",
+    "gumbel_bias",
+    "expected_gradient",
+    "gradient_variance",
+]
 
 #: Gumbel noise that forces the Gumbel-max sample to a chosen z (log-probabilities are ≥ −745).
 _FORCE = 1e4
@@ -56,20 +64,32 @@ class GradientStats(NamedTuple):
 
 
 def _as_tensors(params: dict, dtype=torch.float64) -> dict:
-    return {k: torch.as_tensor(np.asarray(v, dtype=np.float64), dtype=dtype) for k, v in params.items()}
+    return {
+        k: torch.as_tensor(np.asarray(v, dtype=np.float64), dtype=dtype) for k, v in params.items()
+    }
 
 
 def _loss_fn(family, n_x, objective, estimator, px, temperature, baseline, baseline_value):
     def loss(params, x, g):
         tables = family.tables(params, n_x)
         batch = None if estimator == "exact" else (x, g)
-        r, d = estimate_rd(tables, batch, estimator, px=px, temperature=temperature,
-                           baseline=baseline, baseline_value=baseline_value)
+        r, d = estimate_rd(
+            tables,
+            batch,
+            estimator,
+            px=px,
+            temperature=temperature,
+            baseline=baseline,
+            baseline_value=baseline_value,
+        )
         return objective(r, d)
+
     return loss
 
 
-def exact_gradient(params: dict, px, *, family="tabular", objective="elbo", value=None) -> np.ndarray:
+def exact_gradient(
+    params: dict, px, *, family="tabular", objective="elbo", value=None
+) -> np.ndarray:
     """g* = ∇_θ L(R(θ), D(θ)) by autograd through the exact formulas, flattened (sorted keys)."""
     fam, obj = get_family(family), make_objective(objective, value)
     p = {k: v.requires_grad_(True) for k, v in _as_tensors(params).items()}
@@ -79,9 +99,22 @@ def exact_gradient(params: dict, px, *, family="tabular", objective="elbo", valu
     return torch.cat([g.reshape(-1) for g in grads]).numpy()
 
 
-def gradient_samples(params: dict, px, estimator: str, *, n: int, batch_size: int, seed: int = 0,
-                     family="tabular", objective="elbo", value=None, temperature: float = 1.0,
-                     baseline: str = "loo", baseline_value=(0.0, 0.0), chunk_size: int = 256) -> np.ndarray:
+def gradient_samples(
+    params: dict,
+    px,
+    estimator: str,
+    *,
+    n: int,
+    batch_size: int,
+    seed: int = 0,
+    family="tabular",
+    objective="elbo",
+    value=None,
+    temperature: float = 1.0,
+    baseline: str = "loo",
+    baseline_value=(0.0, 0.0),
+    chunk_size: int = 256,
+) -> np.ndarray:
     """N independent minibatch gradients of ``estimator`` at fixed ``params``: array (N, P).
 
     Minibatch i uses x_i1..x_iB ~ p*(x) and Gumbel noise from ``torch.Generator().manual_seed(seed)``.
@@ -96,13 +129,25 @@ def gradient_samples(params: dict, px, estimator: str, *, n: int, batch_size: in
     x, g = draw_minibatch(gen, px_t, (int(n), int(batch_size)), n_z)
     bv = torch.as_tensor(baseline_value, dtype=torch.float64)
     loss = _loss_fn(fam, n_x, obj, estimator, px_t, temperature, baseline, bv)
-    grads = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0, 0), chunk_size=chunk_size)(p, x, g)
+    grads = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0, 0), chunk_size=chunk_size)(
+        p, x, g
+    )
     return torch.cat([grads[k].reshape(int(n), -1) for k in sorted(grads)], dim=1).numpy()
 
 
-def expected_gradient(params: dict, px, estimator: str, *, batch_size: int = 1, family="tabular",
-                      objective="elbo", value=None, baseline: str = "none", baseline_value=(0.0, 0.0),
-                      chunk_size: int = 1024) -> np.ndarray:
+def expected_gradient(
+    params: dict,
+    px,
+    estimator: str,
+    *,
+    batch_size: int = 1,
+    family="tabular",
+    objective="elbo",
+    value=None,
+    baseline: str = "none",
+    baseline_value=(0.0, 0.0),
+    chunk_size: int = 1024,
+) -> np.ndarray:
     """E[ĝ] of a discrete-noise estimator (``enumerate``, ``reinforce``) exactly, by enumerating every
     minibatch: Σ over (x_1..x_B) ∈ X^B [and (z_1..z_B) ∈ Z^B for reinforce] of
     Π_b p*(x_b) [e(z_b|x_b)] · ĝ(x, z). Unbiasedness is then the identity E[ĝ] = ∇L (float64).
@@ -111,26 +156,66 @@ def expected_gradient(params: dict, px, estimator: str, *, batch_size: int = 1, 
     forced through its Gumbel noise (g = 10⁴ at z_b, 0 elsewhere), so the estimator code is the
     one the trainer runs.
     """
-    weight, flat = _enumerated(params, px, estimator, batch_size, family, objective, value,
-                               baseline, baseline_value, chunk_size)
+    weight, flat = _enumerated(
+        params,
+        px,
+        estimator,
+        batch_size,
+        family,
+        objective,
+        value,
+        baseline,
+        baseline_value,
+        chunk_size,
+    )
     return (weight[:, None] * flat).sum(0).numpy()
 
 
-def gradient_variance(params: dict, px, estimator: str, *, batch_size: int = 1, family="tabular",
-                      objective="elbo", value=None, baseline: str = "none",
-                      baseline_value=(0.0, 0.0), chunk_size: int = 1024) -> float:
+def gradient_variance(
+    params: dict,
+    px,
+    estimator: str,
+    *,
+    batch_size: int = 1,
+    family="tabular",
+    objective="elbo",
+    value=None,
+    baseline: str = "none",
+    baseline_value=(0.0, 0.0),
+    chunk_size: int = 1024,
+) -> float:
     """Σ_j Var[ĝ_j] = E‖ĝ − E ĝ‖² per minibatch, exactly, by the enumeration of
     :func:`expected_gradient` (same arguments and limits). It is the ``variance`` that
     :func:`gradient_stats` estimates from samples; e.g. the ``exact`` estimator would give 0.
     """
-    weight, flat = _enumerated(params, px, estimator, batch_size, family, objective, value,
-                               baseline, baseline_value, chunk_size)
+    weight, flat = _enumerated(
+        params,
+        px,
+        estimator,
+        batch_size,
+        family,
+        objective,
+        value,
+        baseline,
+        baseline_value,
+        chunk_size,
+    )
     mean = (weight[:, None] * flat).sum(0)
     return float((weight[:, None] * (flat - mean) ** 2).sum())
 
 
-def _enumerated(params, px, estimator, batch_size, family, objective, value, baseline,
-                baseline_value, chunk_size):
+def _enumerated(
+    params,
+    px,
+    estimator,
+    batch_size,
+    family,
+    objective,
+    value,
+    baseline,
+    baseline_value,
+    chunk_size,
+):
     """(probability (M,), flattened gradient (M, P)) of every minibatch of a discrete estimator."""
     if estimator not in ("enumerate", "reinforce"):
         raise ToyrdError(f"estimator: {estimator!r} has continuous noise; use gradient_samples")
@@ -143,9 +228,13 @@ def _enumerated(params, px, estimator, batch_size, family, objective, value, bas
         enc, _, mar = fam.tables(p, n_x)
     n_z = int(mar.shape[0])
     n_lat = n_z if estimator == "reinforce" else 1
-    if (n_x * n_lat) ** b > 10 ** 7:
-        raise ToyrdError(f"expected_gradient: {(n_x * n_lat) ** b} minibatches to enumerate (limit 1e7)")
-    combos = torch.cartesian_prod(*([torch.arange(n_x)] * b + [torch.arange(n_lat)] * b)).reshape(-1, 2 * b)
+    if (n_x * n_lat) ** b > 10**7:
+        raise ToyrdError(
+            f"expected_gradient: {(n_x * n_lat) ** b} minibatches to enumerate (limit 1e7)"
+        )
+    combos = torch.cartesian_prod(*([torch.arange(n_x)] * b + [torch.arange(n_lat)] * b)).reshape(
+        -1, 2 * b
+    )
     x, z = combos[:, :b], combos[:, b:]
     weight = px_t[x].prod(-1)
     if estimator == "reinforce":
@@ -153,12 +242,16 @@ def _enumerated(params, px, estimator, batch_size, family, objective, value, bas
     g = _FORCE * torch.nn.functional.one_hot(z, n_z).to(torch.float64)
     bv = torch.as_tensor(baseline_value, dtype=torch.float64)
     loss = _loss_fn(fam, n_x, obj, estimator, px_t, 1.0, baseline, bv)
-    grads = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0, 0), chunk_size=chunk_size)(p, x, g)
+    grads = torch.func.vmap(torch.func.grad(loss), in_dims=(None, 0, 0), chunk_size=chunk_size)(
+        p, x, g
+    )
     flat = torch.cat([grads[k].reshape(x.shape[0], -1) for k in sorted(grads)], dim=1)
     return weight, flat
 
 
-def gradient_stats(samples: np.ndarray, exact: np.ndarray, batch_size: int = 0, groups: int = 20) -> GradientStats:
+def gradient_stats(
+    samples: np.ndarray, exact: np.ndarray, batch_size: int = 0, groups: int = 20
+) -> GradientStats:
     """Bias, variance, MSE and the largest per-coordinate z-score of gradient samples (N, P) vs g*.
 
     With δ_j = ḡ_j − g*_j and v_j = s_j²/N: E[δ_j²] = b_j² + σ_j²/N, so
@@ -188,11 +281,25 @@ def gradient_stats(samples: np.ndarray, exact: np.ndarray, batch_size: int = 0, 
         se = float("nan")
     scale = np.abs(exact).max() + 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(std > 0, np.abs(delta) / (std / math.sqrt(n)),
-                     np.where(np.abs(delta) <= 1e-12 * scale, 0.0, np.inf))
+        z = np.where(
+            std > 0,
+            np.abs(delta) / (std / math.sqrt(n)),
+            np.where(np.abs(delta) <= 1e-12 * scale, 0.0, np.inf),
+        )
     variance = float(np.sum(var))
-    return GradientStats(n, int(batch_size), exact, samples.mean(0), std, bias_sq, se, variance,
-                         variance + bias_sq, float(z.max()), float(np.linalg.norm(exact)))
+    return GradientStats(
+        n,
+        int(batch_size),
+        exact,
+        samples.mean(0),
+        std,
+        bias_sq,
+        se,
+        variance,
+        variance + bias_sq,
+        float(z.max()),
+        float(np.linalg.norm(exact)),
+    )
 
 
 def bonferroni_k(n_coords: int, alpha: float = 1e-6) -> float:
@@ -202,8 +309,19 @@ def bonferroni_k(n_coords: int, alpha: float = 1e-6) -> float:
     return float(norm.isf(alpha / (2 * n_coords)))
 
 
-def gumbel_bias(params: dict, px, temperatures, *, straight_through: bool = False, n: int = 2000,
-                batch_size: int = 1, seed: int = 0, family="tabular", objective="elbo", value=None) -> dict:
+def gumbel_bias(
+    params: dict,
+    px,
+    temperatures,
+    *,
+    straight_through: bool = False,
+    n: int = 2000,
+    batch_size: int = 1,
+    seed: int = 0,
+    family="tabular",
+    objective="elbo",
+    value=None,
+) -> dict:
     """Bias of the Gumbel-softmax gradient against the exact gradient, for each temperature τ.
 
     Returns {τ: GradientStats}; ``stats.bias_sq`` (± ``bias_sq_se``) estimates ‖E ĝ_τ − ∇L‖²
@@ -214,7 +332,17 @@ def gumbel_bias(params: dict, px, temperatures, *, straight_through: bool = Fals
     name = "gumbel-st" if straight_through else "gumbel"
     out = {}
     for tau in temperatures:
-        s = gradient_samples(params, px, name, n=n, batch_size=batch_size, seed=seed, family=family,
-                             objective=objective, value=value, temperature=float(tau))
+        s = gradient_samples(
+            params,
+            px,
+            name,
+            n=n,
+            batch_size=batch_size,
+            seed=seed,
+            family=family,
+            objective=objective,
+            value=value,
+            temperature=float(tau),
+        )
         out[float(tau)] = gradient_stats(s, exact, batch_size)
     return out

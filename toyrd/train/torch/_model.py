@@ -31,8 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from toyrd.tables import Family, get_family
 from toyrd.errors import ToyrdError
+from toyrd.tables import Family, get_family
 
 __all__ = ["TablePart", "TorchVAE", "export_tables", "save_torch_model", "PART_PREFIXES"]
 
@@ -46,8 +46,13 @@ class TablePart(nn.Module):
     def __init__(self, arrays: dict, dtype=torch.float64):
         super().__init__()
         self.params = nn.ParameterDict(
-            {k: nn.Parameter(torch.as_tensor(np.asarray(v, dtype=np.float64), dtype=dtype).clone())
-             for k, v in arrays.items()})
+            {
+                k: nn.Parameter(
+                    torch.as_tensor(np.asarray(v, dtype=np.float64), dtype=dtype).clone()
+                )
+                for k, v in arrays.items()
+            }
+        )
 
     def forward(self) -> dict:
         return dict(self.params.items())
@@ -61,8 +66,17 @@ class TorchVAE(nn.Module):
     (default float64; nothing changes torch's global default dtype).
     """
 
-    def __init__(self, family="tabular", *, seed: int = 0, n_x: int = 30, n_z: int = 30,
-                 scale: float = 1.0, params: dict | None = None, dtype=torch.float64):
+    def __init__(
+        self,
+        family="tabular",
+        *,
+        seed: int = 0,
+        n_x: int = 30,
+        n_z: int = 30,
+        scale: float = 1.0,
+        params: dict | None = None,
+        dtype=torch.float64,
+    ):
         super().__init__()
         self.family: Family = get_family(family)
         self.n_x = int(n_x)
@@ -72,7 +86,9 @@ class TorchVAE(nn.Module):
         for key, value in params.items():
             owner = [p for p, pre in PART_PREFIXES.items() if key.startswith(pre)]
             if not owner:
-                raise ToyrdError(f"params: key {key!r} starts with none of {list(PART_PREFIXES.values())}")
+                raise ToyrdError(
+                    f"params: key {key!r} starts with none of {list(PART_PREFIXES.values())}"
+                )
             parts[owner[0]][key] = value
         self.encoder = TablePart(parts["encoder"], dtype)
         self.decoder = TablePart(parts["decoder"], dtype)
@@ -95,12 +111,17 @@ class TorchVAE(nn.Module):
 
     def numpy_params(self) -> dict:
         """The parameters as float64 numpy arrays (a copy)."""
-        return {k: v.detach().to(torch.float64).cpu().numpy().copy() for k, v in self.param_dict().items()}
+        return {
+            k: v.detach().to(torch.float64).cpu().numpy().copy()
+            for k, v in self.param_dict().items()
+        }
 
 
 def export_tables(vae: TorchVAE):
     """(encoder, decoder, marginal) float64 numpy tables, softmax recomputed in float64."""
-    return tuple(np.asarray(t, dtype=np.float64) for t in vae.family.tables(vae.numpy_params(), vae.n_x))
+    return tuple(
+        np.asarray(t, dtype=np.float64) for t in vae.family.tables(vae.numpy_params(), vae.n_x)
+    )
 
 
 def save_torch_model(path, vae: TorchVAE, *, px=None, pzx=None) -> str:

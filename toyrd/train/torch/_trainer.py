@@ -23,12 +23,12 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from toyrd.data import toy_data
-from toyrd.quantities import evaluate
-from toyrd.objectives import make_objective
-from toyrd.train._config import LR_FLOOR, TORCH_DEFAULTS, TrainConfig
-from toyrd.errors import DivergenceError, ToyrdError
 from toyrd._validate import as_distribution
+from toyrd.data import toy_data
+from toyrd.errors import DivergenceError, ToyrdError
+from toyrd.objectives import make_objective
+from toyrd.quantities import evaluate
+from toyrd.train._config import LR_FLOOR, TORCH_DEFAULTS, TrainConfig
 from toyrd.train.torch._estimators import check_estimator, draw_minibatch, estimate_rd
 from toyrd.train.torch._model import TorchVAE, export_tables
 
@@ -58,8 +58,10 @@ def _check(cfg: TrainConfig) -> TrainConfig:
     cfg = cfg.validate()
     check_estimator(cfg.estimator, cfg.baseline, cfg.batch_size, cfg.temperature)
     if cfg.dtype == "mixed":
-        raise ToyrdError("dtype: 'mixed' is a JAX-trainer precision; the PyTorch trainer takes "
-                         "float64 or float32")
+        raise ToyrdError(
+            "dtype: 'mixed' is a JAX-trainer precision; the PyTorch trainer takes "
+            "float64 or float32"
+        )
     if cfg.warmup:
         raise ToyrdError(f"warmup: {cfg.warmup}, the PyTorch trainer has no warm-up; expected 0")
     return cfg
@@ -71,8 +73,15 @@ def _exact_row(px, tables, objective, pzx=None) -> dict:
     return out
 
 
-def train(config: TrainConfig | None = None, *, px=None, pzx=None, model: TorchVAE | None = None,
-          progress: bool = False, **overrides) -> TrainResult:
+def train(
+    config: TrainConfig | None = None,
+    *,
+    px=None,
+    pzx=None,
+    model: TorchVAE | None = None,
+    progress: bool = False,
+    **overrides,
+) -> TrainResult:
     """Train a :class:`TorchVAE` on p*(x) (default: the toy's) and return the model and history.
 
     config: a :class:`toyrd.train.TrainConfig` (default :data:`toyrd.train.TORCH_DEFAULTS`:
@@ -89,7 +98,14 @@ def train(config: TrainConfig | None = None, *, px=None, pzx=None, model: TorchV
     px = as_distribution("px", px)
     dtype = getattr(torch, cfg.dtype)
     if model is None:
-        model = TorchVAE(cfg.family, seed=cfg.seed, n_x=px.shape[0], n_z=cfg.n_z, scale=cfg.init_scale, dtype=dtype)
+        model = TorchVAE(
+            cfg.family,
+            seed=cfg.seed,
+            n_x=px.shape[0],
+            n_z=cfg.n_z,
+            scale=cfg.init_scale,
+            dtype=dtype,
+        )
     elif model.n_x != px.shape[0]:
         raise ToyrdError(f"model: has n_x = {model.n_x}, expected {px.shape[0]} to match px")
     px_t = torch.as_tensor(px, dtype=dtype)
@@ -98,7 +114,9 @@ def train(config: TrainConfig | None = None, *, px=None, pzx=None, model: TorchV
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = None
     if cfg.schedule == "cosine" and int(cfg.steps) > 0:
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=int(cfg.steps), eta_min=cfg.lr * LR_FLOOR)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+            opt, T_max=int(cfg.steps), eta_min=cfg.lr * LR_FLOOR
+        )
     ema = torch.zeros(2, dtype=dtype)
     steps = int(cfg.steps)
     batch_log = {k: np.empty(steps) for k in ("R", "D", "loss")}
@@ -109,8 +127,13 @@ def train(config: TrainConfig | None = None, *, px=None, pzx=None, model: TorchV
             f"training diverged: seed {cfg.seed}, {cfg.objective}, family "
             f"{getattr(cfg.family, 'name', cfg.family)}, estimator {cfg.estimator}: {what} went "
             f"non-finite at step {step} of {steps}; lower lr (now {cfg.lr:g}) or init_scale "
-            f"(now {cfg.init_scale:g})" + (f" or raise temperature (now {cfg.temperature:g})"
-                                           if cfg.estimator.startswith("gumbel") else ""))
+            f"(now {cfg.init_scale:g})"
+            + (
+                f" or raise temperature (now {cfg.temperature:g})"
+                if cfg.estimator.startswith("gumbel")
+                else ""
+            )
+        )
 
     def log_exact(step):
         tables = export_tables(model)
@@ -130,8 +153,16 @@ def train(config: TrainConfig | None = None, *, px=None, pzx=None, model: TorchV
         bar = tqdm(total=steps, desc=f"{cfg.estimator} {cfg.objective}", unit="step", leave=False)
     for step in range(steps):
         batch = None if cfg.estimator == "exact" else draw_minibatch(gen, px_t, cfg.batch_size, n_z)
-        r, d = estimate_rd(model.tables(), batch, cfg.estimator, px=px_t, temperature=cfg.temperature,
-                           baseline=cfg.baseline, baseline_value=ema, logs=model.log_tables())
+        r, d = estimate_rd(
+            model.tables(),
+            batch,
+            cfg.estimator,
+            px=px_t,
+            temperature=cfg.temperature,
+            baseline=cfg.baseline,
+            baseline_value=ema,
+            logs=model.log_tables(),
+        )
         loss = objective(r, d)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -139,8 +170,9 @@ def train(config: TrainConfig | None = None, *, px=None, pzx=None, model: TorchV
         if sched is not None:
             sched.step()
         rv, dv, lv = r.item(), d.item(), loss.item()
-        bad = [f"{k} = {v}" for k, v in (("R", rv), ("D", dv), ("loss", lv))
-               if not math.isfinite(v)]
+        bad = [
+            f"{k} = {v}" for k, v in (("R", rv), ("D", dv), ("loss", lv)) if not math.isfinite(v)
+        ]
         if bad:
             raise diverged(step, "the minibatch " + ", ".join(bad))
         batch_log["R"][step], batch_log["D"][step], batch_log["loss"][step] = rv, dv, lv
@@ -151,11 +183,18 @@ def train(config: TrainConfig | None = None, *, px=None, pzx=None, model: TorchV
         if bar is not None:
             bar.update(1)
             if step % 10 == 0 or step + 1 == steps:
-                bar.set_postfix(R_hat=f"{rv:.3f}", D_hat=f"{dv:.3f}", R=f"{row['R']:.3f}", D=f"{row['D']:.3f}")
+                bar.set_postfix(
+                    R_hat=f"{rv:.3f}", D_hat=f"{dv:.3f}", R=f"{row['R']:.3f}", D=f"{row['D']:.3f}"
+                )
     if bar is not None:
         bar.close()
     tables = export_tables(model)
     final = _exact_row(px, tables, objective, pzx)
-    hist = History({"step": np.arange(steps), **batch_log},
-                   {k: np.asarray(v, dtype=np.int64 if k == "step" else np.float64) for k, v in exact_log.items()})
+    hist = History(
+        {"step": np.arange(steps), **batch_log},
+        {
+            k: np.asarray(v, dtype=np.int64 if k == "step" else np.float64)
+            for k, v in exact_log.items()
+        },
+    )
     return TrainResult(model, hist, tables, final, cfg)
