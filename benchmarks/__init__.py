@@ -11,7 +11,6 @@ cases share: the machine description, a timer, and JSON writing.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import platform

@@ -102,7 +102,7 @@ assert np.abs(toyrd.tangent_projection(toyrd.rate_gradient_marginal(px, e, m_uni
 # %%
 ts = np.linspace(0.0, 1.0, 41)
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
-for k in range(5):
+for _ in range(5):
     v_m = rng.dirichlet(np.ones(n)) - m_star  # m* + t v_m stays on the simplex, 0 <= t <= 1
     v_d = rng.dirichlet(np.ones(n), size=n) - d_star  # each row of d* + t v_d too
     r_curve = [toyrd.rate(px, e, m_star + t * v_m) for t in ts]

@@ -72,6 +72,15 @@ def fit(rows, wts, kind, steps=4000):
             ld = jax.nn.log_softmax(logits(p), axis=1)
             return (W * (R * (lr_ - ld)).sum(1)).sum()
 
+        def make_step(opt):
+            @jax.jit
+            def step(p, s):
+                g = jax.grad(loss)(p)
+                u, s = opt.update(g, s, p)
+                return optax.apply_updates(p, u), s
+
+            return step
+
         best = np.inf
         for a0 in [None] if kind == "bump" else [-6.0, 0.0, 6.0]:
             w0 = 1.0 / (np.sqrt(2.0) * sd)
@@ -81,13 +90,7 @@ def fit(rows, wts, kind, steps=4000):
                 p["v"] = jnp.log(jnp.asarray(px))
             opt = optax.adam(optax.cosine_decay_schedule(0.05, steps, 0.01))
             s = opt.init(p)
-
-            @jax.jit
-            def step(p, s):
-                g = jax.grad(loss)(p)
-                u, s = opt.update(g, s, p)
-                return optax.apply_updates(p, u), s
-
+            step = make_step(opt)
             for _ in range(steps):
                 p, s = step(p, s)
             best = min(best, float(loss(p)))

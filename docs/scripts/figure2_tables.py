@@ -83,7 +83,7 @@ def main() -> int:
         start, end = f"<!-- figure2:{name}:start -->", f"<!-- figure2:{name}:end -->"
         block = f"{start}\n{table(data)}\n{end}"
         text, n = re.subn(
-            re.escape(start) + ".*?" + re.escape(end), lambda _: block, text, flags=re.S
+            re.escape(start) + ".*?" + re.escape(end), lambda _, block=block: block, text, flags=re.S
         )
         if n != 1:
             raise SystemExit(f"{PAGE}: expected one block {start} … {end}, found {n}")

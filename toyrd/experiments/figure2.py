@@ -236,12 +236,14 @@ def check_settings(settings: Settings) -> Settings:
 
 
 def run_figure2(
-    settings: Settings = Settings(), *, toy: ToyData | None = None, progress=None
+    settings: Settings | None = None, *, toy: ToyData | None = None, progress=None
 ) -> Figure2Result:
     """Build (a), train (b) and (c) over ``settings.seeds`` seeds, evaluate all exactly.
 
-    ``progress`` is an optional callable ``progress(stage: str)`` called before each stage.
+    ``settings`` defaults to ``Settings()``. ``progress`` is an optional callable
+    ``progress(stage: str)`` called before each stage.
     """
+    settings = Settings() if settings is None else settings
     settings = check_settings(settings)
     toy = toy_data() if toy is None else toy
     step = progress or (lambda stage: None)

@@ -138,16 +138,20 @@ def _points(res, family: str, toy: ToyData) -> list:
 
 
 def run_rdplane(
-    settings: Settings = Settings(),
+    settings: Settings | None = None,
     *,
     toy: ToyData | None = None,
     progress=None,
     ib_points: int = 60,
 ) -> RDPlaneResult:
-    """Train the β-sweeps and the ELBO / target-rate models; evaluate every point exactly."""
+    """Train the β-sweeps and the ELBO / target-rate models; evaluate every point exactly.
+
+    ``settings`` defaults to ``Settings()``.
+    """
     from toyrd.experiments.figure2 import optimal_model
     from toyrd.train import jax as train_jax
 
+    settings = Settings() if settings is None else settings
     settings = _check(settings)
     toy = toy_data() if toy is None else toy
     step = progress or (lambda stage: None)
