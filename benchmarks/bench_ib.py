@@ -2,8 +2,8 @@
 
 Sections of the JSON:
 
-* ``toy_frontier``: ``toyrd.quantities.ib_frontier`` on the toy's 2 × 30 joint with the default 100 β
-  (seconds per call, vertices, the frontier sampled at a few rates);
+* ``toy_frontier``: ``toyrd.quantities.ib_frontier`` on the toy's 2 × 30 joint with the default
+  100 β (seconds per call, vertices, the frontier sampled at a few rates);
 * ``dit``: toyrd's frontier against dit's information bottleneck (``dit.rate_distortion.
   InformationBottleneck``, scipy-optimize backend, seeded) on joints small enough for dit to
   finish: for each β, dit's optimal encoder is evaluated exactly by toyrd (nats), and its

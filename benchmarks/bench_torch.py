@@ -1,5 +1,5 @@
-"""toyrd's PyTorch trainer (:mod:`toyrd.train.torch`): cost per step, gradient noise and bias of each
-estimator against the exact gradient, and where training runs land against the exact trainer.
+"""toyrd's PyTorch trainer (:mod:`toyrd.train.torch`): cost per step, gradient noise and bias of
+each estimator against the exact gradient, and where training runs land against the exact trainer.
 
 Cases (float64 throughout; ``torch.set_num_threads(1)`` is set here — for 30×30 tables one
 thread is fastest and it keeps the numbers stable on a shared machine):

@@ -135,7 +135,8 @@ def main() -> int:
     print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
-            f"| {r['code']} | {r['I_e']:.3f} | {r['I_zstar']:.3f} | 0 | {r['bump']:.2e} | {r['bump+free']:.2e} |"
+            f"| {r['code']} | {r['I_e']:.3f} | {r['I_zstar']:.3f} | 0 | {r['bump']:.2e} "
+            f"| {r['bump+free']:.2e} |"
         )
     OUT.write_text(json.dumps(rows, indent=1) + "\n")
     return 0

@@ -82,9 +82,8 @@ def main() -> int:
         data = json.loads((ROOT / "docs" / "data" / name / "figure2.json").read_text())
         start, end = f"<!-- figure2:{name}:start -->", f"<!-- figure2:{name}:end -->"
         block = f"{start}\n{table(data)}\n{end}"
-        text, n = re.subn(
-            re.escape(start) + ".*?" + re.escape(end), lambda _, block=block: block, text, flags=re.S
-        )
+        pattern = re.escape(start) + ".*?" + re.escape(end)
+        text, n = re.subn(pattern, lambda _, block=block: block, text, flags=re.S)
         if n != 1:
             raise SystemExit(f"{PAGE}: expected one block {start} … {end}, found {n}")
     PAGE.write_text(text)
