@@ -90,7 +90,8 @@ def test_notebook_runs(path, monkeypatch):
 
 
 def test_docs_site_lists_every_lesson_and_page():
-    """mkdocs.yml's nav renders every lesson, and every page it names exists (checked without a build)."""
+    """mkdocs.yml's nav renders every lesson, and every page it names exists (checked without a
+    build)."""
     root = NOTEBOOK_DIR.parent
     config = (root / "mkdocs.yml").read_text(encoding="utf-8")
     nav = config[config.index("\nnav:") :]

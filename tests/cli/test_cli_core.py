@@ -228,7 +228,8 @@ BAD_FILES = [
 
 @pytest.mark.parametrize("what, arrays, rule", BAD_FILES, ids=[b[0] for b in BAD_FILES])
 def test_bad_model_file_exits_2_with_one_line(tmp_path, what, arrays, rule):
-    """Each bad table: exit status 2, stdout empty, one stderr line naming the array and the rule."""
+    """Each bad table: exit status 2, stdout empty, one stderr line naming the array and the
+    rule."""
     path = _save(tmp_path / "bad.npz", **arrays)
     code, out, err = _run(["evaluate", path, "--json"])
     assert code == 2 and out == ""
@@ -268,7 +269,8 @@ CORRUPT = ["missing file", "directory", "text", "truncated", "flipped", "npy", "
 
 @pytest.mark.parametrize("what", CORRUPT)
 def test_unreadable_file_exits_2_with_one_line(tmp_path, what):
-    """Missing, corrupt or wrong-kind files: exit 2, one stderr line naming the file, no traceback."""
+    """Missing, corrupt or wrong-kind files: exit 2, one stderr line naming the file, no
+    traceback."""
     path = str(_corrupt_files(tmp_path)[what])
     code, out, err = _run(["evaluate", path])
     assert code == 2 and out == "", (code, out)

@@ -1,4 +1,5 @@
-"""``toyrd train-torch``: JSON output, the model file it writes, and bad input (exit 2, one line)."""
+"""``toyrd train-torch``: JSON output, the model file it writes, and bad input (exit 2, one
+line)."""
 
 import json
 

@@ -88,7 +88,8 @@ def test_fold_and_truncate_differ_only_in_the_tails():
 
 
 def test_truncating_a_class_with_no_mass_in_range_raises():
-    """tails="truncate" divides by the class's mass in [low, high); zero mass is an error, not NaN."""
+    """tails="truncate" divides by the class's mass in [low, high); zero mass is an error, not
+    NaN."""
     with pytest.raises(
         ToyrdError, match=r"means: class mean 3\.0 leaves no mass in \[0\.0, 1\.0\)"
     ):

@@ -118,8 +118,8 @@ def test_parse_floats():
     assert np.isfinite(rd._nanmedian([0.0]))
 
 
-#: The IB curve of toyrd.quantities is the concave envelope of reachable points, an inner bound of the
-#: true frontier; a trained code may sit above it by the envelope's interpolation error only.
+#: The IB curve of toyrd.quantities is the concave envelope of reachable points, an inner bound of
+#: the true frontier; a trained code may sit above it by the envelope's interpolation error only.
 IB_TOL = 1e-3
 
 

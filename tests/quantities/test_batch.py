@@ -60,7 +60,8 @@ def test_matches_evaluate_every_quantity(backend, toy, batch):
     out = evaluate_batch(toy.px, enc, dec, mar, toy.pzx, backend=backend)
     assert all(v.shape == (5,) and v.dtype == np.float64 for v in out.values())
     _assert_rows_match(out, toy.px, enc, dec, mar, pzx=toy.pzx)
-    # the identities hold row by row: R = I_e + KL(q||m); optimal m, d close the bound; collapse I_e = 0
+    # the identities hold row by row: R = I_e + KL(q||m); optimal m, d close the bound;
+    # collapse I_e = 0
     np.testing.assert_allclose(out["R"], out["I_e"] + out["kl_q_m"], rtol=0, atol=IDENTITY_TOL)
     assert abs(out["R"][1] + out["D"][1] - out["H"][1]) <= IDENTITY_TOL
     assert abs(out["I_e"][2]) <= IDENTITY_TOL

@@ -87,7 +87,8 @@ def test_backends_agree(m):
 
 
 def test_gradients_finite_at_zero_weights_and_log_zero():
-    """Zero weights times log 0: value 0, gradients 0 (jax and torch); table-space xlogy gives NaN."""
+    """Zero weights times log 0: value 0, gradients 0 (jax and torch); table-space xlogy gives
+    NaN."""
     import jax
     import jax.numpy as jnp
     import torch
@@ -105,7 +106,8 @@ def test_gradients_finite_at_zero_weights_and_log_zero():
 
         g_ld, g_lm = jax.grad(f, argnums=(0, 1))(jnp.asarray(ld), jnp.asarray(lm))
         g_ld, g_lm = np.asarray(g_ld), np.asarray(g_lm)
-        # the table-space formula's gradient is NaN at d = 0 where p_e = 0 (0/0): why this path exists
+        # the table-space formula's gradient is NaN at d = 0 where p_e = 0 (0/0): why this path
+        # exists
         g_tab = np.asarray(
             jax.grad(
                 lambda d_: F.rate_distortion(

@@ -70,7 +70,8 @@ def test_collapsed_encoder_carries_nothing(m, data):
 
 @pytest.mark.parametrize("eps", [0.0, 1e-9, 0.01, 0.1, 0.25, 0.5, 0.75, 1.0])
 def test_binary_symmetric_channel(eps):
-    """Uniform bit through a BSC with flip probability ε: I = log 2 − h(ε) (Cover & Thomas 7.1.4)."""
+    """Uniform bit through a BSC with flip probability ε: I = log 2 − h(ε) (Cover & Thomas
+    7.1.4)."""
     px = np.array([0.5, 0.5])
     bsc = np.array([[1 - eps, eps], [eps, 1 - eps]])
     expected = math.log(2) - _binary_entropy(eps)

@@ -30,7 +30,8 @@ from toyrd.testing import (
 TINY = toyrd.testing.ModelTables(
     np.array([1.0]), np.array([[1.0]]), np.array([[1.0]]), np.array([1.0])
 )
-# p*(x=0) = 0 and the decoder puts all mass on x = 0: D = +inf, g misses x = 1 (found by Hypothesis).
+# p*(x=0) = 0 and the decoder puts all mass on x = 0: D = +inf, g misses x = 1 (found by
+# Hypothesis).
 MISSED = toyrd.testing.ModelTables(
     np.array([0.0, 1.0]), np.array([[1.0], [1.0]]), np.array([[1.0, 0.0]]), np.array([1.0])
 )

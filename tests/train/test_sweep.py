@@ -1,4 +1,5 @@
-"""Sweeps: JSON lines, each configuration once, resume after an interruption without redoing runs."""
+"""Sweeps: JSON lines, each configuration once, resume after an interruption without redoing
+runs."""
 
 import json
 

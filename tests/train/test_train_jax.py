@@ -212,7 +212,7 @@ def test_bad_input_raises(kw, msg):
         tj.train(kw.pop("objective"), **kw)
 
 
-# ----------------------------------------------------------------------------- log domain, fast path
+# ---------------------------------------------------------------------- log domain, fast path
 
 #: Closed-form vs autodiff gradients: the same sums in another order (terms ~1, 900 of them).
 GRAD_TOL = 1e-12

@@ -89,8 +89,8 @@ def test_minibatch_mean_is_the_mean_of_per_example_terms():
 def test_relaxed_gumbel_values_tend_to_the_one_hot_sample_as_temperature_falls():
     """At τ → 0 the relaxed y becomes the one-hot Gumbel-max sample, so the relaxed terms become
     the straight-through (one-hot) terms of the same noise; at τ = 1 they differ. Per example the
-    gap is ~ exp(−Δ/τ) with Δ the margin between the two largest perturbed logits, so a rare near-tie
-    stays relaxed at any τ: the median over examples is compared, not the maximum."""
+    gap is ~ exp(−Δ/τ) with Δ the margin between the two largest perturbed logits, so a rare
+    near-tie stays relaxed at any τ: the median over examples is compared, not the maximum."""
     vae = TorchVAE("tabular", seed=3)
     with torch.no_grad():
         tables = vae.tables()

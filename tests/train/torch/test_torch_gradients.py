@@ -9,9 +9,10 @@ per-minibatch gradients are bounded at fixed parameters), so by the union (Bonfe
 max_j z_j ≤ k = bonferroni_k(P, ALPHA) fails with probability ≤ ALPHA = 1e-6 over all P
 coordinates. The small problem (n_x = 8, n_z = 5, every p*(x) ≥ 0.03, every p*(x)e(z|x) seen
 ≥ 100 times) keeps each coordinate's mean close to normal (rare (x, z) pairs seen a handful of
-times make the studentised z heavy-tailed and the bound meaningless): on the 30-bin toy some bins have p*(x) ≈ 4e-4 and are seen only a few
-times, so there the test uses M random projections u·ĝ (linear, so unbiased, and dominated by
-well-sampled coordinates) with k = bonferroni_k(M, ALPHA).
+times make the studentised z heavy-tailed and the bound meaningless): on the 30-bin toy some
+bins have p*(x) ≈ 4e-4 and are seen only a few times, so there the test uses M random
+projections u·ĝ (linear, so unbiased, and dominated by well-sampled coordinates) with
+k = bonferroni_k(M, ALPHA).
 
 The same statistic shows the Gumbel-softmax bias is measurable (it exceeds k by far) and that
 it changes with the temperature (paired differences between τ values with common noise).
