@@ -170,7 +170,8 @@ def _swap01(a):
 
 
 def rate_distortion_log(px, log_enc, log_dec, log_mar, enc=None):
-    """(R, D) from log-tables: the same R and D as :func:`rate_distortion`, without a log of a table.
+    """(R, D) from log-tables: the same R and D as :func:`rate_distortion`, without a log of a
+    table.
 
     R = Σ_{x,z} p_e(x,z) log e(z|x) − Σ_z q(z) log m(z)   (q(z) = Σ_x p_e(x,z): n_z logs of m
     instead of n_x·n_z), D = −Σ_{x,z} p_e(x,z) log d(x|z), with p_e = p*(x) e(z|x) and

@@ -78,7 +78,8 @@ def _as_float_array(name: str, value, ndim: int) -> np.ndarray:
     if neg.any():
         idx = tuple(int(i) for i in np.argwhere(neg)[0])
         raise TableError(
-            f"{name}: entry {idx if ndim > 1 else idx[0]} is {arr[idx]:.6g}, probabilities must be >= 0"
+            f"{name}: entry {idx if ndim > 1 else idx[0]} is {arr[idx]:.6g}, "
+            "probabilities must be >= 0"
         )
     return arr
 
@@ -128,7 +129,8 @@ def as_joint(name: str, value, *, normalize: bool = False) -> np.ndarray:
 
 
 def check_model(px, encoder, decoder=None, marginal=None, *, normalize: bool = False):
-    """Validate p*(x), e(z|x), d(x|z), m(z) together: each alone, then their sizes against each other.
+    """Validate p*(x), e(z|x), d(x|z), m(z) together: each alone, then their sizes against each
+    other.
 
     ``decoder`` and ``marginal`` may be ``None`` for functions that need only the encoder.
     Returns float64 arrays in the same order.
@@ -143,7 +145,8 @@ def check_model(px, encoder, decoder=None, marginal=None, *, normalize: bool = F
         dec = as_conditional("decoder", decoder, normalize=normalize)
         if dec.shape != (n_z, n_x):
             raise TableError(
-                f"decoder: shape {dec.shape}, expected (n_z, n_x) = {(n_z, n_x)} to match the encoder"
+                f"decoder: shape {dec.shape}, expected (n_z, n_x) = {(n_z, n_x)} "
+                "to match the encoder"
             )
     if marginal is not None:
         mar = as_distribution("marginal", marginal, normalize=normalize)

@@ -120,7 +120,8 @@ def loss_from_rd(kind: str, rate, distortion, value=None):
 
 
 def objective_loss(kind: str, px, encoder, decoder, marginal, value=None):
-    """(loss, R, D) of objective ``kind`` for the tables, via :func:`toyrd._formulas.rate_distortion`.
+    """(loss, R, D) of objective ``kind`` for the tables, via
+    :func:`toyrd._formulas.rate_distortion`.
 
     Shapes: px (n_x,), encoder (n_x, n_z), decoder (n_z, n_x), marginal (n_z,); any array type.
     """

@@ -38,7 +38,8 @@ def cmd_data(args) -> int:
         return 0
     print(f"toy data: {toy.n_bins} bins on [{toy.low}, {toy.high}), tails {toy.tails}")
     print(
-        f"  p(z*=0) = {toy.p0}, means = {toy.means[0]:.6f}, {toy.means[1]:.6f}, solved noise s = {toy.noise:.12f}"
+        f"  p(z*=0) = {toy.p0}, means = {toy.means[0]:.6f}, {toy.means[1]:.6f}, "
+        f"solved noise s = {toy.noise:.12f}"
     )
     print(f"  H(x) = {toy.entropy:.12f} nats   I(x;z*) = {toy.info:.12f} nats")
     print("  p*(x) = " + np.array2string(toy.px, precision=5, max_line_width=100, separator=" "))

@@ -121,17 +121,19 @@ def cmd_train_torch(args) -> int:
         print(dumps(out))
         return 0
     print(
-        f"train-torch: {args.family} {args.objective} estimator={args.estimator} steps={args.steps} "
-        f"batch={args.batch_size} lr={args.lr} seed={args.seed}"
+        f"train-torch: {args.family} {args.objective} estimator={args.estimator} "
+        f"steps={args.steps} batch={args.batch_size} lr={args.lr} seed={args.seed}"
     )
     print(f"{'step':>8} {'R exact':>10} {'D exact':>10} {'loss':>10}")
     for i in range(len(h.exact["step"])):
         print(
-            f"{h.exact['step'][i]:>8d} {h.exact['R'][i]:>10.5f} {h.exact['D'][i]:>10.5f} {h.exact['loss'][i]:>10.5f}"
+            f"{h.exact['step'][i]:>8d} {h.exact['R'][i]:>10.5f} {h.exact['D'][i]:>10.5f} "
+            f"{h.exact['loss'][i]:>10.5f}"
         )
     f = res.final
     print(
-        f"final (exact, nats): R = {f['R']:.6f}  D = {f['D']:.6f}  ELBO = {f['ELBO']:.6f}  H = {f['H']:.6f}"
+        f"final (exact, nats): R = {f['R']:.6f}  D = {f['D']:.6f}  ELBO = {f['ELBO']:.6f}  "
+        f"H = {f['H']:.6f}"
     )
     if out_path:
         print(f"wrote {out_path}")

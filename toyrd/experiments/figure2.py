@@ -318,7 +318,8 @@ def to_json(result: Figure2Result) -> dict:
 def format_table(result: Figure2Result) -> str:
     """A plain-text table: median [min, max] per model and quantity, with the paper's value."""
     head = (
-        f"{'quantity':>13} | {'(a) optimal':>12} | {'(b) ELBO median [min, max]':>34} {'paper':>7} | "
+        f"{'quantity':>13} | {'(a) optimal':>12} | {'(b) ELBO median [min, max]':>34} "
+        f"{'paper':>7} | "
         f"{'(c) target rate median [min, max]':>34} {'paper':>7}"
     )
     lines = [head, "-" * len(head)]
@@ -343,8 +344,8 @@ def format_table(result: Figure2Result) -> str:
     st = result.settings
     n = len(result.runs["elbo"].seeds)
     lines.append(
-        f"nats; {n} seeds per trained model ({st.family}, {st.steps} steps + {st.warmup} warm-up, lr {st.lr}, "
-        f"init scale {st.init_scale}, σ = {st.sigma}); "
+        f"nats; {n} seeds per trained model ({st.family}, {st.steps} steps + {st.warmup} warm-up, "
+        f"lr {st.lr}, init scale {st.init_scale}, σ = {st.sigma}); "
         f"figure shows seeds elbo={result.runs['elbo'].seeds[result.runs['elbo'].median_index]}, "
         f"target_rate={result.runs['target_rate'].seeds[result.runs['target_rate'].median_index]} "
         f"(median R)"

@@ -96,7 +96,8 @@ def parse_floats(name: str, text: str) -> list:
 
 
 def feasible_boundary(H: float, r_max: float):
-    """(R, D) vertices of the lower boundary of the feasible region, D = max(H − R, 0), on [0, r_max]."""
+    """(R, D) vertices of the lower boundary of the feasible region, D = max(H − R, 0), on
+    [0, r_max]."""
     if r_max <= H:
         return np.array([0.0, r_max]), np.array([H, H - r_max])
     return np.array([0.0, H, r_max]), np.array([H, 0.0, 0.0])

@@ -195,8 +195,8 @@ def compute(s: Settings, toy=None) -> Update:
 
 @functools.cache
 def frontier():
-    """The information-bottleneck frontier of the toy's p(z*, x) (:func:`toyrd.quantities.ib_frontier`),
-    computed once per process (about 0.2 s)."""
+    """The information-bottleneck frontier of the toy's p(z*, x)
+    (:func:`toyrd.quantities.ib_frontier`), computed once per process (about 0.2 s)."""
     from toyrd.data import toy_data
     from toyrd.quantities import ib_frontier
 

@@ -39,7 +39,8 @@ def figure2_figure(result: Figure2Result, path, fmt: str = "png") -> str:
     st = result.settings
     sup = (
         f"toyrd figure2: {st.family} family, {st.steps} steps (+{st.warmup} warm-up), lr {st.lr}, "
-        f"init scale {st.init_scale}; H = {result.toy.entropy:.4f}, I(x;z*) = {result.toy.info:.4f} nats"
+        f"init scale {st.init_scale}; H = {result.toy.entropy:.4f}, "
+        f"I(x;z*) = {result.toy.info:.4f} nats"
     )
     os.makedirs(os.path.dirname(os.path.abspath(str(path))), exist_ok=True)
     return plot_columns(cols, titles, subtitles=subs, path=path, fmt=fmt, suptitle=sup)

@@ -4,7 +4,8 @@ For one model (p*, e, d, m) and the true joint p(z*, x), :func:`panel_data` comp
 curve and image of one column of the paper's Figure 2 (all float64, shapes below), and
 :func:`plot_columns` draws several columns side by side. Rows, as in the paper's caption:
 
-(i)   data space: p*(x), g(x) = Σ_z m(z) d(x|z) and d̄(x') = Σ_x Σ_z p*(x) e(z|x) d(x'|z), each (n_x,);
+(i)   data space: p*(x), g(x) = Σ_z m(z) d(x|z) and d̄(x') = Σ_x Σ_z p*(x) e(z|x) d(x'|z),
+      each (n_x,);
 (ii)  latent space: m(z), q(z) = Σ_x p*(x) e(z|x), and the code of each true class,
       e(z|X_c) = Σ_x p(x|z*=c) e(z|x) (2, n_z). Shaded purple (class 0) and yellow (class 1)
       with weight p(z*=c), so the two shaded areas stack to q(z):

@@ -115,7 +115,8 @@ def _check_batch(px, encoders, decoders, marginals, pzx, r):
         )
     if dec.shape != (b, n_z, n_x):
         raise TableError(
-            f"decoders: shape {dec.shape}, expected (B, n_z, n_x) = {(b, n_z, n_x)} to match the encoders"
+            f"decoders: shape {dec.shape}, expected (B, n_z, n_x) = {(b, n_z, n_x)} "
+            "to match the encoders"
         )
     if mar.shape != (b, n_z):
         raise TableError(

@@ -10,8 +10,9 @@ structural parts still shrink (a failing case reports small sizes and its seed).
 
 Values: each row is a Dirichlet draw with concentration ``alpha`` ∈ {0.05, …, 10} (small alpha
 gives peaked rows with entries down to ~1e-30), then a random subset of entries is set to exactly
-0 (each with probability ``zero_frac`` ∈ {0, 0.1, …, 0.9}; at least one entry of every row stays positive), and
-the row is divided by its sum, so rows sum to 1 within a few ulps (far inside ``SUM_TOL``).
+0 (each with probability ``zero_frac`` ∈ {0, 0.1, …, 0.9}; at least one entry of every row stays
+positive), and the row is divided by its sum, so rows sum to 1 within a few ulps (far inside
+``SUM_TOL``).
 
 >>> from hypothesis import given
 >>> import numpy as np
@@ -67,7 +68,8 @@ def _scale(*values) -> float:
 
 
 def assert_identity(lhs, rhs, tol: float = IDENTITY_TOL, what: str = "identity") -> None:
-    """Assert lhs == rhs to ``tol`` · max(1, |lhs|, |rhs|); infinities must match exactly; no NaN."""
+    """Assert lhs == rhs to ``tol`` · max(1, |lhs|, |rhs|); infinities must match exactly; no
+    NaN."""
     lhs, rhs = float(lhs), float(rhs)
     assert not (np.isnan(lhs) or np.isnan(rhs)), f"{what}: NaN ({lhs} vs {rhs})"
     if np.isinf(lhs) or np.isinf(rhs):

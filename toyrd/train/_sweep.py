@@ -16,8 +16,9 @@ last line (a kill during a write) is dropped on resume.
 A run that ends non-finite (NaN/inf parameters, tables that fail validation, or an infinite
 R or D) does not abort the batch: its line carries ``"status": "diverged"`` and the last R and D
 of its history (non-finite numbers written as the strings "nan" / "inf" by
-:func:`toyrd.cli.dumps`; ELBO = −(R + D), H, and the other results "nan"). Every other line has ``"status": "ok"``. A
-diverged run is a result (the same configuration diverges again) and is not redone on resume.
+:func:`toyrd.cli.dumps`; ELBO = −(R + D), H, and the other results "nan"). Every other line has
+``"status": "ok"``. A diverged run is a result (the same configuration diverges again) and is not
+redone on resume.
 
 Identity the results obey (checked in the tests): R + D ≥ H for every "ok" line (−ELBO ≥ H).
 """
@@ -233,7 +234,8 @@ def _locked(path):
 
 
 def row_results(res, i: int) -> dict:
-    """The :data:`RESULT_FIELDS` and ``status`` of row ``i`` of a :class:`~toyrd.train.jax.TrainResult`.
+    """The :data:`RESULT_FIELDS` and ``status`` of row ``i`` of a
+    :class:`~toyrd.train.jax.TrainResult`.
 
     "ok": every exact quantity of :func:`toyrd.evaluate` on the row's tables is available and R,
     D are finite. "diverged": otherwise; R and D are then the last history entries (maybe

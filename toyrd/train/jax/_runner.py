@@ -36,7 +36,8 @@ __all__ = ["objective_loss_fn", "rd_from_logits", "is_fast", "compiled_run", "MI
 
 
 def objective_loss_fn(kind: str, family: Family, n_x: int) -> Callable:
-    """``f(params, hyper, px) -> (loss, (loss, R, D))`` for one row (unbatched) of objective ``kind``.
+    """``f(params, hyper, px) -> (loss, (loss, R, D))`` for one row (unbatched) of objective
+    ``kind``.
 
     The generic path (families without ``logits``; the fast path computes the same numbers).
     """

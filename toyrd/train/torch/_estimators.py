@@ -16,22 +16,25 @@ so near R = σ that gradient is biased whatever the estimator.
 
 Estimators (``name``):
 
-``exact``      full enumeration over x and z: R̃ = R, D̃ = D from :func:`toyrd._formulas.rate_distortion`
-               (no noise; the reference gradient).
+``exact``      full enumeration over x and z: R̃ = R, D̃ = D from
+               :func:`toyrd._formulas.rate_distortion` (no noise; the reference gradient).
 ``enumerate``  Monte Carlo over x only, exact sum over z: r_b = Σ_z e(z|x_b) log[e(z|x_b)/m(z)],
                d_b = −Σ_z e(z|x_b) log d(x_b|z). Unbiased.
 ``reinforce``  z_b = argmax_z [log e(z|x_b) + g_bz] (Gumbel-max: an exact sample of e(·|x_b)) and
-               the score-function estimator with a baseline: R̃ = mean[r_b + (r_b − c_b)·(ℓ_b − ℓ_b⊥)],
-               ℓ_b = log e(z_b|x_b), ⊥ = stop-gradient (so R̃ has the value R̂ and the gradient
-               mean[∇r_b + (r_b − c_b) ∇ℓ_b]). Baselines c_b: ``loo`` (the mean of the other B − 1
-               terms — independent of z_b, so unbiased; needs B ≥ 2), ``ema`` (a running mean passed
-               in, constant within the step, unbiased), ``none``. Unbiased.
+               the score-function estimator with a baseline:
+               R̃ = mean[r_b + (r_b − c_b)·(ℓ_b − ℓ_b⊥)], ℓ_b = log e(z_b|x_b), ⊥ = stop-gradient
+               (so R̃ has the value R̂ and the gradient mean[∇r_b + (r_b − c_b) ∇ℓ_b]).
+               Baselines c_b: ``loo`` (the mean of the other B − 1 terms — independent of z_b, so
+               unbiased; needs B ≥ 2), ``ema`` (a running mean passed in, constant within the
+               step, unbiased), ``none``. Unbiased.
 ``gumbel``     relaxed Gumbel-softmax: y_b = softmax((log e(·|x_b) + g_b)/τ) on the simplex,
-               r_b = Σ_z y_bz (log e(z|x_b) − log m(z)), d_b = −log softmax_x(Σ_z y_bz log d(·|z))[x_b]
-               (the decoder's log-table read as logits of a linear layer on the one-hot z). Biased:
-               its value and gradient differ from the one-hot ones for τ > 0.
-``gumbel-st``  straight-through: the forward pass uses the one-hot y = onehot(argmax) (so the values
-               are exact samples, unbiased), the backward pass the relaxed y's gradient. Biased gradient.
+               r_b = Σ_z y_bz (log e(z|x_b) − log m(z)),
+               d_b = −log softmax_x(Σ_z y_bz log d(·|z))[x_b] (the decoder's log-table read as
+               logits of a linear layer on the one-hot z). Biased: its value and gradient differ
+               from the one-hot ones for τ > 0.
+``gumbel-st``  straight-through: the forward pass uses the one-hot y = onehot(argmax) (so the
+               values are exact samples, unbiased), the backward pass the relaxed y's gradient.
+               Biased gradient.
 
 Noise is drawn outside (:func:`draw_minibatch`) with an explicit ``torch.Generator`` so the
 estimators are pure functions (and can be ``torch.func.vmap``-ed).
@@ -85,7 +88,8 @@ def check_estimator(
 def draw_minibatch(generator: torch.Generator, px: torch.Tensor, shape, n_z: int) -> Minibatch:
     """x ~ p*(x) iid with shape ``shape`` and Gumbel noise of shape ``shape + (n_z,)``.
 
-    Gumbel noise is g = −log E with E ~ Exp(1) (clamped at the smallest normal float so g is finite).
+    Gumbel noise is g = −log E with E ~ Exp(1) (clamped at the smallest normal float so g is
+    finite).
     """
     shape = tuple(shape) if isinstance(shape, (tuple, list)) else (int(shape),)
     n = 1

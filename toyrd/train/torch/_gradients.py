@@ -117,7 +117,8 @@ def gradient_samples(
 ) -> np.ndarray:
     """N independent minibatch gradients of ``estimator`` at fixed ``params``: array (N, P).
 
-    Minibatch i uses x_i1..x_iB ~ p*(x) and Gumbel noise from ``torch.Generator().manual_seed(seed)``.
+    Minibatch i uses x_i1..x_iB ~ p*(x) and Gumbel noise from
+    ``torch.Generator().manual_seed(seed)``.
     """
     check_estimator(estimator, baseline, batch_size, temperature)
     fam, obj = get_family(family), make_objective(objective, value)
@@ -148,8 +149,8 @@ def expected_gradient(
     baseline_value=(0.0, 0.0),
     chunk_size: int = 1024,
 ) -> np.ndarray:
-    """E[ĝ] of a discrete-noise estimator (``enumerate``, ``reinforce``) exactly, by enumerating every
-    minibatch: Σ over (x_1..x_B) ∈ X^B [and (z_1..z_B) ∈ Z^B for reinforce] of
+    """E[ĝ] of a discrete-noise estimator (``enumerate``, ``reinforce``) exactly, by enumerating
+    every minibatch: Σ over (x_1..x_B) ∈ X^B [and (z_1..z_B) ∈ Z^B for reinforce] of
     Π_b p*(x_b) [e(z_b|x_b)] · ĝ(x, z). Unbiasedness is then the identity E[ĝ] = ∇L (float64).
 
     There are n_x^B (n_z^B) terms: for small problems and B ≤ 2 only. The reinforce sample z_b is

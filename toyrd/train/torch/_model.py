@@ -99,7 +99,8 @@ class TorchVAE(nn.Module):
         return {**self.encoder(), **self.decoder(), **self.marginal()}
 
     def tables(self, params: dict | None = None):
-        """(encoder e(z|x) (n_x, n_z), decoder d(x|z) (n_z, n_x), marginal m(z) (n_z,)) as tensors."""
+        """(encoder e(z|x) (n_x, n_z), decoder d(x|z) (n_z, n_x), marginal m(z) (n_z,)) as
+        tensors."""
         return self.family.tables(self.param_dict() if params is None else params, self.n_x)
 
     forward = tables
