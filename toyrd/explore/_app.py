@@ -1,5 +1,9 @@
 """The explorer page (Panel on Bokeh): controls, RD plane, I(z;z*) panel, Figure 2, the table.
 
+This module holds the page's state and its retrain loop (:class:`Explorer`, :func:`app`); the
+pieces it shows (HTML snippets, widget helpers, the Bokeh planes) are in
+:mod:`toyrd.explore._view`.
+
 Served by ``toyrd explore`` (:mod:`toyrd.explore._serve`, one :func:`app` per browser session) or
 shown in a notebook as the value of ``toyrd.explore.app()``. Each control change is validated
 (:func:`toyrd.explore._model.check_settings`; a bad value shows its one-line message and keeps
@@ -16,89 +20,17 @@ model shown), ``toyrd-message``, ``q-<name>`` for every quantity of the table (t
 
 from __future__ import annotations
 
-import html
 import threading
 from functools import partial
 
 from toyrd.errors import ToyrdError
 from toyrd.explore import _model as M
+from toyrd.explore import _view as V
 
 __all__ = ["app", "Explorer", "TRAIL_LENGTH"]
 
 #: Previous models kept on the planes.
 TRAIL_LENGTH = 30
-
-_QUANTITY_NOTES = {
-    "H": "data entropy",
-    "D": "distortion",
-    "R": "rate",
-    "ELBO": "−(D + R)",
-    "I_e": "I(x;z) of the encoder",
-    "I_d": "I(x;z) of the decoder",
-    "E": "lower bound on I_d",
-    "G": "upper bound on I_d (r = p*)",
-    "U": "U − S = H − D",
-    "S": "KL(p*‖r)",
-    "kl_q_m": "KL(q‖m)",
-    "kl_pstar_g": "KL(p*‖g)",
-    "kl_pstar_dbar": "KL(p*‖d̄)",
-    "I_zstar": "I(z;z*): what the code keeps of the class",
-}
-
-_CSS = """
-.toyrd-table { border-collapse: collapse; font: 13px/1.35 monospace; }
-.toyrd-table td { padding: 1px 8px; border-bottom: 1px solid #eee; }
-.toyrd-table td.v { text-align: right; }
-.toyrd-table td.n { color: #666; font-family: sans-serif; }
-"""
-
-
-def _status_html(state: str, key: str, text: str) -> str:
-    colour = {"ready": "#1b7837", "error": "#b2182b"}.get(state, "#8c510a")  # else: busy
-    return (
-        f'<div id="toyrd-status" data-state="{state}" data-key="{html.escape(key)}" '
-        f'style="color:{colour};font-weight:600">{html.escape(text)}</div>'
-    )
-
-
-def _message_html(kind: str, text: str) -> str:
-    if not text:
-        return '<div id="toyrd-message" data-kind="none"></div>'
-    colour = {"error": "#b2182b", "info": "#1b7837"}[kind]
-    return (
-        f'<div id="toyrd-message" data-kind="{kind}" style="color:{colour};'
-        f'border-left:4px solid {colour};padding:2px 6px">{html.escape(text)}</div>'
-    )
-
-
-def _table_html(up) -> str:
-    from toyrd.quantities import QUANTITY_NAMES
-
-    q = up.quantities
-    rows = "".join(
-        f'<tr><td>{k}</td><td class="v" id="q-{k}" data-value="{q[k]!r}">{q[k]:.6f}</td>'
-        f'<td class="n">{_QUANTITY_NOTES.get(k, "")}</td></tr>'
-        for k in QUANTITY_NAMES
-        if k in q
-    )
-    timing = f"trained in {up.train_s:.3f} s" + (" (compile included)" if up.compiled else "")
-    if up.png is not None:
-        timing += f", Figure 2 drawn in {up.draw_s:.3f} s"
-    return (
-        f"<style>{_CSS}</style><div><b>exact quantities (nats)</b> — "
-        f"{html.escape(M.describe(up.settings))}<br><span id='toyrd-timing' "
-        f"data-train='{up.train_s!r}' data-draw='{up.draw_s!r}'>{timing}</span></div>"
-        f"<table class='toyrd-table'>{rows}</table>"
-    )
-
-
-def _widget(cls, label: str, **kw):
-    """``cls(label=label, ...)``; panels before ``label`` existed (< 1.9) call it ``name``."""
-    return cls(**{("label" if "label" in cls.param else "name"): label}, **kw)
-
-
-def _relabel(widget, label: str, **kw):
-    widget.param.update(**{("label" if "label" in widget.param else "name"): label}, **kw)
 
 
 def _guarded(fn, arg):
@@ -110,80 +42,6 @@ def _guarded(fn, arg):
         return None, str(exc)
     except Exception as exc:  # noqa: BLE001 -- shown on the page instead of lost in a log
         return None, f"{fn.__name__} failed: {type(exc).__name__}: {exc}"
-
-
-def _planes(H: float, frontier):
-    """The two Bokeh figures and their data sources: RD plane (D vs R) and I(z;z*) vs R."""
-    from bokeh.models import ColumnDataSource, HoverTool
-    from bokeh.plotting import figure
-
-    top = 1.15 * H
-    tools = "pan,wheel_zoom,box_zoom,reset,save"
-    rd = figure(
-        width=410,
-        height=380,
-        x_range=(0, top),
-        y_range=(0, top),
-        tools=tools,
-        x_axis_label="rate R (nats)",
-        y_axis_label="distortion D (nats)",
-        title="Rate–distortion plane",
-        name="rd-plane",
-    )
-    rd.patch(
-        [0, 0, H], [0, H, 0], color="#bbbbbb", alpha=0.45, legend_label="infeasible: D < H − R"
-    )
-    rd.line([0, H], [H, 0], color="black", line_dash="dashed", legend_label="R + D = H")
-    rd.scatter([0, H], [H, 0], marker="square", size=7, color="black")
-    ib = figure(
-        width=410,
-        height=380,
-        x_range=rd.x_range,
-        y_range=(0, 1.25 * frontier.info),
-        tools=tools,
-        x_axis_label="rate R (nats); frontier: I(x;z)",
-        y_axis_label="I(z;z*) (nats)",
-        title="What the code keeps of the class",
-        name="ib-plane",
-    )
-    ib.line(
-        frontier.rate, frontier.relevance, color="#2166ac", line_width=2, legend_label="IB frontier"
-    )
-    ib.line(
-        [0, top],
-        [frontier.info, frontier.info],
-        color="black",
-        line_dash="dashed",
-        legend_label=f"I(x;z*) = {frontier.info:.3f}",
-    )
-    trail = ColumnDataSource(dict(R=[], D=[], I=[], label=[]), name="trail")
-    current = ColumnDataSource(dict(R=[], D=[], I=[], label=[]), name="current")
-    for fig, y, tag, corner in ((rd, "D", "rd", "top_right"), (ib, "I", "ib", "bottom_right")):
-        fig.line("R", y, source=trail, color="#999999", alpha=0.6)
-        t = fig.scatter(
-            "R", y, source=trail, size=6, color="#999999", alpha=0.8, legend_label="previous models"
-        )
-        c = fig.scatter(
-            "R",
-            y,
-            source=current,
-            size=14,
-            color="#d6604d",
-            line_color="black",
-            legend_label="current model",
-            name=f"{tag}-current",
-        )
-        fig.add_tools(
-            HoverTool(
-                renderers=[t, c],
-                tooltips=[("", "@label"), ("R", "@R{0.0000}"), (y, f"@{y}{{0.0000}}")],
-            )
-        )
-        fig.legend.location = corner
-        fig.legend.label_text_font_size = "9pt"
-        fig.legend.click_policy = "hide"
-        fig.toolbar.logo = None
-    return rd, ib, trail, current
 
 
 class Explorer:
@@ -209,7 +67,7 @@ class Explorer:
 
         d = M.Settings()
         w = pn.widgets
-        self.objective = _widget(
+        self.objective = V.widget(
             w.Select,
             "objective",
             value=d.objective,
@@ -217,7 +75,7 @@ class Explorer:
             options={M.objective_label(k): k for k in KINDS},
             css_classes=["toyrd-objective"],
         )
-        self.hyper = _widget(
+        self.hyper = V.widget(
             w.EditableFloatSlider,
             "β",
             start=0.0,
@@ -227,7 +85,7 @@ class Explorer:
             width=260,
             css_classes=["toyrd-hyper"],
         )
-        self.family = _widget(
+        self.family = V.widget(
             w.Select,
             "family",
             options=list(READINGS)
@@ -236,7 +94,7 @@ class Explorer:
             width=260,
             css_classes=["toyrd-family"],
         )
-        self.init_scale = _widget(
+        self.init_scale = V.widget(
             w.EditableFloatSlider,
             "init scale",
             start=0.0,
@@ -246,20 +104,24 @@ class Explorer:
             width=260,
             css_classes=["toyrd-init-scale"],
         )
-        self.seed = _widget(w.IntInput, "seed", value=d.seed, width=125, css_classes=["toyrd-seed"])
-        self.steps = _widget(
+        self.seed = V.widget(
+            w.IntInput, "seed", value=d.seed, width=125, css_classes=["toyrd-seed"]
+        )
+        self.steps = V.widget(
             w.IntInput, "steps", value=d.steps, step=100, width=125, css_classes=["toyrd-steps"]
         )
-        self.export_button = _widget(
+        self.export_button = V.widget(
             w.Button, "Export model + figure", width=260, css_classes=["toyrd-export"]
         )
-        self.clear_button = _widget(w.Button, "Clear trail", width=260, css_classes=["toyrd-clear"])
+        self.clear_button = V.widget(
+            w.Button, "Clear trail", width=260, css_classes=["toyrd-clear"]
+        )
         self.progress = pn.indicators.Progress(active=True, value=-1, width=260, visible=False)
-        self.status = pn.pane.HTML(_status_html("starting", "", "starting…"), width=260)
-        self.message = pn.pane.HTML(_message_html("none", ""), width=260)
+        self.status = pn.pane.HTML(V.status_html("starting", "", "starting…"), width=260)
+        self.message = pn.pane.HTML(V.message_html("none", ""), width=260)
         self.table = pn.pane.HTML("", width=520)
         self.figure = pn.pane.PNG(None, width=234, height=860)
-        self.rd, self.ib, self._trail, self._current = _planes(self.toy.entropy, M.frontier())
+        self.rd, self.ib, self._trail, self._current = V.planes(self.toy.entropy, M.frontier())
 
         self._sync_hyper_widget()
         for widget in (
@@ -318,9 +180,9 @@ class Explorer:
         self._suspend = True
         try:
             if name is None:
-                _relabel(self.hyper, "(no hyperparameter)", disabled=True)
+                V.relabel(self.hyper, "(no hyperparameter)", disabled=True)
             else:
-                _relabel(
+                V.relabel(
                     self.hyper,
                     M.hyper_label(self.objective.value),
                     disabled=False,
@@ -347,7 +209,7 @@ class Explorer:
         except ToyrdError as exc:
             self._error(str(exc))
             return
-        self.message.object = _message_html("none", "")
+        self.message.object = V.message_html("none", "")
         self._busy(s)
         if self._doc is None:  # notebook or script: retrain inline
             up, err = _guarded(M.train_model, s)
@@ -394,7 +256,7 @@ class Explorer:
                 "steps (once per process, a few seconds)…"
             )
             state = "compiling"
-        self.status.object = _status_html(state, M.settings_key(s), text)
+        self.status.object = V.status_html(state, M.settings_key(s), text)
         self.progress.visible = True
 
     def _apply_numbers(self, s, up, err):
@@ -404,7 +266,7 @@ class Explorer:
             return
         self._show(up)
         if not self._waiting():
-            self.status.object = _status_html(
+            self.status.object = V.status_html(
                 "drawing", M.settings_key(s), f"trained in {up.train_s:.2f} s; drawing Figure 2…"
             )
 
@@ -416,10 +278,10 @@ class Explorer:
             return  # a newer model is on display
         self.current = up
         self.figure.object = up.png
-        self.table.object = _table_html(up)
+        self.table.object = V.table_html(up)
         if not self._waiting():
             self.progress.visible = False
-            self.status.object = _status_html(
+            self.status.object = V.status_html(
                 "ready",
                 M.settings_key(s),
                 f"ready: trained in {up.train_s:.2f} s, drawn in {up.draw_s:.2f} s",
@@ -440,12 +302,12 @@ class Explorer:
         if top != (self.rd.x_range.end, self.rd.y_range.end):
             self.rd.x_range.end, self.rd.y_range.end = top
         self.current = up
-        self.table.object = _table_html(up)
+        self.table.object = V.table_html(up)
 
     def _error(self, text: str):
-        self.message.object = _message_html("error", text)
+        self.message.object = V.message_html("error", text)
         key = "" if self.current is None else M.settings_key(self.current.settings)
-        self.status.object = _status_html("error", key, "not retrained: see the message below")
+        self.status.object = V.status_html("error", key, "not retrained: see the message below")
         self.progress.visible = False
 
     # ---------------------------------------------------------------- buttons
@@ -459,7 +321,7 @@ class Explorer:
         except ToyrdError as exc:
             self._error(str(exc))
             return
-        self.message.object = _message_html("info", "wrote " + " and ".join(paths))
+        self.message.object = V.message_html("info", "wrote " + " and ".join(paths))
 
     def _on_clear(self, _event=None):
         self._trail.data = dict(R=[], D=[], I=[], label=[])
