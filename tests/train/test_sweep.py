@@ -82,7 +82,7 @@ def test_results_match_a_direct_run(tmp_path):
     sweep.run_sweep(configs, out, progress=False)
     row = _lines(out)[0]
     assert row["dtype"] == "mixed"  # the sweep's default precision for beta
-    direct = toyrd.train.jax.train(
+    res = toyrd.train.jax.train(
         "beta",
         hyper=0.5,
         seeds=(1,),
@@ -92,7 +92,11 @@ def test_results_match_a_direct_run(tmp_path):
         init_scale=1.0,
         dtype="mixed",
         progress=False,
-    ).evaluate()[0]
+    )
+    direct = {
+        **res.evaluate()[0],
+        "class0_mass": toyrd.quantities.class_block_mass(res.pzx, res.encoder[0]),
+    }
     for k in sweep.RESULT_FIELDS:
         assert abs(row[k] - direct[k]) < 1e-10
 
