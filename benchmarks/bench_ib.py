@@ -146,7 +146,7 @@ def _mi_batch(joint):
 
 
 def _brute_force(quick: bool) -> dict:
-    from toyrd.quantities._ib import _upper_envelope, ib_frontier, ib_frontier_at
+    from toyrd.quantities import ib_frontier, ib_frontier_at, upper_envelope
 
     rng = np.random.default_rng(seed() + 1)
     pzx = rng.dirichlet(np.ones(6)).reshape(2, 3)
@@ -158,7 +158,7 @@ def _brute_force(quick: bool) -> dict:
     rate = _mi_batch(px[None, :, None] * enc)
     rel = _mi_batch(np.einsum("sx,mxz->msz", pzx, enc))
     pts = np.concatenate([[[0.0, 0.0]], np.c_[rate, rel][rate > 1e-12]])
-    hull = pts[_upper_envelope(pts)]
+    hull = pts[upper_envelope(pts)]
     t0 = time.perf_counter()
     fr = ib_frontier(pzx, n_z=2)
     sec = time.perf_counter() - t0

@@ -1,4 +1,4 @@
-"""IWAE_k (toyrd.quantities): the chain ELBO = IWAE_1 ≤ IWAE_k ≤ IWAE_{k+1} ≤ Σ p* log g (DESIGN §2),
+"""IWAE_k (toyrd.quantities): the chain ELBO = IWAE_1 ≤ IWAE_k ≤ IWAE_{k+1} ≤ Σ p* log g (Concepts),
 closed forms, the three schemes against each other, and the boundary errors."""
 
 from __future__ import annotations

@@ -8,30 +8,60 @@ For a joint p(z*, x) (``pzx``, shape n_s × n_x; the toy's is 2 × 30) and an en
 
 and the frontier is F(r) = max { I(z; z*) : I(x; z) ≤ r }. It is non-decreasing, concave
 (time-sharing two encoders on disjoint latent states mixes their points linearly), starts at
-F(0) = 0, and is capped by data processing: F(r) ≤ min(r, I(x; z*)). When z* is a function of
-x, F(r) = min(r, H(z*)) exactly.
+F(0) = 0 with slope s* = sup_r D(r_s ‖ p_s) / D(r ‖ p*) (r a distribution on x, r_s its image
+through p(z*|x)), and is capped: F(r) ≤ min(s* r, I(x; z*)). When z* is a function of x,
+F(r) = min(r, H(z*)) exactly.
 
-:func:`ib_frontier` finds encoders, and returns the upper concave envelope of their points:
+:func:`ib_frontier` returns the upper concave envelope of the exact points of encoders it finds:
 
-* Blahut–Arimoto for the IB Lagrangian min I(x;z) - β I(z;z*) (Tishby, Pereira & Bialek 1999),
-  vectorised over all β and restarts at once: e(z|x) ∝ q(z) exp(-β KL(p(z*|x) ‖ p(z*|z))).
-  The uniform encoder is a fixed point for every β, so the runs start away from it: one from
-  the finest hard clustering with at most n_z clusters (the identity when n_z ≥ n_x), the
-  others (``restarts`` > 1) from random encoders drawn with an explicit seed. A geometric β grid
-  samples the curve sparsely near phase transitions, so ``refine`` passes add β between the
-  neighbours whose chord may lie furthest below the curve, started from both neighbours'
-  encoders;
-* the hard clusterings of a greedy agglomeration (merge the two clusters that lose the least
-  relevance per nat of rate), which reach the top end (H(x), I(x; z*)) exactly when n_z ≥ n_x;
-* the trivial encoder (0, 0).
+* hard clusterings: a greedy agglomeration (merge the two clusters that lose the least relevance
+  per nat of rate), which reaches the top (H(x), I(x; z*)) exactly when n_z ≥ n_x; with fewer
+  states, the best n_z-clustering found by sequential single-point moves from the greedy one and
+  from random ones;
+* the slope at zero rate: s* is a maximum over the tilts r ∝ p*(x) exp(t · p(·|x)) (the closest
+  r to p* for a given r_s), found by a grid and a local search; two-state encoders that peel off a
+  small cluster with that posterior reach slope s* as their rate goes to 0;
+* Blahut–Arimoto for the Lagrangian min I(x;z) - β I(z;z*) (Tishby, Pereira & Bialek 1999),
+  e(z|x) ∝ q(z) exp(-β KL(p(z*|x) ‖ p(z*|z))), accelerated by SQUAREM and vectorised over runs:
+  first over a β sweep, from the finest hard clustering and (``restarts`` > 1) random encoders —
+  with n_z below n_x also three more random ones per β, since several branches of codes then
+  compete; then in refinement passes, for every interval whose chord bound exceeds ``tol``, at
+  β = 1/(chord slope) — the β whose optimum is the point of the curve farthest above the chord —
+  started from the time-shared midpoint of the two end encoders (from each end when n_z is too
+  small for time-sharing). Latent states with equal p(z*|z) are merged (they are
+  interchangeable), which keeps the runs small.
 
-Every point is the exact (rate, relevance) of an encoder it keeps, so the envelope is an inner
-bound of the true frontier: a vertex is reached by its encoder, a point between two vertices by
-time-sharing their encoders on disjoint latent states (the unrestricted frontier needs no more
-than n_x + 1 states; Witsenhausen & Wyner 1975).
+What is guaranteed, and what is not:
+
+1. Inner bound: every vertex is the exact point of an encoder with n_z states
+   (:meth:`IBFrontier.encoder`), every point between two vertices the point of time-sharing their
+   encoders (at most 2 n_z states). So the envelope never exceeds the true frontier with that
+   many states.
+2. ``bounds[i]``: if the vertices it rests on lie on the true frontier F, F exceeds the envelope
+   in interval i by at most Δr (c⁻ - c)(c - c⁺)/(c⁻ - c⁺), the height of the triangle between
+   the chord (slope c) and the extended neighbouring chords (slopes c⁻ > c > c⁺; at r = 0 the
+   line s*·r, beyond the last vertex the flat cap). The bounds rest on a skeleton of the vertices:
+   a Blahut–Arimoto vertex that another vertex beats at its own β (a run stuck on a worse branch)
+   is a real point of the envelope but no support for a bound. Refinement stops when every bound
+   is ≤ ``tol`` (``gap_bound`` ≤ ``tol``), when the runs at the chords' β find nothing above the
+   remaining chords (the curve may be straight there, e.g. when z* = f(x), or, with n_z < n_x,
+   the restricted frontier not concave), or after ``refine`` passes.
+3. Not guaranteed: that the vertices lie on F. Blahut–Arimoto finds stationary points, s* and the
+   clusterings come from local searches; nothing certifies a global optimum. The tests check the
+   envelope against every hard clustering of small joints, against random encoders and encoders
+   optimised independently (plain Blahut–Arimoto and L-BFGS from random starts) and against Mrs
+   Gerber's closed form (symmetric and with unequal classes): no point beats it by more than
+   1e-6 nats (measured ≤ 4e-7) on the toy (n_z = 30, 3, 2) and on binary symmetric, random
+   2 × 5 and 3 × 8 joints. With n_z below n_x the top end is the best clustering found, not a
+   certified maximum.
+
+Cost: the toy takes about 0.7 s (one core) at the defaults, with about 1,050 vertices; a run
+grows like the number of vertices times n_x times the latent states in use, which near the top
+of a joint with many bins approaches n_x (a 2 × 300 joint takes minutes). Memory stays O(n_x²)
+plus batches of at most 2^20 encoder entries.
 
 >>> import numpy as np
->>> from toyrd.ib import ib_frontier, ib_frontier_at
+>>> from toyrd.quantities import ib_frontier, ib_frontier_at
 >>> pzx = np.array([[0.3, 0.2, 0.0], [0.0, 0.0, 0.5]])   # z* = f(x): F(r) = min(r, H(z*))
 >>> fr = ib_frontier(pzx, betas=[2.0, 8.0])
 >>> bool(abs(ib_frontier_at(fr, 0.4) - 0.4) < 1e-12 and abs(fr.relevance[-1] - np.log(2)) < 1e-12)
@@ -45,64 +75,138 @@ from typing import NamedTuple
 import numpy as np
 
 from toyrd import _formulas as F
+from toyrd._validate import as_conditional, check_int
 from toyrd.errors import TableError, ToyrdError
-from toyrd._validate import as_conditional, as_joint
+from toyrd.quantities._ib_ba import (  # noqa: F401
+    ba_runs,
+)
+from toyrd.quantities._ib_cluster import (  # noqa: F401
+    agglomerate,
+    best_clustering,
+    best_tilt,
+    decode,
+    freeze,
+    stage_labels,
+    tilt,
+)
+from toyrd.quantities._ib_points import (  # noqa: F401
+    BA_MAX_ITER,
+    BA_TOL,
+    FRONTIER_TOL,
+    N_BETAS,
+    RATE_FLOOR,
+    REFINE,
+    RESTRICTED_STARTS,
+    SPLIT_SEED,
+    SPLIT_SIZES,
+    Pool,
+    check_pzx,
+    chord_bounds,
+    hard_point,
+    one_hot,
+    point_of,
+    posteriors,
+    skeleton,
+    split_direction,
+    upper_envelope,
+)
 
-__all__ = ["IBFrontier", "ib_frontier", "ib_frontier_at", "ib_gap", "ib_point",
-           "maximal_correlation", "default_betas", "N_BETAS", "BA_TOL", "BA_MAX_ITER", "RATE_FLOOR"]
-
-#: Number of β values of the default sweep (see :func:`default_betas`).
-N_BETAS = 100
-
-#: Blahut–Arimoto stops when no encoder entry moves by more than this in an iteration...
-BA_TOL = 1e-10
-#: ...or after this many iterations (runs that have not converged still give reachable points).
-BA_MAX_ITER = 100
-
-#: Rates below this (nats) are rounding noise around the trivial encoder's 0.
-RATE_FLOOR = 1e-12
-
-_CHECK_EVERY = 10
-_LOG_FLOOR = -745.0  # log of the smallest positive float64; stands in for log 0 inside BA
+__all__ = [
+    "BA_MAX_ITER",
+    "BA_TOL",
+    "FRONTIER_TOL",
+    "N_BETAS",
+    "REFINE",
+    "RATE_FLOOR",
+    "IBFrontier",
+    "default_betas",
+    "ib_frontier",
+    "ib_frontier_at",
+    "ib_gap",
+    "ib_point",
+    "maximal_correlation",
+    "zero_rate_slope",
+    "upper_envelope",
+]
 
 
 class IBFrontier(NamedTuple):
     """The upper concave envelope of the (rate, relevance) points found, in nats.
 
-    ``rate`` (n,) strictly increasing from 0; ``relevance`` (n,) non-decreasing and concave in
-    rate, ending at the largest relevance found; ``betas`` (n,) the β of the Blahut–Arimoto run
-    that gave each vertex (nan for agglomerative and trivial points); ``encoders`` (n, n_x, n_z)
-    the encoder of each vertex; ``info`` = I(x; z*), the ceiling; ``candidates`` (m, 2) every
-    point found, vertices or not.
+    ``rate`` (n,) strictly increasing from 0; ``relevance`` (n,) increasing and concave in rate;
+    ``betas`` (n,) the β of the Blahut–Arimoto run that gave each vertex (nan for clusterings,
+    peeled two-state codes and the trivial encoder); ``info`` = I(x; z*), the ceiling;
+    ``candidates`` (m, 2) every point found, vertices or not; ``bounds`` (n - 1,) the chord bound
+    of each interval (module docstring, item 2); ``slope0`` the zero-rate slope s* used at r = 0;
+    ``pzx`` the joint and ``n_z`` the latent size; ``codes`` a compact description of each
+    vertex's encoder (hard labels, a peeled cluster, or a Blahut–Arimoto update), read back by
+    :meth:`encoder` — a dense encoder per vertex would cost n · n_x · n_z numbers.
     """
 
     rate: np.ndarray
     relevance: np.ndarray
     betas: np.ndarray
-    encoders: np.ndarray
     info: float
     candidates: np.ndarray
+    bounds: np.ndarray
+    slope0: float
+    pzx: np.ndarray
+    n_z: int
+    codes: tuple
+
+    @property
+    def gap_bound(self) -> float:
+        """The largest chord bound: how far F may lie above the envelope, if the vertices are on
+        F."""
+        return float(self.bounds.max()) if self.bounds.size else 0.0
+
+    def encoder(self, i: int) -> np.ndarray:
+        """The encoder e(z|x) (n_x × n_z) whose exact point is vertex ``i``."""
+        e = decode(self.pzx, self.codes[i])
+        out = np.zeros((e.shape[0], self.n_z))
+        out[:, : e.shape[1]] = e
+        return out
 
 
 def ib_point(pzx, encoder) -> tuple[float, float]:
     """(I(x; z), I(z; z*)) of one encoder (n_x × n_z) for the joint ``pzx`` (n_s × n_x), nats."""
-    joint = _check_pzx(pzx)
+    joint = check_pzx(pzx)
     e = as_conditional("encoder", encoder)
     if e.shape[0] != joint.shape[1]:
-        raise TableError(f"encoder: has {e.shape[0]} rows, expected n_x = {joint.shape[1]} to match pzx")
-    return _point(joint, e)
+        raise TableError(
+            f"encoder: has {e.shape[0]} rows, expected n_x = {joint.shape[1]} to match pzx"
+        )
+    return point_of(joint, e)
 
 
 def maximal_correlation(pzx) -> float:
     """ρ_m(x; z*), the Hirschfeld–Gebelein–Rényi maximal correlation: the second singular value of
     p(s, x) / sqrt(p(s) p(x)) (the first is 1). Example: the binary symmetric pair with crossover ε
     has ρ_m = |1 - 2ε|."""
-    joint = _check_pzx(pzx)
+    joint = check_pzx(pzx)
     ps, px = joint.sum(1), joint.sum(0)
     rs, cx = ps > 0, px > 0
     b = joint[np.ix_(rs, cx)] / np.sqrt(np.outer(ps[rs], px[cx]))
     sv = np.linalg.svd(b, compute_uv=False)
     return float(sv[1]) if sv.size > 1 else 0.0
+
+
+def zero_rate_slope(pzx) -> tuple[float, np.ndarray | None]:
+    """The frontier's slope at r = 0, s* = sup_r D(r_s ‖ p_s) / D(r ‖ p*), and the r reaching it.
+
+    For a given image r_s the smallest D(r ‖ p*) is reached by a tilt r ∝ p*(x) exp(Σ_s t_s
+    p(s|x)) (an I-projection), so the supremum runs over t ∈ R^{n_s}: a grid, then a local search.
+    As t → 0 the ratio tends to at most ρ_m² (:func:`maximal_correlation`); when nothing beats
+    that limit the function returns (ρ_m², None). s* bounds every encoder: I(z;z*) ≤ s* I(x;z)
+    (each cluster's posterior r = p(x|z) obeys the ratio); the binary symmetric pair has
+    s* = ρ_m² = (1 - 2ε)². Found by local search, so a lower estimate when several maxima exist.
+    """
+    joint = check_pzx(pzx)
+    rho2 = maximal_correlation(joint) ** 2
+    t, ratio = best_tilt(joint)
+    if t is None or ratio <= rho2 * (1 + 1e-12):  # no better than the limit, up to rounding
+        return rho2, None
+    return ratio, tilt(joint, t)
 
 
 def default_betas(pzx, n: int = N_BETAS) -> np.ndarray:
@@ -117,91 +221,130 @@ def default_betas(pzx, n: int = N_BETAS) -> np.ndarray:
     return np.geomspace(1.0, top, n)
 
 
-def ib_frontier(pzx, n_z: int | None = None, betas=None, restarts: int = 1, seed: int = 0, *,
-                refine: int = 3, max_iter: int = BA_MAX_ITER, tol: float = BA_TOL) -> IBFrontier:
+def ib_frontier(
+    pzx,
+    n_z: int | None = None,
+    betas=None,
+    restarts: int = 1,
+    seed: int = 0,
+    *,
+    tol: float = FRONTIER_TOL,
+    refine: int = REFINE,
+    max_iter: int = BA_MAX_ITER,
+    ba_tol: float = BA_TOL,
+) -> IBFrontier:
     """The IB frontier F(r) = max {I(z;z*) : I(x;z) ≤ r} of ``pzx`` = p(z*, x) (n_s × n_x).
 
-    ``n_z`` latent states (default n_x); ``betas`` the Lagrange multipliers to sweep (default
-    :func:`default_betas`); ``restarts`` Blahut–Arimoto runs per β (one from the finest hard
-    clustering, the rest random from ``seed``). Then ``refine`` passes add β where the chord
-    between neighbouring β-solutions may lie furthest below the curve — (r2 - r1)(1/β1 - 1/β2)/4,
-    slope 1/β being the frontier's slope at a β-optimal point (near phase transitions a
-    geometric β grid samples the curve sparsely): for the len(betas)//8 largest, two β in
-    between, each started from both neighbours' encoders. Cost: about len(betas) · (restarts + refine / 2)
-    encoders iterated together, at most ``max_iter`` times.
+    ``n_z`` latent states (default n_x); ``betas`` the first Blahut–Arimoto sweep (default
+    :func:`default_betas`); ``restarts`` runs per β of that sweep (one from the finest hard
+    clustering, the rest random from ``seed``, which also seeds the clustering's random starts;
+    with n_z < n_x three more random runs per β join them).
+    Then at most ``refine`` passes add runs at β = 1/(chord slope) on every interval whose chord
+    bound exceeds ``tol`` nats; ``max_iter`` (updates) and ``ba_tol`` stop each run. See the
+    module docstring for what the result guarantees. The toy (2 × 30) takes about 0.7 s at the
+    defaults, with about 1,050 vertices.
 
-    Identity: F(r) ≤ min(r, I(x; z*)) (data processing).
+    Identity: F(r) ≤ min(s* r, I(x; z*)) with s* = ``slope0`` (data processing).
     """
-    joint = _check_pzx(pzx)
-    n_s, n_x = joint.shape
-    n_z = n_x if n_z is None else n_z
-    for name, val, low in (("n_z", n_z, 1), ("restarts", restarts, 1), ("refine", refine, 0),
-                           ("max_iter", max_iter, 1)):
-        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < low:
-            raise ToyrdError(f"{name}: {val!r}, expected an integer >= {low}")
+    joint = check_pzx(pzx)
+    n_x = joint.shape[1]
+    n_z = n_x if n_z is None else check_int("n_z", n_z, 1)
+    restarts = check_int("restarts", restarts, 1)
+    refine = check_int("refine", refine, 0)
+    max_iter = check_int("max_iter", max_iter, 1)
+    seed = check_int("seed", seed, 0)
     betas = default_betas(joint) if betas is None else np.asarray(betas, dtype=np.float64)
     if betas.ndim != 1 or betas.size == 0 or not np.all(np.isfinite(betas)) or np.any(betas < 0):
         raise ToyrdError("betas: expected a non-empty vector of finite numbers >= 0")
-    n_z, restarts = int(n_z), int(restarts)
+    for name, val in (("tol", tol), ("ba_tol", ba_tol)):
+        if not (isinstance(val, (int, float, np.floating)) and np.isfinite(val) and val > 0):
+            raise ToyrdError(f"{name}: {val!r}, expected a finite number > 0 (nats)")
     betas = np.unique(betas)
-
-    hard = _agglomerate(joint, n_z)  # list of (n_x, n_z) hard encoders, finest first
-    inits = np.empty((betas.size, restarts, n_x, n_z))
-    inits[:, 0] = hard[0]
     rng = np.random.default_rng(seed)
-    inits[:, 1:] = rng.dirichlet(np.ones(n_z), size=(betas.size, restarts - 1, n_x))
-    run_beta = np.repeat(betas, restarts)
-    runs = _blahut_arimoto(joint, inits.reshape(-1, n_x, n_z), run_beta, int(max_iter), float(tol))
-    run_pts = np.array([_point(joint, e) for e in runs])
+    ps_x = posteriors(joint)
+    pool = Pool(joint, n_z)
 
-    grid_b, grid_e, grid_r = _best_per_beta(run_beta, runs, run_pts)
-    all_b, all_e, all_p = [run_beta], [runs], [run_pts]
-    for _ in range(int(refine)):
-        # A β-optimal point has slope 1/β on the frontier, so the chord between neighbours lies at
-        # most (r2 - r1)(1/β1 - 1/β2)/4 below the curve (the triangle under the two tangents).
-        bound = np.abs(np.diff(grid_r)) * np.abs(np.diff(1.0 / np.maximum(grid_b, 1e-300))) / 4
-        pick = np.argsort(-bound, kind="stable")[:max(1, betas.size // 8)]
-        pick = pick[bound[pick] > 0]
-        if pick.size == 0:
+    # Hard clusterings: every stage of the agglomeration with at most n_z clusters, and with
+    # fewer states than distinct data states the best clustering found by sequential moves.
+    parent, stage_pts = agglomerate(joint)
+    n_stage = min(n_z, n_x)
+    for c in range(n_stage, 0, -1):
+        pool.add(stage_pts[n_x - c], ("stage", c, parent), np.nan)
+    top = stage_labels(parent, n_x, n_stage)
+    if n_stage < n_x:
+        top = best_clustering(joint, top, n_z, rng)
+        pool.add(hard_point(joint, top), ("hard", top), np.nan)
+
+    # The slope at zero rate and the two-state codes that reach it.
+    slope0, r_star = zero_rate_slope(joint)
+    if r_star is not None and n_z >= 2:
+        px = joint.sum(0)
+        lam_max = 1.0 / np.max(np.divide(r_star, px, out=np.zeros(n_x), where=px > 0))
+        for lam in lam_max * SPLIT_SIZES:
+            code = ("split", float(lam), r_star)
+            pool.add(point_of(joint, decode(joint, code)), code, np.nan)
+
+    # The first Blahut–Arimoto sweep: from the finest clustering and from random encoders; with
+    # fewer states than data states, RESTRICTED_STARTS more random ones per β, since then several
+    # branches of soft clusterings compete and continuation from the top keeps to one of them.
+    hard_top = one_hot(top, int(top.max()) + 1)
+    n_rand = restarts - 1 + (RESTRICTED_STARTS if n_stage < n_x else 0)
+    inits = [hard_top] * betas.size
+    inits += [rng.dirichlet(np.ones(n_z), size=n_x) for _ in range(betas.size * n_rand)]
+    run_b = np.concatenate([betas, np.repeat(betas, n_rand)])
+    pts, codes = ba_runs(joint, ps_x, inits, run_b, max_iter, ba_tol)
+    pool.add_many(pts, codes, run_b)
+
+    tilt = split_direction(joint)
+    settled = set()
+    for _ in range(refine):
+        pool.prune()
+        sk = skeleton(pool.points, np.array(pool.betas))
+        bounds, _ = chord_bounds(pool.points[sk], slope0)
+        # Refine each skeleton interval whose bound exceeds tol, and inside it every interval of
+        # the envelope (vertices left out of the skeleton lie on other branches worth following).
+        pairs = []
+        for i in np.flatnonzero(bounds > tol):
+            pairs.append((sk[i], sk[i + 1]))
+            if sk[i + 1] - sk[i] > 1:
+                pairs += [(j, j + 1) for j in range(sk[i], sk[i + 1])]
+        pts_now = pool.points
+        pairs = [(a, b) for a, b in pairs if (pts_now[a, 0], pts_now[b, 0]) not in settled]
+        if not pairs:
             break
-        mid = np.sqrt(grid_b[pick] * grid_b[pick + 1])
-        new_b = np.concatenate([np.sqrt(grid_b[pick] * mid), np.sqrt(mid * grid_b[pick + 1])])
-        pair = np.concatenate([pick, pick])
-        new_b = np.concatenate([new_b, new_b])
-        new_init = np.concatenate([grid_e[pair], grid_e[pair + 1]])
-        ref = _blahut_arimoto(joint, new_init, new_b, int(max_iter), float(tol))
-        ref_pts = np.array([_point(joint, e) for e in ref])
-        all_b.append(new_b), all_e.append(ref), all_p.append(ref_pts)
-        grid_b, grid_e, grid_r = _best_per_beta(np.concatenate(all_b), np.concatenate(all_e),
-                                                np.concatenate(all_p))
+        inits, run_b = [], []
+        for ia, ib_ in pairs:
+            settled.add((pts_now[ia, 0], pts_now[ib_, 0]))
+            beta = (pts_now[ib_, 0] - pts_now[ia, 0]) / (pts_now[ib_, 1] - pts_now[ia, 1])
+            a, b = decode(joint, pool.codes[ia]), decode(joint, pool.codes[ib_])
+            if a.shape[1] + b.shape[1] <= n_z:  # time-sharing, tilted to seed cluster splits
+                w = 0.5 + SPLIT_SEED / 2 * tilt[:, None]
+                inits.append(np.concatenate([a * w, b * (1 - w)], axis=1))
+                run_b.append(beta)
+            else:
+                inits += [a, b]
+                run_b += [beta] * 2
+        run_b = np.array(run_b)
+        pts, codes = ba_runs(joint, ps_x, inits, run_b, max_iter, ba_tol)
+        pool.add_many(pts, codes, run_b)
 
-    hard_pts = np.array([_point(joint, e) for e in hard])
-    encoders = np.concatenate(all_e + [np.stack(hard)])
-    labels = np.concatenate(all_b + [np.full(len(hard), np.nan)])
-    points = np.concatenate(all_p + [hard_pts])
-    # Points that rounding puts at rate below RATE_FLOOR are the trivial point itself (their
-    # relevance/rate ratio is noise): keep the exact anchor (0, 0) instead.
-    live = points[:, 0] > RATE_FLOOR
-    encoders, labels, points = encoders[live], labels[live], points[live]
-    trivial = np.zeros((1, n_x, n_z))
-    trivial[..., 0] = 1.0
-    encoders = np.concatenate([trivial, encoders])
-    labels = np.concatenate([[np.nan], labels])
-    points = np.concatenate([[[0.0, 0.0]], points])
-    keep = _upper_envelope(points)
-    return IBFrontier(rate=points[keep, 0], relevance=points[keep, 1], betas=labels[keep],
-                      encoders=encoders[keep], info=float(F.mutual_information(joint)),
-                      candidates=points)
-
-
-def _best_per_beta(beta, enc, pts):
-    """For each distinct β (sorted), the run with the lowest IB Lagrangian I(x;z) - β I(z;z*):
-    returns (β, encoders, rates)."""
-    order = np.lexsort((pts[:, 0] - beta * pts[:, 1], beta))
-    b = beta[order]
-    first = np.concatenate([[True], b[1:] != b[:-1]])
-    idx = order[first]
-    return beta[idx], enc[idx], pts[idx, 0]
+    pool.prune()
+    sk = skeleton(pool.points, np.array(pool.betas))
+    bounds_sk, _ = chord_bounds(pool.points[sk], slope0)
+    # each interval of the envelope lies inside one of the skeleton's, whose bound it inherits
+    bounds = bounds_sk[np.searchsorted(sk, np.arange(pool.points.shape[0] - 1), side="right") - 1]
+    return IBFrontier(
+        rate=pool.points[:, 0].copy(),
+        relevance=pool.points[:, 1].copy(),
+        betas=np.array(pool.betas),
+        info=float(F.mutual_information(joint)),
+        candidates=np.array(pool.candidates),
+        bounds=bounds,
+        slope0=float(slope0),
+        pzx=joint,
+        n_z=int(n_z),
+        codes=tuple(freeze(c) for c in pool.codes),
+    )
 
 
 def ib_frontier_at(frontier: IBFrontier, rate):
@@ -227,118 +370,3 @@ def ib_gap(pzx, encoder, frontier: IBFrontier | None = None, **kwargs) -> float:
     if frontier is None:
         frontier = ib_frontier(pzx, n_z=np.shape(encoder)[1], **kwargs)
     return ib_frontier_at(frontier, rate) - relevance
-
-
-# ----------------------------------------------------------------------------- internals
-
-
-def _check_pzx(pzx) -> np.ndarray:
-    joint = as_joint("pzx", pzx)
-    if joint.shape[0] < 1 or joint.shape[1] < 1:
-        raise TableError(f"pzx: shape {joint.shape}, expected n_s × n_x with both >= 1")
-    return joint
-
-
-def _point(joint, e) -> tuple[float, float]:
-    px = joint.sum(0)
-    return float(F.mutual_information(F.encoder_joint(px, e))), float(F.mutual_information(joint @ e))
-
-
-def _blahut_arimoto(joint, enc, beta, max_iter, tol):
-    """Iterate e(z|x) ∝ q(z) exp(β Σ_s p(s|x) log p(s|z)) for a stack of encoders (N, n_x, n_z).
-
-    The dropped factor exp(-β Σ_s p(s|x) log p(s|x)) is constant in z, so this is the IB update
-    e ∝ q exp(-β KL(p(s|x) ‖ p(s|z))). Latent states with q(z) = 0 stay empty. Every
-    ``_CHECK_EVERY`` iterations the runs whose entries all moved by less than ``tol`` are frozen
-    and leave the batch.
-    """
-    n_s, n_x = joint.shape
-    n_z = enc.shape[2]
-    px = joint.sum(0)
-    ps_x = np.where(px > 0, joint / np.where(px > 0, px, 1.0), joint.sum(1)[:, None]).T  # (n_x, n_s)
-    out = enc.copy()
-    active = np.arange(enc.shape[0])
-    b = beta[:, None, None]
-    for it in range(max_iter):
-        q = px @ enc  # (N, n_z)
-        psz = joint @ enc  # (N, n_s, n_z) = p(s, z)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_q = np.log(q)
-            log_ps_z = np.log(psz) - log_q[:, None, :]
-        np.maximum(log_ps_z, _LOG_FLOOR, out=log_ps_z)
-        dead = q == 0
-        if dead.any():
-            log_ps_z[np.broadcast_to(dead[:, None, :], log_ps_z.shape)] = 0.0
-        # Σ_s p(s|x) log p(s|z) as one BLAS product: (N, n_z, n_s) · (n_s, n_x)
-        logits = np.matmul(log_ps_z.transpose(0, 2, 1).reshape(-1, n_s), ps_x.T)
-        logits = logits.reshape(-1, n_z, n_x).transpose(0, 2, 1) * b
-        logits += log_q[:, None, :]
-        logits -= logits.max(-1, keepdims=True)
-        new = np.exp(logits, out=logits)
-        new /= new.sum(-1, keepdims=True)
-        if (it + 1) % _CHECK_EVERY == 0:
-            moving = np.abs(new - enc).max(axis=(1, 2)) >= tol
-            out[active[~moving]] = new[~moving]
-            active, new, b = active[moving], new[moving], b[moving]
-            if active.size == 0:
-                return out
-        enc = new
-    out[active] = enc
-    return out
-
-
-def _agglomerate(joint, n_z):
-    """Hard clusterings from the identity (each x its own cluster) down to one cluster, merging
-    the pair with the least relevance lost per nat of rate lost. Returns the encoders (n_x, n_z)
-    of the stages with at most n_z clusters, finest first."""
-    n_s, n_x = joint.shape
-    px = joint.sum(0)
-    label = np.arange(n_x)
-    out = []
-    while True:
-        used = np.unique(label)
-        label = np.searchsorted(used, label)  # relabel 0..c-1
-        c = used.size
-        if c <= n_z:
-            enc = np.zeros((n_x, n_z))
-            enc[np.arange(n_x), label] = 1.0
-            out.append(enc)
-        if c == 1:
-            return out
-        pc = np.bincount(label, weights=px, minlength=c)
-        jc = np.stack([np.bincount(label, weights=row, minlength=c) for row in joint])  # (n_s, c)
-        # Merging clusters i and j lowers the rate H(z) by d_rate = xlogy(p_i + p_j) - xlogy(p_i)
-        # - xlogy(p_j) ≥ 0 and the relevance I(z;z*) by d_rate + Σ_s [xlogy(j_is) + xlogy(j_js)
-        # - xlogy(j_is + j_js)] ≥ 0 (j the cluster × z* joint; xlogy(a) = a log a).
-        pm = pc[:, None] + pc[None, :]
-        jm = jc[:, :, None] + jc[:, None, :]
-        xl = F.xlogy
-        d_rate = xl(pm, pm) - xl(pc, pc)[:, None] - xl(pc, pc)[None, :]
-        d_rel = (xl(jc, jc)[:, :, None] + xl(jc, jc)[:, None, :] - xl(jm, jm)).sum(0) + d_rate
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cost = np.where(d_rate > 0, d_rel / d_rate, np.where(d_rel > 1e-15, np.inf, 0.0))
-        cost[np.diag_indices(c)] = np.inf
-        i, j = np.unravel_index(np.argmin(cost), cost.shape)
-        label = np.where(label == j, i, label)
-
-
-def _upper_envelope(points) -> np.ndarray:
-    """Indices of the vertices of the upper concave envelope of ``points`` (m, 2) from (0, 0) to
-    the highest point (ties: the lowest rate), i.e. of r ↦ max{y : rate ≤ r} made concave."""
-    order = np.lexsort((-points[:, 1], points[:, 0]))  # by rate, then higher relevance first
-    top = points[:, 1].max()
-    hull = []
-    for i in order:
-        x, y = points[i]
-        if hull and y <= points[hull[-1], 1]:
-            continue  # no higher than a vertex of lower (or equal) rate: dominated
-        while len(hull) >= 2:
-            (x1, y1), (x2, y2) = points[hull[-2]], points[hull[-1]]
-            if (x2 - x1) * (y - y1) - (x - x1) * (y2 - y1) >= 0:  # last vertex on or below the chord
-                hull.pop()
-            else:
-                break
-        hull.append(i)
-        if y >= top:
-            break
-    return np.array(hull)
