@@ -339,10 +339,14 @@ def test_reproducible_from_the_seed(quick, tmp_path, capsys):
     assert other["points"][0]["R"] != want[0]["R"]
 
 
-def test_families_default_to_the_registry():
-    from toyrd.tables import FAMILIES
+def test_families_default_to_the_readings():
+    """One family per reading of Appendix E (toyrd.tables.READINGS), the Figure 2 family included;
+    an explicit list is taken as given."""
+    from toyrd.tables import FIGURE2_FAMILY, READINGS
 
-    assert rm.family_names(rm.Settings()) == tuple(FAMILIES)
+    assert rm.family_names(rm.Settings()) == tuple(READINGS)
+    assert FIGURE2_FAMILY in READINGS and "tabular" in READINGS and "bump" in READINGS
+    assert rm.family_names(rm.Settings(families=("bump/tabular",))) == ("bump/tabular",)
 
 
 @pytest.mark.parametrize(
