@@ -82,6 +82,7 @@ def no_training(monkeypatch):
 COMMANDS = {
     "figure2": ["figure2", "--quick", "--no-progress"],
     "rdplane": ["rdplane", "--quick", "--no-progress"],
+    "remedies": ["remedies", "--quick", "--no-progress"],
     "train": ["train", *FAST],
     "sweep": ["sweep", "--seeds", "1", *FAST, "--no-progress"],
     "train-torch": ["train-torch", "--steps", "2"],

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
-from toyrd._output import atomic_write, check_out_dir, check_out_file
+from toyrd._output import check_out_dir
 from toyrd.cli import FAMILY_HELP, family_name
-from toyrd.tables import dumps
+from toyrd.cli._outputs import stage_printer, write_outputs
 
 __all__ = ["register", "cmd_figure2", "cmd_rdplane"]
 
@@ -79,22 +76,13 @@ def register(sub, common):
         defaults=RD(),
     )
     p.add_argument(
-        "--families", default=None, help="comma-separated families to sweep (default tabular,bump)"
+        "--families",
+        default=None,
+        help="comma-separated families to sweep (default tabular, bump and the Figure 2 family)",
     )
     p.add_argument("--betas", default=None, help="comma-separated β values of the sweep")
     p.add_argument("--seeds", type=int, default=None, help="seeds per β (default 2)")
     p.set_defaults(func=cmd_rdplane)
-
-
-def _progress(disabled: bool):
-    """Stage lines on stderr; the trainer's bar too when stderr is a terminal (None: silent)."""
-    if disabled:
-        return None
-
-    def stage(name):
-        print(f"[toyrd] {name} ...", file=sys.stderr, flush=True)
-
-    return stage
 
 
 def cmd_figure2(args) -> int:
@@ -116,10 +104,10 @@ def cmd_figure2(args) -> int:
     }
     settings = base._replace(first_seed=args.seed, **over)
     check_out_dir("--out", args.out or "figure2")
-    result = f2.run_figure2(settings, progress=_progress(args.no_progress))
+    result = f2.run_figure2(settings, progress=stage_printer(args.no_progress))
     from toyrd.plot import figure2_figure
 
-    return _write_outputs(f2, figure2_figure, result, args, "figure2")
+    return write_outputs(f2, figure2_figure, result, args, "figure2")
 
 
 def cmd_rdplane(args) -> int:
@@ -138,29 +126,7 @@ def cmd_rdplane(args) -> int:
         over["n_seeds"] = args.seeds
     settings = base._replace(first_seed=args.seed, **over)
     check_out_dir("--out", args.out or "rdplane")
-    result = rd.run_rdplane(settings, progress=_progress(args.no_progress))
+    result = rd.run_rdplane(settings, progress=stage_printer(args.no_progress))
     from toyrd.plot import rdplane_figure
 
-    return _write_outputs(rd, rdplane_figure, result, args, "rdplane")
-
-
-def _write_outputs(module, draw, result, args, stem: str) -> int:
-    """Write DIR/<stem>.<format> and DIR/<stem>.json (DIR = --out, default ./<stem>), then print
-    the JSON (--json) or the table and where the files are."""
-    out_dir = check_out_dir("--out", args.out or stem)
-    fig_path = os.path.join(out_dir, f"{stem}.{args.format}")
-    json_path = os.path.join(out_dir, f"{stem}.json")
-    for path in (fig_path, json_path):
-        check_out_file("--out", path)
-    with atomic_write("--out", fig_path) as fh:
-        draw(result, fh, args.format)
-    payload = module.to_json(result)
-    payload["files"] = {"figure": fig_path, "json": json_path}
-    with atomic_write("--out", json_path, "w") as fh:
-        fh.write(dumps(payload, indent=1) + "\n")
-    if args.json:
-        print(dumps(payload))
-    else:
-        print(module.format_table(result))
-        print(f"wrote {fig_path} and {json_path}")
-    return 0
+    return write_outputs(rd, rdplane_figure, result, args, "rdplane")

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import sys
-
-from toyrd.tables import dumps
+from toyrd._output import check_out_dir
+from toyrd.cli._outputs import stage_printer, write_outputs
 
 __all__ = ["register", "cmd_remedies"]
 
@@ -43,16 +41,6 @@ def register(sub, common):
     p.set_defaults(func=cmd_remedies)
 
 
-def _progress(disabled: bool):
-    if disabled:
-        return None
-
-    def stage(name):
-        print(f"[toyrd] {name} ...", file=sys.stderr, flush=True)
-
-    return stage
-
-
 def cmd_remedies(args) -> int:
     from toyrd.experiments import remedies as rm
     from toyrd.plot import remedies_figure
@@ -65,19 +53,6 @@ def cmd_remedies(args) -> int:
         over["n_seeds"] = args.seeds
     if args.steps is not None:
         over["steps"] = args.steps
-    result = rm.run_remedies(base._replace(**over), progress=_progress(args.no_progress))
-    out_dir = args.out or "remedies"
-    os.makedirs(out_dir, exist_ok=True)
-    fig_path = os.path.join(out_dir, f"remedies.{args.format}")
-    json_path = os.path.join(out_dir, "remedies.json")
-    remedies_figure(result, fig_path, args.format)
-    payload = rm.to_json(result)
-    payload["files"] = {"figure": fig_path, "json": json_path}
-    with open(json_path, "w") as fh:
-        fh.write(dumps(payload, indent=1) + "\n")
-    if args.json:
-        print(dumps(payload))
-    else:
-        print(rm.format_table(result))
-        print(f"wrote {fig_path} and {json_path}")
-    return 0
+    check_out_dir("--out", args.out or "remedies")
+    result = rm.run_remedies(base._replace(**over), progress=stage_printer(args.no_progress))
+    return write_outputs(rm, remedies_figure, result, args, "remedies")
