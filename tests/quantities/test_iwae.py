@@ -18,6 +18,8 @@ from toyrd.testing import IDENTITY_TOL
 QUAD_TOL = 1e-11
 #: Monte-Carlo checks: |mc - exact| ≤ K_SIGMA · stderr, fixed seeds.
 K_SIGMA = 4.0
+#: Monte-Carlo standard error against the exact standard deviation (see its test).
+STDERR_RTOL = 0.05
 
 
 def _stoch(rng, *shape, power=3.0):
@@ -237,3 +239,113 @@ def test_monte_carlo_blocks_do_not_change_the_draws():
     idx = np.minimum(np.searchsorted(cdf, np.random.default_rng(9).random((n, k)), side="right"), 3)
     vals = _lse(logw[idx]) - math.log(k)
     assert got == (float(vals.mean()), float(vals.var(ddof=1)))
+
+
+# ----------------------------------------------------------------------------- mutation survivors
+
+
+def _exact_sd_of_the_estimate(px, e, d, m, k, n):
+    """The true standard deviation of the stratified Monte-Carlo estimate with n draws per x:
+    sqrt(Σ_x p*(x)² Var_x / n), Var_x the variance of log (1/k) Σ_i w(x, z_i) under z_i iid
+    e(·|x), by enumerating all ordered k-tuples (k ≤ 2 here)."""
+    joint = m[:, None] * d  # p_d(z, x)
+    total = 0.0
+    for x in np.flatnonzero(px > 0):
+        sup = np.flatnonzero(e[x] > 0)
+        pe, logw = e[x, sup], np.log(joint[sup, x]) - np.log(e[x, sup])
+        if k == 1:
+            prob, val = pe, logw
+        else:
+            prob = np.outer(pe, pe).ravel()
+            val = (np.logaddexp.outer(logw, logw) - math.log(2)).ravel()
+        mean = prob @ val
+        total += px[x] ** 2 * (prob @ (val - mean) ** 2)
+    return math.sqrt(total / n)
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_monte_carlo_stderr_matches_the_exact_variance(toy_model, k):
+    """stderr = sqrt(Σ_x p*(x)² s_x² / n) estimates the estimator's true standard deviation,
+    which enumeration gives exactly for k ≤ 2. With n = 4,000 draws per x the sample variances
+    are within a few per cent (measured ratios 0.99–1.01 over seeds); STDERR_RTOL = 0.05 still
+    fails a stderr inflated by √n or weighted by p*(x) instead of p*(x)² (factors ≥ 7), and the
+    mean error is held to the true sd, not to the reported one."""
+    px, e, d, m = toy_model
+    n = 4000
+    true_sd = _exact_sd_of_the_estimate(px, e, d, m, k, n)
+    exact = iwae_bound(px, e, d, m, k, method="exact").value
+    for seed in (1, 2, 3):
+        mc = iwae_bound(px, e, d, m, k, method="mc", n_samples=n, seed=seed)
+        assert abs(mc.stderr / true_sd - 1) < STDERR_RTOL
+        assert abs(mc.value - exact) <= K_SIGMA * true_sd
+
+
+def test_boundaries_of_the_scheme_choice():
+    """``auto`` enumerates when the multisets number at most ``max_terms`` (the boundary itself
+    included); ``exact`` refuses more than 50 × max_terms and says so; every exact result reports
+    n_samples = 0 and stderr = 0."""
+    rng = np.random.default_rng(5)
+    px = np.array([1.0])
+    e = rng.dirichlet(np.ones(24))[None]  # one data state, 24 distinct log-weights
+    d, m = np.ones((24, 1)), rng.dirichlet(np.ones(24))
+    terms = multiset_count(24, 2)  # 300 = 50 · 6
+    assert iwae_bound(px, e, d, m, 2, max_terms=terms).method == "exact"
+    assert iwae_bound(px, e, d, m, 2, max_terms=terms - 1).method == "quad"
+    r = iwae_bound(px, e, d, m, 2, method="exact", max_terms=terms // 50)  # exactly 50×: allowed
+    assert r.method == "exact" and r.n_samples == 0 and r.stderr == 0.0
+    with pytest.raises(toyrd.ToyrdError, match=r"needs 300 multisets \(limit 250\)"):
+        iwae_bound(px, e, d, m, 2, method="exact", max_terms=terms // 50 - 1)
+    q = iwae_bound(px, e, d, m, 2, method="quad")
+    assert q.method == "quad" and q.n_samples == 0 and q.stderr == 0.0 and q.exact
+
+
+def test_monte_carlo_defaults_and_the_smallest_sample():
+    """n_samples defaults to 4096 and seed to 0; two draws per x (the fewest with a variance)
+    are accepted, one is not."""
+    rng = np.random.default_rng(6)
+    px, e = np.array([0.4, 0.6]), rng.dirichlet(np.ones(3), 2)
+    d, m = rng.dirichlet(np.ones(2), 3), rng.dirichlet(np.ones(3))
+    r = iwae_bound(px, e, d, m, 2, method="mc")
+    assert r.n_samples == 4096 and r == iwae_bound(
+        px, e, d, m, 2, method="mc", seed=0, n_samples=4096
+    )
+    two = iwae_bound(px, e, d, m, 2, method="mc", n_samples=2)
+    assert two.n_samples == 2 and math.isfinite(two.stderr)
+    with pytest.raises(toyrd.ToyrdError, match="n_samples: 1, expected an integer >= 2"):
+        iwae_bound(px, e, d, m, 2, method="mc", n_samples=1)
+
+
+def test_data_states_without_mass_are_ignored():
+    """A data state with p*(x) = 0 contributes nothing, even where its own weights would be 0
+    (they would make IWAE_k = -inf if it counted)."""
+    px = np.array([0.5, 0.5, 0.0])
+    e = np.array([[0.6, 0.4], [0.3, 0.7], [0.5, 0.5]])
+    d = np.array([[0.5, 0.5, 0.0], [0.2, 0.8, 0.0]])  # d(x=2|z) = 0 on the support of e(·|2)
+    m = np.array([0.5, 0.5])
+    for method in ("exact", "quad", "mc"):
+        r = iwae_bound(px, e, d, m, 3, method=method)
+        assert math.isfinite(r.value) and r.method == method
+    assert abs(iwae_bound(px, e, d, m, 1).value - toyrd.elbo(px, e, d, m)) < IDENTITY_TOL
+
+
+def test_enumeration_in_chunks_covers_every_multiset():
+    """One data state with 30 states at k = 5 has C(34, 5) = 278,256 multisets, more than one
+    chunk of 2^18: the chunked sum still equals quadrature."""
+    rng = np.random.default_rng(7)
+    px = np.array([1.0])
+    e = (rng.random(30) ** 2)[None]
+    e /= e.sum()
+    d, m = np.ones((30, 1)), rng.dirichlet(np.ones(30))
+    assert multiset_count(30, 5) > 1 << 18
+    a = iwae_bound(px, e, d, m, 5, method="exact")
+    b = iwae_bound(px, e, d, m, 5, method="quad")
+    assert abs(a.value - b.value) < QUAD_TOL
+
+
+def test_monte_carlo_beyond_one_block_row():
+    """k > 2^22 draws per row: blocks of one row each (not of zero rows)."""
+    from toyrd.quantities._iwae import _mc_one
+
+    pe, logw = np.array([0.25, 0.75]), np.array([0.3, -0.1])
+    mean, var = _mc_one(pe, logw, (1 << 22) + 1, 2, np.random.default_rng(1))
+    assert abs(mean - math.log(pe @ np.exp(logw))) < 1e-3 and var >= 0

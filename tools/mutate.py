@@ -1,0 +1,381 @@
+"""One-line mutation testing for toyrd's core modules, with no dependency beyond pytest.
+
+For each module in TARGETS the script lists one-line mutants — an arithmetic or comparison
+operator swapped, a numeric constant changed, a term of a sum or difference dropped, an
+augmented assignment or a unary minus removed, ``and``/``or`` swapped — applies each in turn to
+the file, runs the module's fast tests (``pytest -x`` under a timeout), restores the file, and
+writes a JSON report: every mutant with its location, its diff and whether the tests killed it.
+A mutant is *killed* when the tests fail or time out, *survived* when they pass.
+
+Usage (from the repository root)::
+
+    python tools/mutate.py                      # every target
+    python tools/mutate.py --only ib iwae       # targets whose path contains these words
+    python tools/mutate.py --only ib --max-mutants 80 --seed 1 --out mutants.json
+    python tools/mutate.py --list --only iwae   # list the mutants, run nothing
+
+The original file is restored after every mutant (also on Ctrl-C, SIGTERM or an error) and
+checked byte-for-byte at the end. The module's cached bytecode is deleted before each run and the
+runs write none, so a mutant of the same size written within the same second as the original
+never runs stale bytecode. A line
+holding ``# no mutate`` is skipped. Equivalent mutants (same behaviour) cannot be told apart
+automatically: survivors are listed for a person to kill with a test or explain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import difflib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Modules to mutate and the fast tests that should catch their mutants. Paths are relative to
+#: the repository root: when a module moves (the package is being split into subpackages), edit
+#: its path here.
+TARGETS = [
+    {
+        "module": "toyrd/_formulas.py",
+        "tests": ["tests/quantities/test_info.py", "tests/quantities/test_formulas_log.py"],
+    },
+    {"module": "toyrd/quantities/_info.py", "tests": ["tests/quantities/test_info.py"]},
+    {"module": "toyrd/quantities/_distributions.py", "tests": ["tests/quantities/test_info.py"]},
+    {"module": "toyrd/quantities/_evaluate.py", "tests": ["tests/quantities/test_info.py"]},
+    {"module": "toyrd/quantities/_optimal.py", "tests": ["tests/quantities/test_optimal.py"]},
+    {
+        "module": "toyrd/quantities/_iwae.py",
+        "tests": ["tests/quantities/test_iwae.py", "tests/quantities/test_iwae_underflow.py"],
+    },
+    {"module": "toyrd/quantities/_ib.py", "tests": ["tests/quantities/test_ib.py"]},
+    {"module": "toyrd/quantities/_ib_points.py", "tests": ["tests/quantities/test_ib.py"]},
+    {"module": "toyrd/quantities/_ib_ba.py", "tests": ["tests/quantities/test_ib.py"]},
+    {"module": "toyrd/quantities/_ib_cluster.py", "tests": ["tests/quantities/test_ib.py"]},
+    {"module": "toyrd/data/_toy.py", "tests": ["tests/data/test_toy.py"]},
+    {"module": "toyrd/objectives.py", "tests": ["tests/test_objectives.py"]},
+    {"module": "toyrd/_validate.py", "tests": ["tests/test_validate.py"]},
+]
+
+#: pytest options for every run: stop at the first failure, skip the slow marker, quiet.
+PYTEST_ARGS = ["-x", "-q", "-m", "not slow", "-p", "no:cacheprovider", "--no-header"]
+
+#: A mutant's run may take this many times the unmutated run (plus TIMEOUT_PAD seconds) before it
+#: counts as killed by a timeout (a mutant that loops forever is caught, not waited for).
+TIMEOUT_FACTOR = 3.0
+TIMEOUT_PAD = 10.0
+
+_BINOP_SWAP = {
+    ast.Add: ast.Sub,
+    ast.Sub: ast.Add,
+    ast.Mult: ast.Div,
+    ast.Div: ast.Mult,
+    ast.FloorDiv: ast.Div,
+    ast.Pow: ast.Mult,
+    ast.MatMult: ast.Mult,
+}
+_CMP_SWAP = {
+    ast.Lt: ast.LtE,
+    ast.LtE: ast.Lt,
+    ast.Gt: ast.GtE,
+    ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq,
+    ast.NotEq: ast.Eq,
+    ast.Is: ast.IsNot,
+    ast.IsNot: ast.Is,
+    ast.In: ast.NotIn,
+    ast.NotIn: ast.In,
+}
+_BOOL_SWAP = {ast.And: ast.Or, ast.Or: ast.And}
+
+
+def _docstring_lines(tree) -> set[int]:
+    """Lines of module, class and function docstrings (strings are never mutated anyway)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                out.update(range(body[0].lineno, body[0].end_lineno + 1))
+    return out
+
+
+def _new_constant(value):
+    """The changed constant for a numeric literal, or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, int):
+        return 1 if value == 0 else (0 if value == 1 else value + 1)
+    return 1.0 if value == 0.0 else value * 10.0
+
+
+def _candidates(tree):
+    """(node, replacement node or None for 'pass', operator name) for every mutation site."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp):
+            swap = _BINOP_SWAP.get(type(node.op))
+            if swap is not None:
+                yield (
+                    node,
+                    ast.BinOp(node.left, swap(), node.right),
+                    f"{type(node.op).__name__}->{swap.__name__}",
+                )
+            if isinstance(node.op, (ast.Add, ast.Sub)):
+                yield node, node.left, f"drop right term of {type(node.op).__name__}"
+                if isinstance(node.op, ast.Add):
+                    yield node, node.right, "drop left term of Add"
+        elif isinstance(node, ast.Compare) and len(node.ops) == 1:
+            swap = _CMP_SWAP.get(type(node.ops[0]))
+            if swap is not None:
+                yield (
+                    node,
+                    ast.Compare(node.left, [swap()], node.comparators),
+                    f"{type(node.ops[0]).__name__}->{swap.__name__}",
+                )
+        elif isinstance(node, ast.BoolOp):
+            swap = _BOOL_SWAP[type(node.op)]
+            yield (
+                node,
+                ast.BoolOp(swap(), node.values),
+                f"{type(node.op).__name__}->{swap.__name__}",
+            )
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.Not)):
+            yield node, node.operand, f"drop {type(node.op).__name__}"
+        elif isinstance(node, ast.Constant):
+            new = _new_constant(node.value)
+            if new is not None:
+                yield node, ast.Constant(new), f"constant {node.value!r}->{new!r}"
+        elif isinstance(node, ast.AugAssign):
+            yield node, None, "drop augmented assignment"
+
+
+def mutants(path: Path):
+    """Every one-line mutant of a file: dicts with line, col, operator, the original and the
+    mutated line (the mutation replaces one node that starts and ends on that line)."""
+    source = path.read_text()
+    lines = source.splitlines(keepends=True)
+    tree = ast.parse(source)
+    skip = _docstring_lines(tree)
+    out = []
+    for node, new, op in _candidates(tree):
+        if node.lineno != node.end_lineno or node.lineno in skip:
+            continue
+        line = lines[node.lineno - 1]
+        if "no mutate" in line:
+            continue
+        # a byte offset in ast is into the UTF-8 encoding of the line
+        raw = line.encode()
+        start, end = node.col_offset, node.end_col_offset
+        if new is None:
+            text = "pass"
+        else:
+            text = ast.unparse(new)
+            if not isinstance(new, ast.Constant):
+                text = f"({text})"
+            elif isinstance(new.value, (int, float)) and not isinstance(new.value, bool):
+                text = repr(new.value)
+        mutated = (raw[:start] + text.encode() + raw[end:]).decode()
+        if mutated == line:
+            continue
+        try:
+            ast.parse("".join(lines[: node.lineno - 1] + [mutated] + lines[node.lineno :]))
+        except SyntaxError:
+            continue
+        out.append(
+            {
+                "line": node.lineno,
+                "col": start,
+                "operator": op,
+                "original": line.rstrip("\n"),
+                "mutated": mutated.rstrip("\n"),
+            }
+        )
+    out.sort(key=lambda m: (m["line"], m["col"], m["operator"]))
+    return out
+
+
+def _drop_bytecode(path: Path):
+    """Remove the cached bytecode of one module, so the next import compiles its source."""
+    for pyc in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
+        pyc.unlink()
+
+
+def _run_tests(tests, timeout):
+    """Run pytest on ``tests``; returns ('passed' | 'failed' | 'timeout', seconds, tail)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="1")
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", *PYTEST_ARGS, *tests],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return "timeout", time.perf_counter() - t0, ""
+    tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or [""]
+    return ("passed" if proc.returncode == 0 else "failed"), time.perf_counter() - t0, tail[0]
+
+
+def run_target(target, *, max_mutants=None, seed=0, log=print):
+    """Mutate one module; returns its report (baseline, mutants with their status, score)."""
+    path = ROOT / target["module"]
+    original = path.read_bytes()
+    found = mutants(path)
+    if target.get("lines"):
+        found = [m for m in found if m["line"] in target["lines"]]
+    chosen = found
+    if max_mutants is not None and len(found) > max_mutants:
+        chosen = sorted(
+            random.Random(seed).sample(found, max_mutants),
+            key=lambda m: (m["line"], m["col"], m["operator"]),
+        )
+    status, base_s, tail = _run_tests(target["tests"], timeout=None)
+    report = {
+        "module": target["module"],
+        "tests": target["tests"],
+        "mutants_found": len(found),
+        "mutants_run": len(chosen),
+        "baseline_seconds": round(base_s, 2),
+        "baseline": status,
+        "mutants": [],
+    }
+    if status != "passed":
+        log(f"{target['module']}: the unmutated tests do not pass ({tail}); skipped")
+        return report
+    timeout = TIMEOUT_FACTOR * base_s + TIMEOUT_PAD
+    text = original.decode()
+    lines = text.splitlines(keepends=True)
+    try:
+        for k, m in enumerate(chosen, 1):
+            new_lines = list(lines)
+            new_lines[m["line"] - 1] = m["mutated"] + (
+                "\n" if lines[m["line"] - 1].endswith("\n") else ""
+            )
+            path.write_text("".join(new_lines))
+            _drop_bytecode(path)  # the mutant never writes bytecode (PYTHONDONTWRITEBYTECODE)
+            try:
+                result, secs, tail = _run_tests(target["tests"], timeout)
+            finally:
+                path.write_bytes(original)
+            m = dict(
+                m,
+                status="survived" if result == "passed" else "killed",
+                result=result,
+                seconds=round(secs, 2),
+                tests_tail=tail,
+                diff="".join(
+                    difflib.unified_diff(
+                        [m["original"] + "\n"],
+                        [m["mutated"] + "\n"],
+                        f"a/{target['module']}:{m['line']}",
+                        f"b/{target['module']}:{m['line']}",
+                    )
+                ),
+            )
+            report["mutants"].append(m)
+            log(
+                f"[{k}/{len(chosen)}] {target['module']}:{m['line']} {m['operator']}: "
+                f"{m['status']} ({result}, {secs:.1f} s)"
+            )
+    finally:
+        path.write_bytes(original)
+        _drop_bytecode(path)
+    assert path.read_bytes() == original, f"{path} was not restored"
+    killed = sum(m["status"] == "killed" for m in report["mutants"])
+    report["killed"], report["survived"] = killed, len(report["mutants"]) - killed
+    report["score"] = killed / len(report["mutants"]) if report["mutants"] else None
+    return report
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        help="mutate only the targets whose module path contains one of these",
+    )
+    ap.add_argument(
+        "--max-mutants",
+        type=int,
+        default=None,
+        help="per module, run a seeded random sample of at most this many mutants",
+    )
+    ap.add_argument("--seed", type=int, default=0, help="seed of that sample")
+    ap.add_argument("--out", default="mutation-report.json", help="JSON report path")
+    ap.add_argument(
+        "--tests", nargs="*", default=None, help="run these test files instead of each target's own"
+    )
+    ap.add_argument(
+        "--line",
+        type=int,
+        nargs="*",
+        default=None,
+        help="mutate only these line numbers (with one target)",
+    )
+    ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    args = ap.parse_args(argv)
+    targets = [
+        dict(t, tests=args.tests or t["tests"], lines=args.line)
+        for t in TARGETS
+        if not args.only or any(word in t["module"] for word in args.only)
+    ]
+    if not targets:
+        ap.error(f"--only {args.only}: no target matches")
+    missing = [t["module"] for t in targets if not (ROOT / t["module"]).is_file()]
+    if missing:
+        ap.error(f"no such module (update TARGETS): {', '.join(missing)}")
+    if args.list:
+        for t in targets:
+            for m in mutants(ROOT / t["module"]):
+                print(
+                    f"{t['module']}:{m['line']}:{m['col']} {m['operator']}: {m['mutated'].strip()}"
+                )
+        return 0
+    # SIGTERM (a timeout, a kill) unwinds like Ctrl-C, so the finally blocks restore the file.
+    signal.signal(signal.SIGTERM, _interrupt)
+    started = time.time()
+    reports = [run_target(t, max_mutants=args.max_mutants, seed=args.seed) for t in targets]
+    killed = sum(r.get("killed", 0) for r in reports)
+    run = sum(len(r["mutants"]) for r in reports)
+    summary = {
+        "killed": killed,
+        "survived": run - killed,
+        "score": killed / run if run else None,
+        "seconds": round(time.time() - started, 1),
+        "python": sys.version.split()[0],
+        "pytest_args": PYTEST_ARGS,
+        "modules": reports,
+    }
+    Path(args.out).write_text(json.dumps(summary, indent=1) + "\n")
+    for r in reports:
+        if r["mutants"]:
+            print(
+                f"{r['module']}: {r['killed']}/{len(r['mutants'])} killed "
+                f"({100 * r['score']:.1f} %) of {r['mutants_found']} found"
+            )
+    if run:
+        print(f"total: {killed}/{run} killed ({100 * killed / run:.1f} %); report in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
