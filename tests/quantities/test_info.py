@@ -221,3 +221,11 @@ def test_module_docstrings_run():
     """The examples in toyrd.quantities's docstrings are true."""
     result = doctest.testmod(toyrd.quantities._info, raise_on_error=False)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_reference_density_of_the_wrong_length_is_named():
+    """evaluate(r=…) with an r over other states than p*: one TableError with both sizes (a
+    mutant of this message survived tools/mutate.py)."""
+    px, e, m = np.array([0.5, 0.5]), np.eye(2), np.array([0.5, 0.5])
+    with pytest.raises(toyrd.TableError, match=r"^r: has 3 entries, expected n_x = 2$"):
+        toyrd.evaluate(px, e, np.eye(2), m, r=[0.2, 0.3, 0.5])
