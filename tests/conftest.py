@@ -4,6 +4,8 @@
 * ``ci``: 1,000 examples per property, ``derandomize=True`` and no example database, so a CI run
   is reproducible; chosen automatically when the environment variable ``CI`` is set (any value
   but "", "0", "false", "no").
+* ``mutation``: the dev example count, derandomised and with no database — ``tools/mutate.py``
+  uses it, so whether a mutant is killed does not depend on the luck of one run.
 
 Both use ``deadline=None`` (the machine is shared; timing belongs in ``benchmarks/``) and
 ``print_blob=True`` so a failure prints the line that reproduces it. Override with
@@ -35,6 +37,7 @@ _COMMON = dict(deadline=None, print_blob=True, suppress_health_check=[HealthChec
 settings.register_profile("dev", max_examples=100, **_COMMON)
 # ci: no example database either, so a run depends on nothing but the code (no replayed failures).
 settings.register_profile("ci", max_examples=1000, derandomize=True, database=None, **_COMMON)
+settings.register_profile("mutation", max_examples=100, derandomize=True, database=None, **_COMMON)
 
 _ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 settings.load_profile("ci" if _ci else "dev")

@@ -63,8 +63,18 @@ TARGETS = [
     {"module": "toyrd/_validate.py", "tests": ["tests/test_validate.py"]},
 ]
 
-#: pytest options for every run: stop at the first failure, skip the slow marker, quiet.
-PYTEST_ARGS = ["-x", "-q", "-m", "not slow", "-p", "no:cacheprovider", "--no-header"]
+#: pytest options for every run: stop at the first failure, skip the slow marker, quiet, and the
+#: derandomised ``mutation`` Hypothesis profile (tests/conftest.py), so a report is reproducible.
+PYTEST_ARGS = [
+    "-x",
+    "-q",
+    "-m",
+    "not slow",
+    "-p",
+    "no:cacheprovider",
+    "--no-header",
+    "--hypothesis-profile=mutation",
+]
 
 #: A mutant's run may take this many times the unmutated run (plus TIMEOUT_PAD seconds) before it
 #: counts as killed by a timeout (a mutant that loops forever is caught, not waited for).
