@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import difflib
 import json
 import os
@@ -33,6 +34,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -221,27 +223,147 @@ def _drop_bytecode(path: Path):
         pyc.unlink()
 
 
-def _run_tests(tests, timeout):
-    """Run pytest on ``tests``; returns ('passed' | 'failed' | 'timeout', seconds, tail)."""
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="1")
-    t0 = time.perf_counter()
+class _Recorder:
+    """pytest plugin for the baseline run: line coverage of one module, with each line's
+    coverage context set to the id of the test that ran it, and every test's duration."""
+
+    def __init__(self, module: Path, data_file: Path):
+        import coverage
+
+        self.cov = coverage.Coverage(data_file=str(data_file), include=[str(module)])
+        self.module = module
+        self.durations: dict[str, float] = {}
+
+    def pytest_configure(self, config):
+        self.cov.start()
+
+    def pytest_runtest_protocol(self, item, nextitem):
+        self.cov.switch_context(item.nodeid)
+
+    def pytest_runtest_logreport(self, report):
+        self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + report.duration
+
+    def pytest_unconfigure(self, config):
+        self.cov.stop()
+        self.cov.save()
+        data = self.cov.get_data()
+        by_line = data.contexts_by_lineno(str(self.module)) if data.measured_files() else {}
+        _, statements, _, missing, _ = self.cov.analysis2(str(self.module))
+        self.result = {
+            "by_line": {int(k): sorted(v) for k, v in by_line.items()},
+            "statements": sorted(statements),
+            "missing": sorted(missing),
+            "durations": self.durations,
+        }
+
+
+def _child_pytest(args, log_path: Path, recorder=None):
+    """In a forked child: run pytest on args with output to log_path; never returns."""
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "pytest", *PYTEST_ARGS, *tests],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-    except subprocess.TimeoutExpired:
-        return "timeout", time.perf_counter() - t0, ""
-    tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or [""]
-    return ("passed" if proc.returncode == 0 else "failed"), time.perf_counter() - t0, tail[0]
+        os.setpgid(0, 0)  # its own process group, so a timeout kills what it started too
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.chdir(ROOT)
+        sys.path.insert(0, str(ROOT))
+        sys.dont_write_bytecode = True
+        import pytest
+
+        # hypothesis was imported before pytest here, so pytest cannot rewrite its plugin's asserts
+        quiet = ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+        rc = pytest.main([*PYTEST_ARGS, *quiet, *args], plugins=[recorder] if recorder else [])
+        if recorder is not None:
+            (log_path.with_suffix(".cov.json")).write_text(json.dumps(recorder.result))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(int(rc))
+    except BaseException:  # noqa: BLE001 - a child reports any failure as a failed run
+        import traceback
+
+        traceback.print_exc()
+        os._exit(99)
 
 
-def run_target(target, *, max_mutants=None, seed=0, log=print):
-    """Mutate one module; returns its report (baseline, mutants with their status, score)."""
+def _run_tests(tests, timeout, *, fork=True, recorder=None):
+    """Run pytest on ``tests``; returns ('passed' | 'failed' | 'timeout', seconds, tail).
+
+    With ``fork`` (POSIX), a child forked from this process runs ``pytest.main``: numpy, scipy,
+    hypothesis, pytest and jax are imported once here, never toyrd, so every child imports the
+    module under test afresh from disk and pays no interpreter start-up."""
+    t0 = time.perf_counter()
+    if not fork:
+        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="1")
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "pytest", *PYTEST_ARGS, *tests],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            return "timeout", time.perf_counter() - t0, ""
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-1:] or [""]
+        return ("passed" if proc.returncode == 0 else "failed"), time.perf_counter() - t0, tail[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        log_path = Path(tmp) / "pytest.log"
+        pid = os.fork()
+        if pid == 0:
+            _child_pytest(tests, log_path, recorder)
+        status = None
+        while status is None:
+            done, code = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = "passed" if os.waitstatus_to_exitcode(code) == 0 else "failed"
+            elif timeout is not None and time.perf_counter() - t0 > timeout:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                status = "timeout"
+            else:
+                time.sleep(0.01)
+        secs = time.perf_counter() - t0
+        text = log_path.read_text(errors="replace") if log_path.exists() else ""
+        if recorder is not None and status == "passed":
+            result = json.loads(log_path.with_suffix(".cov.json").read_text())
+            result["by_line"] = {int(k): v for k, v in result["by_line"].items()}  # JSON keys
+            recorder.result = result
+    tail = text.strip().splitlines()[-1:] or [""]
+    return status, secs, tail[0]
+
+
+def _preload():
+    """Import the heavy dependencies of the tests once, before any fork (never toyrd)."""
+    assert "toyrd" not in sys.modules, "the mutation driver must not import toyrd"
+    for name in ("numpy", "scipy.special", "scipy.optimize", "hypothesis", "pytest", "jax"):
+        with contextlib.suppress(ImportError):
+            __import__(name)
+    with contextlib.suppress(ImportError):
+        import hypothesis.extra.numpy  # noqa: F401
+
+
+def _selection(m, cov, all_tests):
+    """The tests to run first for a mutant: those that executed its line, fastest first.
+    Returns (tests, why): a line never executed needs no run; an import-time-only line (or one
+    coverage does not map) gets the whole list."""
+    line = m["line"]
+    if cov is None:
+        return all_tests, "all"
+    contexts = [c for c in cov["by_line"].get(line, []) if c]
+    if contexts:
+        contexts.sort(key=lambda c: cov["durations"].get(c, 0.0))
+        return contexts, "covering"
+    if line in cov["missing"]:
+        return [], "not executed"
+    return all_tests, "all"
+
+
+def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print):
+    """Mutate one module; returns its report (baseline, mutants with their status, score).
+
+    A mutant first runs only the tests whose coverage reached its line (fastest first); if they
+    all pass, the target's whole test list runs, so a survivor has survived every test."""
     path = ROOT / target["module"]
     original = path.read_bytes()
     found = mutants(path)
@@ -253,7 +375,12 @@ def run_target(target, *, max_mutants=None, seed=0, log=print):
             random.Random(seed).sample(found, max_mutants),
             key=lambda m: (m["line"], m["col"], m["operator"]),
         )
-    status, base_s, tail = _run_tests(target["tests"], timeout=None)
+    recorder = None
+    if fork:
+        tmp_cov = Path(tempfile.mkdtemp()) / ".coverage"
+        recorder = _Recorder(path.resolve(), tmp_cov)
+    status, base_s, tail = _run_tests(target["tests"], timeout=None, fork=fork, recorder=recorder)
+    cov = getattr(recorder, "result", None)
     report = {
         "module": target["module"],
         "tests": target["tests"],
@@ -275,16 +402,24 @@ def run_target(target, *, max_mutants=None, seed=0, log=print):
             new_lines[m["line"] - 1] = m["mutated"] + (
                 "\n" if lines[m["line"] - 1].endswith("\n") else ""
             )
+            first, why = _selection(m, cov, target["tests"])
             path.write_text("".join(new_lines))
             _drop_bytecode(path)  # the mutant never writes bytecode (PYTHONDONTWRITEBYTECODE)
             try:
-                result, secs, tail = _run_tests(target["tests"], timeout)
+                if not first:
+                    result, secs, tail = "passed", 0.0, "line never executed by the tests"
+                else:
+                    result, secs, tail = _run_tests(first, timeout, fork=fork)
+                    if result == "passed" and first is not target["tests"]:
+                        result, more, tail = _run_tests(target["tests"], timeout, fork=fork)
+                        secs += more
             finally:
                 path.write_bytes(original)
             m = dict(
                 m,
                 status="survived" if result == "passed" else "killed",
                 result=result,
+                first_run=why,
                 seconds=round(secs, 2),
                 tests_tail=tail,
                 diff="".join(
@@ -299,7 +434,7 @@ def run_target(target, *, max_mutants=None, seed=0, log=print):
             report["mutants"].append(m)
             log(
                 f"[{k}/{len(chosen)}] {target['module']}:{m['line']} {m['operator']}: "
-                f"{m['status']} ({result}, {secs:.1f} s)"
+                f"{m['status']} ({result}, {why}, {secs:.1f} s)"
             )
     finally:
         path.write_bytes(original)
@@ -342,6 +477,11 @@ def main(argv=None):
         help="mutate only these line numbers (with one target)",
     )
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument(
+        "--no-fork",
+        action="store_true",
+        help="run every mutant's whole test list in a fresh interpreter (slower; no coverage)",
+    )
     args = ap.parse_args(argv)
     targets = [
         dict(t, tests=args.tests or t["tests"], lines=args.line)
@@ -362,8 +502,13 @@ def main(argv=None):
         return 0
     # SIGTERM (a timeout, a kill) unwinds like Ctrl-C, so the finally blocks restore the file.
     signal.signal(signal.SIGTERM, _interrupt)
+    fork = hasattr(os, "fork") and not args.no_fork
+    if fork:
+        _preload()
     started = time.time()
-    reports = [run_target(t, max_mutants=args.max_mutants, seed=args.seed) for t in targets]
+    reports = [
+        run_target(t, max_mutants=args.max_mutants, seed=args.seed, fork=fork) for t in targets
+    ]
     killed = sum(r.get("killed", 0) for r in reports)
     run = sum(len(r["mutants"]) for r in reports)
     summary = {
