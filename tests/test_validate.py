@@ -361,3 +361,49 @@ def test_sum_tolerance_boundary_is_exact_to_one_float():
             for bad in (outside, far):
                 with pytest.raises(TableError, match=r"expected 1 ± 1e-10$"):
                     check("t", np.full(shape, bad))
+
+
+def test_fast_path_accepts_only_clean_float64_tables_and_copies_them():
+    """The one-pass check (``_valid_float64``) takes float64 ndarrays of the right rank with
+    entries >= 0 and sums within SUM_TOL / 2, and returns a copy; anything else (other types,
+    ranks, dtypes, NaN, inf, a negative, a sum nearer the edge) falls through (None) to the full
+    check, which then accepts exactly what the rule accepts."""
+    from toyrd._validate import _valid_float64
+
+    e = np.array([[0.25, 0.75], [1.0, 0.0]])
+    got = _valid_float64(e, 2, rows=True)
+    assert got is not e and np.array_equal(got, e)  # a copy: the caller's array is never shared
+    v = np.array([0.5, 0.5])
+    assert np.array_equal(_valid_float64(v, 1, rows=False), v)
+    joint = np.full((2, 2), 0.25)
+    assert np.array_equal(_valid_float64(joint, 2, rows=False), joint)
+    near = 0.4 * SUM_TOL
+    assert _valid_float64(np.array([[0.5, 0.5 + near], [1.0, 0.0]]), 2, rows=True) is not None
+    assert _valid_float64(np.array([0.5, 0.5 + near]), 1, rows=False) is not None
+    edge = 0.6 * SUM_TOL  # inside the rule, outside the fast test: the full check accepts
+    row_edge = np.array([[0.5, 0.5 + edge], [1.0, 0.0]])
+    vec_edge = np.array([0.5, 0.5 - edge])
+    assert _valid_float64(row_edge, 2, rows=True) is None
+    assert _valid_float64(vec_edge, 1, rows=False) is None
+    np.testing.assert_array_equal(as_conditional("encoder", row_edge), row_edge)
+    np.testing.assert_array_equal(as_distribution("px", vec_edge), vec_edge)
+    # every row just inside: the 2-norm test fails although each row passes the rule
+    many = np.full((30, 1), 1.0 + 0.3 * SUM_TOL)
+    assert _valid_float64(many, 2, rows=True) is None
+    np.testing.assert_array_equal(as_conditional("encoder", many), many)
+    for bad, ndim in (
+        (e.astype(np.float32), 2),
+        (e.tolist(), 2),
+        (np.eye(2, dtype=int), 2),
+        (v, 2),
+        (e, 1),
+        (np.empty((0, 2)), 2),
+        (np.array([[np.nan, 1.0], [1.0, 0.0]]), 2),
+        (np.array([[np.inf, 1.0], [1.0, 0.0]]), 2),
+        (np.array([[-1e-300, 1.0], [1.0, 0.0]]), 2),
+    ):
+        assert _valid_float64(bad, ndim, rows=True) is None, bad
+    assert _valid_float64(np.array([1.5, -0.5]), 1, rows=False) is None
+    assert _valid_float64(np.array([0.5, 0.5 + 2 * SUM_TOL]), 1, rows=False) is None
+    with pytest.raises(TableError, match=r"^encoder: entry \(0, 0\) is -1e-300"):
+        as_conditional("encoder", np.array([[-1e-300, 1.0], [1.0, 0.0]]))

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from toyrd._backend import xlogy
 
 __all__ = [
@@ -202,6 +204,12 @@ def quantities(px, enc, dec, mar, ref, pzx=None):
     numpy arrays take :func:`_quantities_numpy` (the same sums, each table's log taken once)."""
     if _backend(enc) == "numpy":
         return _quantities_numpy(px, enc, dec, mar, ref, pzx)
+    return _quantities_generic(px, enc, dec, mar, ref, pzx)
+
+
+def _quantities_generic(px, enc, dec, mar, ref, pzx=None):
+    """:func:`quantities` from the named formulas, on any backend (the definition the numpy
+    path is tested against)."""
     pe = encoder_joint(px, enc)
     q = pe.sum(0)
     r, d = rate_distortion(px, enc, dec, mar)
@@ -226,52 +234,73 @@ def quantities(px, enc, dec, mar, ref, pzx=None):
 
 
 def _quantities_numpy(px, enc, dec, mar, ref, pzx=None):
-    """:func:`quantities` for numpy: the same terms (each ``xlogy(a, b).sum()`` above is
-    ``_wsum(a, log b)`` here), every table's log taken once and reused, each weighted sum one
-    ``np.vdot`` and each marginal one matrix-vector product (g = Σ_z p_d(z, ·) is m @ d) — a
-    third of the generic path's numpy calls. Agrees with it to float64 rounding (summation
-    order); tested in tests/quantities/test_info.py."""
-    import numpy as np
+    """:func:`quantities` for numpy in few calls: every ``xlogy(a, b).sum()`` above is a dot
+    product of ``a`` with ``log b``, every table's log is taken once, and the vector sums come
+    from two small matrix products — W_z[i, j] = Σ_z Z_i log Z_j over the rows (m, q) and
+    W_x[i, j] = Σ_x X_i log X_j over the rows (p*, g, d̄[, r]); g and d̄ are one product (m; q) @ d.
 
-    with np.errstate(divide="ignore"):  # log 0 = -inf, as xlogy's convention needs
+    The two mutual informations use the rows' normalisation (validated to SUM_TOL):
+    I_e = Σ p_e log e − Σ q log q and I_d = Σ p_d log d − Σ g log g, which is
+    Σ p log(p / (marginal × marginal)) once Σ_z e(z|x) = 1 and Σ_x d(x|z) = 1. A 0 meeting a
+    log 0 (the dot products' NaN) is redone elementwise with 0 · log 0 = 0. Agrees with the
+    generic path to float64 rounding (tested in tests/quantities/test_info.py)."""
+    n_x, n_z = enc.shape
+    own_ref = ref is px
+    with np.errstate(divide="ignore", invalid="ignore"):  # log 0 = -inf; 0 · -inf is redone
         pe, pd = px[:, None] * enc, mar[:, None] * dec
-        q, g = px @ enc, mar @ dec  # q(z), and g(x) = Σ_z p_d(z, x)
-        dbar = q @ dec
-        pe_x, m_sum = pe @ np.ones(enc.shape[1]), pd @ np.ones(dec.shape[1])  # the row marginals
-        le, ld, lpe, lpd = np.log(enc), np.log(dec), np.log(pe), np.log(pd)
-        lm, lpx, lref, lq, lg, ldbar = (np.log(a) for a in (mar, px, ref, q, g, dbar))
-        h_neg = _wsum(px, lpx)  # Σ p* log p* = −H
-        b_m, q_lq, px_lref = _wsum(q, lm), _wsum(q, lq), _wsum(px, lref)
-        d = -_wsum(pe, ld.T)
-        r = _wsum(pe, le) - b_m
+        zs = np.empty((2, n_z))  # rows m, q
+        zs[0] = mar
+        np.matmul(px, enc, out=zs[1])
+        xs = np.empty((3 if own_ref else 4, n_x))  # rows p*, g, d̄ (, r)
+        xs[0] = px
+        np.matmul(zs, dec, out=xs[1:3])
+        if not own_ref:
+            xs[3] = ref
+        le, ld, lz, lx = np.log(enc), np.log(dec), np.log(zs), np.log(xs)
+        wz, wx = (zs @ lz.T).tolist(), (xs @ lx.T).tolist()
+        pe_le, pe_ld, pd_ld, pd_le = (float(np.vdot(pe, le)), float(np.vdot(pe, ld.T)),
+                                      float(np.vdot(pd, ld)), float(np.vdot(pd, le.T)))  # fmt: skip
+        if math.isnan(sum(wz[0] + wz[1] + wx[0] + wx[1]) + pe_le + pe_ld + pd_ld + pd_le):
+            wz, wx = _xlog_rows(zs, lz).tolist(), _xlog_rows(xs, lx).tolist()
+            pe_le, pe_ld, pd_ld, pd_le = (_wsum(pe, le), _wsum(pe, ld.T), _wsum(pd, ld),
+                                          _wsum(pd, le.T))  # fmt: skip
+        (m_lm, m_lq), (q_lm, q_lq) = wz
+        (h_neg, px_lg, px_ldbar, *px_r), (g_lpx, g_lg, _, *g_r) = wx[0], wx[1]  # h_neg = −H
+        px_lref, g_lref = (h_neg, g_lpx) if own_ref else (px_r[0], g_r[0])
+        d, r = -pe_ld, pe_le - q_lm
         out = {
             "H": -h_neg,
             "D": d,
             "R": r,
             "ELBO": -(r + d),
-            "I_e": _wsum(pe, lpe) - _wsum(pe_x, np.log(pe_x)) - q_lq,
-            "I_d": _wsum(pd, lpd) - _wsum(m_sum, np.log(m_sum)) - _wsum(g, lg),
-            "E": _wsum(pd, le.T) - _wsum(mar, lm),
-            "G": _wsum(pd, ld) - _wsum(g, lref),
+            "I_e": pe_le - q_lq,
+            "I_d": pd_ld - g_lg,
+            "E": pd_le - m_lm,
+            "G": pd_ld - g_lref,
             "U": -d - px_lref,
             "S": h_neg - px_lref,
-            "kl_q_m": q_lq - b_m,
-            "kl_pstar_g": h_neg - _wsum(px, lg),
-            "kl_pstar_dbar": h_neg - _wsum(px, ldbar),
+            "kl_q_m": q_lq - q_lm,
+            "kl_pstar_g": h_neg - px_lg,
+            "kl_pstar_dbar": h_neg - px_ldbar,
         }
         if pzx is not None:
-            j = pzx @ enc
-            out["I_zstar"] = sum(
-                _wsum(a, np.log(a)) * sign for a, sign in ((j, 1), (j.sum(1), -1), (j.sum(0), -1))
+            j = pzx @ enc  # p(z*, z)
+            pc, pz = j.sum(1), j.sum(0)  # p(z*) and q(z) as the joint's own marginals
+            out["I_zstar"] = float(
+                _wsum(j, np.log(j)) - _wsum(pc, np.log(pc)) - _wsum(pz, np.log(pz))
             )
     return out
+
+
+def _xlog_rows(v, log_v):
+    """W[i, j] = Σ_k v[i, k] log_v[j, k] with 0 · log 0 = 0 (numpy)."""
+    prod = v[:, None, :] * log_v[None, :, :]
+    return np.where(v[:, None, :] == 0, 0.0, prod).sum(-1)
 
 
 def _wsum(a, log_b):
     """Σ a · log_b with 0 · log_b = 0 (numpy; ``a`` >= 0, ``log_b`` in [-inf, inf)): one dot
     product, redone elementwise only when a 0 meets a log 0 (the dot's NaN)."""
-    import numpy as np
-
     s = np.vdot(a, log_b)
     if math.isnan(s):
         s = np.vdot(a, np.where(a == 0, 0.0, log_b))

@@ -75,7 +75,11 @@ def evaluate(
     if ref.shape != px.shape:
         raise TableError(f"r: has {ref.shape[0]} entries, expected n_x = {px.shape[0]}")
     joint = None if pzx is None else check_true_joint(pzx, px)
-    out = {k: scaled(v, base) for k, v in F.quantities(px, e, d, m, ref, joint).items()}
+    values = F.quantities(px, e, d, m, ref, joint)
+    if base is None:
+        out = {k: float(v) for k, v in values.items()}
+    else:
+        out = {k: scaled(v, base) for k, v in values.items()}
     if distributions:
         q = F.encoder_joint(px, e).sum(0)
         out.update(
@@ -108,7 +112,7 @@ def check_true_joint(pzx, px) -> np.ndarray:
         raise TableError(f"pzx: has {shape[1]} columns, expected n_x = {px.shape[0]}")
     joint = as_joint("pzx", pzx)
     gap = np.abs(joint.sum(0) - px)
-    if np.max(gap) > SUM_TOL:
+    if not gap.max() <= SUM_TOL:
         x = int(np.argmax(gap))
         raise TableError(
             f"pzx: its column sums (the x-marginal) differ from px by more than "
