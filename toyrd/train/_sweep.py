@@ -90,7 +90,7 @@ def grid(
     """The list of run configurations (dicts with :data:`CONFIG_FIELDS`), validated.
 
     ``dtype=None``: each objective's :func:`toyrd.train.default_dtype` ("mixed" or "float64");
-    ``f64_steps``: the float64 steps of a mixed run (None: ``steps // 10``).
+    ``f64_steps``: the float64 steps of a mixed run (None: :func:`~toyrd.train.default_f64_steps`).
 
     Order: objective, hyper, family, init scale, seed (the last varies fastest).
     """

@@ -263,13 +263,14 @@ def train_configs(
             jnp.asarray(bar.token, jnp.int32),
         )
         p_final, hist = jax.block_until_ready(run(*args))
-        p64 = {k: jnp.asarray(v, jnp.float64) for k, v in p_final.items()}
-        if last:
-            p64 = {k: jnp.moveaxis(v, -1, 0) for k, v in p64.items()}
-        enc, dec, mar = jax.vmap(lambda p: fam.tables(p, n_x))(p64)
-        enc, dec, mar = (np.asarray(a, dtype=np.float64) for a in (enc, dec, mar))
-        hist = [np.asarray(h, dtype=np.float64) for h in hist]
-        p_np = {k: np.asarray(v, dtype=np.float64) for k, v in p64.items()}
+    # The rest in numpy: eager jax ops here would each compile a small program in every process
+    # (too short for the persistent cache), about half a second of a warm `toyrd sweep`.
+    p_np = {k: np.asarray(v, dtype=np.float64) for k, v in p_final.items()}
+    if last:
+        p_np = {k: np.ascontiguousarray(np.moveaxis(v, -1, 0)) for k, v in p_np.items()}
+    rows = [fam.tables({k: v[i] for k, v in p_np.items()}, n_x) for i in range(len(configs))]
+    enc, dec, mar = (np.stack([r[j] for r in rows]).astype(np.float64) for j in range(3))
+    hist = [np.asarray(h, dtype=np.float64) for h in hist]
     wall = time.perf_counter() - t0
     records = []
     for c in configs:
