@@ -262,8 +262,9 @@ def _quantities_numpy(px, enc, dec, mar, ref, pzx=None):
                                       float(np.vdot(pd, ld)), float(np.vdot(pd, le.T)))  # fmt: skip
         if math.isnan(sum(wz[0] + wz[1] + wx[0] + wx[1]) + pe_le + pe_ld + pd_ld + pd_le):
             wz, wx = _xlog_rows(zs, lz).tolist(), _xlog_rows(xs, lx).tolist()
-            pe_le, pe_ld, pd_ld, pd_le = (_wsum(pe, le), _wsum(pe, ld.T), _wsum(pd, ld),
-                                          _wsum(pd, le.T))  # fmt: skip
+            pe_le, pe_ld, pd_ld, pd_le = (
+                float(_wsum(a, b)) for a, b in ((pe, le), (pe, ld.T), (pd, ld), (pd, le.T))
+            )
         (m_lm, m_lq), (q_lm, q_lq) = wz
         (h_neg, px_lg, px_ldbar, *px_r), (g_lpx, g_lg, _, *g_r) = wx[0], wx[1]  # h_neg = −H
         px_lref, g_lref = (h_neg, g_lpx) if own_ref else (px_r[0], g_r[0])
@@ -285,10 +286,12 @@ def _quantities_numpy(px, enc, dec, mar, ref, pzx=None):
         }
         if pzx is not None:
             j = pzx @ enc  # p(z*, z)
-            pc, pz = j.sum(1), j.sum(0)  # p(z*) and q(z) as the joint's own marginals
-            out["I_zstar"] = float(
-                _wsum(j, np.log(j)) - _wsum(pc, np.log(pc)) - _wsum(pz, np.log(pz))
-            )
+            # Σ j log j − Σ p(z*) log p(z*) − Σ p(z) log p(z), the marginals the joint's own:
+            # one log and one signed dot product over the three, laid end to end
+            parts = np.concatenate((j.ravel(), j.sum(1), j.sum(0)))
+            sign = np.ones(parts.size)
+            sign[j.size :] = -1.0
+            out["I_zstar"] = float(_wsum(parts * sign, np.log(parts)))
     return out
 
 

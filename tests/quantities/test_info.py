@@ -251,3 +251,13 @@ def test_numpy_quantities_are_the_generic_formulas(m, other_ref, with_pzx):
     assert set(got) == set(want)
     for key in want:
         assert_identity(got[key], want[key], what=key)
+
+
+def test_evaluate_returns_python_floats_also_where_zero_meets_log_zero():
+    """Every scalar of evaluate is a plain Python float, on dense tables and on one-hot tables
+    where the numpy path redoes its sums elementwise (0 · log 0)."""
+    toy = toyrd.toy_data()
+    n = toy.px.size
+    for e in (np.full((n, n), 1.0 / n), np.eye(n)):
+        out = toyrd.evaluate(toy.px, e, np.eye(n), toy.px, pzx=toy.pzx)
+        assert all(type(out[k]) is float for k in out), {k: type(v) for k, v in out.items()}
