@@ -38,6 +38,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Modules to mutate and the fast tests that should catch their mutants. Paths are relative to
@@ -223,6 +225,10 @@ def _drop_bytecode(path: Path):
         pyc.unlink()
 
 
+#: Suffix of the coverage context of a test's setup and teardown (fixtures).
+SETUP = "@setup"
+
+
 class _Recorder:
     """pytest plugin for the baseline run: line coverage of one module, with each line's
     coverage context set to the id of the test that ran it, and every test's duration."""
@@ -237,8 +243,20 @@ class _Recorder:
     def pytest_configure(self, config):
         self.cov.start()
 
-    def pytest_runtest_protocol(self, item, nextitem):
+    # Lines run while fixtures are set up or torn down get the context "<id>@setup": what a
+    # fixture computes can reach later tests (session fixtures), so their mutants are checked
+    # against the whole test list. Lines run in a test's body get the test's id.
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        self.cov.switch_context(item.nodeid + SETUP)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_call(self, item):
         self.cov.switch_context(item.nodeid)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_teardown(self, item):
+        self.cov.switch_context(item.nodeid + SETUP)
 
     def pytest_runtest_logreport(self, report):
         self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + report.duration
@@ -344,19 +362,28 @@ def _preload():
 
 
 def _selection(m, cov, all_tests):
-    """The tests to run first for a mutant: those that executed its line, fastest first.
-    Returns (tests, why): a line never executed needs no run; an import-time-only line (or one
-    coverage does not map) gets the whole list."""
+    """(tests to run first, why, confirm): the tests that executed the mutant's line, fastest
+    first. ``confirm``: if they all pass, run the whole list too — needed when the line also ran
+    at import time or in a fixture (its effect can reach tests that never ran it); a line run
+    only inside test bodies can change no other test, so its covering tests decide. A line never
+    executed needs no run; a line coverage does not map (a continuation line) gets the whole
+    list."""
     line = m["line"]
     if cov is None:
-        return all_tests, "all"
-    contexts = [c for c in cov["by_line"].get(line, []) if c]
-    if contexts:
-        contexts.sort(key=lambda c: cov["durations"].get(c, 0.0))
-        return contexts, "covering"
+        return all_tests, "all", False
+    contexts = cov["by_line"].get(line, [])
+    tests = sorted(
+        {c.removesuffix(SETUP) for c in contexts if c},
+        key=lambda c: cov["durations"].get(c, 0.0),
+    )
+    shared = any(not c or c.endswith(SETUP) for c in contexts)
+    if tests:
+        return tests, "covering" + (", then all" if shared else ""), shared
+    if contexts:  # import time only
+        return all_tests, "all", False
     if line in cov["missing"]:
-        return [], "not executed"
-    return all_tests, "all"
+        return [], "not executed", False
+    return all_tests, "all", False
 
 
 def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print):
@@ -402,15 +429,19 @@ def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print):
             new_lines[m["line"] - 1] = m["mutated"] + (
                 "\n" if lines[m["line"] - 1].endswith("\n") else ""
             )
-            first, why = _selection(m, cov, target["tests"])
+            first, why, confirm = _selection(m, cov, target["tests"])
             path.write_text("".join(new_lines))
             _drop_bytecode(path)  # the mutant never writes bytecode (PYTHONDONTWRITEBYTECODE)
             try:
                 if not first:
                     result, secs, tail = "passed", 0.0, "line never executed by the tests"
                 else:
-                    result, secs, tail = _run_tests(first, timeout, fork=fork)
-                    if result == "passed" and first is not target["tests"]:
+                    limit = timeout
+                    if cov is not None and first is not target["tests"]:  # the subset's share
+                        spent = sum(cov["durations"].get(t, 0.0) for t in first)
+                        limit = min(timeout, TIMEOUT_FACTOR * spent + TIMEOUT_PAD)
+                    result, secs, tail = _run_tests(first, limit, fork=fork)
+                    if result == "passed" and confirm:
                         result, more, tail = _run_tests(target["tests"], timeout, fork=fork)
                         secs += more
             finally:
