@@ -47,8 +47,9 @@ SCHEDULES = ("cosine", "constant")
 DTYPES = ("float64", "float32", "mixed")
 #: Objectives whose ``toyrd train`` / ``toyrd sweep`` runs default to dtype "mixed" (measured on
 #: the toy, 64-128 seeds: the ELBO gap ends below the float64 run's, β / λ final losses agree
-#: within seed noise). target_rate stays float64: a float32 path crosses the kink of |σ − R|
-#: differently and ends ~5 % further above σ on average (docs/benchmarks.md).
+#: within seed noise). target_rate stays float64: at the default 2000 steps its mixed runs end
+#: with mean |R − σ| = 0.0157 against 0.0152 in float64 (64 seeds) — a float32 path crosses the
+#: kink of |σ − R| differently.
 MIXED_OBJECTIVES = ("elbo", "beta", "rda")
 
 
