@@ -285,13 +285,11 @@ def _quantities_numpy(px, enc, dec, mar, ref, pzx=None):
             "kl_pstar_dbar": h_neg - px_ldbar,
         }
         if pzx is not None:
-            j = pzx @ enc  # p(z*, z)
-            # Σ j log j − Σ p(z*) log p(z*) − Σ p(z) log p(z), the marginals the joint's own:
-            # one log and one signed dot product over the three, laid end to end
-            parts = np.concatenate((j.ravel(), j.sum(1), j.sum(0)))
-            sign = np.ones(parts.size)
-            sign[j.size :] = -1.0
-            out["I_zstar"] = float(_wsum(parts * sign, np.log(parts)))
+            # I(z; z*) = Σ j log j − Σ p(z*) log p(z*) − Σ q log q, j = p(z*, z) = pzx @ e; its
+            # z-marginal is q = p* @ e (pzx's columns sum to p*, validated to SUM_TOL)
+            j = pzx @ enc
+            pc = j.sum(1)
+            out["I_zstar"] = float(_wsum(j, np.log(j)) - _wsum(pc, np.log(pc)) - q_lq)
     return out
 
 
