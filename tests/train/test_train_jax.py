@@ -170,7 +170,7 @@ def test_mixed_precision_ends_on_the_bound_with_a_float64_history():
     gap = q["R"] + q["D"] - H
     assert np.all(gap < MIXED_GAP_TOL) and np.all(gap > -IDENTITY_TOL)
     assert res.history["R"].dtype == np.float64 and res.history["R"].shape == (3, 101)
-    assert res.configs[0]["dtype"] == "mixed" and res.configs[0]["f64_steps"] == 100
+    assert res.configs[0]["dtype"] == "mixed" and res.configs[0]["f64_steps"] == 60
     # the last history entry is the exact value of the returned float64 tables
     np.testing.assert_allclose(res.history["R"][:, -1], q["R"], rtol=0, atol=IDENTITY_TOL)
 
@@ -320,16 +320,17 @@ def test_bump_underflow_at_init_trains_finite():
     assert abs(res.history["R"][0, -1] - q["R"]) < IDENTITY_TOL
 
 
-def test_default_float64_finish_is_about_100_steps_on_the_stride():
+def test_default_float64_finish_is_about_50_steps_on_the_stride():
     """default_f64_steps: F64_STEPS rounded up to the stride, at most a tenth of the run (rounded
     down to the stride), never under one stride — and what TrainConfig.validate() fills in."""
     from toyrd.train import F64_STEPS, TrainConfig, default_f64_steps
 
-    assert F64_STEPS == 100
-    assert default_f64_steps(3000, 30) == 120  # 100 rounded up to the stride
-    assert default_f64_steps(2000, 20) == 100
+    assert F64_STEPS == 50
+    assert default_f64_steps(3000, 30) == 60  # 50 rounded up to the stride
+    assert default_f64_steps(2000, 20) == 60
+    assert default_f64_steps(5000, 50) == 50
     assert default_f64_steps(200, 2) == 20  # a tenth of a short run
     assert default_f64_steps(10, 1) == 1
     assert default_f64_steps(100, 100) == 100  # one stride at least
     cfg = TrainConfig(steps=3000, dtype="mixed").validate()
-    assert cfg.history_stride == 30 and cfg.f64_steps == 120
+    assert cfg.history_stride == 30 and cfg.f64_steps == 60

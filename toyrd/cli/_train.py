@@ -35,7 +35,7 @@ def _training_options(p):
         "--f64-steps",
         type=int,
         default=None,
-        help="--dtype mixed: final steps in float64 (default about 100, at most steps // 10)",
+        help="--dtype mixed: final steps in float64 (default about 50, at most steps // 10)",
     )
 
 
