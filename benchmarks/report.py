@@ -313,9 +313,9 @@ def section_figure2(res) -> str:
         [
             "command",
             "runs",
-            "cold s (first run)",
-            "min s",
-            "CPU s (first run)",
+            "cold s (new compilation cache)",
+            "warm s (second run, same cache)",
+            "CPU s (cold run)",
             "usable cores",
             "target s",
             "files",
@@ -325,7 +325,7 @@ def section_figure2(res) -> str:
                 f"`{res['command']}`",
                 res["runs"],
                 res["cold_s"],
-                res["min_s"],
+                res.get("warm_s", res["min_s"]),
                 res.get("cold_cpu_s"),
                 res.get("usable_cores"),
                 res["target_s"],
@@ -847,6 +847,14 @@ def targets(data) -> list:
         rows.append(
             ["`toyrd figure2` ≤ 15 s cold", f"{fmt(fg['cold_s'])} s{cpu}", fg["cold_s"] <= 15]
         )
+        if fg.get("warm_s") is not None:
+            rows.append(
+                [
+                    "`toyrd figure2`, second run (warm compilation cache) faster than cold",
+                    f"{fmt(fg['warm_s'])} s",
+                    fg["warm_s"] < fg["cold_s"],
+                ]
+            )
     return rows
 
 
