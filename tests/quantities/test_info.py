@@ -261,3 +261,38 @@ def test_evaluate_returns_python_floats_also_where_zero_meets_log_zero():
     for e in (np.full((n, n), 1.0 / n), np.eye(n)):
         out = toyrd.evaluate(toy.px, e, np.eye(n), toy.px, pzx=toy.pzx)
         assert all(type(out[k]) is float for k in out), {k: type(v) for k, v in out.items()}
+
+
+def test_evaluate_in_bits_divides_every_quantity_by_log_2():
+    """base=2: each quantity is the nats value / ln 2 (the default base=None stays in nats)."""
+    toy = toyrd.toy_data()
+    n = toy.px.size
+    e = np.full((n, n), 1.0 / n)
+    e[:, 0] += 0.5 / n
+    e /= e.sum(1, keepdims=True)
+    nats = toyrd.evaluate(toy.px, e, np.eye(n), toy.px, pzx=toy.pzx)
+    bits = toyrd.evaluate(toy.px, e, np.eye(n), toy.px, pzx=toy.pzx, base=2)
+    assert set(bits) == set(nats)
+    for k in nats:
+        assert_identity(bits[k], nats[k] / math.log(2), what=k)
+    assert bits["H"] != nats["H"]
+
+
+def test_true_joint_columns_near_the_tolerance_are_accepted_and_beyond_it_refused():
+    """pzx's column sums may differ from px by up to SUM_TOL each: many columns off by 0.8·SUM_TOL
+    (past the fast path's 2-norm test, inside the rule) are accepted as given; one column off by
+    3·SUM_TOL is refused, naming the column."""
+    from toyrd import SUM_TOL
+    from toyrd.quantities import check_true_joint
+
+    px = np.full(10, 0.1)
+    pzx = np.stack([px * 0.3, px * 0.7])
+    near = pzx.copy()
+    near[0, :5] += 0.8 * SUM_TOL
+    near[0, 5:] -= 0.8 * SUM_TOL  # the total stays 1: only the column sums move
+    np.testing.assert_array_equal(check_true_joint(near, px), near)
+    far = pzx.copy()
+    far[0, 3] += 3 * SUM_TOL
+    far[0, np.arange(10) != 3] -= 3 * SUM_TOL / 9  # the total stays 1, the others stay inside
+    with pytest.raises(toyrd.TableError, match=r"^pzx: its column sums .* \(column 3: "):
+        check_true_joint(far, px)
