@@ -407,3 +407,77 @@ def test_fast_path_accepts_only_clean_float64_tables_and_copies_them():
     assert _valid_float64(np.array([0.5, 0.5 + 2 * SUM_TOL]), 1, rows=False) is None
     with pytest.raises(TableError, match=r"^encoder: entry \(0, 0\) is -1e-300"):
         as_conditional("encoder", np.array([[-1e-300, 1.0], [1.0, 0.0]]))
+
+
+def test_clean_float64_tables_never_reach_the_entry_by_entry_check(monkeypatch):
+    """The common case is the fast path: four float64 tables with matching sizes come back from
+    check_model (and each from as_distribution / as_conditional / as_joint) without the full
+    check running; anything else still goes through it."""
+    import toyrd._validate as V
+
+    def full_check(*args, **kwargs):
+        raise AssertionError("the full check ran for clean float64 tables")
+
+    px, e = np.array([0.25, 0.75]), np.array([[0.5, 0.5, 0.0], [0.1, 0.2, 0.7]])
+    d, m = np.full((3, 2), 0.5), np.array([0.2, 0.3, 0.5])
+    monkeypatch.setattr(V, "_as_float_array", full_check)
+    out = V.check_model(px, e, d, m)
+    assert all(np.array_equal(a, b) for a, b in zip(out, (px, e, d, m)))
+    V.as_distribution("px", px)
+    V.as_conditional("encoder", e)
+    V.as_joint("pzx", np.full((2, 2), 0.25))
+    with pytest.raises(AssertionError, match="the full check ran"):  # a list is not the case
+        V.as_distribution("px", [0.25, 0.75])
+
+
+@pytest.mark.parametrize(
+    "px, enc, dec, mar, rule",
+    [
+        (np.full(3, 1 / 3), np.eye(2), np.eye(2), np.full(2, 0.5), r"^encoder: has 2 rows .* 3"),
+        (np.full(2, 0.5), np.eye(2), np.full((3, 2), 0.5), np.full(2, 0.5), r"^decoder: shape"),
+        (np.full(2, 0.5), np.eye(2), np.full((2, 3), 1 / 3), np.full(2, 0.5), r"^decoder: shape"),
+        (np.full(2, 0.5), np.eye(2), np.eye(2), np.full(3, 1 / 3), r"^marginal: has 3 entries"),
+    ],
+)
+def test_sizes_of_clean_float64_tables_are_checked(px, enc, dec, mar, rule):
+    """Each table valid on its own (the fast path) but the sizes disagree: one TableError."""
+    with pytest.raises(TableError, match=rule):
+        check_model(px, enc, dec, mar)
+
+
+def test_sums_match_is_the_strict_half_tolerance_test():
+    """sums_match: True only when ‖sums − target‖₂ <= SUM_TOL / 2 (then every entry is within the
+    rule); False leaves the decision to the entry-by-entry rule."""
+    from toyrd._validate import sums_match
+
+    target = np.array([0.3, 0.7])
+    assert sums_match(target.copy(), target)
+    assert sums_match(target + np.array([0.3, -0.3]) * SUM_TOL, target)  # ‖·‖ = 0.42 tol
+    assert not sums_match(target + np.array([0.4, -0.4]) * SUM_TOL, target)  # 0.57 tol
+    assert not sums_match(target + np.array([0.6, 0.0]) * SUM_TOL, target)
+    assert not sums_match(target + 0.6, target)
+    assert not sums_match(np.array([np.nan, 0.7]), target)
+
+
+def test_the_first_bad_entry_is_named_not_a_zero_before_it():
+    """A zero is a valid probability: the error names the negative entry after it."""
+    with pytest.raises(TableError, match=r"^encoder: entry \(0, 1\) is -0.5, probabilities"):
+        as_conditional("encoder", [[0.0, -0.5, 1.5]])
+    with pytest.raises(TableError, match=r"^px: entry 1 is -0.5, probabilities"):
+        as_distribution("px", [0.0, -0.5, 1.5])
+
+
+@pytest.mark.parametrize(
+    "value, ok",
+    [(1, True), (np.int64(3), True), (0, False), (-1, False), (True, False), (2.0, False),
+     ("2", False), (None, False)],
+)  # fmt: skip
+def test_check_int_takes_integers_at_or_above_the_minimum_and_no_bools(value, ok):
+    from toyrd._validate import check_int
+
+    if ok:
+        assert check_int("steps", value, 1) == int(value) and type(check_int("s", value, 1)) is int
+    else:
+        with pytest.raises(ToyrdError, match=r"^steps: .*, expected an integer >= 1$"):
+            check_int("steps", value, 1)
+    assert check_int("steps", 1, 1) == 1  # the minimum itself is allowed
