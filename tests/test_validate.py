@@ -421,7 +421,10 @@ def test_clean_float64_tables_never_reach_the_entry_by_entry_check(monkeypatch):
     px, e = np.array([0.25, 0.75]), np.array([[0.5, 0.5, 0.0], [0.1, 0.2, 0.7]])
     d, m = np.full((3, 2), 0.5), np.array([0.2, 0.3, 0.5])
     monkeypatch.setattr(V, "_as_float_array", full_check)
-    out = V.check_model(px, e, d, m)
+    with monkeypatch.context() as mp:  # check_model: one call for the four tables together
+        mp.setattr(V, "as_distribution", full_check)
+        mp.setattr(V, "as_conditional", full_check)
+        out = V.check_model(px, e, d, m)
     assert all(np.array_equal(a, b) for a, b in zip(out, (px, e, d, m)))
     V.as_distribution("px", px)
     V.as_conditional("encoder", e)
