@@ -489,7 +489,7 @@ def test_check_int_takes_integers_at_or_above_the_minimum_and_no_bools(value, ok
 def test_normalize_true_rescales_even_tables_already_within_the_tolerance():
     """normalize=True always divides by the sums, also when they are within SUM_TOL of 1 (where
     the fast path would accept the table as given)."""
-    off = 1.0 + 0.4 * SUM_TOL
+    off = 1.0 + 0.3 * SUM_TOL  # every table passes the fast test (‖row sums − 1‖₂ = 0.42 tol)
     px, e = np.array([0.25, 0.75]) * off, np.array([[0.5, 0.5], [0.25, 0.75]]) * off
     d, m = np.eye(2) * off, np.array([0.5, 0.5]) * off
     for a in check_model(px, e, d, m, normalize=True):
