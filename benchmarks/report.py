@@ -757,6 +757,17 @@ def targets(data) -> list:
                         abs(fit["exponent"] - 1) <= 0.15,
                     ]
                 )
+    ev = _ok(data, "eval")
+    if ev and ev.get("single"):
+        one = ev["single"]
+        rows.append(
+            [
+                "`toyrd.evaluate` ≤ 50 µs for one 30 × 30 model (full validation, 14 "
+                "quantities and I(z;z*); median)",
+                f"{fmt(one['evaluate_us'])} µs (min {fmt(one['evaluate_min_us'])} µs)",
+                one["evaluate_us"] <= 50.0,
+            ]
+        )
     tr = _ok(data, "train")
     rt = train_ratios(tr) if tr else {}
     if rt:
