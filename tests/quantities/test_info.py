@@ -296,3 +296,39 @@ def test_true_joint_columns_near_the_tolerance_are_accepted_and_beyond_it_refuse
     far[0, np.arange(10) != 3] -= 3 * SUM_TOL / 9  # the total stays 1, the others stay inside
     with pytest.raises(toyrd.TableError, match=r"^pzx: its column sums .* \(column 3: "):
         check_true_joint(far, px)
+
+
+@pytest.mark.parametrize(
+    "base", [0, 0.0, 1, 1.0, -2, -0.5, math.inf, math.nan, True, False, np.True_, "2", [2]]
+)
+def test_check_base_refuses_each_boundary(base):
+    """A base must be a finite real number > 0 other than 1: 0, 1, negatives, inf, NaN, bools
+    (True == 1 and False == 0 are not numbers here) and non-numbers are one ToyrdError."""
+    with pytest.raises(toyrd.ToyrdError, match=r"^base: .*expected None \(nats\) or a finite"):
+        toyrd.quantities.check_base(base)
+    with pytest.raises(toyrd.ToyrdError, match=r"^base: "):
+        toyrd.entropy([0.5, 0.5], base=base)
+
+
+@pytest.mark.parametrize("base", [0.5, 1.5, 2, np.int64(10), np.float32(2.0), math.e])
+def test_check_base_accepts_every_other_positive_base(base):
+    """Bases in (0, 1) are allowed too (logarithms to them are negative): H in base b is
+    H / log b, so a fair coin has -1 'bits' in base 1/2."""
+    assert toyrd.quantities.check_base(base) == float(base)
+    assert_identity(toyrd.entropy([0.5, 0.5], base=base), math.log(2) / math.log(float(base)))
+    assert toyrd.quantities.check_base(None) is None
+
+
+def test_size_mismatches_name_both_sizes():
+    """kl, generative_bound_g and latent_information name the two sizes that disagree (with
+    non-square tables, so rows and columns cannot be confused)."""
+    with pytest.raises(toyrd.TableError, match=r"^q: has 3 entries, expected 2 to match p$"):
+        toyrd.kl([0.5, 0.5], [0.2, 0.3, 0.5])
+    d = np.full((2, 3), 1 / 3)  # n_z = 2, n_x = 3
+    with pytest.raises(toyrd.TableError, match=r"^r: has 4 entries, expected n_x = 3$"):
+        toyrd.generative_bound_g(d, [0.5, 0.5], r=np.full(4, 0.25))
+    e = np.full((4, 5), 1 / 5)  # n_x = 4, n_z = 5
+    with pytest.raises(
+        toyrd.TableError, match=r"^pzx: has 3 columns, expected n_x = 4 to match the encoder$"
+    ):
+        toyrd.latent_information(np.full((2, 3), 1 / 6), e)
