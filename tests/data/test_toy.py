@@ -171,9 +171,7 @@ def test_the_toy_depends_on_the_range_only_through_its_units(shift, scale):
     """Moving and stretching [low, high) together with the means gives the same p(z*, x), and
     the solved noise in the new units (s · scale): only (h − low) / (high − low) matters."""
     base = toy_data()
-    toy = toy_data(
-        low=shift, high=shift + scale, means=(shift + scale / 3, shift + 2 * scale / 3)
-    )
+    toy = toy_data(low=shift, high=shift + scale, means=(shift + scale / 3, shift + 2 * scale / 3))
     _check_toy(toy, n_bins=30, p0=0.7, target=0.5)
     np.testing.assert_allclose(toy.pzx, base.pzx, rtol=1e-9, atol=1e-15)
     assert toy.noise == pytest.approx(base.noise * scale, rel=1e-9)
