@@ -332,3 +332,20 @@ def test_size_mismatches_name_both_sizes():
         toyrd.TableError, match=r"^pzx: has 3 columns, expected n_x = 4 to match the encoder$"
     ):
         toyrd.latent_information(np.full((2, 3), 1 / 6), e)
+
+
+def test_true_joint_column_exactly_sum_tol_off_is_accepted():
+    """The rule refuses column sums that differ from px by *more* than SUM_TOL: a column of mass
+    exactly SUM_TOL where p*(x) = 0 (a gap of exactly 1e-10, representable because px is 0
+    there; the other columns give that mass back) is accepted; twice that is refused."""
+    from toyrd import SUM_TOL
+    from toyrd.quantities import check_true_joint
+
+    px = np.array([0.5, 0.5, 0.0])
+    half = 0.25 - SUM_TOL / 2  # the other columns give the mass back, half of it each
+    pzx = np.array([[0.25, 0.25, SUM_TOL], [half, half, 0.0]])
+    assert abs(pzx.sum(0)[2] - px[2]) == SUM_TOL
+    np.testing.assert_array_equal(check_true_joint(pzx, px), pzx)
+    pzx[0, 2], pzx[1, :2] = 2 * SUM_TOL, 0.25 - SUM_TOL
+    with pytest.raises(toyrd.TableError, match=r"^pzx: its column sums .* \(column 2: "):
+        check_true_joint(pzx, px)
