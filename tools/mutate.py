@@ -27,7 +27,9 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import datetime
 import difflib
+import hashlib
 import json
 import os
 import random
@@ -45,26 +47,74 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Modules to mutate and the fast tests that should catch their mutants. Paths are relative to
 #: the repository root: when a module moves (the package is being split into subpackages), edit
 #: its path here.
+_Q = "tests/quantities/"
+#: Every fast test file that exercises the module: a mutant first runs only the tests whose
+#: coverage reached its line, so a long list costs one baseline run, not one per mutant.
 TARGETS = [
     {
         "module": "toyrd/_formulas.py",
-        "tests": ["tests/quantities/test_info.py", "tests/quantities/test_formulas_log.py"],
+        "tests": [
+            *(_Q + f for f in ("test_info.py", "test_formulas_log.py", "test_properties.py")),
+            *(_Q + f for f in ("test_optimal.py", "test_source_claims.py", "test_batch.py")),
+            "tests/test_objectives.py",
+            "tests/test_validate.py",
+            "tests/test_bad_input.py",
+        ],
     },
-    {"module": "toyrd/quantities/_info.py", "tests": ["tests/quantities/test_info.py"]},
-    {"module": "toyrd/quantities/_distributions.py", "tests": ["tests/quantities/test_info.py"]},
-    {"module": "toyrd/quantities/_evaluate.py", "tests": ["tests/quantities/test_info.py"]},
-    {"module": "toyrd/quantities/_optimal.py", "tests": ["tests/quantities/test_optimal.py"]},
+    {
+        "module": "toyrd/quantities/_info.py",
+        "tests": [
+            *(_Q + f for f in ("test_info.py", "test_properties.py", "test_source_claims.py")),
+            "tests/test_validate.py",
+            "tests/test_bad_input.py",
+        ],
+    },
+    {
+        "module": "toyrd/quantities/_distributions.py",
+        "tests": [
+            *(_Q + f for f in ("test_info.py", "test_properties.py", "test_source_claims.py")),
+            _Q + "test_optimal.py",
+            "tests/test_validate.py",
+            "tests/test_bad_input.py",
+        ],
+    },
+    {
+        "module": "toyrd/quantities/_evaluate.py",
+        "tests": [
+            *(_Q + f for f in ("test_info.py", "test_properties.py", "test_source_claims.py")),
+            _Q + "test_batch.py",
+            "tests/test_validate.py",
+            "tests/test_bad_input.py",
+        ],
+    },
+    {
+        "module": "toyrd/quantities/_optimal.py",
+        "tests": [
+            *(_Q + f for f in ("test_optimal.py", "test_properties.py", "test_source_claims.py")),
+            "tests/test_validate.py",
+            "tests/test_bad_input.py",
+        ],
+    },
     {
         "module": "toyrd/quantities/_iwae.py",
-        "tests": ["tests/quantities/test_iwae.py", "tests/quantities/test_iwae_underflow.py"],
+        "tests": [
+            *(_Q + f for f in ("test_iwae.py", "test_iwae_underflow.py", "test_iwae_posterior.py")),
+            "tests/test_bad_input.py",
+        ],
     },
-    {"module": "toyrd/quantities/_ib.py", "tests": ["tests/quantities/test_ib.py"]},
-    {"module": "toyrd/quantities/_ib_points.py", "tests": ["tests/quantities/test_ib.py"]},
-    {"module": "toyrd/quantities/_ib_ba.py", "tests": ["tests/quantities/test_ib.py"]},
-    {"module": "toyrd/quantities/_ib_cluster.py", "tests": ["tests/quantities/test_ib.py"]},
-    {"module": "toyrd/data/_toy.py", "tests": ["tests/data/test_toy.py"]},
+    {"module": "toyrd/quantities/_ib.py", "tests": [_Q + "test_ib.py"]},
+    {"module": "toyrd/quantities/_ib_points.py", "tests": [_Q + "test_ib.py"]},
+    {"module": "toyrd/quantities/_ib_ba.py", "tests": [_Q + "test_ib.py"]},
+    {"module": "toyrd/quantities/_ib_cluster.py", "tests": [_Q + "test_ib.py"]},
+    {
+        "module": "toyrd/data/_toy.py",
+        "tests": ["tests/data/test_toy.py", "tests/test_bad_input.py"],
+    },
     {"module": "toyrd/objectives.py", "tests": ["tests/test_objectives.py"]},
-    {"module": "toyrd/_validate.py", "tests": ["tests/test_validate.py"]},
+    {
+        "module": "toyrd/_validate.py",
+        "tests": ["tests/test_validate.py", "tests/test_bad_input.py", _Q + "test_info.py"],
+    },
 ]
 
 #: pytest options for every run: stop at the first failure, skip the slow marker, quiet, and the
@@ -410,6 +460,7 @@ def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print):
     cov = getattr(recorder, "result", None)
     report = {
         "module": target["module"],
+        "sha256": hashlib.sha256(original).hexdigest(),  # the source the verdicts are about
         "tests": target["tests"],
         "mutants_found": len(found),
         "mutants_run": len(chosen),
@@ -475,6 +526,15 @@ def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print):
     report["killed"], report["survived"] = killed, len(report["mutants"]) - killed
     report["score"] = killed / len(report["mutants"]) if report["mutants"] else None
     return report
+
+
+def _git(*args) -> str:
+    """Output of a git command in the repository ('' when git is unavailable)."""
+    try:
+        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
 
 
 def _interrupt(signum, frame):
@@ -543,6 +603,12 @@ def main(argv=None):
     killed = sum(r.get("killed", 0) for r in reports)
     run = sum(len(r["mutants"]) for r in reports)
     summary = {
+        "command": " ".join(
+            ["python", "tools/mutate.py", *(argv if argv is not None else sys.argv[1:])]
+        ),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _git("rev-parse", "HEAD"),
+        "dirty": _git("status", "--porcelain", "--", "toyrd", "tests", "tools") or None,
         "killed": killed,
         "survived": run - killed,
         "score": killed / run if run else None,
