@@ -13,6 +13,8 @@ Usage (from the repository root)::
     python tools/mutate.py --only ib iwae       # targets whose path contains these words
     python tools/mutate.py --only ib --max-mutants 80 --seed 1 --out mutants.json
     python tools/mutate.py --list --only iwae   # list the mutants, run nothing
+    python tools/mutate.py --survivors-of old.json --out new.json   # after adding tests: run
+                                                # only old.json's survivors (same sources)
 
 The original file is restored after every mutant (also on Ctrl-C, SIGTERM or an error) and
 checked byte-for-byte at the end. The module's cached bytecode is deleted before each run and the
@@ -436,17 +438,33 @@ def _selection(m, cov, all_tests):
     return all_tests, "all", False
 
 
-def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print):
+def _mutant_key(m):
+    return m["line"], m["col"], m["operator"], m["mutated"]
+
+
+def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print, previous=None):
     """Mutate one module; returns its report (baseline, mutants with their status, score).
 
     A mutant first runs only the tests whose coverage reached its line (fastest first); if they
-    all pass, the target's whole test list runs, so a survivor has survived every test."""
+    all pass, the target's whole test list runs, so a survivor has survived every test.
+
+    ``previous``: this module's report from an earlier run of the same source (the same mutants,
+    line for line): only its survivors run again, and the report keeps its other verdicts — a
+    test added since can kill a survivor, not revive a killed mutant."""
     path = ROOT / target["module"]
     original = path.read_bytes()
     found = mutants(path)
     if target.get("lines"):
         found = [m for m in found if m["line"] in target["lines"]]
     chosen = found
+    if previous is not None:
+        if {_mutant_key(m) for m in previous["mutants"]} != {_mutant_key(m) for m in found}:
+            raise SystemExit(
+                f"{target['module']} changed since the previous report (other mutants): "
+                "run it whole"
+            )
+        again = {_mutant_key(m) for m in previous["mutants"] if m["status"] == "survived"}
+        chosen = [m for m in found if _mutant_key(m) in again]
     if max_mutants is not None and len(found) > max_mutants:
         chosen = sorted(
             random.Random(seed).sample(found, max_mutants),
@@ -522,6 +540,11 @@ def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print):
         path.write_bytes(original)
         _drop_bytecode(path)
     assert path.read_bytes() == original, f"{path} was not restored"
+    if previous is not None:
+        rerun = {_mutant_key(m): m for m in report["mutants"]}
+        report["mutants"] = [rerun.get(_mutant_key(m), m) for m in previous["mutants"]]
+        report["mutants_run"] = len(report["mutants"])
+        report["rerun"] = len(rerun)
     killed = sum(m["status"] == "killed" for m in report["mutants"])
     report["killed"], report["survived"] = killed, len(report["mutants"]) - killed
     report["score"] = killed / len(report["mutants"]) if report["mutants"] else None
@@ -569,6 +592,13 @@ def main(argv=None):
     )
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     ap.add_argument(
+        "--survivors-of",
+        metavar="REPORT",
+        default=None,
+        help="run again only the survivors of this earlier report (same sources) and write the "
+        "merged report",
+    )
+    ap.add_argument(
         "--no-fork",
         action="store_true",
         help="run every mutant's whole test list in a fresh interpreter (slower; no coverage)",
@@ -579,6 +609,11 @@ def main(argv=None):
         for t in TARGETS
         if not args.only or any(word in t["module"] for word in args.only)
     ]
+    previous = {}
+    if args.survivors_of:
+        before = json.loads(Path(args.survivors_of).read_text())
+        previous = {r["module"]: r for r in before["modules"]}
+        targets = [t for t in targets if t["module"] in previous]
     if not targets:
         ap.error(f"--only {args.only}: no target matches")
     missing = [t["module"] for t in targets if not (ROOT / t["module"]).is_file()]
@@ -598,7 +633,14 @@ def main(argv=None):
         _preload()
     started = time.time()
     reports = [
-        run_target(t, max_mutants=args.max_mutants, seed=args.seed, fork=fork) for t in targets
+        run_target(
+            t,
+            max_mutants=args.max_mutants,
+            seed=args.seed,
+            fork=fork,
+            previous=previous.get(t["module"]),
+        )
+        for t in targets
     ]
     killed = sum(r.get("killed", 0) for r in reports)
     run = sum(len(r["mutants"]) for r in reports)
@@ -612,6 +654,9 @@ def main(argv=None):
         "killed": killed,
         "survived": run - killed,
         "score": killed / run if run else None,
+        "merged_from": (
+            {k: before.get(k) for k in ("command", "date", "commit")} if args.survivors_of else None
+        ),
         "seconds": round(time.time() - started, 1),
         "python": sys.version.split()[0],
         "pytest_args": PYTEST_ARGS,
