@@ -457,15 +457,23 @@ def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print, previo
     if target.get("lines"):
         found = [m for m in found if m["line"] in target["lines"]]
     chosen = found
+    sample_seed = None
     if previous is not None:
-        if {_mutant_key(m) for m in previous["mutants"]} != {_mutant_key(m) for m in found}:
+        before, now = {_mutant_key(m) for m in previous["mutants"]}, {_mutant_key(m) for m in found}
+        same = (
+            previous["sha256"] == hashlib.sha256(original).hexdigest()
+            if previous.get("sha256")
+            else before <= now and (before == now or previous["mutants_run"] < len(found))
+        )
+        if not same or previous["mutants_found"] != len(found):
             raise SystemExit(
                 f"{target['module']} changed since the previous report (other mutants): "
-                "run it whole"
+                "run it again"
             )
         again = {_mutant_key(m) for m in previous["mutants"] if m["status"] == "survived"}
         chosen = [m for m in found if _mutant_key(m) in again]
-    if max_mutants is not None and len(found) > max_mutants:
+    elif max_mutants is not None and len(found) > max_mutants:
+        sample_seed = seed
         chosen = sorted(
             random.Random(seed).sample(found, max_mutants),
             key=lambda m: (m["line"], m["col"], m["operator"]),
@@ -482,6 +490,7 @@ def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print, previo
         "tests": target["tests"],
         "mutants_found": len(found),
         "mutants_run": len(chosen),
+        "sample_seed": sample_seed,  # a seeded random sample of the mutants, or None: all
         "baseline_seconds": round(base_s, 2),
         "baseline": status,
         "mutants": [],
@@ -545,6 +554,9 @@ def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print, previo
         report["mutants"] = [rerun.get(_mutant_key(m), m) for m in previous["mutants"]]
         report["mutants_run"] = len(report["mutants"])
         report["rerun"] = len(rerun)
+        for k in ("sample_seed",):
+            if k in previous:
+                report[k] = previous[k]
     killed = sum(m["status"] == "killed" for m in report["mutants"])
     report["killed"], report["survived"] = killed, len(report["mutants"]) - killed
     report["score"] = killed / len(report["mutants"]) if report["mutants"] else None
