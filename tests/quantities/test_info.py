@@ -349,3 +349,39 @@ def test_true_joint_column_exactly_sum_tol_off_is_accepted():
     pzx[0, 2], pzx[1, :2] = 2 * SUM_TOL, 0.25 - SUM_TOL
     with pytest.raises(toyrd.TableError, match=r"^pzx: its column sums .* \(column 2: "):
         check_true_joint(pzx, px)
+
+
+#: One kind of zero at a time, so exactly one of the numpy fast path's dot products meets
+#: 0 · log 0 (a NaN) while the others stay finite or -inf: each must still send evaluate to the
+#: elementwise redo. (q(z) and g(x) stay positive in all three.)
+_ONE_ZERO = {
+    "encoder": (  # e(z|x) = 0 once: only Σ p_e log e is NaN (Σ p_d log e is -inf: E = -inf)
+        np.array([[0.7, 0.3], [0.0, 1.0], [0.5, 0.5]]),
+        np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]),
+        np.array([0.4, 0.6]),
+    ),
+    "decoder": (  # d(x|z) = 0 once, where p_e > 0: only Σ p_d log d is NaN (D = +inf)
+        np.array([[0.7, 0.3], [0.4, 0.6], [0.5, 0.5]]),
+        np.array([[0.2, 0.8, 0.0], [0.6, 0.3, 0.1]]),
+        np.array([0.4, 0.6]),
+    ),
+    "marginal": (  # m(z) = 0 once: only Σ m log m is NaN (R = +inf)
+        np.array([[0.7, 0.3], [0.4, 0.6], [0.5, 0.5]]),
+        np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]),
+        np.array([0.0, 1.0]),
+    ),
+}
+
+
+@pytest.mark.parametrize("which", sorted(_ONE_ZERO))
+def test_a_single_zero_gives_the_definitions_not_nan(which):
+    """A zero in one table only (encoder, decoder or marginal): every quantity of evaluate equals
+    the loop reference of the definitions (0 · log 0 = 0), infinities included, no NaN."""
+    import reference  # tests/reference.py
+
+    px = np.array([0.2, 0.3, 0.5])
+    e, d, m = _ONE_ZERO[which]
+    got = toyrd.evaluate(px, e, d, m)
+    want = reference.evaluate(px, e, d, m)
+    for key, value in want.items():
+        assert_identity(got[key], value, what=f"{which}: {key}")
