@@ -644,6 +644,9 @@ def main(argv=None):
     if fork:
         _preload()
     started = time.time()
+    # the commit the run starts from (tests committed later cannot have decided its verdicts)
+    commit = _git("rev-parse", "HEAD")
+    dirty = _git("status", "--porcelain", "--", "toyrd", "tests", "tools") or None
     reports = [
         run_target(
             t,
@@ -661,8 +664,8 @@ def main(argv=None):
             ["python", "tools/mutate.py", *(argv if argv is not None else sys.argv[1:])]
         ),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _git("rev-parse", "HEAD"),
-        "dirty": _git("status", "--porcelain", "--", "toyrd", "tests", "tools") or None,
+        "commit": commit,
+        "dirty": dirty,
         "killed": killed,
         "survived": run - killed,
         "score": killed / run if run else None,
