@@ -187,7 +187,7 @@ def check_model(px, encoder, decoder=None, marginal=None, *, normalize: bool = F
     if not normalize and decoder is not None and marginal is not None:
         fast = (
             _valid_float64(px, 1, rows=False),
-            _valid_float64(encoder, 2, rows=True),
+            _valid_float64(encoder, 3, rows=True),
             _valid_float64(decoder, 2, rows=True),
             _valid_float64(marginal, 1, rows=False),
         )

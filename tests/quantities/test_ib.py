@@ -491,3 +491,47 @@ def test_bad_tables(toy, toy_frontier):
         ib_gap(toy.pzx, np.full((29, 3), 1 / 3), toy_frontier)
     with pytest.raises(toyrd.ToyrdError, match="rate"):
         ib_frontier_at(toy_frontier, -0.1)
+
+
+# ----------------------------------------------------------------------------- boundaries
+
+
+def test_maximal_correlation_ignores_states_without_mass_and_is_0_for_one_class():
+    """ρ_m over the states of positive mass only: a zero column (a data state p*(x) = 0) or a
+    zero row (a class of mass 0) changes nothing; one class or one data state leaves no
+    dependence, ρ_m = 0."""
+    pzx = np.array([[0.3, 0.1, 0.1], [0.1, 0.1, 0.3]])
+    rho = maximal_correlation(pzx)
+    assert rho > 0.3
+    wider = np.insert(pzx, 1, 0.0, axis=1)  # a data state of mass 0
+    assert abs(maximal_correlation(wider) - rho) < IDENTITY_TOL
+    taller = np.vstack([pzx, np.zeros(3)])  # a class of mass 0
+    assert abs(maximal_correlation(taller) - rho) < IDENTITY_TOL
+    assert maximal_correlation(np.array([[0.2, 0.3, 0.5]])) == 0.0
+    assert maximal_correlation(np.array([[0.4], [0.6]])) == 0.0
+
+
+def test_the_smallest_allowed_refine_and_betas_are_accepted():
+    """refine = 0 (no refinement pass: the first sweep's envelope) and β in [0, 1) (allowed,
+    where the trivial encoder is optimal) are valid arguments."""
+    pzx = _small_joint((2, 5), 3)
+    fr0 = ib_frontier(pzx, refine=0)
+    fr = ib_frontier(pzx)
+    assert fr0.rate.size <= fr.rate.size and fr0.rate[0] == 0.0
+    assert np.all(ib_frontier_at(fr0, fr.rate) <= fr.relevance + IDENTITY_TOL)  # an inner bound
+    low = ib_frontier(pzx, betas=[0.0, 0.5, 2.0, 50.0])
+    assert low.rate[0] == 0.0 and low.relevance[-1] > 0.0
+
+
+def test_two_state_codes_reach_the_zero_rate_slope():
+    """With n_z = 2 the peeled two-state codes are allowed too: the first vertex of the toy's
+    restricted frontier still has slope s*."""
+    fr = ib_frontier(toyrd.toy_data().pzx, n_z=2)
+    assert abs(fr.relevance[1] / fr.rate[1] - fr.slope0) < 1e-6
+
+
+def test_gap_uses_the_encoders_number_of_latent_states():
+    """ib_gap without a frontier builds one with n_z = the encoder's columns (not its rows)."""
+    pzx = _small_joint((2, 5), 4)
+    e = np.random.default_rng(5).dirichlet(np.ones(2), 5)  # 5 data states, 2 latent states
+    assert ib_gap(pzx, e) == ib_gap(pzx, e, ib_frontier(pzx, n_z=2))
