@@ -601,3 +601,33 @@ def test_best_tilt_finds_nothing_without_dependence_or_with_one_class():
     """best_tilt returns (None, 0) when no tilt has a positive ratio: one class, or z* ⊥ x."""
     assert ibc.best_tilt(np.array([[0.2, 0.3, 0.5]])) == (None, 0.0)
     assert ibc.best_tilt(np.outer([0.3, 0.7], [0.2, 0.5, 0.3])) == (None, 0.0)
+
+
+def test_states_without_mass_change_nothing():
+    """A data state with p*(x) = 0 or a class with p(z*) = 0 adds no point and moves no vertex:
+    the frontier equals the one without it (the search may visit other encoders, so to the
+    claim)."""
+    pzx = _small_joint((2, 5), 9)
+    fr = ib_frontier(pzx)
+    rates = np.linspace(0, fr.rate[-1], 50)
+    for wider in (np.insert(pzx, 2, 0.0, axis=1), np.vstack([pzx, np.zeros(5)])):
+        other = ib_frontier(wider)
+        assert np.max(np.abs(ib_frontier_at(other, rates) - ib_frontier_at(fr, rates))) < 1e-6
+        assert abs(other.info - fr.info) < IDENTITY_TOL
+    post = ibp.posteriors(np.insert(pzx, 2, 0.0, axis=1))
+    np.testing.assert_allclose(post[2], pzx.sum(1), rtol=0, atol=IDENTITY_TOL)  # p(s) there
+
+
+def test_one_class_or_one_data_state_has_the_flat_frontier():
+    """n_s = 1 (z* constant) or n_x = 1: nothing to keep, F = 0; the origin is a candidate."""
+    for pzx in (np.array([[0.2, 0.3, 0.5]]), np.array([[0.4], [0.6]])):
+        fr = ib_frontier(pzx, betas=[1.0, 10.0])
+        assert fr.relevance.max() <= IDENTITY_TOL and fr.info <= IDENTITY_TOL
+        assert ib_frontier_at(fr, 1.0) <= IDENTITY_TOL
+
+
+def test_the_trivial_encoders_point_is_a_candidate(toy_frontier):
+    """The origin (the trivial encoder, rate 0) is always among the candidates and is vertex 0."""
+    assert (toy_frontier.candidates == 0.0).all(1).any()
+    assert (toy_frontier.rate[0], toy_frontier.relevance[0]) == (0.0, 0.0)
+    assert np.all(toy_frontier.candidates[:, 0] >= 0.0)
