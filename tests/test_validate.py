@@ -433,65 +433,75 @@ def test_clean_float64_tables_never_reach_the_entry_by_entry_check(monkeypatch):
         V.as_distribution("px", [0.25, 0.75])
 
 
-@pytest.mark.parametrize(
-    "px, enc, dec, mar, rule",
-    [
-        (np.full(3, 1 / 3), np.eye(2), np.eye(2), np.full(2, 0.5), r"^encoder: has 2 rows .* 3"),
-        (np.full(2, 0.5), np.eye(2), np.full((3, 2), 0.5), np.full(2, 0.5), r"^decoder: shape"),
-        (np.full(2, 0.5), np.eye(2), np.full((2, 3), 1 / 3), np.full(2, 0.5), r"^decoder: shape"),
-        (np.full(2, 0.5), np.eye(2), np.eye(2), np.full(3, 1 / 3), r"^marginal: has 3 entries"),
-    ],
-)
-def test_sizes_of_clean_float64_tables_are_checked(px, enc, dec, mar, rule):
-    """Each table valid on its own (the fast path) but the sizes disagree: one TableError."""
-    with pytest.raises(TableError, match=rule):
-        check_model(px, enc, dec, mar)
-
-
-def test_sums_match_is_the_strict_half_tolerance_test():
-    """sums_match: True only when ‖sums − target‖₂ <= SUM_TOL / 2 (then every entry is within the
-    rule); False leaves the decision to the entry-by-entry rule."""
-    from toyrd._validate import sums_match
-
-    target = np.array([0.3, 0.7])
-    assert sums_match(target.copy(), target)
-    assert sums_match(target + np.array([0.3, -0.3]) * SUM_TOL, target)  # ‖·‖ = 0.42 tol
-    assert not sums_match(target + np.array([0.4, -0.4]) * SUM_TOL, target)  # 0.57 tol
-    assert not sums_match(target + np.array([0.6, 0.0]) * SUM_TOL, target)
-    assert not sums_match(target + 0.6, target)
-    assert not sums_match(np.array([np.nan, 0.7]), target)
-
-
-def test_the_first_bad_entry_is_named_not_a_zero_before_it():
-    """A zero is a valid probability: the error names the negative entry after it."""
-    with pytest.raises(TableError, match=r"^encoder: entry \(0, 1\) is -0.5, probabilities"):
-        as_conditional("encoder", [[0.0, -0.5, 1.5]])
-    with pytest.raises(TableError, match=r"^px: entry 1 is -0.5, probabilities"):
-        as_distribution("px", [0.0, -0.5, 1.5])
-
-
-@pytest.mark.parametrize(
-    "value, ok",
-    [(1, True), (np.int64(3), True), (0, False), (-1, False), (True, False), (2.0, False),
-     ("2", False), (None, False)],
-)  # fmt: skip
-def test_check_int_takes_integers_at_or_above_the_minimum_and_no_bools(value, ok):
+def test_check_int_takes_integers_from_the_minimum_up():
+    """Settings that must be integers >= a minimum: the minimum itself is accepted (as a Python
+    int, numpy integers too); one below, floats (even integral ones) and bools are refused."""
     from toyrd._validate import check_int
 
-    if ok:
-        assert check_int("steps", value, 1) == int(value) and type(check_int("s", value, 1)) is int
-    else:
-        with pytest.raises(ToyrdError, match=r"^steps: .*, expected an integer >= 1$"):
-            check_int("steps", value, 1)
-    assert check_int("steps", 1, 1) == 1  # the minimum itself is allowed
+    assert check_int("n", 3, 3) == 3 and type(check_int("n", np.int64(4), 3)) is int
+    for bad in (2, 3.0, 3.5, True, False, "3", None):
+        with pytest.raises(ToyrdError, match=rf"^n: {bad!r}, expected an integer >= 3$"):
+            check_int("n", bad, 3)
+    assert check_int("flag", 1, 0) == 1  # an int equal to True is still an int
+    with pytest.raises(ToyrdError, match=r"^flag: True, expected an integer >= 0$"):
+        check_int("flag", True, 0)
 
 
-def test_normalize_true_rescales_even_tables_already_within_the_tolerance():
-    """normalize=True always divides by the sums, also when they are within SUM_TOL of 1 (where
-    the fast path would accept the table as given)."""
-    off = 1.0 + 0.3 * SUM_TOL  # every table passes the fast test (‖row sums − 1‖₂ = 0.42 tol)
-    px, e = np.array([0.25, 0.75]) * off, np.array([[0.5, 0.5], [0.25, 0.75]]) * off
-    d, m = np.eye(2) * off, np.array([0.5, 0.5]) * off
-    for a in check_model(px, e, d, m, normalize=True):
-        sums = a.sum(-1)
-        assert np.all(np.abs(sums - 1.0) <= 4e-16), sums  # a few float64 roundings of 1
+def test_the_first_negative_entry_is_named_not_a_zero_before_it():
+    """A zero entry is a valid probability: the message names the first *negative* entry."""
+    with pytest.raises(TableError, match=r"^px: entry 1 is -0\.1, probabilities must be >= 0$"):
+        as_distribution("px", np.array([0.0, -0.1, 1.1]))
+    with pytest.raises(
+        TableError, match=r"^encoder: entry \(0, 2\) is -0\.5, probabilities must be >= 0$"
+    ):
+        as_conditional("encoder", np.array([[0.0, 1.5, -0.5], [0.0, 0.0, 1.0]]))
+
+
+def test_normalize_true_divides_even_sums_within_the_tolerance():
+    """normalize=True always divides by the sums, also when they are already within SUM_TOL of 1
+    (where the fast path would return the table as given): the result is table / sum exactly,
+    for vectors, joints, conditionals and the four tables of check_model."""
+    off = 1.0 + 0.4 * SUM_TOL
+    vec = np.array([0.5, 0.5 * off])
+    tab = np.array([[0.25, 0.75 * off], [0.5, 0.5]])
+    np.testing.assert_array_equal(as_distribution("px", vec, normalize=True), vec / vec.sum())
+    np.testing.assert_array_equal(as_joint("pzx", tab / 2, normalize=True), tab / tab.sum())
+    np.testing.assert_array_equal(
+        as_conditional("encoder", tab, normalize=True), tab / tab.sum(1)[:, None]
+    )
+    assert not np.array_equal(vec / vec.sum(), vec)  # the division does change them
+    px = np.array([0.2, 0.3, 0.5 * off])
+    enc = np.array([[0.5, 0.5 * off], [0.9, 0.1], [0.2, 0.8]])
+    got = check_model(px, enc, enc.T / enc.T.sum(1)[:, None], MAR * off, normalize=True)
+    np.testing.assert_array_equal(got[0], px / px.sum())
+    np.testing.assert_array_equal(got[1], enc / enc.sum(1)[:, None])
+    np.testing.assert_array_equal(got[3], MAR * off / (MAR * off).sum())
+
+
+@pytest.mark.parametrize(
+    "px, dec, mar, rule",
+    [
+        (np.array([0.5, 0.5]), DEC, MAR, r"^encoder: has 3 rows \(data states\) but px has 2"),
+        (PX, DEC, np.array([0.2, 0.3, 0.5]), r"^marginal: has 3 entries, expected n_z = 2 to"),
+        (PX, DEC.T.copy() / DEC.T.sum(1)[:, None], MAR, r"^decoder: shape \(3, 2\), expected"),
+    ],
+)
+def test_clean_float64_tables_of_mismatched_sizes_are_refused(px, dec, mar, rule):
+    """Four clean float64 tables (the fast path's case) whose sizes disagree: the same
+    TableError as for any other tables, naming the table and both sizes."""
+    with pytest.raises(TableError, match=rule):
+        check_model(px, ENC, dec, mar)
+    out = check_model(PX, ENC, DEC, MAR)
+    assert [a.shape for a in out] == [(3,), (3, 2), (2, 3), (2,)]
+
+
+def test_sums_match_is_the_two_norm_test_at_half_the_tolerance():
+    """sums_match(sums, target): ‖sums − target‖₂ <= SUM_TOL / 2; a vector off by 0.4·SUM_TOL in
+    one entry matches, by 0.6·SUM_TOL or by 1e-6 it does not (the full check decides then)."""
+    from toyrd._validate import sums_match
+
+    target = np.array([0.2, 0.3, 0.5])
+    assert sums_match(target.copy(), target)
+    for off, want in ((0.4 * SUM_TOL, True), (0.6 * SUM_TOL, False), (1e-6, False)):
+        assert sums_match(target + np.array([0.0, off, 0.0]), target) is want, off
+    assert not sums_match(-target, target)

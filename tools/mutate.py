@@ -13,6 +13,8 @@ Usage (from the repository root)::
     python tools/mutate.py --only ib iwae       # targets whose path contains these words
     python tools/mutate.py --only ib --max-mutants 80 --seed 1 --out mutants.json
     python tools/mutate.py --list --only iwae   # list the mutants, run nothing
+    python tools/mutate.py --survivors-of old.json --out new.json   # after adding tests: run
+                                                # only old.json's survivors (same sources)
 
 The original file is restored after every mutant (also on Ctrl-C, SIGTERM or an error) and
 checked byte-for-byte at the end. The module's cached bytecode is deleted before each run and the
@@ -27,7 +29,9 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import datetime
 import difflib
+import hashlib
 import json
 import os
 import random
@@ -45,26 +49,74 @@ ROOT = Path(__file__).resolve().parents[1]
 #: Modules to mutate and the fast tests that should catch their mutants. Paths are relative to
 #: the repository root: when a module moves (the package is being split into subpackages), edit
 #: its path here.
+_Q = "tests/quantities/"
+#: Every fast test file that exercises the module: a mutant first runs only the tests whose
+#: coverage reached its line, so a long list costs one baseline run, not one per mutant.
 TARGETS = [
     {
         "module": "toyrd/_formulas.py",
-        "tests": ["tests/quantities/test_info.py", "tests/quantities/test_formulas_log.py"],
+        "tests": [
+            *(_Q + f for f in ("test_info.py", "test_formulas_log.py", "test_properties.py")),
+            *(_Q + f for f in ("test_optimal.py", "test_source_claims.py", "test_batch.py")),
+            "tests/test_objectives.py",
+            "tests/test_validate.py",
+            "tests/test_bad_input.py",
+        ],
     },
-    {"module": "toyrd/quantities/_info.py", "tests": ["tests/quantities/test_info.py"]},
-    {"module": "toyrd/quantities/_distributions.py", "tests": ["tests/quantities/test_info.py"]},
-    {"module": "toyrd/quantities/_evaluate.py", "tests": ["tests/quantities/test_info.py"]},
-    {"module": "toyrd/quantities/_optimal.py", "tests": ["tests/quantities/test_optimal.py"]},
+    {
+        "module": "toyrd/quantities/_info.py",
+        "tests": [
+            *(_Q + f for f in ("test_info.py", "test_properties.py", "test_source_claims.py")),
+            "tests/test_validate.py",
+            "tests/test_bad_input.py",
+        ],
+    },
+    {
+        "module": "toyrd/quantities/_distributions.py",
+        "tests": [
+            *(_Q + f for f in ("test_info.py", "test_properties.py", "test_source_claims.py")),
+            _Q + "test_optimal.py",
+            "tests/test_validate.py",
+            "tests/test_bad_input.py",
+        ],
+    },
+    {
+        "module": "toyrd/quantities/_evaluate.py",
+        "tests": [
+            *(_Q + f for f in ("test_info.py", "test_properties.py", "test_source_claims.py")),
+            _Q + "test_batch.py",
+            "tests/test_validate.py",
+            "tests/test_bad_input.py",
+        ],
+    },
+    {
+        "module": "toyrd/quantities/_optimal.py",
+        "tests": [
+            *(_Q + f for f in ("test_optimal.py", "test_properties.py", "test_source_claims.py")),
+            "tests/test_validate.py",
+            "tests/test_bad_input.py",
+        ],
+    },
     {
         "module": "toyrd/quantities/_iwae.py",
-        "tests": ["tests/quantities/test_iwae.py", "tests/quantities/test_iwae_underflow.py"],
+        "tests": [
+            *(_Q + f for f in ("test_iwae.py", "test_iwae_underflow.py", "test_iwae_posterior.py")),
+            "tests/test_bad_input.py",
+        ],
     },
-    {"module": "toyrd/quantities/_ib.py", "tests": ["tests/quantities/test_ib.py"]},
-    {"module": "toyrd/quantities/_ib_points.py", "tests": ["tests/quantities/test_ib.py"]},
-    {"module": "toyrd/quantities/_ib_ba.py", "tests": ["tests/quantities/test_ib.py"]},
-    {"module": "toyrd/quantities/_ib_cluster.py", "tests": ["tests/quantities/test_ib.py"]},
-    {"module": "toyrd/data/_toy.py", "tests": ["tests/data/test_toy.py"]},
+    {"module": "toyrd/quantities/_ib.py", "tests": [_Q + "test_ib.py"]},
+    {"module": "toyrd/quantities/_ib_points.py", "tests": [_Q + "test_ib.py"]},
+    {"module": "toyrd/quantities/_ib_ba.py", "tests": [_Q + "test_ib.py"]},
+    {"module": "toyrd/quantities/_ib_cluster.py", "tests": [_Q + "test_ib.py"]},
+    {
+        "module": "toyrd/data/_toy.py",
+        "tests": ["tests/data/test_toy.py", "tests/test_bad_input.py"],
+    },
     {"module": "toyrd/objectives.py", "tests": ["tests/test_objectives.py"]},
-    {"module": "toyrd/_validate.py", "tests": ["tests/test_validate.py"]},
+    {
+        "module": "toyrd/_validate.py",
+        "tests": ["tests/test_validate.py", "tests/test_bad_input.py", _Q + "test_info.py"],
+    },
 ]
 
 #: pytest options for every run: stop at the first failure, skip the slow marker, quiet, and the
@@ -386,18 +438,42 @@ def _selection(m, cov, all_tests):
     return all_tests, "all", False
 
 
-def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print):
+def _mutant_key(m):
+    return m["line"], m["col"], m["operator"], m["mutated"]
+
+
+def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print, previous=None):
     """Mutate one module; returns its report (baseline, mutants with their status, score).
 
     A mutant first runs only the tests whose coverage reached its line (fastest first); if they
-    all pass, the target's whole test list runs, so a survivor has survived every test."""
+    all pass, the target's whole test list runs, so a survivor has survived every test.
+
+    ``previous``: this module's report from an earlier run of the same source (the same mutants,
+    line for line): only its survivors run again, and the report keeps its other verdicts — a
+    test added since can kill a survivor, not revive a killed mutant."""
     path = ROOT / target["module"]
     original = path.read_bytes()
     found = mutants(path)
     if target.get("lines"):
         found = [m for m in found if m["line"] in target["lines"]]
     chosen = found
-    if max_mutants is not None and len(found) > max_mutants:
+    sample_seed = None
+    if previous is not None:
+        before, now = {_mutant_key(m) for m in previous["mutants"]}, {_mutant_key(m) for m in found}
+        same = (
+            previous["sha256"] == hashlib.sha256(original).hexdigest()
+            if previous.get("sha256")
+            else before <= now and (before == now or previous["mutants_run"] < len(found))
+        )
+        if not same or previous["mutants_found"] != len(found):
+            raise SystemExit(
+                f"{target['module']} changed since the previous report (other mutants): "
+                "run it again"
+            )
+        again = {_mutant_key(m) for m in previous["mutants"] if m["status"] == "survived"}
+        chosen = [m for m in found if _mutant_key(m) in again]
+    elif max_mutants is not None and len(found) > max_mutants:
+        sample_seed = seed
         chosen = sorted(
             random.Random(seed).sample(found, max_mutants),
             key=lambda m: (m["line"], m["col"], m["operator"]),
@@ -410,9 +486,11 @@ def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print):
     cov = getattr(recorder, "result", None)
     report = {
         "module": target["module"],
+        "sha256": hashlib.sha256(original).hexdigest(),  # the source the verdicts are about
         "tests": target["tests"],
         "mutants_found": len(found),
         "mutants_run": len(chosen),
+        "sample_seed": sample_seed,  # a seeded random sample of the mutants, or None: all
         "baseline_seconds": round(base_s, 2),
         "baseline": status,
         "mutants": [],
@@ -471,10 +549,27 @@ def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print):
         path.write_bytes(original)
         _drop_bytecode(path)
     assert path.read_bytes() == original, f"{path} was not restored"
+    if previous is not None:
+        rerun = {_mutant_key(m): m for m in report["mutants"]}
+        report["mutants"] = [rerun.get(_mutant_key(m), m) for m in previous["mutants"]]
+        report["mutants_run"] = len(report["mutants"])
+        report["rerun"] = len(rerun)
+        for k in ("sample_seed",):
+            if k in previous:
+                report[k] = previous[k]
     killed = sum(m["status"] == "killed" for m in report["mutants"])
     report["killed"], report["survived"] = killed, len(report["mutants"]) - killed
     report["score"] = killed / len(report["mutants"]) if report["mutants"] else None
     return report
+
+
+def _git(*args) -> str:
+    """Output of a git command in the repository ('' when git is unavailable)."""
+    try:
+        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
 
 
 def _interrupt(signum, frame):
@@ -509,6 +604,13 @@ def main(argv=None):
     )
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     ap.add_argument(
+        "--survivors-of",
+        metavar="REPORT",
+        default=None,
+        help="run again only the survivors of this earlier report (same sources) and write the "
+        "merged report",
+    )
+    ap.add_argument(
         "--no-fork",
         action="store_true",
         help="run every mutant's whole test list in a fresh interpreter (slower; no coverage)",
@@ -519,6 +621,11 @@ def main(argv=None):
         for t in TARGETS
         if not args.only or any(word in t["module"] for word in args.only)
     ]
+    previous = {}
+    if args.survivors_of:
+        before = json.loads(Path(args.survivors_of).read_text())
+        previous = {r["module"]: r for r in before["modules"]}
+        targets = [t for t in targets if t["module"] in previous]
     if not targets:
         ap.error(f"--only {args.only}: no target matches")
     missing = [t["module"] for t in targets if not (ROOT / t["module"]).is_file()]
@@ -537,15 +644,34 @@ def main(argv=None):
     if fork:
         _preload()
     started = time.time()
+    # the commit the run starts from (tests committed later cannot have decided its verdicts)
+    commit = _git("rev-parse", "HEAD")
+    dirty = _git("status", "--porcelain", "--", "toyrd", "tests", "tools") or None
     reports = [
-        run_target(t, max_mutants=args.max_mutants, seed=args.seed, fork=fork) for t in targets
+        run_target(
+            t,
+            max_mutants=args.max_mutants,
+            seed=args.seed,
+            fork=fork,
+            previous=previous.get(t["module"]),
+        )
+        for t in targets
     ]
     killed = sum(r.get("killed", 0) for r in reports)
     run = sum(len(r["mutants"]) for r in reports)
     summary = {
+        "command": " ".join(
+            ["python", "tools/mutate.py", *(argv if argv is not None else sys.argv[1:])]
+        ),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": commit,
+        "dirty": dirty,
         "killed": killed,
         "survived": run - killed,
         "score": killed / run if run else None,
+        "merged_from": (
+            {k: before.get(k) for k in ("command", "date", "commit")} if args.survivors_of else None
+        ),
         "seconds": round(time.time() - started, 1),
         "python": sys.version.split()[0],
         "pytest_args": PYTEST_ARGS,

@@ -144,3 +144,49 @@ def test_module_docstrings_run():
     """The examples in toyrd.data's docstrings are true."""
     result = doctest.testmod(toyrd.data._toy, raise_on_error=False)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_binned_mixture_defaults_are_the_papers_toy():
+    """binned_mixture's own defaults are the toy's (30 bins, p0 = 0.7, means 1/3 and 2/3): at the
+    solved noise it rebuilds the calibrated joint exactly."""
+    toy = toy_data()
+    np.testing.assert_array_equal(toyrd.binned_mixture(toy.noise), toy.pzx)
+    assert toyrd.binned_mixture(toy.noise).shape == (2, 30)
+
+
+def test_calibration_contract_is_1e_12_nats():
+    """The documented calibration tolerance INFO_TOL is 1e-12 nats, and the toy meets it."""
+    assert toyrd.data.INFO_TOL == 1e-12
+    assert abs(toy_data().info - 0.5) <= toyrd.data.INFO_TOL
+
+
+def test_an_empty_range_is_refused():
+    """high == low is the boundary of the rule high > low: refused, not solved."""
+    with pytest.raises(ToyrdError, match=r"high: 0\.5 must exceed low: 0\.5"):
+        toy_data(low=0.5, high=0.5, means=(0.5, 0.5))
+
+
+@pytest.mark.parametrize("shift, scale", [(-1.0, 1.0), (-5.0, 2.0), (3.0, 10.0)])
+def test_the_toy_depends_on_the_range_only_through_its_units(shift, scale):
+    """Moving and stretching [low, high) together with the means gives the same p(z*, x), and
+    the solved noise in the new units (s · scale): only (h − low) / (high − low) matters."""
+    base = toy_data()
+    toy = toy_data(low=shift, high=shift + scale, means=(shift + scale / 3, shift + 2 * scale / 3))
+    _check_toy(toy, n_bins=30, p0=0.7, target=0.5)
+    np.testing.assert_allclose(toy.pzx, base.pzx, rtol=1e-9, atol=1e-15)
+    assert toy.noise == pytest.approx(base.noise * scale, rel=1e-9)
+
+
+def test_the_noise_bracket_reaches_down_to_1e_4_of_the_range():
+    """Means 2e-4 apart on either side of the bin edge at 1/2 need a noise between 1e-4 and 2e-4
+    of the range for I(x; z*) = 0.1 nats: inside the documented bracket, so it is solved."""
+    toy = toy_data(target_info=0.1, means=(0.5 - 1e-4, 0.5 + 1e-4))
+    _check_toy(toy, n_bins=30, p0=0.7, target=0.1)
+    assert 1e-4 < toy.noise < 2e-4
+
+
+def test_a_target_needing_noise_beyond_1e2_of_the_range_is_refused():
+    """At noise 100 × the range, 7.5e-7 nats remain; 1e-7 nats would need more noise than the
+    bracket allows, so it is refused with the range the bins can carry."""
+    with pytest.raises(ToyrdError, match=r"1e-07 nats is outside .* \(7\.45\d*e-07 \.\. 0\.61"):
+        toy_data(target_info=1e-7)

@@ -196,3 +196,52 @@ def test_log_softmax_backends_and_family_logs():
     p = tabular.init(2, 30, 30, 1.0)
     for a, b in zip(mine.logs(p, 30), tabular.logs(p, 30)):
         assert np.max(np.abs(a - b)) < 1e-13
+
+
+def test_trailing_batch_axes_give_each_models_r_and_d():
+    """Three models stacked on a trailing axis ((n_x, n_z, 3) encoders, (n_z, n_x, 3) decoders,
+    (n_z, 3) marginals, n_x ≠ n_z so a wrong transpose cannot pass): R and D of shape (3,), each
+    the one-model value — for numpy (returning numpy float64) and for jax."""
+    import jax
+    import jax.numpy as jnp
+
+    rng = np.random.default_rng(11)
+    px = rng.dirichlet(np.ones(4))
+    encs = [rng.dirichlet(np.ones(3), 4) for _ in range(3)]
+    decs = [rng.dirichlet(np.ones(4), 3) for _ in range(3)]
+    mars = [rng.dirichlet(np.ones(3)) for _ in range(3)]
+    one = [F.rate_distortion_log(px, *_logs(e, d, m)) for e, d, m in zip(encs, decs, mars)]
+    stacked = _logs(np.stack(encs, -1), np.stack(decs, -1), np.stack(mars, -1))
+    r, d = F.rate_distortion_log(px, *stacked)
+    assert isinstance(r, np.ndarray) and r.dtype == np.float64 and r.shape == d.shape == (3,)
+    with jax.enable_x64(True):
+        rj, dj = F.rate_distortion_log(jnp.asarray(px), *(jnp.asarray(a) for a in stacked))
+        rj, dj = np.asarray(rj), np.asarray(dj)
+    for b, (r1, d1) in enumerate(one):
+        for got in (r[b], rj[b]):
+            assert_identity(got, r1, what=f"R of model {b}")
+        for got in (d[b], dj[b]):
+            assert_identity(got, d1, what=f"D of model {b}")
+
+
+def test_mul_log_has_zero_gradient_in_a_zero_weight():
+    """mul_log(a, log b) at a = 0 is 0 with both gradients 0, also ∂/∂a (the documented
+    convention: the log is replaced by 0 before the product), on jax and torch."""
+    import jax
+    import jax.numpy as jnp
+    import torch
+
+    a = np.array([0.0, 0.0, 0.5])
+    log_b = np.array([-np.inf, np.log(0.3), np.log(0.2)])
+    with jax.enable_x64(True):
+        ga, gb = jax.grad(lambda a_, b_: F.mul_log(a_, b_).sum(), argnums=(0, 1))(
+            jnp.asarray(a), jnp.asarray(log_b)
+        )
+        assert float(F.mul_log(jnp.asarray(a), jnp.asarray(log_b)).sum()) == 0.5 * np.log(0.2)
+    np.testing.assert_array_equal(np.asarray(ga), [0.0, 0.0, np.log(0.2)])
+    np.testing.assert_array_equal(np.asarray(gb), [0.0, 0.0, 0.5])
+    ta = torch.tensor(a, requires_grad=True)
+    tb = torch.tensor(log_b, requires_grad=True)
+    F.mul_log(ta, tb).sum().backward()
+    np.testing.assert_array_equal(ta.grad.numpy(), [0.0, 0.0, np.log(0.2)])
+    np.testing.assert_array_equal(tb.grad.numpy(), [0.0, 0.0, 0.5])

@@ -491,3 +491,143 @@ def test_bad_tables(toy, toy_frontier):
         ib_gap(toy.pzx, np.full((29, 3), 1 / 3), toy_frontier)
     with pytest.raises(toyrd.ToyrdError, match="rate"):
         ib_frontier_at(toy_frontier, -0.1)
+
+
+# ----------------------------------------------------------------------------- boundaries
+
+
+def test_maximal_correlation_ignores_states_without_mass_and_is_0_for_one_class():
+    """ρ_m over the states of positive mass only: a zero column (a data state p*(x) = 0) or a
+    zero row (a class of mass 0) changes nothing; one class or one data state leaves no
+    dependence, ρ_m = 0."""
+    pzx = np.array([[0.3, 0.1, 0.1], [0.1, 0.1, 0.3]])
+    rho = maximal_correlation(pzx)
+    assert rho > 0.3
+    wider = np.insert(pzx, 1, 0.0, axis=1)  # a data state of mass 0
+    assert abs(maximal_correlation(wider) - rho) < IDENTITY_TOL
+    taller = np.vstack([pzx, np.zeros(3)])  # a class of mass 0
+    assert abs(maximal_correlation(taller) - rho) < IDENTITY_TOL
+    assert maximal_correlation(np.array([[0.2, 0.3, 0.5]])) == 0.0
+    assert maximal_correlation(np.array([[0.4], [0.6]])) == 0.0
+
+
+def test_the_smallest_allowed_refine_and_betas_are_accepted():
+    """refine = 0 (no refinement pass: the first sweep's envelope) and β in [0, 1) (allowed,
+    where the trivial encoder is optimal) are valid arguments."""
+    pzx = _small_joint((2, 5), 3)
+    fr0 = ib_frontier(pzx, refine=0)
+    fr = ib_frontier(pzx)
+    assert fr0.rate.size <= fr.rate.size and fr0.rate[0] == 0.0
+    assert np.all(ib_frontier_at(fr0, fr.rate) <= fr.relevance + IDENTITY_TOL)  # an inner bound
+    low = ib_frontier(pzx, betas=[0.0, 0.5, 2.0, 50.0])
+    assert low.rate[0] == 0.0 and low.relevance[-1] > 0.0
+
+
+def test_two_state_codes_reach_the_zero_rate_slope():
+    """With n_z = 2 the peeled two-state codes are allowed too: the first vertex of the toy's
+    restricted frontier still has slope s*."""
+    fr = ib_frontier(toyrd.toy_data().pzx, n_z=2)
+    assert abs(fr.relevance[1] / fr.rate[1] - fr.slope0) < 1e-6
+
+
+def test_gap_uses_the_encoders_number_of_latent_states():
+    """ib_gap without a frontier builds one with n_z = the encoder's columns (not its rows)."""
+    pzx = _small_joint((2, 5), 4)
+    e = np.random.default_rng(5).dirichlet(np.ones(2), 5)  # 5 data states, 2 latent states
+    assert ib_gap(pzx, e) == ib_gap(pzx, e, ib_frontier(pzx, n_z=2))
+
+
+def test_agglomeration_merges_a_state_without_mass_first():
+    """Merging a data state of mass 0 into any cluster loses nothing (cost 0), while every other
+    merge of this joint (distinct posteriors) costs relevance: it is the first merge, and the
+    stage with n_x - 1 clusters keeps the identity's point."""
+    pzx = np.insert(_small_joint((2, 6), 7), 2, 0.0, axis=1)
+    parent, pts = ibc.agglomerate(pzx)
+    np.testing.assert_allclose(pts[1], pts[0], rtol=0, atol=IDENTITY_TOL)
+    assert pts[2, 1] < pts[1, 1] - 1e-6
+    lab = ibc.stage_labels(parent, 7, 6)
+    assert np.sum(lab == lab[2]) == 2  # the empty state joined one other state
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_sequential_moves_end_at_a_local_optimum(seed):
+    """Sequential IB stops when a sweep moves nothing: then no single data state can move to
+    another cluster and raise I(z; z*) (by more than rounding)."""
+    pzx = _small_joint((3, 12), seed)
+    rng = np.random.default_rng(seed)
+    lab = ibc.sequential_moves(pzx, rng.integers(0, 3, 12), 3, rng)
+    best = ibp.hard_point(pzx, lab)[1]
+    for x in range(12):
+        for k in range(3):
+            moved = lab.copy()
+            moved[x] = k
+            assert ibp.hard_point(pzx, moved)[1] <= best + 1e-12, (x, k)
+
+
+def test_tilts_keep_to_the_support_of_p_star():
+    """A tilt r ∝ p*(x) exp(t · p(·|x)) puts no mass where p*(x) = 0, also the one
+    zero_rate_slope returns."""
+    pzx = np.insert(np.array([[0.35, 0.05, 0.1], [0.05, 0.15, 0.3]]), 1, 0.0, axis=1)
+    r = ibc.tilt(pzx, np.array([2.0, -1.0]))
+    assert r[1] == 0.0 and abs(r.sum() - 1) < IDENTITY_TOL and np.all(r[[0, 2, 3]] > 0)
+    slope, r_star = zero_rate_slope(pzx)
+    if r_star is not None:
+        assert r_star[1] == 0.0
+
+
+def _excess_kl_reference(u):
+    """(1 + u) log(1 + u) - u: Σ_{n≥2} (-u)^n / (n (n - 1)) (30 terms, exactly rounded sum)
+    for |u| ≤ 0.1, else (1 + u) log1p(u) - u, where nothing cancels badly."""
+    if abs(u) <= 0.1:
+        return math.fsum((-u) ** n / (n * (n - 1)) for n in range(2, 32))
+    return (1 + u) * math.log1p(u) - u
+
+
+def test_excess_kl_is_accurate_on_both_sides_of_its_switch():
+    """excess_kl switches from a series to the closed form at |u| = 1e-2: on both sides, and at
+    u = -1 (r = 0), it matches the reference to 1e-13 relative (measured ≤ 4.5e-14 against
+    40-digit arithmetic, the closed form's ~2ε/|u| just above the switch; a truncated or
+    mis-weighted series, a switch elsewhere, or 1 + u formed before the log do worse)."""
+    us = [s * v for s in (1, -1) for v in (1e-8, 1e-5, 9e-4, 1.1e-3, 5e-3, 9.9e-3, 1.1e-2, 0.3)]
+    us += [2.0, 40.0, -0.999]
+    got = ibc.excess_kl(np.array(us))
+    for u, g in zip(us, got):
+        want = _excess_kl_reference(u)
+        assert abs(g - want) <= 1e-13 * want, (u, g, want)
+    assert ibc.excess_kl(np.array([-1.0, 0.0])).tolist() == [1.0, 0.0]
+
+
+def test_best_tilt_finds_nothing_without_dependence_or_with_one_class():
+    """best_tilt returns (None, 0) when no tilt has a positive ratio: one class, or z* ⊥ x."""
+    assert ibc.best_tilt(np.array([[0.2, 0.3, 0.5]])) == (None, 0.0)
+    assert ibc.best_tilt(np.outer([0.3, 0.7], [0.2, 0.5, 0.3])) == (None, 0.0)
+
+
+def test_states_without_mass_change_nothing():
+    """A data state with p*(x) = 0 or a class with p(z*) = 0 adds no point and moves no vertex:
+    the frontier equals the one without it (the search may visit other encoders, so to the
+    claim)."""
+    pzx = _small_joint((2, 5), 9)
+    fr = ib_frontier(pzx)
+    rates = np.linspace(0, fr.rate[-1], 50)
+    for wider in (np.insert(pzx, 2, 0.0, axis=1), np.vstack([pzx, np.zeros(5)])):
+        other = ib_frontier(wider)
+        assert np.max(np.abs(ib_frontier_at(other, rates) - ib_frontier_at(fr, rates))) < 1e-6
+        assert abs(other.info - fr.info) < IDENTITY_TOL
+    post = ibp.posteriors(np.insert(pzx, 2, 0.0, axis=1))
+    np.testing.assert_allclose(post[2], pzx.sum(1), rtol=0, atol=IDENTITY_TOL)  # p(s) there
+
+
+def test_one_class_or_one_data_state_has_the_flat_frontier():
+    """n_s = 1 (z* constant) or n_x = 1: nothing to keep, F = 0; the origin is a candidate."""
+    for pzx in (np.array([[0.2, 0.3, 0.5]]), np.array([[0.4], [0.6]])):
+        fr = ib_frontier(pzx, betas=[1.0, 10.0])
+        assert fr.relevance.max() <= IDENTITY_TOL and fr.info <= IDENTITY_TOL
+        assert ib_frontier_at(fr, 1.0) <= IDENTITY_TOL
+
+
+def test_the_trivial_encoders_point_is_a_candidate(toy_frontier):
+    """The origin (the trivial encoder, rate 0) is always among the candidates and is vertex 0."""
+    assert (toy_frontier.candidates == 0.0).all(1).any()
+    assert (toy_frontier.rate[0], toy_frontier.relevance[0]) == (0.0, 0.0)
+    assert np.all(toy_frontier.candidates[:, 0] >= 0.0)

@@ -296,3 +296,92 @@ def test_true_joint_columns_near_the_tolerance_are_accepted_and_beyond_it_refuse
     far[0, np.arange(10) != 3] -= 3 * SUM_TOL / 9  # the total stays 1, the others stay inside
     with pytest.raises(toyrd.TableError, match=r"^pzx: its column sums .* \(column 3: "):
         check_true_joint(far, px)
+
+
+@pytest.mark.parametrize(
+    "base", [0, 0.0, 1, 1.0, -2, -0.5, math.inf, math.nan, True, False, np.True_, "2", [2]]
+)
+def test_check_base_refuses_each_boundary(base):
+    """A base must be a finite real number > 0 other than 1: 0, 1, negatives, inf, NaN, bools
+    (True == 1 and False == 0 are not numbers here) and non-numbers are one ToyrdError."""
+    with pytest.raises(toyrd.ToyrdError, match=r"^base: .*expected None \(nats\) or a finite"):
+        toyrd.quantities.check_base(base)
+    with pytest.raises(toyrd.ToyrdError, match=r"^base: "):
+        toyrd.entropy([0.5, 0.5], base=base)
+
+
+@pytest.mark.parametrize("base", [0.5, 1.5, 2, np.int64(10), np.float32(2.0), math.e])
+def test_check_base_accepts_every_other_positive_base(base):
+    """Bases in (0, 1) are allowed too (logarithms to them are negative): H in base b is
+    H / log b, so a fair coin has -1 'bits' in base 1/2."""
+    assert toyrd.quantities.check_base(base) == float(base)
+    assert_identity(toyrd.entropy([0.5, 0.5], base=base), math.log(2) / math.log(float(base)))
+    assert toyrd.quantities.check_base(None) is None
+
+
+def test_size_mismatches_name_both_sizes():
+    """kl, generative_bound_g and latent_information name the two sizes that disagree (with
+    non-square tables, so rows and columns cannot be confused)."""
+    with pytest.raises(toyrd.TableError, match=r"^q: has 3 entries, expected 2 to match p$"):
+        toyrd.kl([0.5, 0.5], [0.2, 0.3, 0.5])
+    d = np.full((2, 3), 1 / 3)  # n_z = 2, n_x = 3
+    with pytest.raises(toyrd.TableError, match=r"^r: has 4 entries, expected n_x = 3$"):
+        toyrd.generative_bound_g(d, [0.5, 0.5], r=np.full(4, 0.25))
+    e = np.full((4, 5), 1 / 5)  # n_x = 4, n_z = 5
+    with pytest.raises(
+        toyrd.TableError, match=r"^pzx: has 3 columns, expected n_x = 4 to match the encoder$"
+    ):
+        toyrd.latent_information(np.full((2, 3), 1 / 6), e)
+
+
+def test_true_joint_column_exactly_sum_tol_off_is_accepted():
+    """The rule refuses column sums that differ from px by *more* than SUM_TOL: a column of mass
+    exactly SUM_TOL where p*(x) = 0 (a gap of exactly 1e-10, representable because px is 0
+    there; the other columns give that mass back) is accepted; twice that is refused."""
+    from toyrd import SUM_TOL
+    from toyrd.quantities import check_true_joint
+
+    px = np.array([0.5, 0.5, 0.0])
+    half = 0.25 - SUM_TOL / 2  # the other columns give the mass back, half of it each
+    pzx = np.array([[0.25, 0.25, SUM_TOL], [half, half, 0.0]])
+    assert abs(pzx.sum(0)[2] - px[2]) == SUM_TOL
+    np.testing.assert_array_equal(check_true_joint(pzx, px), pzx)
+    pzx[0, 2], pzx[1, :2] = 2 * SUM_TOL, 0.25 - SUM_TOL
+    with pytest.raises(toyrd.TableError, match=r"^pzx: its column sums .* \(column 2: "):
+        check_true_joint(pzx, px)
+
+
+#: One kind of zero at a time, so exactly one of the numpy fast path's dot products meets
+#: 0 · log 0 (a NaN) while the others stay finite or -inf: each must still send evaluate to the
+#: elementwise redo. (q(z) and g(x) stay positive in all three.)
+_ONE_ZERO = {
+    "encoder": (  # e(z|x) = 0 once: only Σ p_e log e is NaN (Σ p_d log e is -inf: E = -inf)
+        np.array([[0.7, 0.3], [0.0, 1.0], [0.5, 0.5]]),
+        np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]),
+        np.array([0.4, 0.6]),
+    ),
+    "decoder": (  # d(x|z) = 0 once, where p_e > 0: only Σ p_d log d is NaN (D = +inf)
+        np.array([[0.7, 0.3], [0.4, 0.6], [0.5, 0.5]]),
+        np.array([[0.2, 0.8, 0.0], [0.6, 0.3, 0.1]]),
+        np.array([0.4, 0.6]),
+    ),
+    "marginal": (  # m(z) = 0 once: only Σ m log m is NaN (R = +inf)
+        np.array([[0.7, 0.3], [0.4, 0.6], [0.5, 0.5]]),
+        np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]),
+        np.array([0.0, 1.0]),
+    ),
+}
+
+
+@pytest.mark.parametrize("which", sorted(_ONE_ZERO))
+def test_a_single_zero_gives_the_definitions_not_nan(which):
+    """A zero in one table only (encoder, decoder or marginal): every quantity of evaluate equals
+    the loop reference of the definitions (0 · log 0 = 0), infinities included, no NaN."""
+    import reference  # tests/reference.py
+
+    px = np.array([0.2, 0.3, 0.5])
+    e, d, m = _ONE_ZERO[which]
+    got = toyrd.evaluate(px, e, d, m)
+    want = reference.evaluate(px, e, d, m)
+    for key, value in want.items():
+        assert_identity(got[key], value, what=f"{which}: {key}")

@@ -159,7 +159,9 @@ def toy_data(
     """Build the toy with the noise s solved so that I(x; z*) = ``target_info`` nats.
 
     The target must lie in (0, H(z*)), and H(z*) = 0.611 nats for p0 = 0.7, reached only when the
-    bins separate the classes.
+    bins separate the classes. Brent's method searches the noise s in [1e-4, 1e2] × (high − low)
+    and stops when s is known to 1e-15; a target that needs a noise outside that bracket is
+    refused as beyond what the bins can carry.
 
     Args:
         n_bins: the number of data states n_x, an integer ≥ 2.

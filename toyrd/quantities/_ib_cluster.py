@@ -170,12 +170,20 @@ def tilt(joint, t):
 
 
 def excess_kl(u):
-    """(1 + u) log(1 + u) - u ≥ 0 without cancellation (a series where |u| < 1e-3)."""
+    """(1 + u) log(1 + u) - u ≥ 0 to ~5e-14 relative: Σ_{n=2}^{8} (-u)^n / (n (n - 1)) where
+    |u| < 1e-2 (the next term is below 3e-16 of the sum there), else (1 + u) log1p(u) - u, whose
+    cancellation costs ~2ε/|u| ≤ 4.4e-14 relative. (Forming 1 + u first, as xlogy(1 + u, 1 + u)
+    does, would cost ε/u² relative: 2e-10 at |u| = 1e-3.)"""
     u = np.asarray(u, dtype=np.float64)
-    small = np.abs(u) < 1e-3
+    small = np.abs(u) < 1e-2
     big = np.where(small, 0.0, u)
-    series = u * u * (1 / 2 - u * (1 / 6 - u * (1 / 12 - u * (1 / 20 - u / 30))))
-    return np.where(small, series, special.xlogy(1 + big, 1 + big) - big)
+    c = (1 / 2, 1 / 6, 1 / 12, 1 / 20, 1 / 30, 1 / 42, 1 / 56)
+    series = c[6]
+    for coef in c[5::-1]:
+        series = coef - u * series
+    with np.errstate(divide="ignore", invalid="ignore"):  # u = -1: (1 + u) log1p(u) is 0 · -inf
+        closed = np.where(big == -1.0, 1.0, (1 + big) * np.log1p(big) - big)
+    return np.where(small, u * u * series, closed)
 
 
 def tilt_ratio(joint, t):

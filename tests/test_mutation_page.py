@@ -1,0 +1,109 @@
+"""The mutation-testing page (docs/mutation.md) and what it is built from.
+
+The committed reports (docs/data/mutation/*.json, written by tools/mutate.py and trimmed by
+docs/scripts/mutation_page.py) must cover every module of tools/mutate.py's TARGETS, each made
+from the module's current source (its sha256); every surviving mutant must have an explanation in
+docs/data/equivalent_mutants.toml and every explanation must match a survivor; and the page must
+be the rendering of the two. The checker itself is shown to catch each fault on doctored data.
+"""
+
+import copy
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location(
+    "mutation_page", ROOT / "docs/scripts/mutation_page.py"
+)
+mutation_page = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(mutation_page)
+
+#: The issue's bar for the total score over all modules.
+MIN_SCORE = 0.95
+
+
+@pytest.fixture(scope="module")
+def reports():
+    return mutation_page.load_reports()
+
+
+@pytest.fixture(scope="module")
+def entries():
+    return mutation_page.load_explanations()
+
+
+def test_every_survivor_is_explained_and_every_report_is_current(reports, entries):
+    assert mutation_page.problems(reports, entries) == []
+
+
+def test_the_page_is_the_rendering_of_the_reports(reports, entries):
+    page = mutation_page.PAGE.read_text(encoding="utf-8")
+    assert page == mutation_page.render(reports, entries), (
+        "docs/mutation.md is stale: run python docs/scripts/mutation_page.py"
+    )
+
+
+def test_the_total_score_meets_the_bar(reports):
+    killed = sum(r["killed"] for r in reports)
+    total = sum(r["killed"] + r["survived"] for r in reports)
+    assert total > 0 and killed / total >= MIN_SCORE, f"{killed}/{total}"
+    for r in reports:  # complete runs of every mutant, with consistent counts
+        assert r["mutants_run"] == r["mutants_found"] == len(r["mutants"])
+        assert r["killed"] == sum(m["status"] == "killed" for m in r["mutants"])
+        assert r["survived"] == sum(m["status"] == "survived" for m in r["mutants"])
+
+
+def _doctored(reports, entries, tmp_path):
+    """A module of one survivor and its explanation, on a copy of the source tree's layout."""
+    src = tmp_path / "pkg" / "mod.py"
+    src.parent.mkdir()
+    src.write_text("x = 1 + 2\n")
+    import hashlib
+
+    rep = {
+        "module": "pkg/mod.py",
+        "sha256": hashlib.sha256(src.read_bytes()).hexdigest(),
+        "killed": 1,
+        "survived": 1,
+        "mutants": [
+            {"line": 1, "operator": "Add->Sub", "status": "killed"},
+            {
+                "line": 1,
+                "operator": "constant 2->3",
+                "status": "survived",
+                "original": "x = 1 + 2",
+                "mutated": "x = 1 + 3",
+            },
+        ],
+    }
+    ent = {
+        "module": "pkg/mod.py",
+        "original": "x = 1 + 2",
+        "operators": ["constant 2->3"],
+        "kind": "equivalent",
+        "why": "for the test",
+    }
+    return [rep], [ent], src
+
+
+def test_the_checker_catches_each_fault(reports, entries, tmp_path):
+    reps, ents, src = _doctored(reports, entries, tmp_path)
+
+    def check(reps, ents):
+        return mutation_page.problems(reps, ents, modules=["pkg/mod.py"], root=tmp_path)
+
+    assert check(reps, ents) == []
+    assert any("without an explanation" in p for p in check(reps, []))
+    stale = copy.deepcopy(ents) + [dict(ents[0], operators=["drop USub"])]
+    assert any("matches no survivor" in p for p in check(reps, stale))
+    assert any("kind" in p for p in check(reps, [dict(ents[0], kind="probably")]))
+    assert any("missing why" in p for p in check(reps, [dict(ents[0], why="")]))
+    assert any("no mutation report" in p for p in check([], ents))
+    src.write_text("x = 1 + 2  # edited\n")
+    assert any("changed since its mutation report" in p for p in check(reps, ents))
+    moved = copy.deepcopy(reps)
+    moved[0]["mutants"][1]["line"] = 7  # a line that moved keeps its explanation
+    src.write_text("x = 1 + 2\n")
+    assert check(moved, ents) == []
