@@ -631,3 +631,67 @@ def test_the_trivial_encoders_point_is_a_candidate(toy_frontier):
     assert (toy_frontier.candidates == 0.0).all(1).any()
     assert (toy_frontier.rate[0], toy_frontier.relevance[0]) == (0.0, 0.0)
     assert np.all(toy_frontier.candidates[:, 0] >= 0.0)
+
+
+def test_envelope_chords_and_skeleton_of_hand_made_points():
+    """upper_envelope keeps the upper concave chain from the origin whatever the order of the
+    points (a point under a chord, a dominated point, the highest point last); chord_bounds of a
+    single vertex is empty; the skeleton keeps the origin and drops a beaten Blahut–Arimoto
+    vertex even next to it."""
+    pts = np.array([[2.0, 1.5], [0.5, 0.2], [0.0, 0.0], [3.0, 1.5], [1.0, 1.0], [2.5, 1.4]])
+    # (0.5, 0.2) lies under the chord (0,0)-(1,1); (3, 1.5) ties the top at a higher rate;
+    # (2.5, 1.4) lies under the top's level, after it
+    assert ibp.upper_envelope(pts).tolist() == [2, 4, 0]
+    assert ibp.upper_envelope(pts[[2, 1, 4]]).tolist() == [0, 2]  # three points, one under
+    b, c = ibp.chord_bounds(np.array([[0.0, 0.0]]), 1.0)
+    assert b.shape == c.shape == (0,)
+    chain = np.array([[0.0, 0.0], [1.0, 0.9], [2.0, 1.5], [3.0, 1.75]])
+    # vertex 1 from a run at slope 0.2 (β = 5): the chain's tangent there is vertex 2, which
+    # lies 1.5 - 0.4 - (0.9 - 0.2) = 0.4 above vertex 1's line: a worse branch, left out
+    betas = np.array([np.nan, 5.0, np.nan, np.nan])
+    assert ibp.skeleton(chain, betas).tolist() == [0, 2, 3]
+    betas = np.array([np.nan, 1 / 0.75, 1 / 0.4, np.nan])  # each optimal at its own slope
+    assert ibp.skeleton(chain, betas).tolist() == [0, 1, 2, 3]
+
+
+def test_a_run_wider_than_one_batch_runs_alone():
+    """A run with more encoder entries than a batch holds (MAX_ENTRIES) is still run, alone."""
+    n_x, k = 1100, 1000  # 1.1e6 entries > 2^20
+    assert n_x * k > ibp.MAX_ENTRIES
+    rng = np.random.default_rng(12)
+    pzx = rng.dirichlet(np.ones(2 * n_x)).reshape(2, n_x)
+    init = rng.dirichlet(np.ones(k), size=n_x)
+    small = rng.dirichlet(np.ones(3), size=n_x)
+    pts, codes = iba.ba_runs(pzx, ibp.posteriors(pzx), [init, small], np.array([2.0, 2.0]), 3, 1e-10)
+    assert pts.shape == (2, 2) and np.all(np.isfinite(pts)) and all(c[0] == "ba" for c in codes)
+
+
+def _tilt_ratio_reference(pzx, t):
+    """D(r_s ‖ p_s) / D(r ‖ p*) for r ∝ p*(x) exp(t · p(·|x)), from the definitions."""
+    from scipy import special
+
+    px, ps = pzx.sum(0), pzx.sum(1)
+    post = pzx / px
+    a = np.log(px) + t @ post
+    log_r = a - special.logsumexp(a)
+    r = np.exp(log_r)  # entries may underflow to 0 for large tilts: they carry no weight
+    rs = post @ r
+    d_x = np.sum(np.where(r > 0, r * (log_r - np.log(px)), 0.0))
+    d_s = np.sum(special.xlogy(rs, rs) - rs * np.log(ps))
+    return d_s / d_x
+
+
+def test_zero_rate_slope_of_three_classes_beats_a_fine_grid_of_tilts():
+    """With three classes the tilt t lives in a plane (t and t + c·1 give the same r): s* is at
+    least the best ratio of a fine polar grid of that plane (360 directions × 60 radii from 1e-2
+    to 1e3), so the local search refines off the grid's axes."""
+    pzx = _small_joint((3, 8), 13)
+    s, _ = zero_rate_slope(pzx)
+    u1 = np.array([1.0, -1.0, 0.0]) / math.sqrt(2)
+    u2 = np.array([1.0, 1.0, -2.0]) / math.sqrt(6)
+    best = 0.0
+    for ang in np.linspace(0, 2 * np.pi, 360, endpoint=False):
+        for rad in np.geomspace(1e-2, 1e3, 60):
+            t = rad * (math.cos(ang) * u1 + math.sin(ang) * u2)
+            best = max(best, _tilt_ratio_reference(pzx, t))
+    assert s >= best - 1e-9, (s, best)
