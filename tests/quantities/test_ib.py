@@ -662,7 +662,8 @@ def test_a_run_wider_than_one_batch_runs_alone():
     pzx = rng.dirichlet(np.ones(2 * n_x)).reshape(2, n_x)
     init = rng.dirichlet(np.ones(k), size=n_x)
     small = rng.dirichlet(np.ones(3), size=n_x)
-    pts, codes = iba.ba_runs(pzx, ibp.posteriors(pzx), [init, small], np.array([2.0, 2.0]), 3, 1e-10)
+    betas = np.array([2.0, 2.0])
+    pts, codes = iba.ba_runs(pzx, ibp.posteriors(pzx), [init, small], betas, 3, 1e-10)
     assert pts.shape == (2, 2) and np.all(np.isfinite(pts)) and all(c[0] == "ba" for c in codes)
 
 
