@@ -643,6 +643,10 @@ def test_envelope_chords_and_skeleton_of_hand_made_points():
     # (2.5, 1.4) lies under the top's level, after it
     assert ibp.upper_envelope(pts).tolist() == [2, 4, 0]
     assert ibp.upper_envelope(pts[[2, 1, 4]]).tolist() == [0, 2]  # three points, one under
+    # by rate, not by relevance: (1.25, 0.75) is a vertex above the chord to (2, 1), reached
+    # after (1, 0.5) and (1.75, 0.25 / 0.75) have been passed over
+    more = np.array([[0, 0], [1.75, 0.75], [1.75, 0.25], [1.25, 0.75], [2, 1], [1, 0.5]], float)
+    assert ibp.upper_envelope(more).tolist() == [0, 3, 4]
     b, c = ibp.chord_bounds(np.array([[0.0, 0.0]]), 1.0)
     assert b.shape == c.shape == (0,)
     chain = np.array([[0.0, 0.0], [1.0, 0.9], [2.0, 1.5], [3.0, 1.75]])
