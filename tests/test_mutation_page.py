@@ -20,6 +20,9 @@ _spec = importlib.util.spec_from_file_location(
 mutation_page = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(mutation_page)
 
+#: The issue's bar for the total score over all modules.
+MIN_SCORE = 0.95
+
 
 @pytest.fixture(scope="module")
 def reports():
@@ -31,9 +34,8 @@ def entries():
     return mutation_page.load_explanations()
 
 
-def test_every_module_has_a_current_report_and_every_explanation_a_survivor(reports, entries):
-    """Unexplained survivors are allowed: the page lists them as open work."""
-    assert mutation_page.problems(reports, entries, strict=False) == []
+def test_every_survivor_is_explained_and_every_report_is_current(reports, entries):
+    assert mutation_page.problems(reports, entries) == []
 
 
 def test_the_page_is_the_rendering_of_the_reports(reports, entries):
@@ -43,20 +45,27 @@ def test_the_page_is_the_rendering_of_the_reports(reports, entries):
     )
 
 
-def test_the_counts_are_consistent_and_samples_are_marked(reports):
-    """Each report's counts add up; a report of fewer mutants than its module has is a seeded
-    sample (its seed recorded); the page states the total score (issue 14's bar is >= 95 %)."""
+def test_the_reports_count_what_they_hold(reports):
+    """Every mutant found was run (the IB modules: a seeded sample of them, recorded), and the
+    counts are those of the verdicts listed."""
     for r in reports:
         assert r["mutants_run"] == len(r["mutants"]) <= r["mutants_found"]
-        if r["mutants_run"] < r["mutants_found"]:
-            assert r.get("sample_seed") is not None, r["module"]
+        assert r["mutants_run"] == r["mutants_found"] or r["sample_seed"] is not None
         assert r["killed"] == sum(m["status"] == "killed" for m in r["mutants"])
         assert r["survived"] == sum(m["status"] == "survived" for m in r["mutants"])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 14 open: 853/964 = 88.5 % killed; 31 survivors of the IB search are explained "
+    "but not equivalent (docs/mutation.md)",
+)
+def test_the_total_score_meets_the_bar(reports):
+    """The issue's bar: at least MIN_SCORE of all mutants killed (strict xfail: passing it
+    without updating this mark fails, so the mark goes when the bar is met)."""
     killed = sum(r["killed"] for r in reports)
     total = sum(r["killed"] + r["survived"] for r in reports)
-    assert total > 0
-    page = mutation_page.PAGE.read_text(encoding="utf-8")
-    assert f"**Score: {killed} / {total} mutants killed ({100 * killed / total:.1f} %).**" in page
+    assert total > 0 and killed / total >= MIN_SCORE, f"{killed}/{total}"
 
 
 def _doctored(reports, entries, tmp_path):
