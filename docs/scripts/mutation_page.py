@@ -21,6 +21,7 @@ resolves; the measurement is in the reason).
 from __future__ import annotations
 
 import hashlib
+import html
 import importlib.util
 import json
 import sys
@@ -180,8 +181,13 @@ def problems(reports, entries, *, modules=None, root: Path = ROOT, strict=True) 
 
 
 def _code(text: str) -> str:
-    text = text.strip().replace("|", "\\|")
-    return f"`{text}`" if "`" not in text else f"<code>{text}</code>"
+    """Inline code for a table cell; a pipe (which would split the cell) or a backtick goes as
+    HTML with entities, since a backslash before a pipe would show inside a code span."""
+    text = text.strip()
+    if "|" not in text and "`" not in text:
+        return f"`{text}`"
+    ents = {"|": "&#124;", "*": "&#42;", "_": "&#95;", "`": "&#96;"}
+    return "<code>" + "".join(ents.get(c, c) for c in html.escape(text, quote=False)) + "</code>"
 
 
 def _change(m) -> tuple[str, str]:
