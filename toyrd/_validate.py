@@ -107,8 +107,7 @@ def _valid_float64(value, ndim: int, *, rows: bool):
     if not value.size or not value.min() >= 0.0:
         return None
     if rows:
-        dev = value @ _ones(value.shape[1]) - 1.0  # the row sums, as one matrix-vector product
-        ok = dev @ dev <= _FAST_TOL * _FAST_TOL
+        ok = sums_match(value @ _ones(value.shape[1]), 1.0)  # row sums: one matrix-vector product
     else:
         ok = abs(value.sum() - 1.0) <= _FAST_TOL
     return value.copy() if ok else None
