@@ -681,8 +681,11 @@ def main(argv=None):
         "killed": killed,
         "survived": run - killed,
         "score": killed / run if run else None,
+        # the earlier run, and the runs it was merged from in turn (the first one sampled)
         "merged_from": (
-            {k: before.get(k) for k in ("command", "date", "commit")} if args.survivors_of else None
+            {k: before.get(k) for k in ("command", "date", "commit", "rerun", "merged_from")}
+            if args.survivors_of
+            else None
         ),
         "seconds": round(time.time() - started, 1),
         "python": sys.version.split()[0],
