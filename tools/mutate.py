@@ -439,7 +439,8 @@ def _selection(m, cov, all_tests):
 
 
 def _mutant_key(m):
-    return m["line"], m["col"], m["operator"], m["mutated"]
+    # a trimmed report (docs/data/mutation/) keeps the mutated line of survivors only
+    return m["line"], m["col"], m["operator"], m.get("mutated")
 
 
 def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print, previous=None):
@@ -624,7 +625,8 @@ def main(argv=None):
     previous = {}
     if args.survivors_of:
         before = json.loads(Path(args.survivors_of).read_text())
-        previous = {r["module"]: r for r in before["modules"]}
+        # a summary of tools/mutate.py, or one module's trimmed report from docs/data/mutation/
+        previous = {r["module"]: r for r in before.get("modules", [before])}
         targets = [t for t in targets if t["module"] in previous]
     if not targets:
         ap.error(f"--only {args.only}: no target matches")
@@ -638,6 +640,16 @@ def main(argv=None):
                     f"{t['module']}:{m['line']}:{m['col']} {m['operator']}: {m['mutated'].strip()}"
                 )
         return 0
+    # A mutant is written into the source in place: with uncommitted changes under toyrd/ (a
+    # live mutant left by a killed run, an edit in progress) the report would be about other
+    # sources, and a later commit could take a mutant along.
+    changed = _git("status", "--porcelain", "--", "toyrd")
+    if changed:
+        first, *more = changed.splitlines()
+        raise SystemExit(
+            f"mutate.py: toyrd/ has uncommitted changes ({first.strip()}{', ...' if more else ''})"
+            ": commit or restore them first"
+        )
     # SIGTERM (a timeout, a kill) unwinds like Ctrl-C, so the finally blocks restore the file.
     signal.signal(signal.SIGTERM, _interrupt)
     fork = hasattr(os, "fork") and not args.no_fork
@@ -669,8 +681,11 @@ def main(argv=None):
         "killed": killed,
         "survived": run - killed,
         "score": killed / run if run else None,
+        # the earlier run, and the runs it was merged from in turn (the first one sampled)
         "merged_from": (
-            {k: before.get(k) for k in ("command", "date", "commit")} if args.survivors_of else None
+            {k: before.get(k) for k in ("command", "date", "commit", "rerun", "merged_from")}
+            if args.survivors_of
+            else None
         ),
         "seconds": round(time.time() - started, 1),
         "python": sys.version.split()[0],

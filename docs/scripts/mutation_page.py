@@ -306,15 +306,21 @@ def render(reports, entries) -> str:
         lines.append("")
     lines += ["## How each report was made", ""]
     for r in reports:
-        how = f"* `{r['module']}`: `{r['command']}` at `{(r['commit'] or '?')[:10]}`, {r['date']}"
-        mf = r.get("merged_from")
-        if mf:
-            how = (
-                f"* `{r['module']}`: `{mf.get('command')}` at `{(mf.get('commit') or '?')[:10]}`"
-                f", {mf.get('date')}; its {r.get('rerun', '?')} survivors run again by "
-                f"`{r['command']}` at `{(r['commit'] or '?')[:10]}`, {r['date']}"
+        # the first run, then each run of the survivors of the one before (merged_from, nested)
+        chain = [r]
+        while chain[-1].get("merged_from"):
+            chain.append(chain[-1]["merged_from"])
+        first = chain[-1]
+        how = f"`{first.get('command')}` at `{(first.get('commit') or '?')[:10]}`"
+        how += f", {first.get('date')}"
+        for later in reversed(chain[:-1]):
+            how += (
+                f"; its {later.get('rerun') or '?'} survivors run again by `{later.get('command')}`"
+                f" at `{(later.get('commit') or '?')[:10]}`, {later.get('date')}"
             )
-        lines.append(how + ("" if not r.get("dirty") else " (uncommitted changes)"))
+        lines.append(
+            f"* `{r['module']}`: {how}" + ("" if not r.get("dirty") else " (uncommitted changes)")
+        )
     lines.append("")
     return "\n".join(lines)
 
