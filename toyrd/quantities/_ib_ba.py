@@ -112,8 +112,11 @@ def ba_batch(joint, ps_x, enc, beta, used, max_iter, tol):
     -|r|/|v| ≤ -1; α = -1 is a plain third update); the extrapolated run is kept where its
     Lagrangian I(x;z) - β I(z;z*) is no larger than the plain one's. Any θ gives a valid encoder
     through the update, so every result is an exact point of a real encoder. A run is done when
-    no entry moved by ``tol`` in its last plain update, or after ``max_iter`` updates (``used``
-    counts those made before); at the start of every cycle interchangeable states are merged
+    no entry moved by ``tol`` in the second plain update of a cycle (θ1 → θ2; the encoder it
+    returns is the cycle's last one, the extrapolated or the plain), or when another cycle would
+    take it past ``max_iter`` updates (``used`` counts those made before; a run makes at least
+    one cycle, 3 updates, even when ``max_iter`` < 3); at the start of every cycle
+    interchangeable states are merged
     (:func:`merge_states`). Returns the done runs as (row, point, code) and, after
     ROUND_CYCLES cycles, the others as (row, encoder over its live states, updates used).
     """

@@ -49,9 +49,11 @@ FRONTIER_TOL = 1e-6
 #: ...or after this many passes.
 REFINE = 60
 
-#: Blahut–Arimoto stops when no encoder entry moves by more than this in an update...
+#: Blahut–Arimoto stops when no encoder entry moves by more than this in the second plain update
+#: of a SQUAREM cycle (see :func:`~toyrd.quantities._ib_ba.ba_batch`)...
 BA_TOL = 1e-10
-#: ...or after this many updates (runs that have not converged still give reachable points).
+#: ...or before a cycle would pass this many updates (runs that have not converged still give
+#: reachable points).
 BA_MAX_ITER = 300
 
 #: Rates below this (nats) are rounding noise around the trivial encoder's 0.
