@@ -15,6 +15,8 @@ Usage (from the repository root)::
     python tools/mutate.py --list --only iwae   # list the mutants, run nothing
     python tools/mutate.py --survivors-of old.json --out new.json   # after adding tests: run
                                                 # only old.json's survivors (same sources)
+    python tools/mutate.py --extend old.json --max-mutants 120 --seed 0 --out new.json
+                                                # grow old.json's seeded sample to 120
 
 The original file is restored after every mutant (also on Ctrl-C, SIGTERM or an error) and
 checked byte-for-byte at the end. The module's cached bytecode is deleted before each run and the
@@ -443,7 +445,9 @@ def _mutant_key(m):
     return m["line"], m["col"], m["operator"], m.get("mutated")
 
 
-def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print, previous=None):
+def run_target(
+    target, *, max_mutants=None, seed=0, fork=True, log=print, previous=None, extend=False
+):
     """Mutate one module; returns its report (baseline, mutants with their status, score).
 
     A mutant first runs only the tests whose coverage reached its line (fastest first); if they
@@ -451,7 +455,10 @@ def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print, previo
 
     ``previous``: this module's report from an earlier run of the same source (the same mutants,
     line for line): only its survivors run again, and the report keeps its other verdicts — a
-    test added since can kill a survivor, not revive a killed mutant."""
+    test added since can kill a survivor, not revive a killed mutant. ``extend``: ``previous``
+    is a seeded sample of the same source, and the sample of ``max_mutants`` with its seed (the
+    first ones drawn are the earlier sample's) runs only its new mutants, keeping the earlier
+    verdicts."""
     path = ROOT / target["module"]
     original = path.read_bytes()
     found = mutants(path)
@@ -459,7 +466,29 @@ def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print, previo
         found = [m for m in found if m["line"] in target["lines"]]
     chosen = found
     sample_seed = None
-    if previous is not None:
+    if previous is not None and extend:
+        loose = {(m["line"], m["col"], m["operator"]) for m in found}
+        if (
+            previous.get("sha256") != hashlib.sha256(original).hexdigest()
+            or previous.get("sample_seed") != seed
+            or len(loose) != len(found)
+            or max_mutants is None
+            or max_mutants <= previous["mutants_run"]
+        ):
+            raise SystemExit(
+                f"{target['module']}: --extend needs a sampled report of the same source, the "
+                f"same --seed ({previous.get('sample_seed')}) and a larger --max-mutants"
+            )
+        drawn = random.Random(seed).sample(found, min(max_mutants, len(found)))
+        old_keys = {(m["line"], m["col"], m["operator"]) for m in previous["mutants"]}
+        if not old_keys <= {(m["line"], m["col"], m["operator"]) for m in drawn}:
+            raise SystemExit(f"{target['module']}: the earlier sample is not part of this one")
+        chosen = sorted(
+            (m for m in drawn if (m["line"], m["col"], m["operator"]) not in old_keys),
+            key=lambda m: (m["line"], m["col"], m["operator"]),
+        )
+        sample_seed = seed
+    elif previous is not None:
         before, now = {_mutant_key(m) for m in previous["mutants"]}, {_mutant_key(m) for m in found}
         same = (
             previous["sha256"] == hashlib.sha256(original).hexdigest()
@@ -550,7 +579,14 @@ def run_target(target, *, max_mutants=None, seed=0, fork=True, log=print, previo
         path.write_bytes(original)
         _drop_bytecode(path)
     assert path.read_bytes() == original, f"{path} was not restored"
-    if previous is not None:
+    if previous is not None and extend:
+        report["mutants"] = sorted(
+            previous["mutants"] + report["mutants"],
+            key=lambda m: (m["line"], m["col"], m["operator"]),
+        )
+        report["mutants_run"] = len(report["mutants"])
+        report["extended"] = len(chosen)
+    elif previous is not None:
         rerun = {_mutant_key(m): m for m in report["mutants"]}
         report["mutants"] = [rerun.get(_mutant_key(m), m) for m in previous["mutants"]]
         report["mutants_run"] = len(report["mutants"])
@@ -612,6 +648,13 @@ def main(argv=None):
         "merged report",
     )
     ap.add_argument(
+        "--extend",
+        metavar="REPORT",
+        default=None,
+        help="grow the seeded sample of this earlier report (same sources, same --seed) to "
+        "--max-mutants: run only the new mutants and write the merged report",
+    )
+    ap.add_argument(
         "--no-fork",
         action="store_true",
         help="run every mutant's whole test list in a fresh interpreter (slower; no coverage)",
@@ -623,8 +666,10 @@ def main(argv=None):
         if not args.only or any(word in t["module"] for word in args.only)
     ]
     previous = {}
-    if args.survivors_of:
-        before = json.loads(Path(args.survivors_of).read_text())
+    if args.survivors_of and args.extend:
+        ap.error("--survivors-of and --extend: one at a time")
+    if args.survivors_of or args.extend:
+        before = json.loads(Path(args.survivors_of or args.extend).read_text())
         # a summary of tools/mutate.py, or one module's trimmed report from docs/data/mutation/
         previous = {r["module"]: r for r in before.get("modules", [before])}
         targets = [t for t in targets if t["module"] in previous]
@@ -666,6 +711,7 @@ def main(argv=None):
             seed=args.seed,
             fork=fork,
             previous=previous.get(t["module"]),
+            extend=bool(args.extend),
         )
         for t in targets
     ]
@@ -683,8 +729,11 @@ def main(argv=None):
         "score": killed / run if run else None,
         # the earlier run, and the runs it was merged from in turn (the first one sampled)
         "merged_from": (
-            {k: before.get(k) for k in ("command", "date", "commit", "rerun", "merged_from")}
-            if args.survivors_of
+            {
+                k: before.get(k)
+                for k in ("command", "date", "commit", "rerun", "extended", "merged_from")
+            }
+            if args.survivors_of or args.extend
             else None
         ),
         "seconds": round(time.time() - started, 1),

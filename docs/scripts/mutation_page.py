@@ -88,6 +88,7 @@ def trim(summary: dict) -> list[dict]:
             mutants_run=rep["mutants_run"],
             sample_seed=rep.get("sample_seed"),
             rerun=rep.get("rerun"),
+            extended=rep.get("extended"),
             baseline_seconds=rep["baseline_seconds"],
             seconds=round(rep.get("baseline_seconds", 0) + sum(m["seconds"] for m in mutants), 1),
             killed=rep.get("killed", 0),
@@ -374,8 +375,13 @@ def render(reports, entries) -> str:
         how = f"`{first.get('command')}` at `{(first.get('commit') or '?')[:10]}`"
         how += f", {first.get('date')}"
         for later in reversed(chain[:-1]):
+            what = (
+                f"its sample grown by {later['extended']} mutants"
+                if later.get("extended")
+                else f"its {later.get('rerun') or '?'} survivors run again"
+            )
             how += (
-                f"; its {later.get('rerun') or '?'} survivors run again by `{later.get('command')}`"
+                f"; {what} by `{later.get('command')}`"
                 f" at `{(later.get('commit') or '?')[:10]}`, {later.get('date')}"
             )
         lines.append(
