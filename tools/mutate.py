@@ -467,11 +467,9 @@ def run_target(
     chosen = found
     sample_seed = None
     if previous is not None and extend:
-        loose = {(m["line"], m["col"], m["operator"]) for m in found}
         if (
             previous.get("sha256") != hashlib.sha256(original).hexdigest()
             or previous.get("sample_seed") != seed
-            or len(loose) != len(found)
             or max_mutants is None
             or max_mutants <= previous["mutants_run"]
         ):
@@ -479,14 +477,17 @@ def run_target(
                 f"{target['module']}: --extend needs a sampled report of the same source, the "
                 f"same --seed ({previous.get('sample_seed')}) and a larger --max-mutants"
             )
+        # random.sample draws one by one from the same stream: the first ones drawn for the
+        # larger sample are the earlier sample (checked below, as a multiset of mutants)
         drawn = random.Random(seed).sample(found, min(max_mutants, len(found)))
-        old_keys = {(m["line"], m["col"], m["operator"]) for m in previous["mutants"]}
-        if not old_keys <= {(m["line"], m["col"], m["operator"]) for m in drawn}:
+        n_old = previous["mutants_run"]
+
+        def keys(ms):
+            return sorted((m["line"], m["col"], m["operator"]) for m in ms)
+
+        if keys(drawn[:n_old]) != keys(previous["mutants"]):
             raise SystemExit(f"{target['module']}: the earlier sample is not part of this one")
-        chosen = sorted(
-            (m for m in drawn if (m["line"], m["col"], m["operator"]) not in old_keys),
-            key=lambda m: (m["line"], m["col"], m["operator"]),
-        )
+        chosen = sorted(drawn[n_old:], key=lambda m: (m["line"], m["col"], m["operator"]))
         sample_seed = seed
     elif previous is not None:
         before, now = {_mutant_key(m) for m in previous["mutants"]}, {_mutant_key(m) for m in found}
