@@ -704,6 +704,21 @@ def test_zero_rate_slope_of_three_classes_beats_a_fine_grid_of_tilts(seed):
     assert s >= best - 1e-9, (s, best)
 
 
+@pytest.mark.parametrize("shape, seed", [((2, 6), 3), ((2, 5), 4), ((2, 7), 5)])
+def test_zero_rate_slope_of_two_classes_beats_a_fine_line_of_tilts(shape, seed):
+    """With two classes the tilt is s·(1, 0): s* is at least the best ratio of 4,002 tilts
+    (±1e-2 … ±1e3, 2,001 per sign, 20× the search's grid), since the bracketed line search
+    around the best grid point reaches past the grid (relative slack 1e-12: the ratio's own
+    rounding). A bracket that stops at the best grid point falls below that on the first joint
+    (on random 2-class joints it misses s* by up to 1.6e-3 relative)."""
+    pzx = _small_joint(shape, seed)
+    s_star, _ = zero_rate_slope(pzx)
+    scales = np.geomspace(1e-2, 1e3, 2001)
+    axis = np.array([1.0, 0.0])
+    best = max(_tilt_ratio_reference(pzx, sgn * x * axis) for sgn in (-1, 1) for x in scales)
+    assert s_star >= best * (1 - 1e-12), (s_star, best)
+
+
 @pytest.mark.parametrize("case", ["2x5", "3x8", "toy"])
 def test_a_longer_search_finds_nothing_above_the_frontier(toy, case):
     """The claim against the solver itself: a search with four times the β of the first sweep,
