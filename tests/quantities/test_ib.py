@@ -719,6 +719,22 @@ def test_zero_rate_slope_of_two_classes_beats_a_fine_line_of_tilts(shape, seed):
     assert s_star >= best * (1 - 1e-12), (s_star, best)
 
 
+@pytest.mark.parametrize("b", [0.99, 0.999, 0.9999])
+def test_zero_rate_slope_reaches_its_limit_at_infinite_tilt(b):
+    """x1 (mass 1/2) gives z* = 0 surely, x2 (mass 1/2) with probability b. The ratio rises
+    with the tilt all the way to t → ∞, where r = δ_x1: s* = -log p(z*=0) / log 2 (closed form;
+    slack 1e-12 relative, the ratio's rounding). A grid that stops at t = 10³ gave 20 % less
+    (b = 0.999), and then the frontier's own vertices broke I(z;z*) ≤ s* I(x;z)."""
+    pzx = np.array([[0.5, 0.5 * b], [0.0, 0.5 * (1 - b)]])
+    s_star, r = zero_rate_slope(pzx)
+    limit = -math.log(0.5 + 0.5 * b) / math.log(2.0)
+    assert s_star == pytest.approx(limit, rel=1e-12)
+    assert r[1] < 1e-300  # r is δ_x1
+    fr = ib_frontier(pzx)
+    on = fr.rate > 0
+    assert np.all(fr.relevance[on] <= s_star * fr.rate[on] * (1 + 1e-12))
+
+
 @pytest.mark.parametrize("case", ["2x5", "3x8", "toy"])
 def test_a_longer_search_finds_nothing_above_the_frontier(toy, case):
     """The claim against the solver itself: a search with four times the β of the first sweep,

@@ -206,20 +206,36 @@ def tilt_ratio(joint, t):
 
 
 def best_tilt(joint):
-    """The tilt t of largest ratio: a grid of ±scales along each z* axis (a line for n_s = 2),
-    then a local search from the best few. Returns (t, ratio), or (None, 0) if nothing is > 0."""
+    """The tilt t of largest ratio: a grid of ±scales along each z* axis (a line for n_s = 2)
+    and the far ends of those lines, then a local search from the best few grid points. Returns
+    (t, ratio), or (None, 0) if nothing is > 0.
+
+    A far end stands for t → ±∞ along an axis, where r tends to p* restricted to the states of
+    largest (or smallest) p(s|x): the ratio can keep rising up to that limit (a state with
+    p(s|x) = 1 next to one with 0.999: it is still rising at |t| = 10³), so the tilt is taken
+    far enough out (800 / the gap in p(s|x)) that exp(-t·gap) underflows and r is the limit."""
     n_s = joint.shape[0]
     if n_s < 2:
         return None, 0.0
     scales = np.concatenate([-np.geomspace(1e3, 1e-2, 51), np.geomspace(1e-2, 1e3, 51)])
     axes = [np.eye(n_s)[0]] if n_s == 2 else list(np.eye(n_s))
     grid = [s * ax for ax in axes for s in scales]
+    n_grid = len(grid)
+    post = posteriors(joint)[joint.sum(0) > 0]
+    for ax in axes:
+        for sign in (-1.0, 1.0):
+            a = np.sort(sign * (post @ ax))[::-1]
+            gap = a[0] - a[a < a[0]].max() if (a < a[0]).any() else 0.0
+            if gap > 0 and 800.0 / gap < 1e300:
+                grid.append(sign * (800.0 / gap) * ax)
     vals = np.array([tilt_ratio(joint, t) for t in grid])
     if not vals.max() > 0:
         return None, 0.0
     best_t, best_v = None, -np.inf
     for i in np.argsort(-vals)[: 3 if n_s > 2 else 1]:
-        if n_s == 2:  # a bracketed line search between the grid neighbours
+        if i >= n_grid:  # a far end: the limit itself, nothing to refine
+            t, v = grid[i], vals[i]
+        elif n_s == 2:  # a bracketed line search between the grid neighbours
             j = i % scales.size
             lo, hi = sorted((scales[max(j - 1, 0)], scales[min(j + 1, scales.size - 1)]))
             res = optimize.minimize_scalar(
