@@ -434,6 +434,38 @@ def test_chord_bounds_and_skeleton_on_a_hand_made_chain():
     assert ibp.skeleton(pts, betas).tolist() == [0, 1, 3]
 
 
+def _chord_bounds_reference(points, slope0):
+    """chord_bounds as its docstring states it, one interval at a time: the neighbouring chord
+    on each side runs from the interval's end to the nearest vertex at least Δr/2 beyond it
+    (none on the left: slope0, or the chord's own slope if larger; none on the right: 0)."""
+    r, y = points[:, 0], points[:, 1]
+    out = []
+    for i in range(r.size - 1):
+        dr, c = r[i + 1] - r[i], (y[i + 1] - y[i]) / (r[i + 1] - r[i])
+        left = [j for j in range(i) if r[j] <= r[i] - dr / 2]
+        c_prev = (y[i] - y[left[-1]]) / (r[i] - r[left[-1]]) if left else max(slope0, c)
+        right = [j for j in range(i + 2, r.size) if r[j] >= r[i + 1] + dr / 2]
+        c_next = (y[right[0]] - y[i + 1]) / (r[right[0]] - r[i + 1]) if right else 0.0
+        c_prev = max(c_prev, c)
+        den = c_prev - c_next
+        out.append(max(c_prev - c, 0) * max(c - c_next, 0) * dr / den if den > 0 else 0.0)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_chord_bounds_follow_their_rule_on_uneven_chains(seed):
+    """Concave chains y = 1 - exp(-r) with uneven steps, including vertices between Δr/3 and
+    Δr/2 beyond an interval and intervals whose left neighbour chord ends at the origin:
+    chord_bounds equals the rule computed directly (to IDENTITY_TOL)."""
+    rng = np.random.default_rng(seed)
+    r = np.concatenate([[0.0, 1.0, 3.0, 3.2, 4.0, 6.0, 6.3, 6.8, 10.0], rng.uniform(0, 12, 6)])
+    r = np.unique(r)
+    pts = np.stack([r, 1.0 - np.exp(-r)], axis=1)
+    bounds, slopes = ibp.chord_bounds(pts, 1.0)
+    np.testing.assert_allclose(slopes, np.diff(pts[:, 1]) / np.diff(r), rtol=1e-15)
+    np.testing.assert_allclose(bounds, _chord_bounds_reference(pts, 1.0), rtol=0, atol=IDENTITY_TOL)
+
+
 def test_memory_grows_like_n_squared():
     """Issue 13 item 6: the agglomeration kept a dense n_x × n_z encoder per stage, n_x³ numbers
     (512 MiB at n_x = 400); it now keeps one n_x² cost matrix and a parent array. The frontier
