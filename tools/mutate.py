@@ -478,7 +478,9 @@ def run_target(
                 f"same --seed ({previous.get('sample_seed')}) and a larger --max-mutants"
             )
         # random.sample draws one by one from the same stream: the first ones drawn for the
-        # larger sample are the earlier sample (checked below, as a multiset of mutants)
+        # larger sample are the earlier sample (checked below, as a multiset of mutants) — as
+        # long as both sizes use the same of its two methods (for a small sample of a large
+        # population it switches to a set of picks, and the check then refuses)
         drawn = random.Random(seed).sample(found, min(max_mutants, len(found)))
         n_old = previous["mutants_run"]
 
