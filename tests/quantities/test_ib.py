@@ -732,6 +732,16 @@ def test_batches_hold_at_most_max_entries_and_do_not_change_the_runs(monkeypatch
     np.testing.assert_allclose(pts, alone, rtol=0, atol=1e-8)
 
 
+def test_more_latent_states_than_data_states_lose_nothing():
+    """n_z > n_x (random starts wider than any batch of n_x-state runs): every n_x-state encoder
+    is one with unused states, so the frontier is at least the n_z = n_x one, to the claim
+    (measured 1.8e-9 below it at most, on a 2 × 4 joint with n_z = 6)."""
+    pzx = _small_joint((2, 4), 0)
+    base, wide = ib_frontier(pzx), ib_frontier(pzx, n_z=6)
+    r = np.linspace(0.0, base.rate.max(), 33)
+    assert np.all(ib_frontier_at(wide, r) >= ib_frontier_at(base, r) - FRONTIER_CLAIM)
+
+
 def _tilt_ratio_reference(pzx, t):
     """D(r_s ‖ p_s) / D(r ‖ p*) for r ∝ p*(x) exp(t · p(·|x)), from the definitions."""
     from scipy import special
