@@ -859,16 +859,18 @@ def _lagrangian(pzx, e, beta):
     return rate - beta * rel
 
 
-def test_squarem_cycle_extrapolates_as_documented():
+@pytest.mark.parametrize("concentration, n_rejected", [(1.0, 0), (0.3, 1)])
+def test_squarem_cycle_extrapolates_as_documented(concentration, n_rejected):
     """One SQUAREM cycle of ba_batch (its docstring): θ1, θ2 two plain updates from θ0, r = θ1 -
     θ0, v = θ2 - 2θ1 + θ0 over both log q and log p(z*|z), α = min(-|r|/|v|, -1), and the run
     goes on from θ0 - 2α r + α² v where that lowers the Lagrangian, else from θ2. A run stopped
     after that cycle (max_iter = 3) returns that θ as its code. Five random encoders of a 2 × 5
     joint, each with -10 < α < -1, so neither clip acts; θ agrees to IDENTITY_TOL (measured
-    ≤ 1e-14)."""
+    ≤ 1e-14). The encoders drawn with a Dirichlet concentration of 0.3 include one whose
+    extrapolation raises the Lagrangian and is rejected (measured), so both branches are seen."""
     rng = np.random.default_rng(21)
     pzx = _small_joint((2, 5), 7)
-    inits = rng.dirichlet(np.ones(3), size=(5, 5))
+    inits = rng.dirichlet(np.ones(3) * concentration, size=(5, 5))
     betas = np.array([1.5, 2.5, 4.0, 8.0, 20.0])
     done, left = iba.ba_batch(pzx, ibp.posteriors(pzx), inits, betas, np.zeros(5, int), 3, 0.0)
     assert not left and sorted(j for j, _, _ in done) == list(range(5))
@@ -891,7 +893,7 @@ def test_squarem_cycle_extrapolates_as_documented():
         np.testing.assert_allclose(code[2], want[0], rtol=0, atol=IDENTITY_TOL)
         np.testing.assert_allclose(code[3], want[1], rtol=0, atol=IDENTITY_TOL)
         np.testing.assert_allclose(point, ib_point(pzx, e3 if take else e2), atol=IDENTITY_TOL)
-    assert accepted >= 1  # the extrapolation is taken at least once here (all five, measured)
+    assert 5 - accepted == n_rejected  # measured: the rule is applied, not assumed
 
 
 def test_runs_make_at_most_max_iter_updates_and_stop_within_one_cycle_of_it(monkeypatch):
