@@ -6,17 +6,13 @@ renamed or deleted test is caught), or if docs/claims.md is not the rendering of
 The checker itself is shown to catch each kind of fault on a doctored register.
 """
 
-import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from repo_scripts import ROOT, load_script
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("claims_page", ROOT / "docs/scripts/claims_page.py")
-claims_page = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(claims_page)
+claims_page = load_script("docs/scripts/claims_page.py")
 
 #: The register should cover the sources: at least this many claims.
 MIN_CLAIMS = 40

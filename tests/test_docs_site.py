@@ -6,26 +6,16 @@ after ``mkdocs build --strict``; these tests pin the rules it and the build hook
 
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-
 import pytest
+from repo_scripts import ROOT, load_script
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
 markdown = pytest.importorskip("markdown")
 pytest.importorskip("mkdocs")
 pytest.importorskip("pymdownx")
 
 
-def _load(name: str, path: pathlib.Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-hook = _load("toyrd_docs_hook", ROOT / "docs" / "_hooks" / "toyrd_docs.py")
-check = _load("toyrd_check_site", ROOT / "docs" / "scripts" / "check_site.py")
+hook = load_script("docs/_hooks/toyrd_docs.py", "toyrd_docs_hook")
+check = load_script("docs/scripts/check_site.py", "toyrd_check_site")
 
 
 def _html(text: str) -> str:
@@ -111,7 +101,7 @@ def test_missing_downloads_resolves_links_from_the_page(tmp_path):
 # ------------------------------------------------------------------ the API pages' docstrings
 
 griffe = pytest.importorskip("griffe")
-roles = _load("toyrd_griffe_ext", ROOT / "docs" / "_hooks" / "griffe_toyrd.py")
+roles = load_script("docs/_hooks/griffe_toyrd.py", "toyrd_griffe_ext")
 
 
 @pytest.fixture(scope="module")

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
+from repo_scripts import load_script
 
 
 @pytest.fixture
 def mutate():
-    spec = importlib.util.spec_from_file_location("mutate", ROOT / "tools" / "mutate.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("tools/mutate.py")
 
 
 def test_refuses_to_start_with_uncommitted_changes_under_toyrd(mutate, monkeypatch, tmp_path):

@@ -8,20 +8,11 @@ be the rendering of the two. The checker itself is shown to catch each fault on 
 """
 
 import copy
-import importlib.util
-from pathlib import Path
 
 import pytest
+from repo_scripts import load_script
 
-ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location(
-    "mutation_page", ROOT / "docs/scripts/mutation_page.py"
-)
-mutation_page = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(mutation_page)
-
-#: The issue's bar for the total score over all modules.
-MIN_SCORE = 0.95
+mutation_page = load_script("docs/scripts/mutation_page.py")
 
 
 @pytest.fixture(scope="module")

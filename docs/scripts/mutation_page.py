@@ -262,12 +262,11 @@ def scores(reports, entries) -> dict:
 
 def render(reports, entries) -> str:
     """The Markdown page."""
-    killed = sum(r["killed"] for r in reports)
-    total = sum(r["killed"] + r["survived"] for r in reports)
+    sc = scores(reports, entries)
+    killed, total = sc["killed"], sc["total"]
     surv = survivors(reports)
     kinds = Counter((explanation_of(entries, r["module"], m) or {}).get("kind") for r, m in surv)
     seconds = sum(r["seconds"] for r in reports)
-    sc = scores(reports, entries)
     lines = [
         "# Mutation testing",
         "",
