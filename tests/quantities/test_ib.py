@@ -800,10 +800,55 @@ def test_zero_rate_slope_reaches_its_limit_at_infinite_tilt(b):
     s_star, r = zero_rate_slope(pzx)
     limit = -math.log(0.5 + 0.5 * b) / math.log(2.0)
     assert s_star == pytest.approx(limit, rel=1e-12)
-    assert r[1] < 1e-300  # r is δ_x1
+    # r is δ_x1 up to the ratio's rounding: once r[1] < ~1e-13 the ratio is flat to 1e-12, so
+    # the search may stop anywhere there (a grid stopping at t = 10³ left r[1] = 0.27, b = 0.999)
+    assert r[1] < 1e-12
     fr = ib_frontier(pzx)
     on = fr.rate > 0
     assert np.all(fr.relevance[on] <= s_star * fr.rate[on] * (1 + 1e-12))
+
+
+@pytest.mark.parametrize(
+    "q, px",
+    [
+        ([1.0, 1 - 1e-8, 1 - 5e-4], [0.3, 0.25, 0.45]),
+        ([1.0, 1 - 1e-3, 1 - 2e-6], [0.25, 0.35, 0.4]),
+    ],
+)
+def test_zero_rate_slope_finds_a_peak_beyond_a_thousand(q, px):
+    """p(z*=0|x) = q: states sure of z* = 0 next to ones a hair away, whose tilted ratio peaks at
+    a finite tilt far beyond 10³ (near 3·10⁴ on the first joint, 27 % above the ratio at 10³ and
+    twice the limit t → ∞). s* is at least the best of a fine line of tilts out to 10¹², and the
+    frontier's own vertices obey I(z;z*) ≤ s* I(x;z) (slack 1e-12 relative, the ratio's
+    rounding). A grid that stopped at 10³ gave s* 22 % and 11 % low, and vertices above s* r."""
+    q, px = np.array(q), np.array(px)
+    pzx = np.vstack([px * q, px * (1 - q)])
+    s_star, _ = zero_rate_slope(pzx)
+    axis = np.array([1.0, 0.0])
+    line = np.geomspace(1e-2, 1e12, 1401)
+    best = max(_tilt_ratio_reference(pzx, sgn * x * axis) for sgn in (-1, 1) for x in line)
+    assert s_star >= best * (1 - 1e-12), (s_star, best)
+    fr = ib_frontier(pzx)
+    on = fr.rate > 0
+    assert np.all(fr.relevance[on] <= s_star * fr.rate[on] * (1 + 1e-12))
+
+
+@pytest.mark.parametrize("n_x, n_s", [(3, 2), (6, 2), (8, 2), (7, 3)])
+def test_zero_rate_slope_of_a_deterministic_class_is_the_limit(n_x, n_s):
+    """z* a function of x: every tilt keeps p* within each class, so every ratio is 1 = ρ_m² (in
+    exact arithmetic; the computed ratios exceed the computed ρ_m² by a few ulps). Nothing beats
+    the t → 0 limit, so zero_rate_slope returns (ρ_m², None), as documented — not a tilt that
+    wins by rounding."""
+    rng = np.random.default_rng(n_x)
+    px = rng.dirichlet(np.ones(n_x))
+    label = np.arange(n_x) % n_s
+    rng.shuffle(label)
+    pzx = np.zeros((n_s, n_x))
+    pzx[label, np.arange(n_x)] = px
+    s_star, r = zero_rate_slope(pzx)
+    assert r is None
+    assert s_star == maximal_correlation(pzx) ** 2
+    assert s_star == pytest.approx(1.0, abs=IDENTITY_TOL)
 
 
 @pytest.mark.parametrize("case", ["2x5", "3x8", "toy"])
