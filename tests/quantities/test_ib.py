@@ -709,7 +709,9 @@ def test_batches_hold_at_most_max_entries_and_do_not_change_the_runs(monkeypatch
     batch holds at most that many entries, and every run ends where it ends alone: a batch only
     pads with dead, all-zero states, so the arithmetic differs by rounding, which can move a
     run's stop (no entry moving by 1e-10) by a cycle — measured 9e-11 on one run here, hence
-    the 1e-8 slack."""
+    the 1e-8 slack. The first pass packs the queue, sorted by width, greedily: a batch takes
+    runs until the next would overflow the bound, so the widths 2 3 3 4 | 5 5 6 | 8 8 8 make
+    three batches (4 × 8 × 4, 3 × 8 × 6 and exactly the bound, 3 × 8 × 8), not more."""
     rng = np.random.default_rng(5)
     pzx = _small_joint((2, 8), 2)
     widths = [2, 3, 3, 4, 5, 5, 6, 8, 8, 8]
@@ -722,13 +724,14 @@ def test_batches_hold_at_most_max_entries_and_do_not_change_the_runs(monkeypatch
     sizes, real = [], iba.ba_batch
 
     def spy(joint, ps_x, enc, *args):
-        sizes.append(enc.size)
+        sizes.append(enc.shape)
         return real(joint, ps_x, enc, *args)
 
     monkeypatch.setattr(iba, "MAX_ENTRIES", 3 * 8 * 8)
     monkeypatch.setattr(iba, "ba_batch", spy)
     pts, _ = iba.ba_runs(pzx, ps_x, inits, betas, 60, 1e-10)
-    assert max(sizes) <= 3 * 8 * 8 and len(sizes) > 3
+    assert max(math.prod(shape) for shape in sizes) <= 3 * 8 * 8 and len(sizes) > 3
+    assert sizes[:3] == [(4, 8, 4), (3, 8, 6), (3, 8, 8)]
     np.testing.assert_allclose(pts, alone, rtol=0, atol=1e-8)
 
 
