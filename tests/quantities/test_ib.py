@@ -1083,6 +1083,14 @@ def test_a_refinement_pass_runs_every_interval_above_tol_from_the_documented_sta
         np.testing.assert_allclose(got.sum(1), 1.0, rtol=0, atol=IDENTITY_TOL)  # an encoder
 
 
+@pytest.mark.parametrize("ps, px", [([0.3, 0.7], [0.2, 0.5, 0.3]), ([0.2, 0.3, 0.5], [0.5, 0.5])])
+def test_split_direction_is_zero_without_dependence(ps, px):
+    """z* ⊥ x: the second singular value is 0 in exact arithmetic (computed ~1e-17) and its
+    direction is noise, so split_direction returns 0, as documented (it returned a unit
+    vector of noise before)."""
+    assert np.all(ibp.split_direction(np.outer(ps, px)) == 0.0)
+
+
 def test_split_direction_is_the_maximal_correlation_function():
     """With two classes the maximal-correlation function of x is f(x) ∝ p(z*=0|x) - p(z*=0)
     (the only direction of E[g(z*)|x] with mean 0), and split_direction scales it to

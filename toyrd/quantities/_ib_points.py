@@ -137,7 +137,9 @@ def split_direction(joint):
     f = np.zeros(joint.shape[1])
     b = joint[np.ix_(rs, cx)] / np.sqrt(np.outer(ps[rs], px[cx]))
     _, sv, vt = np.linalg.svd(b, full_matrices=False)
-    if sv.size > 1 and sv[1] > 0:
+    # sv[0] = 1: a second singular value within the SVD's rounding (ε per entry) of 0 has a
+    # direction of noise, so an independent joint (computed sv[1] ~ 1e-17, not 0) keeps f = 0
+    if sv.size > 1 and sv[1] > b.size * np.finfo(np.float64).eps:
         f[cx] = vt[1] / np.sqrt(px[cx])
         f /= np.abs(f).max()
     return f
