@@ -353,6 +353,18 @@ def test_default_betas_span_three_decades_past_the_last_possible_transition(toy)
     assert 0 < rho2 < 1
 
 
+def test_default_betas_of_weak_and_no_dependence():
+    """A nearly independent pair (binary symmetric, crossover 1/2 − 10⁻⁶: ρ_m = 2·10⁻⁶) still gets
+    its sweep to 10³/ρ_m² = 2.5·10¹⁴ (1e-12 relative: ρ_m carries the SVD's ~1e-16 absolute
+    error); an independent one (computed ρ_m ~ 1e-17) a finite sweep to 10³/10⁻¹² = 10¹⁵."""
+    eps = 0.5 - 1e-6
+    pzx = 0.5 * np.array([[1 - eps, eps], [eps, 1 - eps]])
+    rho2 = maximal_correlation(pzx) ** 2
+    assert rho2 == pytest.approx(4e-12, rel=1e-9)
+    assert default_betas(pzx)[-1] * rho2 == pytest.approx(1e3, rel=1e-12)
+    assert default_betas(np.outer([0.3, 0.7], [0.2, 0.8]))[-1] == pytest.approx(1e15, rel=1e-15)
+
+
 # ----------------------------------------------------------------------------- internals
 
 
@@ -521,6 +533,8 @@ def test_bad_tables(toy, toy_frontier):
         ib_frontier(toy.px)
     with pytest.raises(toyrd.TableError, match="encoder: has 29 rows"):
         ib_gap(toy.pzx, np.full((29, 3), 1 / 3), toy_frontier)
+    with pytest.raises(toyrd.TableError, match=r"encoder: has 4 rows, expected n_x = 30 "):
+        ib_point(toy.pzx, np.full((4, 3), 1 / 3))
     with pytest.raises(toyrd.ToyrdError, match="rate"):
         ib_frontier_at(toy_frontier, -0.1)
 
