@@ -918,6 +918,99 @@ def test_zero_rate_slope_of_a_deterministic_class_is_the_limit(n_x, n_s):
     assert s_star == pytest.approx(1.0, abs=IDENTITY_TOL)
 
 
+def _record_best_tilt(monkeypatch, pzx):
+    """best_tilt(pzx), recording the grid ((tilt, ratio) of every tilt_ratio call before the first
+    local search), the starts of Nelder–Mead and the brackets of the line search."""
+    from scipy import optimize
+
+    calls, starts, brackets, searching = [], [], [], []
+    ratio, minimize, minimize_scalar = ibc.tilt_ratio, optimize.minimize, optimize.minimize_scalar
+
+    def spy_ratio(joint, t):
+        value = ratio(joint, t)
+        if not searching:
+            calls.append((np.array(t, dtype=float), value))
+        return value
+
+    def spy_minimize(f, x0, **kw):
+        searching.append(1)
+        starts.append(np.array(x0, dtype=float))
+        return minimize(f, x0, **kw)
+
+    def spy_scalar(f, bounds=None, **kw):
+        searching.append(1)
+        brackets.append(tuple(bounds))
+        return minimize_scalar(f, bounds=bounds, **kw)
+
+    monkeypatch.setattr(ibc, "tilt_ratio", spy_ratio)
+    monkeypatch.setattr(ibc.optimize, "minimize", spy_minimize)
+    monkeypatch.setattr(ibc.optimize, "minimize_scalar", spy_scalar)
+    ibc.best_tilt(pzx)
+    return calls, starts, brackets
+
+
+def _half_lines(pzx, calls):
+    """{(axis, sign): sorted |s|} of the grid's tilts s·e_axis, and the documented end of each:
+    max(10³, 800 / gap) with gap between the largest and the next of sign·p(axis|x)."""
+    post = ibp.posteriors(pzx)[pzx.sum(0) > 0]
+    lines = {}
+    for t, _ in calls:
+        (k,) = np.flatnonzero(t)  # every grid tilt lies on an axis
+        lines.setdefault((int(k), float(np.sign(t[k]))), []).append(abs(t[k]))
+    ends = {}
+    for k, sign in lines:
+        a = np.unique(sign * post[:, k])[::-1]
+        ends[k, sign] = max(1e3, 800.0 / (a[0] - a[1])) if a.size > 1 else 1e3
+    return {key: np.sort(v) for key, v in lines.items()}, ends
+
+
+@pytest.mark.parametrize("case", ["far tilt, swapped", "2x5", "2x5 (7)", "toy", "3x4"])
+def test_best_tilt_grids_each_half_line_to_its_limit_and_brackets_the_best(monkeypatch, toy, case):
+    """best_tilt's documented grid: on each half-line s·e_k (one axis for two classes, every axis
+    for more), |s| runs from 10⁻² to the tilt where r reaches its limit — max(10³, 800 / gap) —
+    at 10 or more points per decade; with two classes the line search is bracketed by the best
+    grid point's two neighbours on the line (at an end, by the end and its neighbour); with more,
+    Nelder–Mead starts at the best grid point that is not a limit and never at a limit. (The
+    swapped far-tilt pair peaks at its negative limit, the first point of the line; the 2 × 5
+    joints have limits between 10³ and 10⁵, so a fixed end at 10⁴ or 10³ differs.)"""
+    pzx = {
+        "far tilt, swapped": np.array([[0.0, 0.0005], [0.5, 0.4995]]),
+        "2x5": _small_joint((2, 5), 3),
+        "2x5 (7)": _small_joint((2, 5), 7),
+        "toy": toy.pzx,
+        "3x4": _small_joint((3, 4), 1),
+    }[case]
+    calls, starts, brackets = _record_best_tilt(monkeypatch, pzx)
+    lines, ends = _half_lines(pzx, calls)
+    n_s = pzx.shape[0]
+    assert set(lines) == {(k, sign) for k in range(1 if n_s == 2 else n_s) for sign in (-1, 1)}
+    for key, s in lines.items():
+        assert s[0] == pytest.approx(1e-2, rel=1e-12) and s[-1] == pytest.approx(
+            ends[key], rel=1e-12
+        )
+        steps = s[1:] / s[:-1]
+        assert np.all(steps > 1) and np.all(steps <= 10**0.1 * (1 + 1e-12)), key
+    tilts = np.array([t for t, _ in calls])
+    vals = np.array([v for _, v in calls])
+    if n_s == 2:
+        line = np.sort(tilts[:, 0])
+        i = int(np.searchsorted(line, tilts[np.argmax(vals), 0]))
+        want = (line[max(i - 1, 0)], line[min(i + 1, line.size - 1)])
+        assert len(brackets) == 1 and brackets[0] == pytest.approx(want, rel=1e-15)
+    else:
+        limits = {(k, sign): sign * ends[k, sign] for k, sign in lines}
+        is_limit = [
+            t[k] == pytest.approx(limits[k, float(np.sign(t[k]))], rel=1e-12)
+            for t in tilts
+            for k in np.flatnonzero(t)
+        ]
+        best_inner = tilts[np.argmax(np.where(is_limit, -np.inf, vals))]
+        assert any(np.array_equal(x0, best_inner) for x0 in starts)
+        for x0 in starts:
+            (k,) = np.flatnonzero(x0)
+            assert abs(x0[k]) < ends[k, float(np.sign(x0[k]))] * (1 - 1e-12)
+
+
 @pytest.mark.parametrize("case", ["2x5", "3x8", "toy"])
 def test_a_longer_search_finds_nothing_above_the_frontier(toy, case):
     """The claim against the solver itself: a search with four times the β of the first sweep,
