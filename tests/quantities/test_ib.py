@@ -329,6 +329,10 @@ def test_independent_joint_has_a_flat_frontier():
     fr = ib_frontier(pzx, betas=[1.0, 10.0, 1e3])
     assert np.max(np.abs(fr.candidates[:, 1])) < IDENTITY_TOL
     assert ib_frontier_at(fr, 1.0) < IDENTITY_TOL
+    # candidates are every point found, not only those of positive relevance: the finest
+    # clustering's (H(x), 0) is one
+    h_x = -np.sum(pzx.sum(0) * np.log(pzx.sum(0)))
+    assert np.min(np.abs(fr.candidates[:, 0] - h_x)) < IDENTITY_TOL
 
 
 def test_one_latent_state_keeps_nothing(toy):
