@@ -74,3 +74,45 @@ def test_extend_runs_only_the_new_mutants_of_a_grown_sample(mutate, monkeypatch,
         mutate.run_target(target, max_mutants=6, seed=1, fork=False, previous=small, extend=True)
     with pytest.raises(SystemExit, match="larger --max-mutants"):
         mutate.run_target(target, max_mutants=3, seed=0, fork=False, previous=small, extend=True)
+
+
+@pytest.fixture
+def effect():
+    return load_script("tools/mutant_effect.py")
+
+
+# a stand-in for the ten frontiers (seconds): one number that the change below reaches
+_ONE_CASE = r"""
+import json, numpy as np
+from toyrd.quantities import maximal_correlation
+print(json.dumps({"bsc": [[maximal_correlation(0.5 * np.array([[0.9, 0.1], [0.1, 0.9]]))]]}))
+"""
+
+
+def test_mutant_effect_compares_the_original_and_the_changed_copy(effect, monkeypatch, capsys):
+    """tools/mutant_effect.py runs the case script on a copy of the committed toyrd/ before and
+    after the one-line change: a change that keeps the numbers reads bit-identical, one that moves
+    them reads differs, and the tree's own file is untouched."""
+    module = "toyrd/quantities/_ib.py"
+    before = (effect.ROOT / module).read_text(encoding="utf-8")
+    line = 1 + before.splitlines().index("    return float(sv[1]) if sv.size > 1 else 0.0")
+    monkeypatch.setattr(effect, "FRONTIERS", _ONE_CASE)
+    effect.main([module, str(line), "sv.size > 1", "sv.size >= 2"])
+    assert capsys.readouterr().out.splitlines()[1:] == ["bsc: bit-identical"]
+    effect.main([module, str(line), "float(sv[1])", "float(sv[1]) / 2"])
+    assert capsys.readouterr().out.splitlines()[1:] == ["bsc: differs"]
+    assert (effect.ROOT / module).read_text(encoding="utf-8") == before
+
+
+def test_mutant_effect_refuses_a_line_without_the_text(effect):
+    with pytest.raises(SystemExit) as err:
+        effect.main(["toyrd/quantities/_ib.py", "1", "no such text", "x"])
+    assert "does not contain 'no such text'" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_mutant_effect_summarises_slopes(effect):
+    """The s* comparison: identical entries counted, the largest relative change, and every joint
+    that moved by more than 1e-12 or raised listed."""
+    rows = effect.compare_slopes([1.0, 4.0, 0.5, 2.0], [1.0, 4.5, "IndexError: x", 2.0 + 2e-14])
+    assert rows[0] == "4 joints: s* identical on 1, largest relative change 1.25e-01"
+    assert rows[1:] == ["joint 1: 4.0 -> 4.5", "joint 2: 0.5 -> IndexError: x"]
