@@ -85,14 +85,16 @@ def effect():
 _ONE_CASE = r"""
 import json, numpy as np
 from toyrd.quantities import maximal_correlation
-print(json.dumps({"bsc": [[maximal_correlation(0.5 * np.array([[0.9, 0.1], [0.1, 0.9]]))]]}))
+rho = maximal_correlation(0.5 * np.array([[0.9, 0.1], [0.1, 0.9]]))  # 0.8
+print(json.dumps({"bsc": [[0.0, 1.0], [0.0, rho]]}))  # (rates, relevances) of a frontier
 """
 
 
 def test_mutant_effect_compares_the_original_and_the_changed_copy(effect, monkeypatch, capsys):
     """tools/mutant_effect.py runs the case script on a copy of the committed toyrd/ before and
     after the one-line change: a change that keeps the numbers reads bit-identical, one that moves
-    them reads differs, and the tree's own file is untouched."""
+    them reads differs, with the largest gap between the envelopes (ρ_m/2 = 0.4 here), and the
+    tree's own file is untouched."""
     module = "toyrd/quantities/_ib.py"
     before = (effect.ROOT / module).read_text(encoding="utf-8")
     line = 1 + before.splitlines().index("    return float(sv[1]) if sv.size > 1 else 0.0")
@@ -100,7 +102,7 @@ def test_mutant_effect_compares_the_original_and_the_changed_copy(effect, monkey
     effect.main([module, str(line), "sv.size > 1", "sv.size >= 2"])
     assert capsys.readouterr().out.splitlines()[1:] == ["bsc: bit-identical"]
     effect.main([module, str(line), "float(sv[1])", "float(sv[1]) / 2"])
-    assert capsys.readouterr().out.splitlines()[1:] == ["bsc: differs"]
+    assert capsys.readouterr().out.splitlines()[1:] == ["bsc: differs, by at most 4.0e-01 nats"]
     assert (effect.ROOT / module).read_text(encoding="utf-8") == before
 
 
