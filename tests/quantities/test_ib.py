@@ -724,6 +724,29 @@ def test_envelope_chords_and_skeleton_of_hand_made_points():
     assert ibp.skeleton(chain, betas).tolist() == [0, 1, 2, 3]
 
 
+def test_envelope_ties_collinear_points_and_short_chains():
+    """The geometric rules on hand-made points. upper_envelope: a point on a chord is no vertex;
+    of two equally high points within SAME_RATE the lower rate stays (only a higher point
+    replaces a vertex); a point within SAME_RATE of the origin never replaces it (the envelope
+    runs from (0, 0)). chord_bounds of a straight chain is 0 on every interval (the neighbouring
+    chords are the chord itself: c⁻ = c⁺, no 0/0). skeleton: a chain of three vertices is
+    checked too, and a Blahut–Arimoto vertex from β ≤ 1 (a line of slope ≥ 1) as well."""
+    collinear = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 2.5]])
+    assert ibp.upper_envelope(collinear).tolist() == [0, 2, 3]
+    tie = np.array([[0.0, 0.0], [1.0, 0.6], [1.0 + 5e-11, 0.6], [2.0, 1.0]])
+    assert ibp.upper_envelope(tie).tolist() == [0, 1, 3]
+    near_origin = np.array([[0.0, 0.0], [5e-11, 4e-11], [1.0, 1.0]])
+    assert ibp.upper_envelope(near_origin).tolist() == [0, 2]
+    straight = np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])
+    bounds, slopes = ibp.chord_bounds(straight, 1.0)
+    assert bounds.tolist() == [0.0, 0.0, 0.0] and slopes.tolist() == [1.0, 1.0, 1.0]
+    three = np.array([[0.0, 0.0], [1.0, 0.9], [2.0, 1.5]])
+    # vertex 1 from a run at slope 0.2 (β = 5): vertex 2 lies 1.5 - 0.4 - (0.9 - 0.2) above its line
+    assert ibp.skeleton(three, np.array([np.nan, 5.0, np.nan])).tolist() == [0, 2]
+    # at β = 0.8 (slope 1.25) the origin lies 1.25 - 0.9 = 0.35 above vertex 1's line
+    assert ibp.skeleton(three, np.array([np.nan, 0.8, np.nan])).tolist() == [0, 2]
+
+
 def test_a_run_wider_than_one_batch_runs_alone():
     """A run with more encoder entries than a batch holds (MAX_ENTRIES) is still run, alone."""
     n_x, k = 1100, 1000  # 1.1e6 entries > 2^20
