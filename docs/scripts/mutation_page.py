@@ -284,8 +284,8 @@ def render(reports, entries) -> str:
         "",
         "`tests/test_mutation_page.py` fails if a survivor has no explanation, if a module has no",
         "report or changed since it, if an explanation matches no survivor, or if this page is",
-        "stale. The IB measurements in the reasons (\"bit-identical frontiers on the ten cases\",",
-        "\"s* on the 67 joints\") are rerun by `python tools/mutant_effect.py MODULE LINE OLD NEW",
+        'stale. The IB measurements in the reasons ("bit-identical frontiers on the ten cases",',
+        '"s* on the 67 joints") are rerun by `python tools/mutant_effect.py MODULE LINE OLD NEW',
         "[--slopes]`, which applies the change to a copy of the committed sources.",
         "",
         f"**Score.** Of the {total} mutants run, {killed} are killed ({100 * sc['raw']:.1f} %); "
