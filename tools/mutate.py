@@ -484,8 +484,8 @@ def run_target(
         drawn = random.Random(seed).sample(found, min(max_mutants, len(found)))
         n_old = previous["mutants_run"]
 
-        def keys(ms):
-            return sorted((m["line"], m["col"], m["operator"]) for m in ms)
+        def keys(ms):  # as multisets, without the mutated text (trimmed reports lack it)
+            return sorted(_mutant_key(m)[:3] for m in ms)
 
         if keys(drawn[:n_old]) != keys(previous["mutants"]):
             raise SystemExit(f"{target['module']}: the earlier sample is not part of this one")

@@ -817,6 +817,19 @@ def _tilt_ratio_reference(pzx, t):
     return d_s / d_x
 
 
+#: An orthonormal basis (rows) of the plane of three-class tilts: t and t + c·1 give the same r.
+_TILT_PLANE = np.array([[1.0, -1.0, 0.0], [1.0, 1.0, -2.0]]) / np.sqrt([[2.0], [6.0]])
+
+
+def _polar_grid(n_angles, n_radii):
+    """Points (coordinates in _TILT_PLANE) of a polar grid, radii 1e-2 to 1e3."""
+    return [
+        r * np.array([math.cos(a), math.sin(a)])
+        for a in np.linspace(0, 2 * np.pi, n_angles, endpoint=False)
+        for r in np.geomspace(1e-2, 1e3, n_radii)
+    ]
+
+
 @pytest.mark.parametrize("seed", [13, 0])
 def test_zero_rate_slope_of_three_classes_beats_a_fine_grid_of_tilts(seed):
     """With three classes the tilt t lives in a plane (t and t + c·1 give the same r): s* is at
@@ -825,13 +838,7 @@ def test_zero_rate_slope_of_three_classes_beats_a_fine_grid_of_tilts(seed):
     first axis: a search along that axis alone misses s* by 1.7e-2."""
     pzx = _small_joint((3, 8), seed)
     s, _ = zero_rate_slope(pzx)
-    u1 = np.array([1.0, -1.0, 0.0]) / math.sqrt(2)
-    u2 = np.array([1.0, 1.0, -2.0]) / math.sqrt(6)
-    best = 0.0
-    for ang in np.linspace(0, 2 * np.pi, 360, endpoint=False):
-        for rad in np.geomspace(1e-2, 1e3, 60):
-            t = rad * (math.cos(ang) * u1 + math.sin(ang) * u2)
-            best = max(best, _tilt_ratio_reference(pzx, t))
+    best = max(_tilt_ratio_reference(pzx, w @ _TILT_PLANE) for w in _polar_grid(360, 60))
     assert s >= best - 1e-9, (s, best)
 
 
@@ -846,15 +853,8 @@ def test_zero_rate_slope_of_three_classes_reaches_the_best_local_maximum(seed):
 
     pzx = np.random.default_rng(seed).dirichlet(np.full(9, 0.2)).reshape(3, 3)
     s_star, _ = zero_rate_slope(pzx)
-    u1 = np.array([1.0, -1.0, 0.0]) / math.sqrt(2)
-    u2 = np.array([1.0, 1.0, -2.0]) / math.sqrt(6)
-    ratio = lambda w: _tilt_ratio_reference(pzx, w[0] * u1 + w[1] * u2)  # noqa: E731
-    angles = np.linspace(0, 2 * np.pi, 180, endpoint=False)
-    grid = [
-        r * np.array([math.cos(a), math.sin(a)])
-        for a in angles
-        for r in np.geomspace(1e-2, 1e3, 40)
-    ]
+    ratio = lambda w: _tilt_ratio_reference(pzx, w @ _TILT_PLANE)  # noqa: E731
+    grid = _polar_grid(180, 40)
     vals = np.array([ratio(w) for w in grid])
     best = vals.max()
     for i in np.argsort(-vals)[:5]:
