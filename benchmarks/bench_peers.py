@@ -24,9 +24,16 @@ of one model. Peers:
 Threads: every peer runs on ``threads`` = ``$TOYRD_BENCH_THREADS`` (default 1: on the shared
 2-core machine a second thread mostly measures contention — PyTorch's batched loop took 258 µs
 per model-step on 2 threads against 35 µs on 1, XLA's wall time exceeded its CPU time by 40 %):
-the process is pinned to that many cores (``sched_setaffinity``), XLA gets
-``intra_op_parallelism_threads`` in ``XLA_FLAGS`` (set before JAX is imported) and PyTorch
-``torch.set_num_threads(threads)``, ``set_num_interop_threads(1)``. All stated in the JSON.
+the process is pinned to that many cores (``sched_setaffinity``, before JAX is imported: XLA:CPU
+sizes its thread pool by the schedulable cores) and PyTorch gets ``torch.set_num_threads(threads)``,
+``set_num_interop_threads(1)``. All stated in the JSON. (Until 2026-12-02 this module also put
+``intra_op_parallelism_threads=N`` into ``XLA_FLAGS``: not an XLA flag, and a token without
+``--`` made XLA ignore the whole variable; the pinning alone set the threads then as now.)
+
+Compiler options: toyrd's programs are compiled with :data:`toyrd._backend.CPU_COMPILER_OPTIONS`
+(no YNNPACK reduce fusions). ``jax_naive`` is the loop as a user writes it, JAX defaults;
+``jax_naive_tuned`` is the same loop compiled with toyrd's options, so the page shows how much
+of toyrd's lead is the option and how much the program.
 
 Timing: each peer's steady state, best of ``repeats`` (wall; CPU time of that call too). JAX
 runs are compiled once first (compile time reported apart). ``quality``: the final bound gap
@@ -61,12 +68,7 @@ def _threads() -> int:
 
 
 THREADS = _threads()
-if "jax" not in sys.modules:  # XLA reads its flags when the backend starts
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "") + f" --xla_cpu_multi_thread_eigen=true "
-        f"intra_op_parallelism_threads={THREADS}"
-    ).strip()
-try:
+try:  # before JAX starts its backend, which sizes its thread pool by the schedulable cores
     _cores = sorted(os.sched_getaffinity(0))[:THREADS]
     os.sched_setaffinity(0, _cores)
 except (AttributeError, OSError):  # pragma: no cover
@@ -147,11 +149,14 @@ def bench_toyrd(dtype: str, steps: int, repeats: int) -> dict:
     )
 
 
-def _naive_jax_step_fn(steps: int):
-    """The loop a JAX user writes: one model's loss, vmap(grad), optax Adam, jitted lax.scan."""
+def _naive_jax_step_fn(steps: int, tuned: bool = False):
+    """The loop a JAX user writes: one model's loss, vmap(grad), optax Adam, jitted lax.scan
+    (``tuned``: compiled with toyrd's compiler options instead of JAX's defaults)."""
     import jax
     import jax.numpy as jnp
     import optax
+
+    from toyrd._backend import jit
 
     def loss(p, px):
         le = jax.nn.log_softmax(p["enc_logits"], -1)  # log e(z|x), (x, z)
@@ -163,7 +168,6 @@ def _naive_jax_step_fn(steps: int):
     grad = jax.vmap(jax.grad(loss), in_axes=(0, None))
     opt = optax.adam(optax.cosine_decay_schedule(LR, steps, alpha=0.01))
 
-    @jax.jit
     def train(p, px):
         def step(carry, _):
             p, s = carry
@@ -173,24 +177,26 @@ def _naive_jax_step_fn(steps: int):
         (p, _), _ = jax.lax.scan(step, (p, opt.init(p)), None, length=steps)
         return p
 
-    return train
+    return jit(train) if tuned else jax.jit(train)
 
 
-def bench_jax_naive(steps: int, repeats: int) -> dict:
+def bench_jax_naive(steps: int, repeats: int, tuned: bool = False) -> dict:
     import jax
     import jax.numpy as jnp
 
     from toyrd.data import toy_data
 
     with jax.enable_x64(True):
-        train = _naive_jax_step_fn(steps)
+        train = _naive_jax_step_fn(steps, tuned)
         p = {k: jnp.asarray(v) for k, v in _inits(B).items()}
         px = jnp.asarray(toy_data().px)
         t0 = time.perf_counter()
         jax.block_until_ready(train(p, px))
         first = time.perf_counter() - t0
         wall, cpu = _best(lambda: jax.block_until_ready(train(p, px)), repeats)
-    return _row("jax_naive", wall, cpu, steps, B, first_call_s=first)
+    return _row(
+        "jax_naive_tuned" if tuned else "jax_naive", wall, cpu, steps, B, first_call_s=first
+    )
 
 
 def _torch_loss(px):
@@ -374,6 +380,8 @@ def run(quick: bool = False) -> dict:
     import jax
     import torch
 
+    from toyrd._backend import compiler_options
+
     torch.set_num_threads(THREADS)
     try:
         torch.set_num_interop_threads(1)
@@ -392,6 +400,7 @@ def run(quick: bool = False) -> dict:
         "threads": THREADS,
         "cores_pinned": _cores,
         "xla_flags": os.environ.get("XLA_FLAGS"),
+        "toyrd_compiler_options": dict(compiler_options()),
         "torch_threads": torch.get_num_threads(),
         "torch_interop_threads": torch.get_num_interop_threads(),
         "jax_backend": jax.default_backend(),
@@ -404,6 +413,7 @@ def run(quick: bool = False) -> dict:
         bench_toyrd("float64", steps, repeats),
         bench_toyrd("mixed", steps, repeats),
         bench_jax_naive(steps, repeats),
+        bench_jax_naive(steps, repeats, tuned=True),
         bench_torch("torch_eager_batched", B, torch_steps, repeats),
         bench_torch("torch_eager_one", 1, torch_steps, repeats),
     ]

@@ -627,17 +627,32 @@ PEER_NAMES = {
     "toyrd_float64": "toyrd trainer, float64",
     "toyrd_mixed": "toyrd trainer, mixed (float32 → float64)",
     "jax_naive": "plain JAX loop (vmap + scan + grad + optax)",
+    "jax_naive_tuned": "same plain JAX loop, compiled with toyrd's XLA options",
     "torch_eager_batched": "PyTorch eager, B = 64 in one tensor",
     "torch_eager_one": "PyTorch eager, one model (B = 1)",
     "torch_compile_batched": "torch.compile, B = 64",
 }
 
 
+def _xla_options_text(res) -> str:
+    """How the JSON's run configured XLA (older runs: an XLA_FLAGS string, see bench_peers)."""
+    opts = res.get("toyrd_compiler_options")
+    if opts is None:
+        return f"`XLA_FLAGS={res.get('xla_flags')}` (ignored by XLA, see bench_peers)"
+    shown = ", ".join(f"`{k}={v}`" for k, v in opts.items()) or "none"
+    return (
+        f"toyrd's programs compiled with XLA options {shown}, the plain JAX loop with JAX's "
+        "defaults (and once more with toyrd's options, for comparison)"
+    )
+
+
 def section_peers(res) -> str:
     head = (
         f"One process, float64, {res['batch']} tabular models, exact ELBO, Adam. Every peer "
         f"on **{res['threads']} thread(s)**: the process pinned to cores "
-        f"{res.get('cores_pinned')}, `XLA_FLAGS={res.get('xla_flags')}`, PyTorch "
+        f"{res.get('cores_pinned')} before JAX starts (XLA sizes its pool by them), "
+        + _xla_options_text(res)
+        + ", PyTorch "
         f"`set_num_threads({res.get('torch_threads')})` (inter-op "
         f"{res.get('torch_interop_threads')}). JAX backend `{res.get('jax_backend')}` "
         f"({res.get('device')}); load average {fmt(res.get('loadavg_start', [None])[0])} at "

@@ -334,3 +334,96 @@ def test_default_float64_finish_is_about_50_steps_on_the_stride():
     assert default_f64_steps(100, 100) == 100  # one stride at least
     cfg = TrainConfig(steps=3000, dtype="mixed").validate()
     assert cfg.history_stride == 30 and cfg.f64_steps == 60
+
+
+# ---------------------------------------------------------------------- Adam, compiler options
+
+#: toyrd's Adam vs optax.adam over 200 float64 steps of one trajectory each: the same update in
+#: another order of operations (relative rounding ~1e-16 per step; Adam's normalised steps keep
+#: parameter differences at that size times lr per step, far below this bound).
+ADAM_TOL = 1e-12
+
+
+@pytest.mark.parametrize("schedule", [False, True])
+def test_adam_matches_optax(schedule):
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from toyrd.train.jax._runner import adam
+
+    with jax.enable_x64(True):
+        lr = optax.cosine_decay_schedule(0.05, 200, alpha=0.01) if schedule else 0.05
+        target = jnp.asarray(np.random.default_rng(0).standard_normal((30, 7)))
+
+        def run(opt):
+            def step(carry, _):
+                p, s = carry
+                g = jax.grad(lambda p: ((p["w"] - target) ** 4).sum())(p)  # moments of many scales
+                u, s = opt.update(g, s, p)
+                return (optax.apply_updates(p, u), s), p
+
+            p0 = {"w": jnp.zeros((30, 7))}
+            return jax.lax.scan(step, (p0, opt.init(p0)), None, length=200)
+
+        (mine, s_mine), path_mine = run(adam(lr, b1=0.8))
+        (ref, s_ref), path_ref = run(optax.adam(lr, b1=0.8))
+        assert s_mine.count == s_ref[0].count == 200
+        moved = float(jnp.abs(path_ref["w"][-1] - path_ref["w"][0]).max())
+        assert moved > 0.5  # the trajectory goes somewhere
+        np.testing.assert_allclose(path_mine["w"], path_ref["w"], rtol=0, atol=ADAM_TOL)
+        for a, b in ((s_mine.mu, s_ref[0].mu), (s_mine.nu, s_ref[0].nu)):
+            np.testing.assert_allclose(a["w"], b["w"], rtol=ADAM_TOL, atol=0)
+
+
+def test_compiler_options_reach_the_compiled_run():
+    """On the CPU, the trainer's program is compiled without YNNPACK reduce fusions."""
+    import jax
+    import jax.numpy as jnp
+
+    from toyrd import _backend
+    from toyrd.tables import tabular
+    from toyrd.train import TrainConfig
+
+    if jax.default_backend() != "cpu":
+        pytest.skip("XLA:CPU options")
+    assert dict(_backend.compiler_options()) == _backend.CPU_COMPILER_OPTIONS
+    run = tj.compiled_run(TrainConfig(steps=10, history_stride=5, warmup=0), tabular, 30)
+    a, b, c = _batch_last_logits(0, batch=64)  # at B = 3 XLA forms no YNN fusion anyway
+    with jax.enable_x64(True):
+        args = (
+            {"enc_logits": a, "dec_logits": b, "mar_logits": c},
+            jnp.zeros(64),
+            jnp.asarray(toyrd.toy_data().px),
+            jnp.asarray(0.05),
+            jnp.asarray(0, jnp.int32),
+        )
+        tuned = run.lower(*args).compile().as_text()
+        plain = jax.jit(run.__wrapped__).lower(*args).compile().as_text()
+    assert "__ynn_fusion" in plain  # JAX's default would use them here
+    assert "__ynn_fusion" not in tuned
+
+
+def test_compiled_run_also_runs_inside_a_callers_jit():
+    """JAX refuses compiler options on a nested jit: traced, the run falls back to a plain one
+    and gives the same numbers as at top level."""
+    import jax
+    import jax.numpy as jnp
+
+    from toyrd.tables import tabular
+    from toyrd.train import TrainConfig
+
+    run = tj.compiled_run(TrainConfig(steps=20, history_stride=10, warmup=0), tabular, 30)
+    a, b, c = _batch_last_logits(1)
+    with jax.enable_x64(True):
+        args = (
+            {"enc_logits": a, "dec_logits": b, "mar_logits": c},
+            jnp.zeros(3),
+            jnp.asarray(toyrd.toy_data().px),
+            jnp.asarray(0.05),
+            jnp.asarray(0, jnp.int32),
+        )
+        top = run(*args)
+        nested = jax.jit(lambda *xs: run(*xs))(*args)
+    for x, y in zip(jax.tree.leaves(top), jax.tree.leaves(nested)):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=0, atol=IDENTITY_TOL)
