@@ -409,6 +409,51 @@ def test_fast_path_accepts_only_clean_float64_tables_and_copies_them():
         as_conditional("encoder", np.array([[-1e-300, 1.0], [1.0, 0.0]]))
 
 
+@pytest.mark.parametrize("n_z", [2, 3])  # n_z = n_x: one stack; otherwise two
+def test_model_fast_path_checks_all_four_tables_and_copies_them(n_z):
+    """``_valid_model`` (check_model's one pass over the four tables stacked as rows) returns
+    copies equal to clean float64 inputs, and None when any one table breaks a rule or the fast
+    test, has another type, rank or dtype, or a size that disagrees."""
+    from toyrd._validate import _valid_model
+
+    rng = np.random.default_rng(n_z)
+    px = np.array([0.25, 0.75])
+    e = rng.random((2, n_z))
+    e /= e.sum(1, keepdims=True)
+    d = rng.random((n_z, 2))
+    d /= d.sum(1, keepdims=True)
+    m = np.full(n_z, 1.0 / n_z)
+    model = (px, e, d, m)
+    got = _valid_model(*model)
+    assert got is not None
+    for a, b in zip(got, model):
+        assert np.array_equal(a, b) and a.shape == b.shape and not np.shares_memory(a, b)
+    edge = 0.6 * SUM_TOL  # inside the rule, outside the fast test
+    for i, bad in [
+        (i, f(model[i]))
+        for i in range(4)
+        for f in (
+            lambda a: (
+                a
+                + np.where(np.arange(a.shape[-1]) == 0, -1.0, 1.0)  # a negative, the
+                * (a[..., :1] + 1e-12)  # sums kept: entry 0 → −1e-12, entry 1 takes the difference
+                * (np.arange(a.shape[-1]) < 2)
+            ),
+            lambda a: np.where(np.arange(a.size).reshape(a.shape) == 0, np.nan, a),
+            lambda a: np.where(np.arange(a.size).reshape(a.shape) == 0, np.inf, a),
+            lambda a: a + np.where(np.arange(a.shape[-1]) == 0, edge, 0.0),
+            lambda a: a.astype(np.float32),
+            lambda a: a.tolist(),
+            lambda a: a[None],
+            lambda a: a[..., :1] / a[..., :1].sum(-1, keepdims=True),
+        )
+    ]:
+        tables = list(model)
+        tables[i] = bad
+        assert _valid_model(*tables) is None, (i, bad)
+    assert _valid_model(np.array([1.0]), np.ones((1, 0)), np.ones((0, 1)), np.ones(0)) is None
+
+
 def test_clean_float64_tables_never_reach_the_entry_by_entry_check(monkeypatch):
     """The common case is the fast path: four float64 tables with matching sizes come back from
     check_model (and each from as_distribution / as_conditional / as_joint) without the full
