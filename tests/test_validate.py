@@ -470,7 +470,11 @@ def test_clean_float64_tables_never_reach_the_entry_by_entry_check(monkeypatch):
         mp.setattr(V, "as_distribution", full_check)
         mp.setattr(V, "as_conditional", full_check)
         out = V.check_model(px, e, d, m)
+        # n_x = n_z (the one-stack case), with exact zeros: still the fast path
+        sq = (np.array([0.5, 0.5]), np.array([[1.0, 0.0], [0.5, 0.5]]), np.eye(2), np.eye(2)[0])
+        out_sq = V.check_model(*sq)
     assert all(np.array_equal(a, b) for a, b in zip(out, (px, e, d, m)))
+    assert all(np.array_equal(a, b) for a, b in zip(out_sq, sq))
     V.as_distribution("px", px)
     V.as_conditional("encoder", e)
     V.as_joint("pzx", np.full((2, 2), 0.25))
