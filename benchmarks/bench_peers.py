@@ -32,8 +32,9 @@ sizes its thread pool by the schedulable cores) and PyTorch gets ``torch.set_num
 
 Compiler options: toyrd's programs are compiled with :data:`toyrd._backend.CPU_COMPILER_OPTIONS`
 (no YNNPACK reduce fusions). ``jax_naive`` is the loop as a user writes it, JAX defaults;
-``jax_naive_tuned`` is the same loop compiled with toyrd's options, so the page shows how much
-of toyrd's lead is the option and how much the program.
+``jax_naive_tuned`` is the same loop compiled with toyrd's options, and
+``toyrd_mixed_default_xla`` toyrd's mixed run compiled with JAX's defaults, so the page shows
+how much of toyrd's lead is the option and how much the program.
 
 Timing: each peer's steady state, best of ``repeats`` (wall; CPU time of that call too). JAX
 runs are compiled once first (compile time reported apart). ``quality``: the final bound gap
@@ -113,7 +114,9 @@ def _row(name, wall, cpu, steps, batch, **extra) -> dict:
     }
 
 
-def bench_toyrd(dtype: str, steps: int, repeats: int) -> dict:
+def bench_toyrd(dtype: str, steps: int, repeats: int, options: bool = True) -> dict:
+    """toyrd's compiled run (``options=False``: the same program compiled with JAX's default
+    XLA options instead of toyrd's, to show what the options contribute)."""
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -126,6 +129,8 @@ def bench_toyrd(dtype: str, steps: int, repeats: int) -> dict:
     cfg = TrainConfig(steps=steps, warmup=0, dtype=dtype).validate()
     with jax.enable_x64(True):
         run = tj.compiled_run(cfg, tabular, N)
+        if not options:
+            run = jax.jit(run.__wrapped__)
         p = {k: jnp.asarray(np.moveaxis(v, 0, -1)) for k, v in _inits(B).items()}
         args = (
             p,
@@ -139,7 +144,7 @@ def bench_toyrd(dtype: str, steps: int, repeats: int) -> dict:
         first = time.perf_counter() - t0
         wall, cpu = _best(lambda: jax.block_until_ready(run(*args)), repeats)
     return _row(
-        f"toyrd_{dtype}",
+        f"toyrd_{dtype}" + ("" if options else "_default_xla"),
         wall,
         cpu,
         steps,
@@ -412,6 +417,7 @@ def run(quick: bool = False) -> dict:
     peers = [
         bench_toyrd("float64", steps, repeats),
         bench_toyrd("mixed", steps, repeats),
+        bench_toyrd("mixed", steps, repeats, options=False),
         bench_jax_naive(steps, repeats),
         bench_jax_naive(steps, repeats, tuned=True),
         bench_torch("torch_eager_batched", B, torch_steps, repeats),

@@ -626,6 +626,7 @@ def section_ib(res) -> str:
 PEER_NAMES = {
     "toyrd_float64": "toyrd trainer, float64",
     "toyrd_mixed": "toyrd trainer, mixed (float32 → float64)",
+    "toyrd_mixed_default_xla": "same mixed run, compiled with JAX's default XLA options",
     "jax_naive": "plain JAX loop (vmap + scan + grad + optax)",
     "jax_naive_tuned": "same plain JAX loop, compiled with toyrd's XLA options",
     "torch_eager_batched": "PyTorch eager, B = 64 in one tensor",

@@ -97,8 +97,9 @@ def log_softmax(logits, axis: int = -1):
 
 #: XLA:CPU compiler options of toyrd's compiled programs: YNNPACK fusions for dots only, so that
 #: XLA emits the reductions and elementwise loops itself. Measured on the 2-core AMD EPYC
-#: (docs/benchmarks.md §2a, one thread, float32, B = 64): a training step 1.3× faster, since a
-#: YNN reduce fusion took a sixth of the step and blocked fusion of its neighbours.
+#: (docs/benchmarks.md §2a, one thread, B = 64): toyrd's mixed-precision run 1.3× faster (one
+#: YNN reduce fusion alone took a fifth of a float32 step). Not general advice: the plain JAX
+#: loop of the same benchmark is about 10 % slower with it.
 CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_DOT"}
 
 

@@ -60,10 +60,11 @@ def default_dtype(objective: str) -> str:
 
 #: dtype="mixed": the float64 finish by default — about this many Adam steps (rounded up to a
 #: multiple of the history stride), at most a tenth of the run. Measured on the toy (64 seeds,
-#: 3000 steps): the ELBO bound gap R + D − H ends at 2.8e-10 after 20 float64 steps, 1.8e-11
-#: after 50, 1.9e-13 after 100 and 1.8e-15 after 300 (a float64 run of the default 2000 steps
-#: ends at 8.9e-10). 50 keeps the gap 50× below issue 15's bar of 1e-9 and below the float64
-#: run's, at 2-3 % of the steps.
+#: 3000 steps, stride 20; re-measured 2026-12-02 with toyrd's Adam): the ELBO bound gap
+#: R + D − H ends at 3.0e-10 after 20 float64 steps, 9.1e-12 after 60, 1.7e-13 after 100 and
+#: 1.3e-15 after 300 (a float64 run of the default 2000 steps ends at 8.9e-10). 50 (60 at the
+#: stride of 20) keeps the gap 100× below issue 15's bar of 1e-9 and below the float64 run's,
+#: at 2-3 % of the steps.
 F64_STEPS = 50
 
 

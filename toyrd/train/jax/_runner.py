@@ -168,8 +168,9 @@ def adam(lr, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8):
     s₂ = 1 / √(1 − b₂ᵗ) at step t = 1, 2, …: optax's μ̂ / (√ν̂ + ε) in exact arithmetic, with one
     division and one square root per entry where optax's form takes three divisions (XLA does
     not turn division by a scalar into a multiplication). Agrees with ``optax.adam`` to rounding
-    (tests/train/test_train_jax.py); with the other changes of issue 15 it makes a float32 step
-    on the 30 × 30 toy about 1.3× faster (docs/benchmarks.md).
+    (tests/train/test_train_jax.py). With Σ_z q = Σ_x p* in :func:`rd_from_logits` and the XLA
+    option of :func:`toyrd._backend.jit`, a float32 step of 64 toy models went from 3.6 to 2.5 µs
+    per model-step (one thread; 3.3 µs with the option alone).
     """
     import jax
     import jax.numpy as jnp
