@@ -427,3 +427,28 @@ def test_compiled_run_also_runs_inside_a_callers_jit():
         nested = jax.jit(lambda *xs: run(*xs))(*args)
     for x, y in zip(jax.tree.leaves(top), jax.tree.leaves(nested)):
         np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=0, atol=IDENTITY_TOL)
+
+
+def test_compiler_options_fall_back_when_xla_refuses_them_or_on_another_backend(monkeypatch):
+    """A JAX whose XLA lacks the experimental option (here: an unknown one) or a GPU backend
+    gets no options, and toyrd._backend.jit is then a plain jax.jit that still runs."""
+    import jax
+    import jax.numpy as jnp
+
+    from toyrd import _backend
+
+    if jax.default_backend() != "cpu":
+        pytest.skip("XLA:CPU options")
+    try:
+        monkeypatch.setattr(_backend, "CPU_COMPILER_OPTIONS", {"xla_cpu_no_such_option": "1"})
+        _backend.compiler_options.cache_clear()
+        assert _backend.compiler_options() == ()
+        assert float(_backend.jit(lambda x: 2 * x)(jnp.asarray(3.0))) == 6.0
+        monkeypatch.undo()
+        monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
+        _backend.compiler_options.cache_clear()
+        assert _backend.compiler_options() == ()
+    finally:
+        monkeypatch.undo()
+        _backend.compiler_options.cache_clear()
+    assert dict(_backend.compiler_options()) == _backend.CPU_COMPILER_OPTIONS
