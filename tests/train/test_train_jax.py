@@ -376,10 +376,23 @@ def test_adam_matches_optax(schedule):
             np.testing.assert_allclose(a["w"], b["w"], rtol=ADAM_TOL, atol=0)
 
 
+def _run_args(seed, batch=3):
+    """The arguments of a tabular compiled_run on the toy (batch-last logits, lr 0.05, β = 0)."""
+    import jax.numpy as jnp
+
+    a, b, c = _batch_last_logits(seed, batch=batch)
+    return (
+        {"enc_logits": a, "dec_logits": b, "mar_logits": c},
+        jnp.zeros(batch),
+        jnp.asarray(toyrd.toy_data().px),
+        jnp.asarray(0.05),
+        jnp.asarray(0, jnp.int32),
+    )
+
+
 def test_compiler_options_reach_the_compiled_run():
     """On the CPU, the trainer's program is compiled without YNNPACK reduce fusions."""
     import jax
-    import jax.numpy as jnp
 
     from toyrd import _backend
     from toyrd.tables import tabular
@@ -389,15 +402,8 @@ def test_compiler_options_reach_the_compiled_run():
         pytest.skip("XLA:CPU options")
     assert dict(_backend.compiler_options()) == _backend.CPU_COMPILER_OPTIONS
     run = tj.compiled_run(TrainConfig(steps=10, history_stride=5, warmup=0), tabular, 30)
-    a, b, c = _batch_last_logits(0, batch=64)  # at B = 3 XLA forms no YNN fusion anyway
     with jax.enable_x64(True):
-        args = (
-            {"enc_logits": a, "dec_logits": b, "mar_logits": c},
-            jnp.zeros(64),
-            jnp.asarray(toyrd.toy_data().px),
-            jnp.asarray(0.05),
-            jnp.asarray(0, jnp.int32),
-        )
+        args = _run_args(0, batch=64)  # at B = 3 XLA forms no YNN fusion anyway
         tuned = run.lower(*args).compile().as_text()
         plain = jax.jit(run.__wrapped__).lower(*args).compile().as_text()
     assert "__ynn_fusion" in plain  # JAX's default would use them here
@@ -408,21 +414,13 @@ def test_compiled_run_also_runs_inside_a_callers_jit():
     """JAX refuses compiler options on a nested jit: traced, the run falls back to a plain one
     and gives the same numbers as at top level."""
     import jax
-    import jax.numpy as jnp
 
     from toyrd.tables import tabular
     from toyrd.train import TrainConfig
 
     run = tj.compiled_run(TrainConfig(steps=20, history_stride=10, warmup=0), tabular, 30)
-    a, b, c = _batch_last_logits(1)
     with jax.enable_x64(True):
-        args = (
-            {"enc_logits": a, "dec_logits": b, "mar_logits": c},
-            jnp.zeros(3),
-            jnp.asarray(toyrd.toy_data().px),
-            jnp.asarray(0.05),
-            jnp.asarray(0, jnp.int32),
-        )
+        args = _run_args(1)
         top = run(*args)
         nested = jax.jit(lambda *xs: run(*xs))(*args)
     for x, y in zip(jax.tree.leaves(top), jax.tree.leaves(nested)):
