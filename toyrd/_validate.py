@@ -192,19 +192,16 @@ def _valid_model(px, enc, dec, mar):
     n_x, n_z = enc.shape
     if px.shape[0] != n_x or dec.shape != (n_z, n_x) or mar.shape[0] != n_z or not n_z:
         return None
-    if n_x == n_z:  # the toy's case: one stack
-        big = np.concatenate((enc, mar[None], dec, px[None]))
-        dev = big @ _ones(n_z) - 1.0
-        ok = big.min() >= 0.0 and dev @ dev <= _FAST_TOL * _FAST_TOL
-        e, m, d, p = big[:n_x], big[n_x], big[n_x + 1 : -1], big[-1]
-    else:
-        top, bottom = np.concatenate((enc, mar[None])), np.concatenate((dec, px[None]))
-        ok = (
-            min(top.min(), bottom.min()) >= 0.0
-            and sums_match(top @ _ones(n_z), 1.0)
-            and sums_match(bottom @ _ones(n_x), 1.0)
-        )
-        e, m, d, p = top[:-1], top[-1], bottom[:-1], bottom[-1]
+    # m is a row under the encoder (length n_z), p* one under the decoder (n_x): one stack for
+    # all four when n_x = n_z (the toy), else two
+    top, bottom = (enc, mar[None]), (dec, px[None])
+    stacks = (
+        [np.concatenate(top + bottom)]
+        if n_x == n_z
+        else [np.concatenate(top), np.concatenate(bottom)]
+    )
+    ok = all(a.min() >= 0.0 and sums_match(a @ _ones(a.shape[1]), 1.0) for a in stacks)
+    e, m, d, p = stacks[0][:n_x], stacks[0][n_x], stacks[-1][-n_z - 1 : -1], stacks[-1][-1]
     return (p, e, d, m) if ok else None
 
 
