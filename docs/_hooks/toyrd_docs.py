@@ -2,6 +2,11 @@
 
 * ``TOYRD_FAST=1`` for the notebook kernels, so the rendered lessons build in seconds
   (set ``TOYRD_FAST=0`` in the environment to render the full-size runs).
+* The notebook kernels draw with IPython's inline backend, whatever ``MPLBACKEND`` says (CI sets
+  ``Agg``, under which ``plt.show()`` shows nothing and ``display(fig)`` prints the figure's
+  repr): a kernel profile of the build's own (``IPYTHONDIR``) turns the inline backend on at
+  start-up and makes it emit SVG with text kept as text (``svg.fonttype: none``), so the figures
+  are sharp at any zoom and the site check can read their font sizes.
 * The teaching notebooks live in ``notebooks/`` at the repository root, not in ``docs/``; they are
   added to the site as ``notebooks/<name>.py`` pages, which mkdocs-jupyter executes and renders.
 * The command-line page (cli.md) gets the help of every ``toyrd`` command at build time.
@@ -26,6 +31,7 @@ import os
 import pathlib
 import posixpath
 import re
+import tempfile
 
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
@@ -43,10 +49,28 @@ MATHJAX_DEST = "assets/mathjax"
 MATHJAX_PARTS = ("tex-chtml.js", "input/tex/extensions", "output/chtml", "ui", "a11y", "sre")
 
 
+#: The IPython kernel configuration of the lesson kernels (see :func:`kernel_profile`).
+KERNEL_CONFIG = '''\
+# written by docs/_hooks/toyrd_docs.py for the lesson kernels of the docs build
+c.IPKernelApp.matplotlib = "inline"  # overrides MPLBACKEND, e.g. CI's Agg
+c.InlineBackend.figure_formats = {"svg"}
+c.InlineBackend.rc = {"svg.fonttype": "none", "svg.hashsalt": "toyrd"}
+'''
+
+
+def kernel_profile() -> str:
+    """A fresh IPYTHONDIR whose default profile is :data:`KERNEL_CONFIG` (the build's only)."""
+    root = pathlib.Path(tempfile.mkdtemp(prefix="toyrd-docs-ipython-"))
+    (root / "profile_default").mkdir()
+    (root / "profile_default" / "ipython_kernel_config.py").write_text(KERNEL_CONFIG)
+    return str(root)
+
+
 @event_priority(100)  # before mkdocstrings copies the Markdown extensions for the docstrings
 def on_config(config):
     os.environ.setdefault("TOYRD_FAST", "1")
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    os.environ["IPYTHONDIR"] = kernel_profile()  # the kernels mkdocs-jupyter starts read it
     config.markdown_extensions.append(StarExtension())
     return config
 
@@ -173,6 +197,9 @@ def on_page_content(html_text, page, config, files):
     if not (src.startswith("notebooks/") and src.endswith(".py")):
         return html_text
     html_text = _NB_MATHJAX.sub("", html_text)
+    # code as wide as the prose: the lesson pages give the right-hand table of contents' room to
+    # the cells (the left navigation and the lesson box link the sections' neighbours)
+    page.meta.setdefault("hide", []).append("toc")
     return (
         lesson_box(page, config, files, top=True)
         + html_text
