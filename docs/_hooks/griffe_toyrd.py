@@ -14,6 +14,14 @@ this extension rewrites (in the loaded docstring text only; the source is untouc
   into fenced ``pycon`` code blocks, so they render as code instead of one run-on paragraph
   (except in a Google ``Examples:`` section, which griffe renders as code itself; a
   singular ``Example:`` is an admonition of Markdown, so its doctests are fenced).
+* reST simple tables (``=====  =====`` rules) into Markdown tables, which the theme renders
+  (the docstrings keep the plain-text layout that reads well in a terminal).
+* Plain-text formulas with TeX-like groups (``Σ_{z*} p(z*|x) u_{z*}(z)``, ``IWAE_{k+1}``,
+  ``R^{n_s}``, ``e^{-70}``) into inline math that MathJax typesets, as on every other page: each
+  word holding a ``_{...}`` or ``^{...}`` group becomes ``\\( ... \\)``, a starred one-letter
+  name gets a superscript star (``z*`` → ``z^*``), and a name of two or more letters before
+  ``_``/``^`` becomes upright (``\\mathrm{IWAE}``). Code (fences, indented blocks, inline
+  code) is left alone.
 """
 
 from __future__ import annotations
@@ -104,6 +112,122 @@ def fence_doctests(text: str) -> str:
     return "\n".join(out)
 
 
+_RST_RULE = re.compile(r"^(\s*)(=+)((?: +=+)+)\s*$")
+
+
+def _split_row(line: str, starts: list[int]) -> list[str]:
+    """Cells of a reST simple-table row; a cell that overruns its column pushes the next on."""
+    cells, pos = [], starts[0]
+    for k in range(len(starts)):
+        end = starts[k + 1] if k + 1 < len(starts) else len(line)
+        end = max(end, pos)
+        while 0 < end < len(line) and line[end - 1] != " " and k + 1 < len(starts):
+            end += 1  # a word crosses the boundary: the column ends after it
+        cells.append(line[pos:end].strip())
+        pos = end
+    return cells
+
+
+def _md_row(line: str, indent: str, starts: list[int]) -> str:
+    cells = _split_row(line[len(indent) :], starts)
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def rst_tables(text: str) -> str:
+    """Replace each reST simple table (three ``===`` rules: top, under the header, bottom)."""
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    while i < len(lines):
+        m = _RST_RULE.match(lines[i])
+        rules = [j for j in range(i, len(lines)) if _RST_RULE.match(lines[j])][:3] if m else []
+        if len(rules) < 3 or any(not lines[j].strip() for j in range(i, rules[2])):
+            out.append(lines[i])
+            i += 1
+            continue
+        indent = m.group(1)
+        rule = lines[i][len(indent) :]
+        starts = [k for k, ch in enumerate(rule) if ch == "=" and (k == 0 or rule[k - 1] == " ")]
+
+        header = [_md_row(lines[j], indent, starts) for j in range(rules[0] + 1, rules[1])]
+        body = [_md_row(lines[j], indent, starts) for j in range(rules[1] + 1, rules[2])]
+        if out and out[-1].strip():
+            out.append("")
+        out += [indent + header[0], indent + "|" + "---|" * len(starts)]
+        out += [indent + b for b in body]
+        out.append("")
+        i = rules[2] + 1
+    return "\n".join(out)
+
+
+#: A word holding a TeX-like group: ``Σ_{z*}``, ``u_{z*}(z)``, ``R^{n_s}``, ``E_{z_1..z_k iid
+#: e(·|x)}`` (a group may hold spaces, not another group).
+_TEX_WORD = re.compile(r"[^\s`]*?[_^]\{[^{}\n]*\}(?:[^\s`,;:]*?[_^]\{[^{}\n]*\})*[^\s`,;:]*")
+
+
+def _tex(word: str) -> str:
+    word = re.sub(r"(?<=[A-Za-z])\*", "^*", word)  # z* -> z^*
+    word = re.sub(r"\b([A-Za-z]{2,})(?=[_^])", r"\\mathrm{\1}", word)  # IWAE_k -> upright
+    return word
+
+
+def _balanced(word: str) -> tuple[str, str, str]:
+    """(lead, word, trail): unpaired brackets and end punctuation moved outside the math."""
+    lead = trail = ""
+    while word and word[-1] in ".,;:":
+        word, trail = word[:-1], word[-1] + trail
+    while word.endswith(")") and word.count(")") > word.count("("):
+        word, trail = word[:-1], ")" + trail
+    while word.startswith("(") and word.count("(") > word.count(")"):
+        word, lead = word[1:], lead + "("
+    return lead, word, trail
+
+
+def _wrap_math(text: str) -> str:
+    out, pos = [], 0
+    for m in _TEX_WORD.finditer(text):
+        if m.start() < pos:
+            continue
+        start, end = m.start(), m.end()
+        depth = text[start:end].count("(") - text[start:end].count(")")
+        while depth > 0 and end < len(text) and end - m.end() < 40:  # N(μ_{z*}, s²): to its ")"
+            depth += {"(": 1, ")": -1}.get(text[end], 0)
+            end += 1
+        if depth > 0:
+            end = m.end()
+        lead, word, trail = _balanced(text[start:end])
+        out.append(text[pos:start])
+        out.append(f"{lead}\\({_tex(word)}\\){trail}" if word else text[start:end])
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def math_markup(text: str) -> str:
+    """Wrap each TeX-like word of the prose of ``text`` in ``\\( \\)`` (code left alone)."""
+    out: list[str] = []
+    in_fence = False
+    prev_blank = True
+    code_indent = None  # indentation of the indented code block we are in
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        indent = len(line) - len(stripped)
+        if stripped.startswith("```"):
+            in_fence = not in_fence
+        if code_indent is not None and stripped and indent < code_indent:
+            code_indent = None
+        if prev_blank and stripped and indent >= 4 and not in_fence and code_indent is None:
+            code_indent = indent  # a block indented after a blank line: Markdown code
+        prev_blank = not stripped
+        if in_fence or stripped.startswith("```") or code_indent is not None:
+            out.append(line)
+            continue
+        parts = re.split(r"(`[^`]*`)", line)  # keep inline code as it is
+        parts[::2] = [_wrap_math(part) for part in parts[::2]]
+        out.append("".join(parts))
+    return "\n".join(out)
+
+
 class ToyrdDocstrings(griffe.Extension):
     """Rewrite roles and doctests of every toyrd docstring once the package is loaded."""
 
@@ -119,6 +243,7 @@ class ToyrdDocstrings(griffe.Extension):
             seen.add(id(obj))
             if obj.docstring is not None:
                 value = fence_doctests(rewrite_roles(obj.docstring.value, obj, collection))
+                value = math_markup(rst_tables(value))
                 obj.docstring.value = value
             for member in list(obj.members.values()):
                 walk(member)

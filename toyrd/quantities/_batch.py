@@ -207,13 +207,14 @@ def evaluate_batch(
 ) -> dict:
     """Every exact quantity of B models at once, as a dict of (B,) float64 arrays (nats).
 
-    Parameters
-    ----------
-    px : (n_x,) p*(x), shared by every model.
-    encoders : (B, n_x, n_z) e(z|x); decoders : (B, n_z, n_x) d(x|z); marginals : (B, n_z) m(z).
-    pzx : optional (|z*|, n_x) joint p(z*, x) whose x-marginal is ``px``; adds ``I_zstar``.
-    r : reference density for G, U, S (default p*, as in :func:`toyrd.evaluate`).
-    backend : "auto", "jax" or "numpy" (see the module docstring).
+    Args:
+        px: (n_x,) p*(x), shared by every model.
+        encoders: (B, n_x, n_z) e(z|x), one encoder per model.
+        decoders: (B, n_z, n_x) d(x|z).
+        marginals: (B, n_z) m(z).
+        pzx: optional (|z*|, n_x) joint p(z*, x) whose x-marginal is ``px``; adds ``I_zstar``.
+        r: reference density for G, U, S (default p*, as in :func:`toyrd.evaluate`).
+        backend: "auto", "jax" or "numpy" (see the module docstring).
 
     Row b of the result equals ``toyrd.evaluate(px, encoders[b], decoders[b], marginals[b])``
     to float64 rounding (~1e-13), including +inf for D or R where a needed log 0 occurs.
