@@ -32,6 +32,7 @@ import pathlib
 import posixpath
 import re
 import tempfile
+import time
 
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
@@ -50,12 +51,12 @@ MATHJAX_PARTS = ("tex-chtml.js", "input/tex/extensions", "output/chtml", "ui", "
 
 
 #: The IPython kernel configuration of the lesson kernels (see :func:`kernel_profile`).
-KERNEL_CONFIG = '''\
+KERNEL_CONFIG = """\
 # written by docs/_hooks/toyrd_docs.py for the lesson kernels of the docs build
 c.IPKernelApp.matplotlib = "inline"  # overrides MPLBACKEND, e.g. CI's Agg
 c.InlineBackend.figure_formats = {"svg"}
 c.InlineBackend.rc = {"svg.fonttype": "none", "svg.hashsalt": "toyrd"}
-'''
+"""
 
 
 def kernel_profile() -> str:
@@ -177,11 +178,49 @@ class StarExtension(Extension):
 CLI_MARKER = "<!-- toyrd-cli-help -->"
 
 
+#: Seconds each lesson took to execute and render in this build (lesson stem -> s).
+LESSON_SECONDS: dict = {}
+_LESSON_START: dict = {}
+
+
+def _lesson_stem(page) -> str | None:
+    src = page.file.src_uri
+    if src.startswith("notebooks/") and src.endswith(".py"):
+        return posixpath.basename(src)[:-3]
+    return None
+
+
 def on_page_markdown(markdown, page, config, files):
-    """Fill docs/cli.md with the help of every ``toyrd`` command (never stale)."""
+    """Fill docs/cli.md with the help of every ``toyrd`` command (never stale); start a lesson's
+    clock (mkdocs-jupyter executes it between this event and ``on_page_content``)."""
+    stem = _lesson_stem(page)
+    if stem is not None:
+        _LESSON_START[stem] = time.perf_counter()
     if CLI_MARKER in markdown:
         markdown = markdown.replace(CLI_MARKER, cli_reference())
+    if CLI_TABLE_MARKER in markdown:
+        markdown = markdown.replace(CLI_TABLE_MARKER, cli_commands())
     return markdown
+
+
+_TIME_SPAN = re.compile(r'(<span class="toyrd-lesson-time" data-lesson="([\w-]+)">)[^<]*(</span>)')
+
+
+def on_post_build(config):
+    """Write each lesson's measured build time into the pages that show it (start.md)."""
+    if not LESSON_SECONDS:
+        return
+    for path in pathlib.Path(config.site_dir).rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        if "toyrd-lesson-time" not in text:
+            continue
+
+        def fill(m: re.Match) -> str:
+            sec = LESSON_SECONDS.get(m.group(2))
+            shown = "—" if sec is None else f"{sec:.0f} s"
+            return f"{m.group(1)}{shown}{m.group(3)}"
+
+        path.write_text(_TIME_SPAN.sub(fill, text), encoding="utf-8")
 
 
 #: nbconvert's template loads MathJax 2 from an empty URL (``<script src="">``) and configures it;
@@ -196,6 +235,9 @@ def on_page_content(html_text, page, config, files):
     src = page.file.src_uri
     if not (src.startswith("notebooks/") and src.endswith(".py")):
         return html_text
+    stem = _lesson_stem(page)
+    if stem in _LESSON_START:
+        LESSON_SECONDS[stem] = time.perf_counter() - _LESSON_START.pop(stem)
     html_text = _NB_MATHJAX.sub("", html_text)
     # code as wide as the prose: the lesson pages give the right-hand table of contents' room to
     # the cells (the left navigation and the lesson box link the sections' neighbours)
@@ -236,14 +278,38 @@ def lesson_box(page, config, files, top: bool) -> str:
     )
 
 
+CLI_TABLE_MARKER = "<!-- toyrd-cli-commands -->"
+
+
+def cli_commands() -> str:
+    """Markdown: a table of the ``toyrd`` commands, each linked to its help section."""
+    import argparse
+
+    from toyrd.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {a.dest: a.help for a in sub._choices_actions}
+    rows = ["| command | what it does |", "|---|---|"]
+    for name in sub.choices:
+        text = " ".join((helps.get(name) or "").split()).replace("|", "\\|")
+        rows.append(f"| [`toyrd {name}`](#toyrd-{name}) | {text} |")
+    return "\n".join(rows)
+
+
+#: Width (characters) the command-line help is wrapped to: a code block of the content column
+#: holds ~85 characters of the theme's monospace font at 1280 px.
+CLI_COLUMNS = 78
+
+
 def cli_reference() -> str:
-    """Markdown: one section per subcommand with its argparse help, in help order."""
+    """Markdown: one section per command with its argparse help, wrapped to fit the column."""
     import argparse
 
     from toyrd.cli import build_parser
 
     old = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal width: fix it for the page
+    os.environ["COLUMNS"] = str(CLI_COLUMNS)  # argparse wraps to the terminal width: fix it
     try:
         parser = build_parser()
         sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
