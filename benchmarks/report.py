@@ -116,7 +116,19 @@ def section_machine(data) -> str:
     summary = data.get("summary") or next(iter(data.values()), {})
     m = summary.get("machine", {})
     v = m.get("versions", {})
-    versions = ", ".join(f"{k} {val}" for k, val in v.items() if val)
+    # toyrd's version as each case recorded it: cases re-run later (--only) ran newer code
+    by_version: dict = {}
+    for case, env in sorted(data.items()):
+        if case == "summary":
+            continue
+        ver = (env.get("machine") or {}).get("versions", {}).get("toyrd")
+        by_version.setdefault(ver or "?", []).append(case)
+    toyrd_ver = "; ".join(
+        f"{ver} ({', '.join(cases)})" for ver, cases in sorted(by_version.items(), reverse=True)
+    )
+    versions = ", ".join(
+        f"{k} {toyrd_ver if k == 'toyrd' and toyrd_ver else val}" for k, val in v.items() if val
+    )
     cases = summary.get("cases", {})
     mode = "quick (smoke) run" if summary.get("quick") else "full run"
     lines = [
@@ -962,6 +974,15 @@ def render_summary(results) -> str:
 # ----------------------------------------------------------------------------- plots
 
 
+def _save_png(fig, path, dpi: int = 110) -> None:
+    """PNG with its smallest text size in image pixels (tEXt ``toyrd:text_px``, read by
+    docs/scripts/check_site.py)."""
+    from toyrd.plot import smallest_font_pt
+
+    text_px = f"{smallest_font_pt(fig) * dpi / 72:.2f}"
+    fig.savefig(path, dpi=dpi, metadata={"Software": None, "toyrd:text_px": text_px})
+
+
 def write_plots(results, img_dir) -> list:
     """Draw ``bench_scaling.png`` and ``bench_eval.png`` into ``img_dir`` from the JSON."""
     try:
@@ -977,7 +998,7 @@ def write_plots(results, img_dir) -> list:
     written = []
     sc = _ok(data, "scaling")
     if sc and sc["points"]:
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7, 3.6))  # the docs column
         for b in sorted({p["B"] for p in sc["points"]}):
             pts = [p for p in sc["points"] if p["B"] == b and p["model_step_us"]]
             xs = [p["n"] ** 2 for p in pts]
@@ -987,14 +1008,14 @@ def write_plots(results, img_dir) -> list:
                 x0, y0 = xs[-1], pts[-1]["model_step_us"]
                 ax1.loglog([xs[0], x0], [y0 * xs[0] / x0, y0], ":", color="grey")
         ax1.plot([], [], ":", color="grey", label="slope 1 (linear)")
-        ax1.set(xlabel="n_x · n_z", ylabel="µs per model-step", title="JAX trainer step, float64")
-        ax2.set(xlabel="n_x · n_z", ylabel="peak RSS (MiB)", title="peak memory (fresh process)")
+        ax1.set(xlabel="n_x · n_z", ylabel="µs per model-step", title="JAX step, float64")
+        ax2.set(xlabel="n_x · n_z", ylabel="peak RSS (MiB)", title="peak memory")
         for ax in (ax1, ax2):
-            ax.legend()
+            ax.legend(fontsize=8.5)
             ax.grid(True, which="both", alpha=0.3)
         fig.tight_layout()
         path = img_dir / PLOTS["scaling"]
-        fig.savefig(path, dpi=110)
+        _save_png(fig, path)
         plt.close(fig)
         written.append(path)
     ev = _ok(data, "eval")
@@ -1021,7 +1042,7 @@ def write_plots(results, img_dir) -> list:
         ax.grid(True, which="both", alpha=0.3)
         fig.tight_layout()
         path = img_dir / PLOTS["eval"]
-        fig.savefig(path, dpi=110)
+        _save_png(fig, path)
         plt.close(fig)
         written.append(path)
     return written
