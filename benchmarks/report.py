@@ -915,13 +915,14 @@ def render_page(results) -> str:
         "wall time). The load average when the run started is stated below; compare ratios taken "
         "in the same run, and re-run `python -m benchmarks --docs` to refresh the page.",
         "## Machine\n\n" + section_machine(data),
-        "## How to run\n\n```bash\npython -m benchmarks            # everything "
-        f"({total_min} min in the run below); JSON in benchmarks/results/\n"
+        f"## How to run\n\n```bash\n# everything ({total_min} min in the run below); JSON in "
+        "benchmarks/results/\npython -m benchmarks\n"
         "python -m benchmarks --quick    # smoke run, tiny sizes\n"
         "python -m benchmarks --only eval,scaling --out /tmp/bench\n"
         "python -m benchmarks --docs     # also regenerate this page and its plots\n"
         "toyrd bench --quick --json      # the same runner from the toyrd command\n"
-        "python -m benchmarks.report --results benchmarks/results   # page only, from the JSON\n"
+        "# the page only, from the JSON\n"
+        "python -m benchmarks.report --results benchmarks/results\n"
         "```\n\n"
         "Each case runs in a fresh process; times are medians (and minima) of repeated rounds "
         "after a warm-up call, with compilation reported separately.",

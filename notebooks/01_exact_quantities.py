@@ -59,6 +59,8 @@ print(f"solved noise s       = {toy.noise:.10f}")
 print(f"I(x; z*)             = {toy.info:.12f} nats")
 print(f"H(x)                 = {toy.entropy:.12f} nats")
 print(f"sum of p*(x)         = {px.sum():.15f}")
+
+# %% tags=["check"]
 assert abs(toy.info - 0.5) < TOL and abs(px.sum() - 1.0) < TOL
 
 # %%
@@ -77,8 +79,9 @@ fig.tight_layout()
 # For a model $(e, d, m)$ on data $p^*$ (natural logs, so nats):
 #
 # $$H = -\sum_x p^*(x)\log p^*(x), \qquad
-#   D = -\sum_x p^*(x)\sum_z e(z|x)\log d(x|z), \qquad
-#   R = \sum_x p^*(x)\sum_z e(z|x)\log\frac{e(z|x)}{m(z)}.$$
+#   D = -\sum_x p^*(x)\sum_z e(z|x)\log d(x|z),$$
+#
+# $$R = \sum_x p^*(x)\sum_z e(z|x)\log\frac{e(z|x)}{m(z)}.$$
 #
 # $H$ belongs to the data alone. $D$ is the expected code length of $x$ after seeing its code $z$
 # (a reconstruction error), $R$ the expected extra cost of describing $z$ with $m$ instead of
@@ -148,6 +151,8 @@ for name, bad, good in rows:
     assert abs(good["R"] - good["I_e"]) < TOL and abs(good["H"] - good["D"] - good["I_e"]) < TOL
     assert abs(good["R"] + good["D"] - good["H"]) < TOL, name
 good = {name: g for name, _, g in rows}
+
+# %% tags=["check"]
 assert abs(good["identity"]["I_zstar"] - toy.info) < TOL  # keeps all of I(x; z*)
 assert abs(good["identity"]["R"] - toy.entropy) < TOL  # at a rate of H
 assert abs(good["class posterior"]["R"] - toy.info) < TOL  # rate exactly I(x; z*) = 0.5
@@ -190,6 +195,8 @@ for seed in range(20):
     )
 for k, v in worst.items():
     print(f"max |{k}| over 20 random models = {v:.2e}")
+
+# %% tags=["check"]
 assert max(worst.values()) < TOL  # identities, not bounds
 
 # %% [markdown]
@@ -243,12 +250,14 @@ ax.set(
     title="The rate–distortion plane of the toy",
     aspect="equal",
 )
-ax.legend(fontsize=8, loc="upper right")
+ax.legend(loc="upper right")
 fig.tight_layout()
 
 # %%
 print(f"largest |R + D - H| on the optimal path: {np.max(np.abs(path_opt.sum(1) - H)):.2e}")
 print(f"smallest R + D - H among random models:  {np.min(rand.sum(1) - H):.2e}  (never negative)")
+
+# %% tags=["check"]
 assert np.max(np.abs(path_opt.sum(1) - H)) < TOL  # optimal m, d: on the line
 assert np.min(rand.sum(1) - H) > -TOL and np.min(path_um.sum(1) - H) > -TOL  # never below it
 
@@ -259,6 +268,8 @@ assert np.min(rand.sum(1) - H) > -TOL and np.min(path_um.sum(1) - H) > -TOL  # n
 
 # %%
 print(f"H = {toyrd.data_entropy(px, base=2):.6f} bits = {toyrd.data_entropy(px):.6f} nats")
+
+# %% tags=["check"]
 assert abs(toyrd.data_entropy(px, base=2) * np.log(2) - toyrd.data_entropy(px)) < TOL
 
 # %% [markdown]

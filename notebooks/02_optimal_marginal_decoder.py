@@ -66,6 +66,8 @@ d_star = toyrd.optimal_decoder(px, e)
 out = toyrd.evaluate(px, e, d_star, m_star)
 print(f"I_e = {out['I_e']:.12f}   R = {out['R']:.12f}   H - D = {out['H'] - out['D']:.12f}")
 print(f"R + D - H = {out['R'] + out['D'] - out['H']:.2e}")
+
+# %% tags=["check"]
 assert abs(out["R"] - out["I_e"]) < TOL and abs(out["H"] - out["D"] - out["I_e"]) < TOL
 assert abs(out["R"] + out["D"] - out["H"]) < TOL
 
@@ -89,6 +91,8 @@ print(
     f"|tangent part of dR/dm| at the uniform m = "
     f"{np.abs(toyrd.tangent_projection(toyrd.rate_gradient_marginal(px, e, m_unif))).max():.3f}"
 )
+
+# %% tags=["check"]
 assert np.abs(toyrd.tangent_projection(g_m)).max() < TOL  # stationary at m* ...
 assert np.abs(toyrd.tangent_projection(g_d)).max() < TOL  # ... and at d*
 assert np.abs(toyrd.tangent_projection(toyrd.rate_gradient_marginal(px, e, m_unif))).max() > 0.1
@@ -142,8 +146,11 @@ res = optimize.minimize(
 )
 m_found = special.softmax(res.x)
 print(
-    f"L-BFGS: R = {res.fun:.10f}  (I_e = {out['I_e']:.10f});  max |m_found - q| = {np.abs(m_found - m_star).max():.1e}"
+    f"L-BFGS: R = {res.fun:.10f}  (I_e = {out['I_e']:.10f});  max |m_found - q| = "
+    f"{np.abs(m_found - m_star).max():.1e}"
 )
+
+# %% tags=["check"]
 # it finds q: to the optimiser's accuracy (gtol 1e-12 on the logits), far from the formula's 1e-12
 assert abs(res.fun - out["I_e"]) < 1e-8 and np.abs(m_found - m_star).max() < 1e-4
 
@@ -184,7 +191,7 @@ ax.set(
     ylim=(0, H + 0.3),
     title="Every encoder lands on the line",
 )
-ax.legend(fontsize=8)
+ax.legend()
 fig.tight_layout()
 
 # %% [markdown]
@@ -222,6 +229,8 @@ print(
     f"identity:  R = {oi['R']:.4f}, D = {nonneg(oi['D']):.2e}, ELBO + H = {oi['ELBO'] + H:.2e}, "
     f"I(z;z*) = {oi['I_zstar']:.4f}"
 )
+
+# %% tags=["check"]
 # the same optimal ELBO; one keeps all 0.5 nats of the class, the other none
 assert abs(oi["ELBO"] + H) < TOL and abs(oi["I_zstar"] - toy.info) < TOL
 

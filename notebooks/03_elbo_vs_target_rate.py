@@ -75,7 +75,8 @@ def show(fig):
 
 def describe(name, out):
     print(
-        f"{name:>14}: R = {out['R']:.4f}  D = {out['D']:.4f}  R + D - H = {out['R'] + out['D'] - out['H']:.1e}"
+        f"{name:>14}: R = {out['R']:.4f}  D = {out['D']:.4f}  R + D - H = "
+        f"{out['R'] + out['D'] - out['H']:.1e}"
         f"  I(z;z*) = {out['I_zstar']:.4f}  KL(p*||g) = {out['kl_pstar_g']:.1e}"
     )
 
@@ -97,8 +98,11 @@ print(
     f"code states whose most likely class is 0 and 1: {np.bincount(np.argmax(pzx @ e_a, axis=0))}"
 )
 print(
-    f"target-rate loss D + |σ - R| = {out_a['D'] + abs(SIGMA - out_a['R']):.12f},  H - σ = {H - SIGMA:.12f}"
+    f"target-rate loss D + |σ - R| = {out_a['D'] + abs(SIGMA - out_a['R']):.12f},  H - σ "
+    f"= {H - SIGMA:.12f}"
 )
+
+# %% tags=["check"]
 assert abs(out_a["I_e"] - toy.info) < TOL and abs(out_a["R"] - SIGMA) < TOL
 assert abs(out_a["R"] + out_a["D"] - H) < TOL
 assert abs(out_a["D"] + abs(SIGMA - out_a["R"]) - (H - SIGMA)) < TOL
@@ -123,10 +127,13 @@ res_b = tj.train("elbo", config=CONFIG, seeds=SEEDS, init_scale=SCALES, progress
 tab_b = res_b.table()
 for i in rows_at(res_b, S0):
     print(
-        f"seed {res_b.configs[i]['seed']:2d}: R = {tab_b['R'][i]:.4f}  R + D - H = {tab_b['R'][i] + tab_b['D'][i] - H:.1e}  "
+        f"seed {res_b.configs[i]['seed']:2d}: R = {tab_b['R'][i]:.4f}  R + D - H = "
+        f"{tab_b['R'][i] + tab_b['D'][i] - H:.1e}  "
         f"I(z;z*) = {tab_b['I_zstar'][i]:.4f}"
     )
 gap_b = tab_b["R"] + tab_b["D"] - H
+
+# %% tags=["check"]
 assert gap_b.min() > -TOL and gap_b[rows_at(res_b, S0)].max() < OPT_TOL  # on the line, never below
 
 # %% [markdown]
@@ -143,10 +150,13 @@ tab_c = res_c.table()
 for i in rows_at(res_c, S0):
     loss = tab_c["D"][i] + abs(SIGMA - tab_c["R"][i])
     print(
-        f"seed {res_c.configs[i]['seed']:2d}: R = {tab_c['R'][i]:.4f}  loss - (H - σ) = {loss - (H - SIGMA):.1e}  "
+        f"seed {res_c.configs[i]['seed']:2d}: R = {tab_c['R'][i]:.4f}  loss - (H - σ) = "
+        f"{loss - (H - SIGMA):.1e}  "
         f"I(z;z*) = {tab_c['I_zstar'][i]:.4f}"
     )
 loss_gap_c = tab_c["D"] + np.abs(SIGMA - tab_c["R"]) - (H - SIGMA)
+
+# %% tags=["check"]
 assert loss_gap_c.min() > -TOL  # H - σ is the least value (D ≥ H - R)
 
 # %% [markdown]
@@ -174,7 +184,7 @@ ax.plot(
 )
 ax.axvline(SIGMA, color="0.5", ls=":", lw=1)
 ax.set(xlabel="rate $R$ (nats)", ylabel="loss (nats)", title="Both losses along $R + D = H$")
-ax.legend(fontsize=8)
+ax.legend()
 fig.tight_layout()
 
 # %% [markdown]
@@ -250,7 +260,7 @@ ax.plot(out_a["R"], out_a["D"], "k*", ms=12, label="optimal (a)")
 ax.set(
     xlabel="rate $R$ (nats)", ylabel="distortion $D$ (nats)", title="Training paths in the RD plane"
 )
-ax.legend(fontsize=8, loc="lower left")
+ax.legend(loc="lower left")
 inset = ax.inset_axes([0.52, 0.52, 0.45, 0.45])
 inset.plot([0, H], [H, 0], "k-", lw=1)
 for res, color in ((res_b, "tab:blue"), (res_c, "tab:orange")):
@@ -326,10 +336,12 @@ for ax, (kind, res, tab) in zip(axes, (("elbo", res_b, tab_b), ("target_rate", r
     ax.axvline(SIGMA, color="0.5", ls=":", lw=1)
     ax.set(xlabel="final rate $R$ (nats)", title=kind.replace("_", " "))
 axes[0].set_ylabel("$I(z; z^*)$ kept (nats)")
-axes[0].legend(fontsize=8)
+axes[0].legend()
 fig.tight_layout()
 mean_rate_b = [tab_b["R"][rows_at(res_b, s)].mean() for s in SCALES]
 print("ELBO: mean final R per initial scale", np.round(mean_rate_b, 4))
+
+# %% tags=["check"]
 assert np.all(np.diff(mean_rate_b) > 0)  # the initial scale sets the ELBO's rate
 assert tab_c["R"].min() > SIGMA - OPT_TOL  # target-rate runs never end below σ
 
@@ -377,6 +389,8 @@ assert r.min() > 0.4 and iz.min() > 0.3  # Appendix E as written: the ELBO does 
 r, iz, mass = CLUSTERS[F2.family, "elbo"]
 assert r.max() < 0.01 and mass.min() > 0.99  # Figure 2(b): the ELBO ignores the code
 r, iz, mass = CLUSTERS[F2.family, "target_rate"]
+
+# %% tags=["check"]
 assert np.abs(r - SIGMA).max() < 0.01  # Figure 2(c): R at σ ...
 assert np.abs(mass - 0.7).max() < 0.05 and iz.min() > 0.9 * out_a["I_zstar"]  # ... two clusters
 

@@ -98,6 +98,8 @@ for name in enc_pair:
     assert abs(pts[name, "line"]["ELBO"] + H) < TOL  # on the line: ELBO = -H
     assert abs(pts[name, "off"]["ELBO"] + H + GAP) < BISECT_TOL  # off it: the common value
 rates = {w: [pts[name, w]["R"] for name in enc_pair] for w in ("line", "off")}
+
+# %% tags=["check"]
 assert abs(rates["line"][1] - rates["line"][0]) > 0.5  # very different rates ...
 assert abs((rates["off"][1] - rates["off"][0]) - (rates["line"][1] - rates["line"][0])) < BISECT_TOL
 
@@ -167,7 +169,7 @@ ax.set(
     ylim=(0, H + 0.4),
     title="Same ELBO, different rates; trained β-VAEs",
 )
-ax.legend(fontsize=7, loc="upper right")
+ax.legend(loc="upper right")
 ax = axes[1]
 ax.plot(beta_of_row, tab["R"], "o", alpha=0.6)
 ax.set_xscale("log")
@@ -210,7 +212,8 @@ from toyrd import quantities as ib
 
 frontier = ib.ib_frontier(pzx)
 print(
-    f"frontier: {frontier.rate.size} vertices, F(H) = {frontier.relevance[-1]:.12f}, I(x;z*) = {frontier.info:.12f}"
+    f"frontier: {frontier.rate.size} vertices, F(H) = {frontier.relevance[-1]:.12f}, "
+    f"I(x;z*) = {frontier.info:.12f}"
 )
 print(
     f"F(0.5) = {ib.ib_frontier_at(frontier, 0.5):.4f} nats: the most of z* a code of rate 0.5 keeps"
@@ -220,7 +223,8 @@ gaps = np.array([ib.ib_gap(pzx, res.encoder[i], frontier) for i in range(len(res
 for b in betas:
     sel = beta_of_row == b
     print(
-        f"β = {b:4.2f}: mean R = {tab['R'][sel].mean():.4f}  mean I(z;z*) = {tab['I_zstar'][sel].mean():.4f}  "
+        f"β = {b:4.2f}: mean R = {tab['R'][sel].mean():.4f}  mean I(z;z*) = "
+        f"{tab['I_zstar'][sel].mean():.4f}  "
         f"mean gap to the frontier = {gaps[sel].mean():.4f}"
     )
 for name, where, o in pair_points:
@@ -251,7 +255,7 @@ ax.set(
     xlim=(0, H + 0.2),
     title="How much of the true class a code keeps",
 )
-ax.legend(fontsize=8)
+ax.legend()
 fig.tight_layout()
 
 # %% [markdown]

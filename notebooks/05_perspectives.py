@@ -52,6 +52,8 @@ e, d, m = tabular.tables(tabular.init(0, n, n, 1.0), n)
 out = toyrd.evaluate(px, e, d, m, distributions=True)
 loglik = iwae.log_likelihood_bound(px, d, m)  # Σ_x p*(x) log g(x) = -(H + KL(p*||g))
 print(f"ELBO = {out['ELBO']:.6f}   log-likelihood Σ p* log g = {loglik:.6f}   -H = {-H:.6f}")
+
+# %% tags=["check"]
 assert abs(loglik - (-H - out["kl_pstar_g"])) < TOL and out["ELBO"] <= loglik <= -H
 
 # %% [markdown]
@@ -70,6 +72,8 @@ post = out["model_posterior"]  # p_d(z|x), one row per x
 gap = sum(px[x] * toyrd.kl(e[x], post[x]) for x in range(n))
 print(f"log-lik - ELBO            = {loglik - out['ELBO']:.12f}")
 print(f"E_x KL(e(.|x) || p_d(.|x)) = {gap:.12f}")
+
+# %% tags=["check"]
 assert abs((loglik - out["ELBO"]) - gap) < TOL and gap > 0  # a lower bound with an exact gap
 
 # %% [markdown]
@@ -181,7 +185,7 @@ ax.semilogx(ks, [r.value for r in chain], "o-", label="IWAE$_k$ (exact)")
 ax.axhline(out["ELBO"], color="tab:red", ls=":", label="ELBO")
 ax.axhline(ll, color="k", ls="--", label="$\\sum p^* \\log g$")
 ax.set(xlabel="k", ylabel="nats", title="The importance-weighted chain")
-ax.legend(fontsize=8)
+ax.legend()
 fig.tight_layout()
 
 # %% [markdown]
@@ -206,7 +210,8 @@ fig, ax = plt.subplots(figsize=(6, 3.5))
 for name, r in runs.items():
     ax.plot(np.arange(len(r.elbo)) / 2, np.maximum(-(r.elbo + H), 1e-16), ".-", label=name)
     print(
-        f"{name:>16}: every half-step raised the ELBO (up to 1e-12): {bool(np.all(np.diff(r.elbo) >= -1e-12))};"
+        f"{name:>16}: every half-step raised the ELBO (up to 1e-12): "
+        f"{bool(np.all(np.diff(r.elbo) >= -1e-12))};"
         f" final -ELBO - H = {-r.elbo[-1] - H:.1e}"
     )
 for name, r in runs.items():
@@ -219,7 +224,7 @@ ax.set(
     yscale="log",
     title="EM: coordinate ascent on the ELBO",
 )
-ax.legend(fontsize=8)
+ax.legend()
 fig.tight_layout()
 
 # %% [markdown]

@@ -77,7 +77,8 @@ with torch.no_grad():
 values = {k: np.array(v) for k, v in values.items()}
 
 print(
-    f"{'estimator':>10} {'quantity':>8} {'mean':>9} {'exact':>9} {'sd (one batch)':>15} {'|z|':>6}  within {K:g} se?"
+    f"{'estimator':>10} {'quantity':>8} {'mean':>9} {'exact':>9} {'sd (one batch)':>15} "
+    f"{'|z|':>6}  within {K:g} se?"
 )
 for name, v in values.items():
     for j, q in enumerate(("R", "D")):
@@ -94,7 +95,7 @@ for ax, j, q in ((axes[0], 0, "R"), (axes[1], 1, "D")):
         ax.hist(v[:, j], bins=40, alpha=0.5, density=True, label=name)
     ax.axvline(exact[q], color="k", lw=1.5, label="exact")
     ax.set(xlabel=f"minibatch estimate of {q} (nats), B = {B}", ylabel="density")
-axes[0].legend(fontsize=8)
+axes[0].legend()
 fig.tight_layout()
 
 # %% [markdown]
@@ -142,10 +143,12 @@ ax.bar(
 )
 ax.set_xticks(np.arange(4), names)
 ax.set(yscale="log", ylabel="squared norm", title=f"ELBO gradient estimators, B = {B}")
-ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=1, frameon=False)
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=1, frameon=False)
 fig.tight_layout()
 for name in ("enumerate", "reinforce"):  # unbiased: squared bias within K se of zero
     assert abs(stats[name].bias_sq) <= K * stats[name].bias_sq_se, name
+
+# %% tags=["check"]
 assert stats["gumbel"].bias_sq > K * stats["gumbel"].bias_sq_se  # the relaxation is biased
 # (gumbel-st's bias is smaller; fast mode's few minibatches may not resolve it, so no assert)
 
@@ -192,8 +195,10 @@ ax.set(
     ylabel="relative to $\\|\\nabla L\\|$",
     title="Gumbel-softmax: bias and noise",
 )
-ax.legend(fontsize=8)
+ax.legend()
 fig.tight_layout()
+
+# %% tags=["check"]
 # as τ → 0 the bias shrinks (τ = 3 and 1 are resolved; at 0.1 it is not above K se) ...
 assert gb[3.0].bias_sq - gb[1.0].bias_sq > K * (gb[3.0].bias_sq_se + gb[1.0].bias_sq_se)
 assert gb[0.1].bias_sq <= K * gb[0.1].bias_sq_se
@@ -218,14 +223,14 @@ for name in ("enumerate", "reinforce", "gumbel"):
         history_stride=max(STEPS // 25, 1),
     )
 
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.2), sharey=True)
+fig, axes = plt.subplots(1, 3, figsize=(9.5, 3.4), sharey=True)
 for ax, (name, res) in zip(axes, runs.items()):
     hb, he = res.history.batch, res.history.exact
     ax.plot(np.arange(1, len(hb["R"]) + 1), hb["R"], lw=0.5, alpha=0.5, label="minibatch $\\hat R$")
     ax.plot(he["step"], he["R"], "k.-", lw=1, label="exact $R$")
     ax.set(title=name, xlabel="step")
 axes[0].set_ylabel("rate (nats)")
-axes[0].legend(fontsize=8)
+axes[0].legend()
 fig.tight_layout()
 
 H = toy.entropy

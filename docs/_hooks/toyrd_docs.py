@@ -10,7 +10,7 @@
 * The teaching notebooks live in ``notebooks/`` at the repository root, not in ``docs/``; they are
   added to the site as ``notebooks/<name>.py`` pages, which mkdocs-jupyter executes and renders.
 * The command-line page (cli.md) gets the help of every ``toyrd`` command at build time.
-* The home page picture ``assets/rd_plane.png`` is computed by toyrd at build time (never a
+* The home page picture ``assets/rd_plane.svg`` is computed by toyrd at build time (never a
   hand-made file): the rate–distortion plane of the toy with a few exact models on it.
 * MathJax is served by the site itself (``assets/mathjax/``), copied from the
   ``django-static-mathjax`` package of the ``docs`` extra (MathJax 3.2.2, Apache-2.0, no
@@ -94,7 +94,7 @@ def on_files(files, config):
                 config, lesson_dir(path, config) + f"/{path.stem}.ipynb", content=lesson_ipynb(path)
             )
         )
-    files.append(File.generated(config, "assets/rd_plane.png", content=rd_plane_png()))
+    files.append(File.generated(config, "assets/rd_plane.svg", content=rd_plane_svg()))
     for rel, src in mathjax_files():
         files.append(File.generated(config, f"{MATHJAX_DEST}/{rel}", abs_src_path=str(src)))
     return files
@@ -239,6 +239,7 @@ def on_page_content(html_text, page, config, files):
     if stem in _LESSON_START:
         LESSON_SECONDS[stem] = time.perf_counter() - _LESSON_START.pop(stem)
     html_text = _NB_MATHJAX.sub("", html_text)
+    html_text = collapse_checks(html_text)
     # code as wide as the prose: the lesson pages give the right-hand table of contents' room to
     # the cells (the left navigation and the lesson box link the sections' neighbours)
     page.meta.setdefault("hide", []).append("toc")
@@ -247,6 +248,47 @@ def on_page_content(html_text, page, config, files):
         + html_text
         + lesson_box(page, config, files, top=False)
     )
+
+
+_CHECK_CELL = re.compile(r'<div[^>]*class="jp-Cell jp-CodeCell[^"]*\bcelltag_check\b[^"]*"[^>]*>')
+#: The summary line of a lesson's collapsed checks.
+CHECK_SUMMARY = "Checks: the asserts that make this lesson fail if a claim above is false"
+
+
+def _div_end(text: str, start: int) -> int:
+    """The index just after the ``</div>`` that closes the ``<div`` opening at ``start``."""
+    depth = 0
+    for m in re.finditer(r"<div\b|</div>", text[start:]):
+        depth += 1 if m.group(0) == "<div" else -1
+        if depth == 0:
+            return start + m.end()
+    raise PluginError("a lesson cell's <div> is never closed")
+
+
+def collapse_checks(html_text: str) -> str:
+    """Fold each run of ``check``-tagged code cells (the lesson's asserts, which still run when
+    the lesson runs) into a closed ``<details>`` block, out of the reading flow."""
+    out, pos = [], 0
+    while True:
+        m = _CHECK_CELL.search(html_text, pos)
+        if m is None:
+            break
+        end = _div_end(html_text, m.start())
+        while True:  # the next cell, if it is a check too, joins the block
+            nxt = _CHECK_CELL.match(
+                html_text, end + len(html_text[end:]) - len(html_text[end:].lstrip())
+            )
+            if nxt is None:
+                break
+            end = _div_end(html_text, nxt.start())
+        out.append(html_text[pos : m.start()])
+        out.append(
+            f'<details class="toyrd-checks"><summary>{CHECK_SUMMARY}</summary>'
+            f"{html_text[m.start() : end]}</details>"
+        )
+        pos = end
+    out.append(html_text[pos:])
+    return "".join(out)
 
 
 def lesson_box(page, config, files, top: bool) -> str:
@@ -324,12 +366,9 @@ def cli_reference() -> str:
     return "\n".join(parts)
 
 
-def rd_plane_png() -> bytes:
-    """The RD plane of the toy: the line R + D = H and four exact models (PNG bytes)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+def rd_plane_svg() -> bytes:
+    """The RD plane of the toy: the line R + D = H and four exact models (SVG bytes, drawn for
+    the content column: 7 inches wide, the legend beside the plane, not on it)."""
     import numpy as np
 
     import toyrd
@@ -361,7 +400,10 @@ def rd_plane_png() -> bytes:
         cloud.append((out["R"], out["D"]))
     cloud = np.array(cloud)
 
-    fig, ax = plt.subplots(figsize=(6, 4.2), dpi=110)
+    from toyrd.plot import new_figure, save_figure
+
+    fig = new_figure(figsize=(7.0, 3.9), layout="constrained")
+    ax = fig.subplots()
     ax.fill_between([0, H], [H, 0], 0, color="0.88", label="impossible: $R + D < H$")
     ax.plot([0, H], [H, 0], "k-", lw=1.2, label="$R + D = H$ (optimal $m$, $d$)")
     ax.plot(*cloud.T, ".", color="tab:red", alpha=0.35, label="random models")
@@ -378,9 +420,8 @@ def rd_plane_png() -> bytes:
         ylim=(0, 4.6),
         title=f"The toy's rate–distortion plane (H = {H:.4f} nats)",
     )
-    ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
+    ax.set_aspect("equal")
+    fig.legend(loc="outside right upper", fontsize=9, frameon=False)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
-    plt.close(fig)
+    save_figure(fig, buf, "svg")
     return buf.getvalue()

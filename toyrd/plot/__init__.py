@@ -15,20 +15,23 @@ from toyrd.plot._panels import (  # noqa: F401
     panel_data,
     plot_columns,
     save_figure,
+    smallest_font_pt,
 )
 from toyrd.plot._rdplane import rdplane_figure  # noqa: F401
-from toyrd.plot._remedies import remedies_figure  # noqa: F401
+from toyrd.plot._remedies import remedies_figure, remedies_summary_figure  # noqa: F401
 
 __all__ = [
     "figure2_figure",
     "rdplane_figure",
     "remedies_figure",
+    "remedies_summary_figure",
     "PanelData",
     "new_figure",
     "panel_data",
     "latent_order",
     "plot_columns",
     "save_figure",
+    "smallest_font_pt",
     "FORMATS",
     "CLASS_COLORS",
 ]

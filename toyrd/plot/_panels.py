@@ -39,6 +39,7 @@ __all__ = [
     "latent_order",
     "plot_columns",
     "save_figure",
+    "smallest_font_pt",
     "FORMATS",
     "CLASS_COLORS",
     "FONT",
@@ -48,9 +49,11 @@ __all__ = [
 FORMATS = ("png", "pdf", "svg")
 #: Purple for class 0 (70 %), yellow for class 1 (30 %), as in the paper's Figure 2.
 CLASS_COLORS = ("#6a3d9a", "#e6c619")
-#: Font sizes (points) of the Figure 2 panels: large enough to read when the figure is shown at
-#: about 60 % of its size (a docs column); titles, axis labels, tick labels, legends.
-FONT = {"title": 9.0, "label": 8.5, "tick": 7.5, "legend": 7.5}
+#: Font sizes (points) of the Figure 2 panels. Three columns are drawn 7 inches wide, the width
+#: of the docs' content column (~700 CSS px at 96 px per inch), so 8 pt is ~10.7 px on the page.
+FONT = {"title": 9.0, "label": 8.5, "tick": 8.0, "legend": 8.5}
+#: Width (inches) of one Figure 2 column, and of the margin for the labels and colour bars.
+COLUMN_IN, MARGIN_IN = 2.1, 0.9
 
 
 class PanelData(NamedTuple):
@@ -125,23 +128,40 @@ def save_figure(fig, path, fmt: str = "png") -> str:
 
     if fmt not in FORMATS:
         raise ToyrdError(f"format: {fmt!r} is not one of {list(FORMATS)}")
+    dpi = 110
     metadata = {
-        "png": {"Software": None},
+        # the smallest text in image pixels (docs/scripts/check_site.py reads it to know how
+        # large the text is as displayed)
+        "png": {"Software": None, "toyrd:text_px": f"{smallest_font_pt(fig) * dpi / 72:.2f}"},
         "pdf": {"Software": None, "CreationDate": None, "Producer": None},
         "svg": {"Date": None, "Creator": None},
     }[fmt]
-    with matplotlib.rc_context({"svg.hashsalt": "toyrd", "pdf.compression": 6}):
-        fig.savefig(path, format=fmt, metadata=metadata, dpi=110)
+    # SVG text stays text (selectable, sharp, its font sizes readable by the site check)
+    rc = {"svg.hashsalt": "toyrd", "pdf.compression": 6, "svg.fonttype": "none"}
+    with matplotlib.rc_context(rc):
+        fig.savefig(path, format=fmt, metadata=metadata, dpi=dpi)
     return str(path)
+
+
+def smallest_font_pt(fig) -> float:
+    """The smallest font size (points) of the visible, non-empty texts of ``fig``."""
+    from matplotlib.text import Text
+
+    fig.draw_without_rendering()  # tick labels get their text when drawn
+    sizes = [
+        t.get_fontsize()
+        for t in fig.findobj(Text)
+        if t.get_visible() and t.get_text().strip() and t.figure is not None
+    ]
+    return float(min(sizes)) if sizes else 0.0
 
 
 def _line_row(ax, x, curves, ylabel):
     for y, label, style in curves:
         ax.plot(x, y, label=label, **style)
     ax.set_xlim(x[0] - 0.5, x[-1] + 0.5)
-    ax.set_ylim(0, 1.5 * max(float(np.max(y)) for y, _, _ in curves))
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=FONT["legend"], frameon=False, loc="upper center", ncol=3)
+    ax.set_ylim(0, 1.08 * max(float(np.max(y)) for y, _, _ in curves))
+    ax.set_ylabel(ylabel, fontsize=FONT["label"])  # the legend is the figure's, above the panels
 
 
 def _draw_column(axes, data: PanelData, title: str, subtitle: str, *, vmax_img):
@@ -183,10 +203,9 @@ def _draw_column(axes, data: PanelData, title: str, subtitle: str, *, vmax_img):
     ax.step(zs, data.q, where="mid", color="k", lw=1.0, label="q(z)")
     ax.step(zs, data.m, where="mid", color="C2", lw=1.0, ls="--", label="m(z)")
     ax.set_xlim(-0.5, n_z - 0.5)
-    ax.set_ylim(0, 1.6 * max(float(np.max(data.q)), float(np.max(data.m))))
-    ax.set_ylabel("(ii)")
+    ax.set_ylim(0, 1.08 * max(float(np.max(data.q)), float(np.max(data.m))))
+    ax.set_ylabel("(ii)", fontsize=FONT["label"])
     ax.set_xlabel("z (sorted)", fontsize=FONT["label"], labelpad=1)
-    ax.legend(fontsize=FONT["legend"], frameon=False, loc="upper center", ncol=2)
     images = []
     for ax, img, vmax, lab, (yl, xl) in zip(
         axes[2:],
@@ -230,7 +249,10 @@ def plot_columns(
         max(float(np.max(getattr(c, name))) for c in columns)
         for name in ("encoder", "decoder", "channel")
     ]
-    fig = new_figure(figsize=(3.4 * len(columns) + 0.9, 13.0), layout="constrained")
+    fig = new_figure(
+        figsize=(COLUMN_IN * len(columns) + MARGIN_IN, 11.5 + 0.15 * len(subtitles[0].split("\n"))),
+        layout="constrained",
+    )
     axes = fig.subplots(
         5, len(columns), squeeze=False, gridspec_kw={"height_ratios": [1, 1, 1.35, 1.35, 1.35]}
     )
@@ -240,8 +262,17 @@ def plot_columns(
         bar = fig.colorbar(im, ax=list(row), location="right", shrink=0.9, pad=0.02, aspect=15)
         bar.set_label("probability", fontsize=FONT["label"])
         bar.ax.tick_params(labelsize=FONT["tick"])
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=FONT["title"] + 0.5)
+    # one legend for the two line rows, above the panels (never over the curves)
+    handles, labels = [], []
+    for ax in axes[:2, 0]:
+        h, lab = ax.get_legend_handles_labels()
+        handles += h
+        labels += lab
+    fig.legend(
+        handles, labels, loc="outside upper center", ncol=4, frameon=False, fontsize=FONT["legend"]
+    )
+    if suptitle:  # under the panels: the legend holds the top
+        fig.supxlabel(suptitle, fontsize=FONT["label"])
     if path is None:
         return fig
     return save_figure(fig, path, fmt)

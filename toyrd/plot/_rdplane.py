@@ -14,12 +14,31 @@ __all__ = ["rdplane_figure"]
 _FAMILY_COLORS = {"tabular": "C0", "bump": "C1"}
 
 
+#: Font sizes (points): the figure is drawn 7 inches wide, the docs column's width.
+_RC = {
+    "font.size": 8.5,
+    "axes.titlesize": 9,
+    "axes.labelsize": 8.5,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8.5,
+}
+
+
 def rdplane_figure(result: RDPlaneResult, path, fmt: str = "png") -> str:
     """Draw the three panels to ``path`` (byte-reproducible, see :func:`toyrd.plot.save_figure`)."""
+    import matplotlib
+
+    with matplotlib.rc_context(_RC):
+        fig = _draw(result)
+    return save_figure(fig, path, fmt)
+
+
+def _draw(result: RDPlaneResult):
     H, info = result.toy.entropy, result.toy.info
     pts = [p for p in result.points if math.isfinite(p["R"])]
     r_max = max([H * 1.15] + [p["R"] * 1.05 for p in pts])
-    fig = new_figure(figsize=(13.5, 4.4))
+    fig = new_figure(figsize=(7.0, 5.6), layout="constrained")
     ax1, ax2, ax3 = fig.subplots(1, 3)
     # panel 1: D vs R
     rb, db = feasible_boundary(H, r_max)
@@ -87,7 +106,7 @@ def rdplane_figure(result: RDPlaneResult, path, fmt: str = "png") -> str:
         ylabel="distortion D (nats)",
         xlim=(-0.05, r_max),
         ylim=(-0.05, H * 1.25),
-        title="(1) distortion against rate",
+        title="(1) D against R",
     )
     gap = max([p["R"] + p["D"] - H for p in pts] + [0.0])
     ax2.set(
@@ -95,31 +114,27 @@ def rdplane_figure(result: RDPlaneResult, path, fmt: str = "png") -> str:
         ylabel="−ELBO = R + D (nats)",
         xlim=(-0.05, r_max),
         ylim=(H - 0.05, H + max(0.15, 1.15 * gap)),
-        title="(2) −ELBO against rate (zoom on H)",
+        title="(2) −ELBO (zoom on H)",
     )
     ax3.set(
         xlabel="rate R (nats)",
         ylabel="I(z; z*) (nats)",
         xlim=(-0.05, r_max),
         ylim=(-0.02, info * 1.3),
-        title="(3) knowledge of the true latent",
+        title="(3) I(z; z*) against R",
     )
+    # one legend for the three panels, below them (never over the points)
+    seen = {}
     for ax in (ax1, ax2, ax3):
-        _dedup_legend(ax)
-        ax.tick_params(labelsize=7)
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(lab, h)
+    fig.legend(
+        list(seen.values()), list(seen.keys()), loc="outside lower center", ncol=2, frameon=False
+    )
     st = result.settings
     fig.suptitle(
-        f"toyrd rdplane: H = {H:.4f} nats; {st.n_seeds} seed(s) per point, {st.steps} steps, "
+        f"toyrd rdplane: H = {H:.4f} nats; {st.n_seeds} seed(s) per point,\n{st.steps} steps, "
         f"lr {st.lr}, init scale {st.init_scale}",
         fontsize=9,
     )
-    fig.tight_layout()
-    return save_figure(fig, path, fmt)
-
-
-def _dedup_legend(ax):
-    handles, labels = ax.get_legend_handles_labels()
-    seen = {}
-    for h, lab in zip(handles, labels):
-        seen.setdefault(lab, h)
-    ax.legend(list(seen.values()), list(seen.keys()), fontsize=6, frameon=False, loc="best")
+    return fig

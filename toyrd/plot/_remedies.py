@@ -1,5 +1,11 @@
-"""The remedies' drawing: per family, every run on the RD plane and on the I(z;z*)-vs-R plane
-against the information-bottleneck frontier (two rows of panels, one column per family)."""
+"""The remedies' drawing, read at a glance: two grids, one cell per remedy × family.
+
+Top: how much of the true latent the runs keep — the median over seeds of I(z; z*) as a fraction
+of the hand-built optimum's, with a tick where every seed recovers z* (the JSON's
+``recovers_zstar``). Bottom: what it costs in likelihood — the median of −ELBO − H (nats, on a log
+colour scale), with a tick where every seed fits the data (``fits_data``). The per-seed points are
+in the JSON (``points``) and on the lesson of the remedies.
+"""
 
 from __future__ import annotations
 
@@ -7,88 +13,90 @@ import math
 
 import numpy as np
 
-from toyrd.experiments.rdplane import feasible_boundary
-from toyrd.experiments.remedies import RECOVER_FRACTION, RemediesResult
+from toyrd.experiments.remedies import RemediesResult, rows
 from toyrd.plot._panels import new_figure, save_figure
 
-__all__ = ["remedies_figure"]
+__all__ = ["remedies_figure", "remedies_summary_figure"]
 
-_MARKERS = "osD^v<>pPX*h"
+#: Font sizes (points): the figure is drawn 7 inches wide, the docs column's width.
+_RC = {
+    "font.size": 8.5,
+    "axes.titlesize": 9.5,
+    "axes.labelsize": 8.5,
+    "xtick.labelsize": 8.5,
+    "ytick.labelsize": 8.5,
+}
+#: Smallest likelihood cost shown on the log colour scale (nats): below it the cell is "0".
+_GAP_FLOOR = 1e-6
 
 
 def remedies_figure(result: RemediesResult, path, fmt: str = "png") -> str:
-    """Draw the 2 × (number of families) panels to ``path`` (byte-reproducible for identical
-    inputs, see :func:`toyrd.plot.save_figure`)."""
-    H, info = result.toy.entropy, result.toy.info
-    pts = [p for p in result.points if math.isfinite(p["R"])]
-    r_max = max([H * 1.1] + [p["R"] * 1.05 for p in pts])
-    n = len(result.families)
-    fig = new_figure(figsize=(3.6 * n + 1.8, 7.0))
-    axes = np.asarray(fig.subplots(2, n, squeeze=False))
-    rb, db = feasible_boundary(H, r_max)
-    thr = RECOVER_FRACTION * result.optimal["I_zstar"]
-    o = result.optimal
-    for col, fam in enumerate(result.families):
-        top, bottom = axes[0, col], axes[1, col]
-        top.fill_between(rb, 0, db, color="0.88", label="infeasible: D < H − R")
-        top.plot(rb, db, color="k", lw=1.0, label="D = H − R (optimal m, d)")
-        x, y = result.ib["I_xz"], result.ib["I_zy"]
-        bottom.plot(
-            np.append(x, r_max), np.append(y, y[-1]), color="k", lw=1.2, label="IB frontier"
-        )
-        bottom.axhline(info, color="k", lw=0.8, ls=":", label=f"I(x;z*) = {info:.2f}")
-        bottom.axhline(
-            thr,
-            color="C3",
-            lw=0.8,
-            ls="--",
-            label=f"recovers z*: {RECOVER_FRACTION:g} × {o['I_zstar']:.3f}",
-        )
-        for i, rem in enumerate(result.remedies):
-            sub = [p for p in pts if p["family"] == fam and p["remedy"] == rem.name]
-            style = {
-                "marker": _MARKERS[i % len(_MARKERS)],
-                "ls": "none",
-                "ms": 4.5,
-                "mfc": "none",
-                "mew": 1.0,
-                "color": f"C{i % 10}",
-                "alpha": 0.8,
-                "label": rem.name,
-            }
-            top.plot([p["R"] for p in sub], [p["D"] for p in sub], **style)
-            bottom.plot([p["R"] for p in sub], [p["I_zstar"] for p in sub], **style)
-        for ax, yv in ((top, o["D"]), (bottom, o["I_zstar"])):
-            ax.plot([o["R"]], [yv], "*", ms=11, color="C3", label="hand-built optimum")
-        top.set(
-            xlim=(-0.05, r_max),
-            ylim=(-0.05, H * 1.15),
-            xlabel="rate R (nats)",
-            ylabel="distortion D (nats)",
-            title=f"{fam}: RD plane",
-        )
-        bottom.set(
-            xlim=(-0.05, r_max),
-            ylim=(-0.02, info * 1.25),
-            xlabel="rate R (nats)",
-            ylabel="I(z; z*) (nats)",
-            title=f"{fam}: knowledge of z*",
-        )
-        for ax in (top, bottom):
-            ax.tick_params(labelsize=7)
-    handles, labels = axes[1, 0].get_legend_handles_labels()
-    h0, l0 = axes[0, 0].get_legend_handles_labels()
-    seen = {}
-    for h, lab in zip(h0[:2] + handles, l0[:2] + labels):
-        seen.setdefault(lab, h)
-    fig.legend(
-        list(seen.values()), list(seen.keys()), loc="center right", fontsize=7, frameon=False
-    )
+    """Draw the summary of ``result`` to ``path`` (byte-reproducible, see
+    :func:`toyrd.plot.save_figure`)."""
     st = result.settings
-    fig.suptitle(
-        f"toyrd remedies: H = {H:.4f} nats; {st.n_seeds} seeds per remedy, {st.steps} "
-        f"steps + {st.warmup} warm-up, lr {st.lr}, init scale {st.init_scale}",
-        fontsize=9,
+    note = (
+        f"{st.n_seeds} seeds per cell, {st.steps} steps + {st.warmup} warm-up, lr {st.lr}, "
+        f"init scale {st.init_scale}"
     )
-    fig.tight_layout(rect=(0, 0, 1 - 1.7 / (3.6 * n + 1.8), 0.97))
+    return remedies_summary_figure(rows(result), result.optimal["I_zstar"], path, fmt, note=note)
+
+
+def remedies_summary_figure(table, optimal_izstar: float, path, fmt: str = "png", note=""):
+    """Draw the two grids from the rows of ``toyrd remedies --json`` (``rows``) to ``path``."""
+    import matplotlib
+    from matplotlib.colors import LogNorm
+
+    families = list(dict.fromkeys(r["family"] for r in table))
+    names = list(dict.fromkeys(r["remedy"] for r in table))
+    cell = {(r["remedy"], r["family"]): r for r in table}
+    shape = (len(names), len(families))
+    frac = np.full(shape, np.nan)
+    gap = np.full(shape, np.nan)
+    for i, n in enumerate(names):
+        for j, f in enumerate(families):
+            r = cell.get((n, f))
+            if r is not None:
+                frac[i, j] = r["I_zstar"]["median"] / optimal_izstar
+                gap[i, j] = r["elbo_gap"]["median"]
+    with matplotlib.rc_context(_RC):
+        height = 2.2 + 0.56 * len(names)
+        fig = new_figure(figsize=(7.0, height), layout="constrained")
+        top, bottom = fig.subplots(2, 1)
+        im = top.imshow(frac, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+        fig.colorbar(im, ax=top, label="I(z; z*) / optimum's", pad=0.02)
+        shown = np.where(np.isfinite(gap), np.maximum(gap, _GAP_FLOOR), np.nan)
+        im2 = bottom.imshow(
+            shown,
+            cmap="magma_r",
+            norm=LogNorm(vmin=_GAP_FLOOR, vmax=max(1.0, float(np.nanmax(shown)))),
+            aspect="auto",
+        )
+        fig.colorbar(im2, ax=bottom, label="−ELBO − H (nats)", pad=0.02)
+        for ax, data, flag, fmt_cell in (
+            (top, frac, "recovers_zstar", lambda v: f"{v:.2f}"),
+            (bottom, gap, "fits_data", lambda v: "0" if abs(v) < _GAP_FLOOR else f"{v:.0e}"),
+        ):
+            for i, n in enumerate(names):
+                for j, f in enumerate(families):
+                    v = data[i, j]
+                    if not math.isfinite(v):
+                        ax.text(j, i, "n/a", ha="center", va="center", color="0.4")
+                        continue
+                    ok = cell[(n, f)][flag]
+                    dark = (v < 0.6) if ax is top else (abs(v) > 3e-3)
+                    ax.text(
+                        j,
+                        i,
+                        ("✓ " if ok else "") + fmt_cell(v),
+                        ha="center",
+                        va="center",
+                        color="white" if dark else "black",
+                        fontweight="bold" if ok else "normal",
+                    )
+            ax.set_yticks(range(len(names)), names)
+            ax.set_xticks(range(len(families)), families, rotation=20, ha="right")
+        top.set_title("Knowledge of z* kept (median; ✓: every seed recovers z*)")
+        bottom.set_title("Likelihood cost (median; ✓: every seed fits the data)")
+        if note:
+            fig.suptitle(f"toyrd remedies: {note}", fontsize=8.5)
     return save_figure(fig, path, fmt)
