@@ -271,7 +271,7 @@ for res, color in ((res_b, "tab:blue"), (res_c, "tab:orange")):
         inset.plot(res.history["R"][i], res.history["D"][i], "-", color=color, lw=0.8)
 inset.plot(out_a["R"], out_a["D"], "k*", ms=8)
 inset.set(xlim=(-0.05, 0.7), ylim=(H - 0.75, H + 0.45))
-inset.tick_params(labelsize=7)
+inset.tick_params(labelsize=9)
 fig.tight_layout()
 
 # %% [markdown]
@@ -320,7 +320,7 @@ for t in (out_a, {k: v[ib] for k, v in tab_b.items()}, {k: v[ic] for k, v in tab
 # Over **seeds** and **initial scales** (all the rows trained above), and then over **families**.
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True)
 print(
     f"{'objective':>12} {'scale':>6} {'mean R':>8} {'sd R':>8} {'mean I(z;z*)':>13} {'max R+D-H':>10}"
 )

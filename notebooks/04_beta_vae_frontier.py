@@ -134,7 +134,7 @@ for b in betas:
     )
 mean_rate = {b: tab["R"][beta_of_row == b].mean() for b in betas}
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+fig, axes = plt.subplots(1, 2, figsize=(9, 4))
 ax = axes[0]
 ax.fill_between([0, H], [H, 0], 0, color="0.88")
 ax.plot([0, H], [H, 0], "k-", lw=1, label="$R + D = H$")

@@ -156,7 +156,7 @@ for sg in sigmas:
     assert np.abs(tab_sq["R"][sel] - (sg + 1 / (2 * LAM))).max() < GAME_TOL  # R = σ + 1/(2λ)
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+fig, axes = plt.subplots(1, 2, figsize=(9, 4))
 ax = axes[0]
 ax.fill_between([0, H], [H, 0], 0, color="0.88")
 ax.plot([0, H], [H, 0], "k-", lw=1)

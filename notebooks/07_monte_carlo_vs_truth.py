@@ -223,7 +223,7 @@ for name in ("enumerate", "reinforce", "gumbel"):
         history_stride=max(STEPS // 25, 1),
     )
 
-fig, axes = plt.subplots(1, 3, figsize=(9.5, 3.4), sharey=True)
+fig, axes = plt.subplots(1, 3, figsize=(9, 3.4), sharey=True)
 for ax, (name, res) in zip(axes, runs.items()):
     hb, he = res.history.batch, res.history.exact
     ax.plot(np.arange(1, len(hb["R"]) + 1), hb["R"], lw=0.5, alpha=0.5, label="minibatch $\\hat R$")

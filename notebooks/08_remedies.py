@@ -81,7 +81,7 @@ fig, ax = plt.subplots(figsize=(7, 3.6))
 for name, y in sorted(curves.items(), key=lambda kv: kv[0] == "ELBO"):
     ax.plot(r, y - H, label=name, **STYLE.get(name, {"lw": 1.6}))
 ax.set(xlabel="rate R on D = H − R (nats)", ylabel="loss − H (nats)", ylim=(-1.6, 1.0))
-ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
 plt.show()
 
 # the claims, checked: ELBO flat; annealing's slope −(1 − β_t); free bits flat above λ and

@@ -98,6 +98,82 @@ def test_missing_downloads_resolves_links_from_the_page(tmp_path):
     ]
 
 
+# ------------------------------------------------------------------ figures, markup, lessons
+
+
+@pytest.mark.parametrize(
+    "text, n",
+    [
+        ("p*(x) = Σ_{z*} p(z*, x)", 1),
+        ("IWAE_{k+1} ≥ IWAE_k and e^{-70}", 2),
+        ("\\mathrm{KL}", 1),
+        ("IWAE₍ₖ₊₁₎ ≥ IWAEₖ, e⁻⁷⁰, x_1 and a^2", 0),
+    ],
+)
+def test_tex_like_finds_markup_left_as_text(text, n):
+    assert len(check.tex_like([text])) == n
+
+
+def _png(tmp_path, text_px=None):
+    matplotlib = pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 1))
+    fig.text(0.5, 0.5, "x", fontsize=9)
+    meta = {"Software": None}
+    if text_px is not None:
+        meta["toyrd:text_px"] = f"{text_px:.2f}"
+    path = tmp_path / "f.png"
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(path, dpi=100, metadata=meta)
+    return path
+
+
+def test_png_text_size_is_read_from_its_text_chunk(tmp_path):
+    assert check.png_text_px(_png(tmp_path, 12.5).read_bytes()) == 12.5
+    assert check.png_text_px(_png(tmp_path).read_bytes()) is None  # unknown: the check fails it
+    assert check.png_text_px(b"<svg></svg>") is None
+
+
+def test_figure_text_scales_with_the_displayed_width(tmp_path):
+    (tmp_path / "img").mkdir()
+    svg = (
+        '<svg width="100pt" height="50pt" viewBox="0 0 100 50">'
+        "<text style=\"font: 8px 'DejaVu Sans'\">a</text>"
+        "<text style=\"font: 10px 'DejaVu Sans'\">b</text></svg>"
+    )
+    (tmp_path / "img" / "f.svg").write_text(svg)
+    fig = {"src": "../img/f.svg", "shown": 200.0, "natural": 133.0, "text_px": None}
+    # the smallest font (8 user units) drawn at 200 px for a 100-unit-wide view box: 16 px
+    assert check.figure_text_px(tmp_path, "page/index.html", fig) == pytest.approx(16.0)
+    fig["shown"] = 100.0
+    assert check.figure_text_px(tmp_path, "page/index.html", fig) == pytest.approx(8.0)
+    png = _png(tmp_path, 12.0)
+    (tmp_path / "img" / "f.png").write_bytes(png.read_bytes())
+    fig = {"src": "../img/f.png", "shown": 100.0, "natural": 200.0, "text_px": None}
+    assert check.figure_text_px(tmp_path, "page/index.html", fig) == pytest.approx(6.0)
+    fig["src"] = "../img/missing.png"
+    assert check.figure_text_px(tmp_path, "page/index.html", fig) is None
+
+
+def test_lesson_checks_fold_into_details_and_other_cells_stay():
+    cell = '<div class="jp-Cell jp-CodeCell jp-Notebook-cell {}"><div><pre>{}</pre></div></div>'
+    html = "\n".join(
+        [
+            cell.format("", "a = 1"),
+            cell.format("celltag_check", "assert a == 1"),
+            cell.format("celltag_check", "assert a > 0"),
+            cell.format("", "b = 2"),
+        ]
+    )
+    out = hook.collapse_checks(html)
+    assert out.count("<details") == 1 and out.count("</details>") == 1
+    inside = out[out.index("<details") : out.index("</details>")]
+    assert "assert a == 1" in inside and "assert a > 0" in inside
+    assert "a = 1" not in inside.replace("assert a == 1", "") and "b = 2" not in inside
+    assert hook.collapse_checks(cell.format("", "x")) == cell.format("", "x")
+
+
 # ------------------------------------------------------------------ the API pages' docstrings
 
 griffe = pytest.importorskip("griffe")
@@ -173,3 +249,37 @@ def test_no_docstring_cites_a_document_the_site_lacks(loaded):
     pkg, _ = loaded
     cites = [obj.path for obj in _objects(pkg) if obj.docstring and "DESIGN" in obj.docstring.value]
     assert not cites, f"docstrings citing DESIGN (not on the site; link the Concepts page): {cites}"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("p*(x) = Σ_{z*} p(z*, x), float64", "p*(x) = \\(Σ_{z^*}\\) p(z*, x), float64"),
+        ("h | z* ~ N(μ_{z*}, s²), > 0", "h | z* ~ \\(N(μ_{z^*}, s²)\\), > 0"),
+        ("≤ IWAE_{k+1} ≤", "≤ \\(\\mathrm{IWAE}_{k+1}\\) ≤"),
+        ("runs over t ∈ R^{n_s}: a grid", "runs over t ∈ \\(R^{n_s}\\): a grid"),
+        ("(bounded by e^{-70}).", "(bounded by \\(e^{-70}\\))."),
+        ("code `a_{b}` stays", "code `a_{b}` stays"),
+        ("Text:\n\n    x_{1} = 2\n\nafter", "Text:\n\n    x_{1} = 2\n\nafter"),
+        ("```\ne^{-t}\n```", "```\ne^{-t}\n```"),
+    ],
+)
+def test_plain_text_formulas_become_inline_math(text, expected):
+    assert roles.math_markup(text) == expected
+
+
+def test_rest_simple_table_becomes_a_markdown_table():
+    text = (
+        "Intro.\n\n"
+        "========== ========== ====\n"
+        "kind       loss       note\n"
+        "========== ========== ====\n"
+        "elbo       D + R      none\n"
+        "target_rate D + |σ − R| σ ≥ 0\n"
+        "========== ========== ====\n\nAfter."
+    )
+    out = roles.rst_tables(text)
+    assert "| kind | loss | note |" in out and "|---|---|---|" in out
+    assert "| elbo | D + R | none |" in out
+    assert "| target_rate | D + \\|σ − R\\| | σ ≥ 0 |" in out
+    assert "=====" not in out and out.endswith("After.")

@@ -55,7 +55,8 @@ KERNEL_CONFIG = """\
 # written by docs/_hooks/toyrd_docs.py for the lesson kernels of the docs build
 c.IPKernelApp.matplotlib = "inline"  # overrides MPLBACKEND, e.g. CI's Agg
 c.InlineBackend.figure_formats = {"svg"}
-c.InlineBackend.rc = {"svg.fonttype": "none", "svg.hashsalt": "toyrd"}
+# 11 pt: a sub- or superscript of the labels (70 %) is still 10 px on the page
+c.InlineBackend.rc = {"svg.fonttype": "none", "svg.hashsalt": "toyrd", "font.size": 11}
 """
 
 
@@ -344,6 +345,22 @@ def cli_commands() -> str:
 CLI_COLUMNS = 78
 
 
+def _fit(text: str, width: int = CLI_COLUMNS) -> str:
+    """Help text with every line at most ``width`` characters: a longer line (argparse does not
+    break a ``{a,b,c}`` token) is broken after a comma or space, its rest indented under it."""
+    out = []
+    for line in text.rstrip().split("\n"):
+        indent = " " * (len(line) - len(line.lstrip()) + 2)
+        while len(line) > width:
+            cut = max(line.rfind(",", 0, width), line.rfind(" ", 0, width))
+            if cut <= len(indent):
+                break
+            out.append(line[: cut + 1].rstrip())
+            line = indent + line[cut + 1 :].lstrip()
+        out.append(line)
+    return "\n".join(out)
+
+
 def cli_reference() -> str:
     """Markdown: one section per command with its argparse help, wrapped to fit the column."""
     import argparse
@@ -355,9 +372,9 @@ def cli_reference() -> str:
     try:
         parser = build_parser()
         sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        parts = ["## toyrd", "", "```text", parser.format_help().rstrip(), "```", ""]
+        parts = ["## toyrd", "", "```text", _fit(parser.format_help()), "```", ""]
         for name, p in sub.choices.items():
-            parts += [f"## toyrd {name}", "", "```text", p.format_help().rstrip(), "```", ""]
+            parts += [f"## toyrd {name}", "", "```text", _fit(p.format_help()), "```", ""]
     finally:
         if old is None:
             os.environ.pop("COLUMNS", None)
@@ -383,8 +400,8 @@ def rd_plane_svg() -> bytes:
         return e / e.sum(1, keepdims=True)
 
     models = {
-        "collapsed: $e(z|x) = m(z)$": np.full((n, n), 1.0 / n),
-        "class posterior $e = p(z^*|x)$": np.pad((toy.pzx / px).T, ((0, 0), (0, n - 2))),
+        "collapsed: e(z|x) = m(z)": np.full((n, n), 1.0 / n),
+        "class posterior e = p(z*|x)": np.pad((toy.pzx / px).T, ((0, 0), (0, n - 2))),
         "smoothed identity": smooth(2.0),
         "identity": np.eye(n),
     }
@@ -404,24 +421,22 @@ def rd_plane_svg() -> bytes:
 
     fig = new_figure(figsize=(7.0, 3.9), layout="constrained")
     ax = fig.subplots()
-    ax.fill_between([0, H], [H, 0], 0, color="0.88", label="impossible: $R + D < H$")
-    ax.plot([0, H], [H, 0], "k-", lw=1.2, label="$R + D = H$ (optimal $m$, $d$)")
+    ax.fill_between([0, H], [H, 0], 0, color="0.88", label="impossible: R + D < H")
+    ax.plot([0, H], [H, 0], "k-", lw=1.2, label="R + D = H (optimal m, d)")
     ax.plot(*cloud.T, ".", color="tab:red", alpha=0.35, label="random models")
     for (name, e), mk in zip(models.items(), "os^D"):
         out = toyrd.evaluate(px, e, *toyrd.optimize_generative(px, e))
         ax.plot(out["R"], out["D"], mk, ms=8, label=name)
-    ax.axvline(
-        toy.info, color="tab:green", ls="--", lw=1, label=f"$I(x;z^*) = {toy.info:.2f}$ nats"
-    )
+    ax.axvline(toy.info, color="tab:green", ls="--", lw=1, label=f"I(x; z*) = {toy.info:.2f} nats")
     ax.set(
-        xlabel="rate $R$ (nats)",
-        ylabel="distortion $D$ (nats)",
+        xlabel="rate R (nats)",
+        ylabel="distortion D (nats)",
         xlim=(0, 4.6),
         ylim=(0, 4.6),
         title=f"The toy's rate–distortion plane (H = {H:.4f} nats)",
     )
     ax.set_aspect("equal")
-    fig.legend(loc="outside right upper", fontsize=9, frameon=False)
+    fig.legend(loc="outside right upper", fontsize=10, frameon=False)
     buf = io.BytesIO()
     save_figure(fig, buf, "svg")
     return buf.getvalue()

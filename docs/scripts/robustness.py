@@ -172,6 +172,7 @@ def summary(rows, i_opt) -> str:
 def figure(rows, i_opt, path=FIG):
     """Per family: each seed's final rate (log) and I(z; z*), ELBO filled, target rate open."""
     import matplotlib
+    import matplotlib.ticker
 
     from toyrd.plot import new_figure, save_figure
 
@@ -192,7 +193,9 @@ def figure(rows, i_opt, path=FIG):
                 style = dict(mfc=fill, color=col, ms=3.5, alpha=0.7, ls="none")
                 ax_r.plot(x, [max(r["R"], 1e-6) for r in pts], marker, label=lab, **style)
                 ax_i.plot(x, [r["I_zstar"] for r in pts], marker, **style)
-        ax_r.set_yscale("log")
+        ax_r.set_yscale("log")  # plain tick labels (0.001, not 10 with a small superscript)
+        ax_r.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        ax_r.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax_r.axhline(0.0002, color="k", ls=":", lw=1, label="paper: ELBO R = 0.0002")
         ax_r.axhline(0.4999, color="k", ls="--", lw=1, label="paper: target rate R = 0.4999")
         ax_r.set_ylabel("final rate R (nats, log)")
