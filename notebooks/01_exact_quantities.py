@@ -285,3 +285,22 @@ assert abs(toyrd.data_entropy(px, base=2) * np.log(2) - toyrd.data_entropy(px)) 
 #    with the two decompositions above.
 # 3. **The corners.** Which encoder and tables reach the point $(R, D) = (H, 0)$? Which reach
 #    $(0, H)$? Can any model reach $(R, D) = (0, 0)$? Use `toyrd.evaluate` to confirm.
+#
+# <details class="toyrd-solutions"><summary>Solutions</summary>
+#
+# **1.** A deterministic code puts all of $e(\cdot|x)$ on one state, so $H(z|x) = 0$ and
+# $I_e = H(z)$: the entropy of a coin with $P(z = 0) = \sum_{x<15} p^*(x)$. With the optimal
+# tables $R = I_e$ and $D = H - I_e$, a point on the line $R + D = H$. By data processing
+# ($z^* \to x \to z$) the code keeps at most $\min(I_e, I(x;z^*))$ of $z^*$.
+#
+# **2.** $R - I_e = \mathrm{KL}(q\,\|\,m)$ involves $m$ and not $d$;
+# $I_e - (H - D) = \sum_z q(z)\,\mathrm{KL}(p_e(\cdot|z)\,\|\,d(\cdot|z))$ involves $d$ and not $m$.
+# Changing only $m$ moves the first gap, changing only $d$ the second; both are KLs, so both are
+# $\ge 0$.
+#
+# **3.** $(H, 0)$: the identity encoder $e(z|x) = [z = x]$ with $d(x|z) = [x = z]$ and $m = q = p^*$
+# (relabelled): $R = I_e = H$, $D = 0$. $(0, H)$: any encoder that ignores $x$, $e(z|x) = m(z)$,
+# with $d(x|z) = p^*(x)$: $R = 0$, $D = H$. $(0, 0)$ is out of reach: $D \ge H - I_e \ge H - R$, so
+# $R + D \ge H > 0$ for every model.
+#
+# </details>

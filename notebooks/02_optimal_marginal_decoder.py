@@ -250,3 +250,22 @@ assert abs(oi["ELBO"] + H) < TOL and abs(oi["I_zstar"] - toy.info) < TOL
 # 3. **Only one of the two.** Keep the optimal decoder but use a uniform marginal: how far above the
 #    line does each random encoder land, and which KL measures the distance? Now keep $m^*$ and use a
 #    uniform decoder. Plot both clouds in the RD plane.
+#
+# <details class="toyrd-solutions"><summary>Solutions</summary>
+#
+# **1.** The derivative in $m(z)$ is $-q(z)/m(z) + \lambda = 0$, so $m = q/\lambda$; summing over
+# $z$ gives $\lambda = \sum_z q(z) = 1$ and $m^* = q$. The gradient of the rate with respect to $m$
+# is $-q(z)/m(z)$, which at $m^* = q$ is $-1$ in every coordinate: a constant vector, normal to the
+# simplex (its tangent projection vanishes), equal to $-\lambda$.
+#
+# **2.** $q(z) = \sum_x p^*(x) e(z|x) = 0$ for the unused codes, so $m^*(z) = 0$ there. Their
+# decoder rows do not change $D = -\sum_z q(z) \sum_x p_e(x|z) \log d(x|z)$: they are weighted by
+# $q(z) = 0$, whatever `optimal_decoder` puts in them. On the used codes the gradient of the rate
+# is still $-1$ in every coordinate, so its projection onto the face vanishes.
+#
+# **3.** Optimal $d$, uniform $m = u$: $D = H - I_e$ as before and $R = I_e + \mathrm{KL}(q\,\|\,u)$,
+# so each model lies $\mathrm{KL}(q\,\|\,u)$ to the right of the line. Optimal $m$, uniform $d$:
+# $R = I_e$ and $D = H - I_e + \sum_z q(z)\,\mathrm{KL}(p_e(\cdot|z)\,\|\,u)$, so each model lies
+# that expected KL above the line.
+#
+# </details>

@@ -411,3 +411,24 @@ assert np.abs(mass - 0.7).max() < 0.05 and iz.min() > 0.9 * out_a["I_zstar"]  # 
 # 3. **Collapse on purpose.** Train the ELBO from `init_scale=0` (all logits equal: a collapsed
 #    encoder, uniform tables). What rate does it end at? Show that the gradient of $D + R$ with
 #    respect to the encoder logits is exactly zero there.
+#
+# <details class="toyrd-solutions"><summary>Solutions</summary>
+#
+# **1.** Train as in step 3 with `hyper=0.2` and `hyper=1.5` and `init_scale=0.1`, and read `R`
+# and `I_zstar` from `res.table()`. The best any code of rate $R$ can do is the frontier value at
+# $R$ (lesson 4), which never decreases with $R$ and is capped by $I(x;z^*) = 0.5$; compare each
+# model's $I(z;z^*)$ with it to see how much the optimiser leaves on the table.
+#
+# **2.** With $(\sigma - R)^2$ the loss on the line is $H - R + (\sigma - R)^2$, minimised at
+# $R = \sigma + 1/2$ (lesson 6, exercise 3, with $\lambda = 1$): the square pulls the rate down
+# from above, but its optimum is not $\sigma$. Scale the square by $\lambda$ to bring the optimum to
+# $\sigma + 1/(2\lambda)$.
+#
+# **3.** With `init_scale=0` every logit is equal: $e(z|x) = 1/n_z$ for every $x$, and $m$, $d$
+# start uniform. Every code sees the same data, so the warm-up keeps the rows of $d$ equal and
+# $m = q$ uniform. The gradient of $D + R$ in the logit of $e(z|x)$ is
+# $p^*(x)\, e(z|x)\,[g(x,z) - \sum_{z'} e(z'|x)\, g(x,z')]$ with
+# $g(x,z) = -\log d(x|z) + \log(e(z|x)/m(z))$, and $g$ does not depend on $z$: the gradient is
+# exactly zero and the model stays at $R = 0$.
+#
+# </details>

@@ -277,3 +277,23 @@ fig.tight_layout()
 # 3. **A deterministic code on the frontier.** A code that thresholds $x$ at bin $k$ (two states) has
 #    rate $H_2(\sum_{x<k} p^*(x))$. Compute its $(R, I(z;z^*))$ for every $k$ and add the points to
 #    the last plot. How close to the frontier do they come?
+#
+# <details class="toyrd-solutions"><summary>Solutions</summary>
+#
+# **1.** Take encoders of rate 0.2, 1 and 2 nats with their optimal tables ($R + D = H$). Keep $m$
+# (so $R$ stays) and spoil the decoder, $d_t = (1 - t)\, d^* + t\, u$: $D$ grows by
+# $\sum_z q(z)\,\mathrm{KL}(p_e(\cdot|z)\,\|\,d_t(\cdot|z))$, which rises continuously from 0 as
+# $t$ grows, so a bisection on $t$ finds the $t$ that adds exactly 0.5 nats. The three models then
+# lie on $R + D = H + 0.5$.
+#
+# **2.** On the line $D = H - R$, so $D + \beta R = H + (\beta - 1) R$, whose derivative in $R$ is
+# $\beta - 1$. At $\beta = 0.99$ and $1.01$ the slope is only $\mp 0.01$ nats per nat of rate: a
+# weak push towards higher rate ($\beta < 1$) or lower rate ($\beta > 1$), so the models move
+# little from where the ELBO stopped.
+#
+# **3.** A threshold code is deterministic, so $R = I_e = H_2(P(x < k))$ with optimal tables, and
+# $I(z;z^*)$ comes from the 2 × 2 joint $p(z^*, z) = (\sum_{x<k} p(z^*, x), \sum_{x\ge k}
+# p(z^*, x))$ (`toyrd.latent_information`). Every such point lies on or below the frontier, which
+# is the best over all codes of that rate.
+#
+# </details>

@@ -239,3 +239,23 @@ fig.tight_layout()
 #    closer, in expected KL, to $p_d(z|x)$ than $e$ is.
 # 3. **EM with a fixed prior.** Where does EM with a fixed uniform $m$ converge? Is its final
 #    log-likelihood $-H$? Relate the answer to $\mathrm{KL}(p^*\|g)$ and the number of code states.
+#
+# <details class="toyrd-solutions"><summary>Solutions</summary>
+#
+# **1.** After an E-step $e(z|x) = p_d(z|x)$, so every importance weight
+# $w(x,z) = m(z)\, d(x|z) / e(z|x) = g(x)$ is the same for every $z$. The log of any average of
+# equal weights is $\log g(x)$: the ELBO and every $\mathrm{IWAE}_k$ equal the log-likelihood.
+# Importance weighting only helps by averaging out unequal weights.
+#
+# **2.** For each $x$, enumerate the pairs $(z_1, z_2)$ with probability $e(z_1|x)\, e(z_2|x)$ and
+# give $z_1$ the share $w(x,z_1)/(w(x,z_1) + w(x,z_2))$ and $z_2$ the rest; summing these shares
+# over the pairs gives $q^{(2)}(z|x)$. Then compare $\sum_x p^*(x)\, \mathrm{KL}(q^{(2)}(\cdot|x)\,\|\,p_d(\cdot|x))$
+# with the same sum for $e$.
+#
+# **3.** With $m$ fixed, EM updates $d$ only, and the log-likelihood
+# $\sum_x p^*(x) \log \sum_z m(z)\, d(x|z)$ is concave in $d$ (a log of a linear function) on a
+# convex set, so EM does not stall below its maximum. That maximum is $-H$, reached when $g = p^*$
+# ($\mathrm{KL}(p^*\,\|\,g) = 0$), for instance by $d(x|z) = p^*(x)$ for every $z$. This needs
+# only one code state, so the number of states does not matter.
+#
+# </details>

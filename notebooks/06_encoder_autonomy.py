@@ -220,3 +220,24 @@ assert kls.max() < GAME_TOL  # g is close to p* in every case
 # 3. **The optimum of the squared target.** Derive $R^* = \sigma + 1/(2\lambda)$ from the encoder's
 #    loss on the line, and check it for λ = 1 and λ = 100. What goes wrong when $\sigma + 1/(2\lambda)$
 #    exceeds $H$?
+#
+# <details class="toyrd-solutions"><summary>Solutions</summary>
+#
+# **1.** Without the stop-gradient the generative players' loss, $R + D$, also trains the encoder,
+# so the encoder follows the sum of its own loss and of the ELBO's gradient. On the line the ELBO
+# gradient in the rate is zero, so the difference shows off the line and in how fast the models
+# reach it; train both versions at $\beta = 5$ with the same seeds and compare their $R$ and
+# $I(z;z^*)$.
+#
+# **2.** With $D + \lambda\, \mathrm{KL}(q\,\|\,u_2)$ and all codes but two unused, a deterministic
+# split of $x$ into two halves of mass 1/2 makes the KL zero, and among such codes $D$ is smallest
+# when $I_e$ is largest: $R = I_e = \log 2 \approx 0.693$ nats. How much of $z^*$ the split keeps
+# depends on where it cuts; compare with the frontier at $\log 2$.
+#
+# **3.** On the line the encoder's loss is $D + \lambda (\sigma - R)^2 = H - R + \lambda(\sigma - R)^2$;
+# its derivative $-1 - 2\lambda(\sigma - R)$ vanishes at $R^* = \sigma + 1/(2\lambda)$: $\sigma + 0.5$
+# for $\lambda = 1$ and $\sigma + 0.005$ for $\lambda = 100$. No code has $R > H$ on the line
+# ($D \ge 0$), so when $\sigma + 1/(2\lambda) > H$ the optimum is at the edge, $R = H$, $D = 0$:
+# the target is never met.
+#
+# </details>

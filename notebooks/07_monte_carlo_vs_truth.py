@@ -255,3 +255,20 @@ for name, res in runs.items():
 #    least variance? Are all of them unbiased?
 # 3. **Bias you can train into.** Train with `gumbel` at $\tau = 3$ for longer. Does the exact
 #    $-\mathrm{ELBO} - H$ go to zero? Compare with `enumerate` at the same learning rate.
+#
+# <details class="toyrd-solutions"><summary>Solutions</summary>
+#
+# **1.** The estimate is a mean of $B$ independent per-example terms, so its variance is the
+# per-example variance over $B$: multiplying $B$ by 4 divides it by 4. `enumerate` and `reinforce`
+# are unbiased at every $B$. The Gumbel-softmax bias comes from the relaxation at temperature
+# $\tau$, not from sampling, so it does not shrink with $B$.
+#
+# **2.** A baseline that does not depend on the sample it multiplies leaves the estimator unbiased:
+# none, the leave-one-out mean of the *other* samples and an EMA of earlier batches all qualify.
+# The variance is what differs; measure it with the same number of samples for each.
+#
+# **3.** Gumbel-softmax training follows the gradient of a relaxed objective, not of the ELBO, so
+# it stops where the relaxed gradient vanishes; the exact $-\mathrm{ELBO} - H$ at that point
+# measures the bias you trained into. `enumerate` follows the exact gradient.
+#
+# </details>

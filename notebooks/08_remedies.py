@@ -170,3 +170,21 @@ plt.show()
 #    the plain Lagrangian circle the saddle $(R, \lambda) = (\sigma, 1)$ instead of converging?
 # 3. Rerun the training cell with `"bump"` instead of `"tabular"`. Which of the four remedies
 #    now recover $z^*$, and why does the ELBO baseline too?
+#
+# <details class="toyrd-solutions"><summary>Solutions</summary>
+#
+# **1.** While $\beta_t < 1$ the loss on the line slopes down by $-(1 - \beta_t)$ towards higher
+# rate, and once $\beta_t = 1$ the ELBO is flat and leaves the rate where it is. A schedule ten
+# times shorter spends ten times fewer steps being pushed, so expect the final rate to be lower.
+#
+# **2.** With $\rho = 0$ the loss is $D + \lambda (R - \sigma)$: gradient descent in the model and
+# ascent in $\lambda$ on a bilinear coupling. Linearised at the saddle $(\sigma, 1)$ the dynamics
+# rotate (purely imaginary eigenvalues), so the iterates circle it instead of converging; the
+# quadratic term $(\rho/2)(R - \sigma)^2$ adds the damping that makes them spiral in.
+#
+# **3.** In the bump family a collapsed code does not reach the line: its best collapsed model
+# costs more than $H$ (see the RD plane on the Figure 2 page), so the ELBO itself prefers a code
+# that keeps $z^*$. On the Remedies page of the docs (16 seeds, 3000 steps) the ELBO, KL
+# annealing, free bits and dual ascent all recover $z^*$ in the bump family.
+#
+# </details>
