@@ -98,7 +98,7 @@ def parse_floats(name: str, text: str) -> list:
 #: A mutual information evaluated in float64 may come out below 0 by rounding (a sum of ~900
 #: terms that cancel exactly for a collapsed code: measured −1e-17 in the default run); the
 #: frontier, which rejects negative rates, is looked up at 0 for such a value.
-I_E_ROUNDING = 1e-12
+_I_E_ROUNDING = 1e-12
 
 
 def feasible_boundary(H: float, r_max: float):
@@ -191,7 +191,7 @@ def run_rdplane(
     }
     for p in points + [opt]:  # the frontier's I(z;z*) at the point's own I(x;z)
         i_e = p["I_e"]
-        if -I_E_ROUNDING < i_e < 0.0:  # a collapsed code's I(x;z) is 0 up to float64 rounding
+        if -_I_E_ROUNDING < i_e < 0.0:  # a collapsed code's I(x;z) is 0 up to float64 rounding
             i_e = 0.0
         p["ib_at_I_e"] = float(ib_frontier_at(fr, i_e)) if math.isfinite(i_e) else math.nan
     return RDPlaneResult(toy, settings, points, ib, opt)
