@@ -92,6 +92,18 @@ def _text(value) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
+def _label(widget) -> str:
+    """The parameter holding a widget's visible label ("label" from Panel 1.9, else "name")."""
+    return "label" if "label" in widget.param else "name"
+
+
+def _mk(cls, *args, **kw):
+    """``cls(..., label=…)``; Panel before 1.9 calls the label ``name``."""
+    if "label" in kw and "label" not in cls.param:
+        kw["name"] = kw.pop("label")
+    return cls(*args, **kw)
+
+
 def _guarded(fn, *args):
     """``(fn(*args), None)``, or ``(None, message)`` if it raised: a failed run is shown, never
     allowed to take the page down."""
@@ -154,25 +166,30 @@ class Explorer:
         d = self.in_force
         w = pn.widgets
         width = 270
-        self.preset = w.Select(
-            name="preset",
+        self.preset = _mk(
+            w.Select,
+            label="preset",
             options=["(choose a preset)", *M.PRESETS],
             value="(choose a preset)",
             width=width,
             description=_CONTROL_NOTES["preset"],
             css_classes=["toyrd-preset"],
         )
-        self.objective = w.Select(
-            name="objective",
+        self.objective = _mk(
+            w.Select,
+            label="objective",
             value=d.objective,
             width=width,
             options={M.objective_label(k): k for k in KINDS},
             css_classes=["toyrd-objective"],
         )
         self.objective_note = pn.pane.HTML("", width=width, css_classes=["toyrd-note"])
-        self.hyper = w.TextInput(name="β", value="1", width=width, css_classes=["toyrd-hyper"])
-        self.hyper_slider = w.FloatSlider(
-            name="",
+        self.hyper = _mk(
+            w.TextInput, label="β", value="1", width=width, css_classes=["toyrd-hyper"]
+        )
+        self.hyper_slider = _mk(
+            w.FloatSlider,
+            label="",
             start=0.0,
             end=3.0,
             step=0.05,
@@ -182,53 +199,66 @@ class Explorer:
             css_classes=["toyrd-hyper-slider"],
         )
         families = [f for f in V.FAMILY_NOTES if f in READINGS]
-        self.family = w.Select(
-            name="family",
+        self.family = _mk(
+            w.Select,
+            label="family",
             options=families + [f for f in READINGS if f not in families],
             value=d.family,
             width=width,
             css_classes=["toyrd-family"],
         )
         self.family_note = pn.pane.HTML("", width=width, css_classes=["toyrd-note"])
-        self.init_scale = w.TextInput(
-            name="init scale (≥ 0)",
+        self.init_scale = _mk(
+            w.TextInput,
+            label="init scale (≥ 0)",
             value=_text(d.init_scale),
             width=width,
             description=_CONTROL_NOTES["init"],
             css_classes=["toyrd-init-scale"],
         )
-        self.seed = w.TextInput(
-            name="seed (integer ≥ 0)",
+        self.seed = _mk(
+            w.TextInput,
+            label="seed (integer ≥ 0)",
             value=str(d.seed),
             width=width // 2 - 5,
             description=_CONTROL_NOTES["seed"],
             css_classes=["toyrd-seed"],
         )
-        self.steps = w.TextInput(
-            name=f"steps (1 – {M.MAX_STEPS:,})",
+        self.steps = _mk(
+            w.TextInput,
+            label=f"steps (1 – {M.MAX_STEPS:,})",
             value=str(d.steps),
             width=width // 2 - 5,
             description=_CONTROL_NOTES["steps"],
             css_classes=["toyrd-steps"],
         )
-        self.play = w.Button(name="▶ sweep β", width=width // 2 - 5, css_classes=["toyrd-play"])
-        self.stop = w.Button(
-            name="■ Stop", width=width // 2 - 5, button_type="warning", css_classes=["toyrd-stop"]
+        self.play = _mk(
+            w.Button, label="▶ sweep β", width=width // 2 - 5, css_classes=["toyrd-play"]
         )
-        self.presentation = w.Toggle(
-            name="presentation mode", width=width, css_classes=["toyrd-presentation"]
+        self.stop = _mk(
+            w.Button,
+            label="■ Stop",
+            width=width // 2 - 5,
+            **({"color": "warning"} if "color" in w.Button.param else {"button_type": "warning"}),
+            css_classes=["toyrd-stop"],
         )
-        self.fig2_choice = w.RadioButtonGroup(
+        self.presentation = _mk(
+            w.Toggle, label="presentation mode", width=width, css_classes=["toyrd-presentation"]
+        )
+        self.fig2_choice = _mk(
+            w.RadioButtonGroup,
             options=["i", "ii", "iii", "iv", "v"],
             value="iii",
             width=width,
             visible=False,
             css_classes=["toyrd-fig2-choice"],
         )
-        self.export_button = w.Button(
-            name="Export model + figure", width=width, css_classes=["toyrd-export"]
+        self.export_button = _mk(
+            w.Button, label="Export model + figure", width=width, css_classes=["toyrd-export"]
         )
-        self.clear_button = w.Button(name="Clear trail", width=width, css_classes=["toyrd-clear"])
+        self.clear_button = _mk(
+            w.Button, label="Clear trail", width=width, css_classes=["toyrd-clear"]
+        )
         self.progress = pn.indicators.Progress(active=True, value=-1, width=width, visible=False)
         self.status = pn.pane.HTML(status_html("starting", "", "starting…"), width=width)
         self.message = pn.pane.HTML(message_html("none", ""), width=width)
@@ -344,22 +374,26 @@ class Explorer:
         self._suspend = True
         try:
             if name is None:
-                self.hyper.param.update(name="(no hyperparameter)", value="", disabled=True)
+                self.hyper.param.update(
+                    **{_label(self.hyper): "(no hyperparameter)"}, value="", disabled=True
+                )
                 self.hyper_slider.disabled = True
                 self.play.disabled = True
-                self.play.name = "▶ sweep"
+                setattr(self.play, _label(self.play), "▶ sweep")
             else:
                 sym = M.hyper_label(self.objective.value)
                 lo, hi, step = SLIDERS.get(name, (0.0, 3.0, 0.05))
                 v = self._hyper.get(name, 1.0)
                 self.hyper.param.update(
-                    name=f"{sym} (≥ 0; slider {lo:g} – {hi:g})", value=_text(v), disabled=False
+                    **{_label(self.hyper): f"{sym} (≥ 0; slider {lo:g} – {hi:g})"},
+                    value=_text(v),
+                    disabled=False,
                 )
                 self.hyper_slider.param.update(
                     start=lo, end=hi, step=step, value=min(max(v, lo), hi), disabled=False
                 )
                 self.play.disabled = False
-                self.play.name = f"▶ sweep {sym}"
+                setattr(self.play, _label(self.play), f"▶ sweep {sym}")
         finally:
             self._suspend = False
 

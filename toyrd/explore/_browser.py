@@ -217,11 +217,13 @@ class Page:
         )
 
     def wait(self, state, key=None, timeout: float = 120):
-        """Poll until the status is ``state`` (and names model ``key`` if given)."""
+        """Poll until the status is ``state`` (a name or a tuple of names) and names model
+        ``key`` if given."""
+        states = (state,) if isinstance(state, str) else tuple(state)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             st = self.status()
-            if st and st[0] == state and (key is None or st[1] == key):
+            if st and st[0] in states and (key is None or st[1] == key):
                 return st
             time.sleep(0.02)
         raise AssertionError(f"page did not reach {state} {key!r} in {timeout} s: {self.status()}")
@@ -232,6 +234,16 @@ class Page:
             DEEP + "const e = deep(document, '#toyrd-message');"
             "return [e.dataset.kind, e.textContent];"
         )
+
+    def wait_message(self, kind, text, timeout: float = 120):
+        """Poll until the message line is ``[kind, text]``; returns it (or raises with the last)."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            got = self.message()
+            if got == [kind, text]:
+                return got
+            time.sleep(0.02)
+        raise AssertionError(f"message not {kind} {text!r} in {timeout} s: {self.message()}")
 
     def box(self, css):
         """The <input> of a text box control (by its ``toyrd-…`` class)."""
@@ -257,6 +269,29 @@ class Page:
             "return [s[g.x.field][0], s[g.y.field][0]];",
             renderer,
         )
+
+    def keys(self, *keys):
+        """Key presses to whatever has the focus, as a keyboard sends them. (WebDriver's
+        element.send_keys moves the caret to the end first when the element is not the
+        document's active element — always the case inside Panel's shadow roots — so it cannot
+        type over a selection.)"""
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        ActionChains(self.d).send_keys(*keys).perform()
+
+    def select_all(self):
+        """Ctrl+A in the focused box."""
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.keys import Keys
+
+        a = ActionChains(self.d)
+        a.key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL).perform()
+
+    def focus(self, css):
+        """Click a text box (the caret goes where the click lands); returns its <input>."""
+        box = self.box(css)
+        box.click()
+        return box
 
     def choose(self, css, label):
         from selenium.webdriver.support.ui import Select
