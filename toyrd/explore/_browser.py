@@ -28,6 +28,7 @@ import threading
 import time
 
 __all__ = [
+    "binaries",
     "chromium",
     "start_server",
     "stop_server",
