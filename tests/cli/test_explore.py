@@ -514,10 +514,15 @@ def test_browser_stop_drops_a_long_run_at_once(page):
     while page.value(".toyrd-steps") != "2000" and time.monotonic() < end:
         time.sleep(0.02)
     assert page.value(".toyrd-steps") == "2000"
-    # a newer change after Stop: the dropped run never replaces it
+    # a newer change after Stop runs after the dropped run ends; the dropped one is never shown
+    # (not on the plane, so not on the trail either)
     _select_all_and_type(page, ".toyrd-hyper", "0.6")
     page.wait("ready", M.settings_key(s := s._replace(hyper=0.6)), UPDATE_TIMEOUT)
     _assert_page_shows(page, s)
+    labels = page.d.execute_script(
+        "return Bokeh.documents[0].get_model_by_name('trail').data.label;"
+    )
+    assert labels and not [x for x in labels if f"{M.MAX_STEPS} steps" in x], labels
 
 
 @pytest.mark.browser
