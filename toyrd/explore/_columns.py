@@ -96,8 +96,9 @@ def fmt(value: float) -> str:
 def iso_loss(objective: str, hyper, R: float, D: float, top: float, n: int = 121) -> dict:
     """The iso-loss line through (R, D) of ``objective`` on the plane [0, top]²: the (R, D) with
     the same loss, from :func:`toyrd.objectives.loss_from_rd` (every kind is affine in D:
-    loss = a(R) + c·D, c ≥ 0). Slope −1/β for the β-VAE (D = L − βR… in these axes, D against R:
-    slope −β); a vertical line where c = 0 (λ = 0). Columns ``R``, ``D`` (float lists)."""
+    loss = a(R) + c·D, c ≥ 0). With R across and D up: slope −β for the β-VAE (D = L − βR), −1/λ
+    for RDA, a roof peaking at R = σ for the target rate; a vertical line where c = 0 (λ = 0).
+    Columns ``R``, ``D`` (float lists)."""
     from toyrd.objectives import loss_from_rd
 
     h = None if hyper is None else float(hyper)
