@@ -41,7 +41,9 @@ REFUSE_S = 2.0
 
 
 def _reference(s: M.Settings) -> dict:
-    """toyrd.evaluate of the model train() gives for settings ``s`` (independent of the app)."""
+    """toyrd.evaluate of the model train() gives for settings ``s`` (independent of the app),
+    in the precision `toyrd train` uses for the objective."""
+    from toyrd.train import default_dtype
     from toyrd.train.jax import train
 
     toy = toyrd.toy_data()
@@ -52,6 +54,7 @@ def _reference(s: M.Settings) -> dict:
         hyper=s.hyper,
         init_scale=s.init_scale,
         steps=s.steps,
+        dtype=default_dtype(s.objective),
         progress=False,
     )
     return toyrd.evaluate(toy.px, res.encoder[0], res.decoder[0], res.marginal[0], pzx=toy.pzx)

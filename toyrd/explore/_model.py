@@ -1,11 +1,13 @@
 """What the explorer computes, without any web framework: settings, one exact retrain, export.
 
 Every update of the page is one validated :class:`Settings` → :func:`train_model` (one model
-trained by :func:`toyrd.train.jax.train` with exact gradients — the run for a given objective
-kind, family and number of steps is compiled once per process, later runs with new β / σ, init
-scale or seed reuse it — and evaluated by :func:`toyrd.evaluate`); the page then draws it with
-:func:`toyrd.explore._view.panel_data` (native plots, no image per change). :func:`draw` makes
-the matplotlib Figure 2 column only for an export. Nats throughout.
+trained by :func:`toyrd.train.jax.train` with exact gradients, in the precision ``toyrd train``
+uses for the objective (:func:`toyrd.train.default_dtype`: float32 with a float64 finish for
+elbo / beta / rda, about a third faster per change; float64 for the target rate) — the run for
+a given objective kind, family and number of steps is compiled once per process, later runs with
+new β / σ, init scale or seed reuse it — and evaluated by :func:`toyrd.evaluate`); the page then
+draws it with :func:`toyrd.explore._view.panel_data` (native plots, no image per change).
+:func:`draw` makes the matplotlib Figure 2 column only for an export. Nats throughout.
 
 Typed text becomes settings through :func:`parse_real` / :func:`parse_int` (no rounding, no
 dropped characters: what cannot be read is passed on as text, and :func:`check_settings` refuses
@@ -32,7 +34,7 @@ import numpy as np
 from toyrd._validate import check_int
 from toyrd.errors import ToyrdError
 from toyrd.tables import FIGURE2_FAMILY
-from toyrd.train import TrainConfig
+from toyrd.train import TrainConfig, default_dtype
 
 _DEFAULTS = TrainConfig()
 
@@ -259,6 +261,7 @@ def train_model(s: Settings, toy=None) -> Update:
         hyper=s.hyper,
         init_scale=s.init_scale,
         steps=s.steps,
+        dtype=default_dtype(s.objective),
         progress=False,
     )
     wall = time.perf_counter() - t0
