@@ -333,8 +333,11 @@ def test_presets_stop_and_presentation_mode():
     ex.presentation.value = True
     assert not ex._panes["ib"].visible and ex.readout.visible
     assert ex.parts["rd"].title.text_font_size != "14px"
+    current = ex.parts["rd"].select_one({"name": "rd-current"}).glyph
+    assert current.size > current.tags[0]  # the models' markers grow with the type
     ex.presentation.value = False
     assert ex._panes["ib"].visible and ex.parts["rd"].title.text_font_size == "14px"
+    assert current.size == current.tags[0]
 
 
 def test_export_failure_is_a_message(tmp_path):

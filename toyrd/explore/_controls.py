@@ -346,6 +346,8 @@ class Controls:
                     styles={"height": PRESENTATION_CSS_HEIGHT} if on else {},
                 )
         self.fig2_choice.visible = self.readout.visible = on
+        # Bokeh's widgets size their text by --bokeh-font-size, inherited through shadow roots
+        self._controls.styles = {"--bokeh-font-size": "15px"} if on else {}
         p["ib"].visible = p["table"].visible = not on
         self._planes[:] = [p["rd"], p[chosen]] if on else [p["rd"], p["ib"]]
         self._fig2_row[:] = [p[k] for k in names if not (on and k == chosen)]

@@ -60,6 +60,7 @@ __all__ = [
     "fmt",
     "iso_loss",
     "set_scale",
+    "LEGEND_MAX_SCALE",
     "table_html",
     "SOURCE_NAMES",
     "MODEL_SOURCES",
@@ -68,6 +69,8 @@ __all__ = [
     "OBJECTIVE_NOTES",
 ]
 
+#: Legends scale with the type up to this factor (beyond it they cover a narrow plot).
+LEGEND_MAX_SCALE = 1.15
 _COLORS = {"current": "#d6604d", "trail": "#7f7f7f", "sweep": "#2166ac", "iso": "#1b7837"}
 #: Purple for class 0 (70 %), yellow for class 1 (30 %), as in the paper's Figure 2.
 _CLASS = ("#6a3d9a", "#e6c619")
@@ -172,6 +175,7 @@ def figures(H: float, frontier, *, n_x: int = 30, n_z: int = 30, scale: float = 
             y,
             source=sources["trail"],
             size=8,
+            tags=[8],  # the marker size at scale 1 (set_scale)
             color=_COLORS["trail"],
             alpha=0.7,
             legend_label="earlier models",
@@ -183,6 +187,7 @@ def figures(H: float, frontier, *, n_x: int = 30, n_z: int = 30, scale: float = 
             y,
             source=sources["sweep"],
             size=7,
+            tags=[7],  # the marker size at scale 1 (set_scale)
             color=_COLORS["sweep"],
             legend_label="this sweep",
             name=f"{tag}-sweep",
@@ -192,6 +197,7 @@ def figures(H: float, frontier, *, n_x: int = 30, n_z: int = 30, scale: float = 
             y,
             source=sources["current"],
             size=16,
+            tags=[16],  # the marker size at scale 1 (set_scale)
             color=_COLORS["current"],
             line_color="black",
             legend_label="current model",
@@ -335,7 +341,8 @@ if (d.D.length && isFinite(d.D[0]) && d.D[0] > 0.95 * y.end) y.end = 1.1 * d.D[0
 
 
 def set_scale(parts: dict, scale: float) -> None:
-    """Type sizes of every plot and of the table times ``scale`` (1: a screen; 1.6: a projector)."""
+    """Type sizes of every plot and of the table, and the models' markers, times ``scale``
+    (1: a screen; 1.6: a projector)."""
     px = {k: f"{round(v * scale)}px" for k, v in FONT.items()}
     for name, fig in parts.items():
         if name == "table":
@@ -345,9 +352,13 @@ def set_scale(parts: dict, scale: float) -> None:
         for ax in fig.axis:
             ax.axis_label_text_font_size = px["label"]
             ax.major_label_text_font_size = px["tick"]
-        for leg in fig.legend:
-            leg.label_text_font_size = px["legend"]
-            leg.glyph_height = leg.glyph_width = round(14 * scale)
+        for leg in fig.legend:  # legends grow less: they sit inside the plot area
+            leg.label_text_font_size = f"{round(FONT['legend'] * min(scale, LEGEND_MAX_SCALE))}px"
+            leg.glyph_height = leg.glyph_width = round(14 * min(scale, LEGEND_MAX_SCALE))
+        for r in fig.renderers:  # markers of the models (their size at scale 1 in tags)
+            g = getattr(r, "glyph", None)
+            if g is not None and g.tags and type(g).__name__ == "Scatter":
+                g.size = round(g.tags[0] * scale)
         for bar in fig.right:
             if type(bar).__name__ == "ColorBar":
                 bar.major_label_text_font_size = px["tick"]
