@@ -47,8 +47,12 @@ __all__ = [
     "DISPLAY_COLUMNS",
     "GRID_DIR",
     "ISO_N",
+    "INITIAL",
     "ROOTS",
+    "initial_position",
     "model_label",
+    "sweep_data",
+    "view_data",
     "value_text",
     "build_grid",
     "read_grid",
@@ -310,15 +314,72 @@ def _embed_json(roots: dict) -> dict:
     return {"docs_json": docs_json, "render_items": [item]}
 
 
+#: The model the page opens on: the β-VAE at β = 1 (the middle of its grid, where the ELBO's
+#: collapse shows), Figure 2's family, the first seed.
+INITIAL = ("beta", 20, 0, 0)
+
+
+def initial_position() -> tuple:
+    """(objective, value, family, seed) indices of :data:`INITIAL`."""
+    key, v, f, s = INITIAL
+    return G.ModelKey([o.key for o in G.OBJECTIVES].index(key), v, f, s)
+
+
+def view_data(manifest: dict, exact, display, i: int, label: str) -> dict:
+    """Every model source's columns for stored model ``i`` — what the page's JavaScript sets
+    (the float64 quantities as they are, the display columns decoded from float16)."""
+    from toyrd.explore import _view as V
+
+    names = manifest["quantities"]
+    q = [float(v) for v in exact[i]]
+    data: dict = {}
+    for ent in manifest["layout"]:
+        shape = tuple(ent["shape"])
+        a = display[i, ent["offset"] : ent["offset"] + int(np.prod(shape))].astype(np.float64)
+        col = [a.reshape(shape)] if len(shape) == 2 else a.tolist()
+        data.setdefault(ent["source"], {})[ent["column"]] = col
+    for src, cols in manifest["constants"].items():
+        data.setdefault(src, {}).update(cols)
+    for k in ("fig2_encoder", "fig2_decoder", "fig2_channel"):
+        m = float(np.max(data[k]["img"][0]))
+        data[k]["vmax"] = [m if m > 0 else 1.0]
+    data["quantities"] = {
+        "name": list(names),
+        "value": q,
+        "text": [V.fmt(v) for v in q],
+        "note": list(manifest["quantity_notes"]),
+        "label": [label] * len(names),
+    }
+    at = {k: q[names.index(k)] for k in ("R", "D", "I_zstar")}
+    data["current"] = {"R": [at["R"]], "D": [at["D"]], "I": [at["I_zstar"]], "label": [label]}
+    return data
+
+
+def sweep_data(manifest: dict, exact, o: int, f: int, s: int) -> dict:
+    """The sweep source: every value of objective ``o`` at family ``f`` and seed ``s``."""
+    names = manifest["quantities"]
+    out: dict = {"R": [], "D": [], "I": [], "label": []}
+    for v in range(len(G.OBJECTIVES[o].values)):
+        key = G.ModelKey(o, v, f, s)
+        row = exact[model_index(key)]
+        for col, name in (("R", "R"), ("D", "D"), ("I", "I_zstar")):
+            out[col].append(float(row[names.index(name)]))
+        out["label"].append(model_label(key))
+    return out
+
+
 def write_static(out_dir, grid_dir=GRID_DIR) -> dict:
-    """Write the static explorer into ``out_dir`` (created); returns {file name: bytes}."""
+    """Write the static explorer into ``out_dir`` (created); returns {file name: bytes}.
+
+    The plots are embedded already showing the :data:`INITIAL` model (set by the view's own
+    :func:`~toyrd.explore._view.show`), so the page paints a model before it reads the grid."""
     import bokeh
 
     from toyrd.data import toy_data
     from toyrd.explore import _model as M
     from toyrd.explore import _view as V
 
-    manifest, _, _ = read_grid(grid_dir)
+    manifest, exact, display = read_grid(grid_dir)
     out = pathlib.Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -326,7 +387,13 @@ def write_static(out_dir, grid_dir=GRID_DIR) -> dict:
         raise ToyrdError(f"--static {out_dir}: cannot be created ({exc.strerror})") from None
     toy = toy_data()
     parts, sources = V.figures(toy.entropy, M.frontier())
+    first = initial_position()
+    i = model_index(first)
+    V.show(parts, sources, view_data(manifest, exact, display, i, model_label(first)))
+    sources["sweep"].data = sweep_data(manifest, exact, first.objective, first.family, first.seed)
     item = _embed_json(_roots(parts, sources))
+    item["initial"] = {"objective": first.objective, "family": first.family}
+    item["initial"] |= {"value": first.value, "seed": first.seed, "index": i}
     bokeh_js = pathlib.Path(bokeh.__file__).parent / "server" / "static" / "js"
     for name in BOKEH_FILES:
         shutil.copyfile(bokeh_js / name, out / name)

@@ -7,7 +7,6 @@
 // window.TOYRD_STATIC (index, timings, ready).
 (function () {
   "use strict";
-  const G = window.TOYRD_GRID;
   const status = document.getElementById("toyrd-status");
   const S = (window.TOYRD_STATIC = { ready: false, index: -1, timings: [], error: null });
 
@@ -35,15 +34,38 @@
   }
 
   async function gunzip(b64) {
-    const bin = atob(b64), n = bin.length, bytes = new Uint8Array(n);
-    for (let i = 0; i < n; i++) bytes[i] = bin.charCodeAt(i);
+    let bytes;
+    if (typeof Uint8Array.fromBase64 === "function") bytes = Uint8Array.fromBase64(b64);
+    else {
+      const bin = atob(b64), n = bin.length;
+      bytes = new Uint8Array(n);
+      for (let i = 0; i < n; i++) bytes[i] = bin.charCodeAt(i);
+    }
     const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
     return await new Response(stream).arrayBuffer();
   }
 
   async function main() {
     const t0 = performance.now();
+    // 1. the plots, embedded already showing the first model (written by toyrd.explore._view.show)
+    const item = JSON.parse(document.getElementById("toyrd-plots-json").textContent);
+    await Bokeh.embed.embed_items(item.docs_json, item.render_items);
+    S.phases = { script_start_ms: t0, embed_ms: performance.now() - t0 };
+    await new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 0)));
+    S.first_paint_ms = performance.now();
+    // 2. the grid (a script, so that file:// pages can read it), then the controls
+    if (!window.TOYRD_GRID) {
+      await new Promise((ok, no) => {
+        const el = document.createElement("script");
+        el.src = "toyrd-grid.js";
+        el.onload = ok;
+        el.onerror = () => no(new Error("toyrd-grid.js could not be loaded"));
+        document.head.appendChild(el);
+      });
+    }
+    const G = window.TOYRD_GRID, t1 = performance.now();
     const raw = await gunzip(window.TOYRD_GRID_GZ);
+    S.phases.grid_ms = performance.now() - t1;
     if (raw.byteLength !== G.raw_bytes) return fail("the grid has " + raw.byteLength +
       " bytes, its manifest says " + G.raw_bytes);
     const N = G.n_models, Q = G.quantities.length, P = G.n_display;
@@ -62,8 +84,6 @@
       return ob.key + (vt ? " " + vt : "") + " · " + A.families[f].name + " · seed " + A.seeds[s];
     };
 
-    const item = JSON.parse(document.getElementById("toyrd-plots-json").textContent);
-    await Bokeh.embed.embed_items(item.docs_json, item.render_items);
     const doc = Bokeh.documents[Bokeh.documents.length - 1];
     const ND = Bokeh.require("core/util/ndarray");
     const src = (name) => {
@@ -124,20 +144,30 @@
       return d;
     }
 
+    // the controls and notes follow the state; text is written only where it changed (each
+    // write makes the browser lay the page out again)
+    const shownText = new Map();
+    const put = (id, text) => {
+      if (shownText.get(id) !== text) { ctl(id).textContent = text; shownText.set(id, text); }
+    };
     function syncControls() {
       const ob = A.objectives[state.o], n = ob.values.length;
-      cObj.value = String(state.o); cFam.value = String(state.f); cSeed.value = String(state.s);
-      cPar.max = String(n - 1); cPar.value = String(state.v); cPar.disabled = n === 1;
-      ctl("param-name").textContent = ob.symbol || "parameter";
-      ctl("param-value").textContent = ob.symbol ? ob.values_text[state.v] : "(none)";
-      ctl("param-range").textContent = ob.symbol
+      if (cObj.value !== String(state.o)) cObj.value = String(state.o);
+      if (cFam.value !== String(state.f)) cFam.value = String(state.f);
+      if (cSeed.value !== String(state.s)) cSeed.value = String(state.s);
+      if (cPar.max !== String(n - 1)) cPar.max = String(n - 1);
+      if (cPar.value !== String(state.v)) cPar.value = String(state.v);
+      cPar.disabled = n === 1;
+      put("param-name", ob.symbol || "parameter");
+      put("param-value", ob.symbol ? ob.values_text[state.v] : "(none)");
+      put("param-range", ob.symbol
         ? "[" + ob.values_text[0] + " … " + ob.values_text[n - 1] + ", " + n + " values]"
-        : "the ELBO has no parameter";
-      ctl("objective-note").textContent = ob.label + " — " + ob.note;
-      ctl("family-note").textContent = A.families[state.f].name + ": " + A.families[state.f].note;
+        : "the ELBO has no parameter");
+      put("objective-note", ob.label + " — " + ob.note);
+      put("family-note", A.families[state.f].name + ": " + A.families[state.f].note);
     }
 
-    let shown = -1, sweepKey = "", first = true;
+    let shown = -1, sweepKey = "";
     function show(t0) {
       const { o, f, v, s } = state;
       const i = index(o, f, v, s), name = label(o, f, v, s);
@@ -163,11 +193,8 @@
         const ms = performance.now() - t0;
         S.timings.push(ms);
         status.dataset.ms = ms.toFixed(1);
-        if (S.first_ready_ms === undefined) S.first_ready_ms = performance.now();
         status.dataset.state = "ready";
-        const what = first ? "grid read and first model drawn in " : "drawn in ";
-        first = false;
-        status.textContent = "model " + (i + 1) + " of " + N + " (" + name + "), " + what +
+        status.textContent = "model " + (i + 1) + " of " + N + " (" + name + "), drawn in " +
           ms.toFixed(0) + " ms — every number exact (float64, toyrd.evaluate)";
       }, 0));
     }
@@ -194,11 +221,24 @@
       " objectives × parameter × " + nF + " families × " + nS + " seeds), each trained by " +
       "toyrd's exact JAX trainer (" + G.config.steps + " Adam steps, init scale " +
       G.config.init_scale + ") and evaluated in float64; regenerate bit for bit with: " + G.command;
-    const o0 = A.objectives.findIndex((o) => o.key === "beta");
-    state.o = o0 >= 0 ? o0 : 0; state.v = lastValue[state.o];
-    show(t0);
+    const ini = item.initial;
+    state.o = ini.objective; state.f = ini.family; state.v = ini.value; state.s = ini.seed;
+    if (index(state.o, state.f, state.v, state.s) !== ini.index) {
+      return fail("the page's first model is not the grid's model " + ini.index);
+    }
+    shown = ini.index; S.index = shown; sweepKey = state.o + "/" + state.f + "/" + state.s;
+    syncControls();
+    for (const c of [cObj, cFam, cSeed]) c.disabled = false;
+    cPar.disabled = A.objectives[state.o].values.length === 1;
+    S.first_ready_ms = performance.now();
+    status.dataset.index = String(shown);
+    status.dataset.key = label(state.o, state.f, state.v, state.s);
+    status.dataset.state = "ready";
+    status.textContent = "model " + (shown + 1) + " of " + N + " (" + status.dataset.key +
+      "): drawn in " + (S.first_paint_ms - t0).toFixed(0) + " ms, grid of " + N +
+      " models read in " + S.phases.grid_ms.toFixed(0) + " ms — every number exact " +
+      "(float64, toyrd.evaluate)";
     S.ready = true;
-    S.load_ms = performance.now() - t0;
   }
 
   main().catch((e) => fail(e && e.message ? e.message : String(e)));
