@@ -320,18 +320,22 @@ return {state: st.dataset.state, index: +st.dataset.index, ms: +st.dataset.ms, e
 """
 
 
+# What the wait polls: cheap (the full state walks the shadow roots: read once, when ready).
+_STATIC_POLL_JS = """
+const st = document.getElementById('toyrd-status'), S = window.TOYRD_STATIC || {};
+return [!!S.error, !!S.ready && st.dataset.state === 'ready', +st.dataset.index];
+"""
+
+
 def _static_state(drv, want_index: int | None, timeout: float = STATIC_READY_S) -> dict:
     """The page's state once it shows model ``want_index`` (any model if None), ready."""
     t0 = time.monotonic()
     while True:
-        st = drv.execute_script(_STATIC_STATE_JS, list(STATIC_CHECKED))
-        if st["error"] or (
-            st["ready"]
-            and st["state"] == "ready"
-            and (want_index is None or st["index"] == want_index)
-        ):
-            return st
+        error, ready, index = drv.execute_script(_STATIC_POLL_JS)
+        if error or (ready and (want_index is None or index == want_index)):
+            return drv.execute_script(_STATIC_STATE_JS, list(STATIC_CHECKED))
         if time.monotonic() - t0 > timeout:
+            st = drv.execute_script(_STATIC_STATE_JS, list(STATIC_CHECKED))
             raise TimeoutError(f"static explorer: not ready with model {want_index}: {st}")
         time.sleep(0.02)
 
