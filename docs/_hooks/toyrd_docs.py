@@ -82,6 +82,15 @@ def on_files(files, config):
 
 #: Where the site serves the static explorer (docs/explore.md embeds its index.html).
 STATIC_EXPLORER = "static-explorer"
+#: Folders the build wrote the static explorer into (removed once the site is written).
+_TEMP_DIRS: list = []
+
+
+def on_post_build(config):
+    import shutil
+
+    while _TEMP_DIRS:
+        shutil.rmtree(_TEMP_DIRS.pop(), ignore_errors=True)
 
 
 def static_explorer_files() -> list[tuple[str, pathlib.Path]]:
@@ -91,6 +100,7 @@ def static_explorer_files() -> list[tuple[str, pathlib.Path]]:
     from toyrd.cli import main
 
     out = pathlib.Path(tempfile.mkdtemp(prefix="toyrd-static-explorer-"))
+    _TEMP_DIRS.append(out)
     rc = main(["explore", "--static", str(out)])
     if rc != 0:
         raise PluginError(f"toyrd explore --static {out} failed (exit status {rc})")
