@@ -103,3 +103,9 @@ def test_browser_walk_shows_the_grids_exact_values(page, how):
     info, problems = _walk(check, page, url_of)
     assert problems == []
     assert len(set(info["visited"])) >= 15
+    # the walk shows models that test_static_grid.py retrains and evaluates (β-VAE × tabular):
+    # shown == grid (here) and grid == toyrd.evaluate of the retrained tables (there)
+    from toyrd.explore import _grid as G
+
+    retrained = {ST.model_index(k) for k in G.model_keys() if (k.objective, k.family) == (1, 1)}
+    assert retrained & set(info["visited"])
