@@ -53,6 +53,8 @@
     S.phases = { script_start_ms: t0, embed_ms: performance.now() - t0 };
     await new Promise((ok) => requestAnimationFrame(() => setTimeout(ok, 0)));
     S.first_paint_ms = performance.now();
+    status.textContent = "first model drawn; reading the grid of models (the controls wake up " +
+      "when it is read)…";
     // 2. the grid (a script, so that file:// pages can read it), then the controls
     if (!window.TOYRD_GRID) {
       await new Promise((ok, no) => {
