@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import sys
+import threading
 
 from toyrd._validate import check_int
 from toyrd.errors import ToyrdError
@@ -59,6 +60,7 @@ def serve(
             f"--host {host} --port {port}: cannot listen there ({exc.strerror or exc})"
         ) from None
     url = f"http://{f'[{host}]' if ':' in host else host}:{server.port}/"
+    threading.Thread(target=_warm_up, name="toyrd-explore-warm-up", daemon=True).start()
     (ready or _announce)(url)
     if show:
         import webbrowser
@@ -79,6 +81,19 @@ def _bindable(host: str, port: int) -> int:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Tornado binds it
         sock.bind((host, port))
         return sock.getsockname()[1]
+
+
+def _warm_up() -> None:
+    """Before the first page asks: train the default model once, so its compiled run (from JAX's
+    persistent cache when warm) and the information-bottleneck frontier are ready. A page that
+    opens meanwhile is usable at once and trains on its own worker."""
+    from toyrd.explore import _model as M
+
+    try:
+        M.frontier()
+        M.train_model(M.check_settings(M.Settings()))
+    except Exception:  # noqa: BLE001,S110 -- a warm-up only; the page reports its own errors
+        pass
 
 
 def _session(app, export_dir):
