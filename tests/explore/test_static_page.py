@@ -1,9 +1,11 @@
 """``toyrd explore --static``: the page it writes is self-contained, and in headless Chromium
 every number it shows is the grid's exact value (the walk of docs/scripts/check_site.py).
 
-The browser test starts its own Chromium; a driver that fails to start or loses its connection
-(seen on a loaded two-core machine: "Connection reset by peer") is retried at the driver level,
-up to :data:`DRIVER_TRIES` times, never the assertions.
+The browser test starts its own Chromium through :func:`toyrd.explore._browser.chromium` (a fresh
+connection per WebDriver command, connection failures retried); a driver that still fails to
+start or loses its connection (seen on a loaded two-core machine: "Connection reset by peer") is
+replaced and the walk — which only reads — run again, up to :data:`DRIVER_TRIES` times; the
+assertions are never retried.
 """
 
 from __future__ import annotations
@@ -64,11 +66,14 @@ def test_static_to_an_impossible_folder_is_one_line(tmp_path, capsys):
 def _walk(check, page, url_of):
     from selenium.common.exceptions import WebDriverException
 
+    # the explorer's robust driver: fresh connection per command, connection failures retried
+    from toyrd.explore._browser import chromium
+
     last = None
     for _ in range(DRIVER_TRIES):
         try:
-            drv = check._driver((1280, 1000))
-        except WebDriverException as exc:  # the driver did not start: try a fresh one
+            drv = chromium(1280, 1000)
+        except (WebDriverException, RuntimeError) as exc:  # did not start: try a fresh one
             last = exc
             continue
         try:
