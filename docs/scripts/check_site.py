@@ -386,13 +386,23 @@ def _move(drv, control: str, action) -> None:
             _static_state(drv, None)
 
 
+def _browser_log(drv) -> list:
+    """The browser console's entries since the last call (a Chrome driver's ``get_log``; a
+    Remote driver, as :func:`toyrd.explore._browser.chromium` makes, through the raw command)."""
+    if hasattr(drv, "get_log"):
+        return drv.get_log("browser")
+    from selenium.webdriver.remote.command import Command
+
+    return drv.execute(Command.GET_LOG, {"type": "browser"})["value"]
+
+
 def check_static_explorer(drv, url: str, page_dir: pathlib.Path) -> tuple[dict, list[str]]:
     """Drive the static explorer at ``url`` (its files in ``page_dir``): load it, walk
     :func:`static_moves`, and compare what it shows with its grid. Returns (info, problems);
     info holds the visited model indices, the first-ready time and each redraw's ms."""
     manifest, exact = static_grid(page_dir)
     names = manifest["quantities"]
-    drv.get_log("browser")
+    _browser_log(drv)
     drv.get(url)
     st = _static_state(drv, None)
     problems, visited, ms = [], [], []
@@ -432,7 +442,7 @@ def check_static_explorer(drv, url: str, page_dir: pathlib.Path) -> tuple[dict, 
     outside = [r for r in st["requests"] if not r.startswith(base)]
     if outside:
         problems.append(f"requests: {len(outside)} left the page's folder: {outside[:3]}")
-    console = [e["message"][:160] for e in drv.get_log("browser") if e["level"] == "SEVERE"]
+    console = [e["message"][:160] for e in _browser_log(drv) if e["level"] == "SEVERE"]
     if console:
         problems.append(f"console: {len(console)} errors, e.g. {console[:2]}")
     if len(set(visited)) < 15:
