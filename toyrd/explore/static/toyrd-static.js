@@ -165,7 +165,7 @@
       put("param-range", ob.symbol
         ? "[" + ob.values_text[0] + " … " + ob.values_text[n - 1] + ", " + n + " values]"
         : "the ELBO has no parameter");
-      put("objective-note", ob.label + " — " + ob.note);
+      put("objective-note", ob.key + ": " + ob.note);
       put("family-note", A.families[state.f].name + ": " + A.families[state.f].note);
     }
 
