@@ -55,12 +55,14 @@ def test_page_ships_the_committed_grid(page):
     assert exact.tobytes() == stored.tobytes()
 
 
-def test_static_to_an_impossible_folder_is_one_line(tmp_path, capsys):
+@pytest.mark.parametrize("option", ["--static", "--build-grid"])
+def test_an_impossible_folder_is_one_line(tmp_path, capsys, option):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    assert main(["explore", "--static", str(blocker / "sub")]) == 2
+    # --build-grid refuses before training (this test would take minutes otherwise)
+    assert main(["explore", option, str(blocker / "sub")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "cannot be created" in err[0], err
+    assert len(err) == 1 and f"{option} " in err[0] and "cannot be created" in err[0], err
 
 
 def _walk(check, page, url_of):

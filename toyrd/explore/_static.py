@@ -229,6 +229,11 @@ def write_grid(out_dir, *, seeds=G.SEEDS, tables_cache=None, log=print) -> dict:
     """Train the whole grid (or read float64 tables from ``tables_cache`` if it exists; write
     them there otherwise) and write ``grid.json`` + ``grid.bin.gz`` into ``out_dir``."""
     keys = G.model_keys(seeds)
+    out = pathlib.Path(out_dir)
+    try:  # before minutes of training, not after
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ToyrdError(f"--build-grid {out_dir}: cannot be created ({exc.strerror})") from None
     t0 = time.perf_counter()
     cache = None if tables_cache is None else pathlib.Path(tables_cache)
     times = {}
@@ -254,8 +259,6 @@ def write_grid(out_dir, *, seeds=G.SEEDS, tables_cache=None, log=print) -> dict:
         total_s=round(time.perf_counter() - t0, 1),
         train_total_s=round(train_s, 1),
     )
-    out = pathlib.Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     (out / "grid.bin.gz").write_bytes(gzip.compress(raw, compresslevel=9, mtime=0))
     (out / "grid.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
     log(f"grid: {len(keys)} models, {len(raw):,} bytes raw, sha256 {manifest['sha256'][:16]}…")
