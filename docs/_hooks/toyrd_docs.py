@@ -17,6 +17,9 @@
   Django needed): nothing is fetched when a page is viewed, so the site reads offline.
 * A one-letter name followed by ``*`` (``p*(x)``, ``I(x; z*)``, ``d*``) is a star, never the
   start of emphasis, on every Markdown page and in every docstring (``StarExtension``).
+* The static explorer (``toyrd explore --static``, issue 26) is written at build time by that
+  same command into ``static-explorer/`` of the site, which the Explore page embeds: its models
+  come from the committed grid (``toyrd/explore/grid``), so the build trains nothing.
 * Each lesson page gets a box with its downloads (``.ipynb`` made here by jupytext, and the
   ``py:percent`` source) and links to the previous and next lesson.
 """
@@ -96,9 +99,38 @@ def on_files(files, config):
             )
         )
     files.append(File.generated(config, "assets/rd_plane.svg", content=rd_plane_svg()))
+    for name, path in static_explorer_files():
+        files.append(File.generated(config, f"{STATIC_EXPLORER}/{name}", abs_src_path=str(path)))
     for rel, src in mathjax_files():
         files.append(File.generated(config, f"{MATHJAX_DEST}/{rel}", abs_src_path=str(src)))
     return files
+
+
+#: Where the site serves the static explorer (docs/explore.md embeds its index.html).
+STATIC_EXPLORER = "static-explorer"
+#: Folders the build wrote the static explorer into (removed once the site is written).
+_TEMP_DIRS: list = []
+
+
+def on_post_build(config):
+    import shutil
+
+    while _TEMP_DIRS:
+        shutil.rmtree(_TEMP_DIRS.pop(), ignore_errors=True)
+
+
+def static_explorer_files() -> list[tuple[str, pathlib.Path]]:
+    """(name, file) of the page ``toyrd explore --static`` writes into a temporary folder."""
+    import tempfile
+
+    from toyrd.cli import main
+
+    out = pathlib.Path(tempfile.mkdtemp(prefix="toyrd-static-explorer-"))
+    _TEMP_DIRS.append(out)
+    rc = main(["explore", "--static", str(out)])
+    if rc != 0:
+        raise PluginError(f"toyrd explore --static {out} failed (exit status {rc})")
+    return [(p.name, p) for p in sorted(out.iterdir()) if p.is_file()]
 
 
 def lessons() -> list[pathlib.Path]:

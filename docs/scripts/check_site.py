@@ -35,6 +35,12 @@ page that still needs a CDN fails here as it would on a laptop without network. 
   sees (code excepted: ``Σ_{z*}`` in a docstring is math a reader cannot read);
 * ``code cut``: no code block hides part of its lines behind a scroll bar.
 
+Then the static explorer (``static-explorer/index.html``, written by ``toyrd explore --static``)
+is driven as a student would (:func:`check_static_explorer`): each control moved through several
+positions by real key and mouse events; after each change the R, D and I(z;z*) it shows (table
+text and ``data-value``, and the current point of the RD plane) must equal the grid's float64
+values read from the site's own ``toyrd-grid.js``; no console error; no request leaves the site.
+
 Prints one line per page and ``N passed, N failed`` (pages); exits 1 if any page fails or the
 whole run takes longer than ``--timeout`` seconds. Needs selenium and Debian's ``chromium`` and
 ``chromium-driver`` (``.ci/run`` installs them).
@@ -43,11 +49,15 @@ whole run takes longer than ``--timeout`` seconds. Needs selenium and Debian's `
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import functools
+import gzip
 import http.server
+import json
 import pathlib
 import posixpath
+import re
 import shutil
 import sys
 import threading
@@ -504,6 +514,195 @@ def _screenshot(drv, base: str, spec: str, out: pathlib.Path) -> pathlib.Path:
     return path
 
 
+#: Where the docs hook writes the static explorer in the site.
+STATIC_EXPLORER = "static-explorer/index.html"
+#: Seconds to wait for the static explorer's first model, and for each redraw.
+STATIC_READY_S = 30
+#: The quantities the static explorer check compares after every control change.
+STATIC_CHECKED = ("R", "D", "I_zstar")
+
+
+def static_grid(page_dir: pathlib.Path):
+    """(manifest, exact float64 values (N, Q)) of the grid a static explorer page ships (its
+    ``toyrd-grid.js``: the manifest as JSON and the gzip bytes as base64)."""
+    import numpy as np
+
+    text = (page_dir / "toyrd-grid.js").read_text(encoding="utf-8")
+    manifest = json.loads(re.search(r"^window\.TOYRD_GRID = (.*);$", text, re.M).group(1))
+    b64 = re.search(r'^window\.TOYRD_GRID_GZ = "([A-Za-z0-9+/=]*)";$', text, re.M).group(1)
+    raw = gzip.decompress(base64.b64decode(b64))
+    n, q = manifest["n_models"], len(manifest["quantities"])
+    return manifest, np.frombuffer(raw, dtype="<f8", count=n * q).reshape(n, q)
+
+
+def static_index(manifest: dict, o: int, f: int, v: int, s: int) -> int:
+    """The storage index of a grid position (objective, family, value, seed), as the page's."""
+    ax = manifest["axes"]
+    n_f, n_s = len(ax["families"]), len(ax["seeds"])
+    start = sum(len(ob["values"]) for ob in ax["objectives"][:o]) * n_f
+    return (start + f * len(ax["objectives"][o]["values"]) + v) * n_s + s
+
+
+def _fmt6(v: float) -> str:
+    text = f"{v:.6f}"
+    return "0.000000" if text == "-0.000000" else text
+
+
+_STATIC_STATE_JS = """
+const st = document.getElementById('toyrd-status'), S = window.TOYRD_STATIC || {};
+const deep = (root, sel) => {  // querySelector through Bokeh's shadow roots
+  const hit = root.querySelector(sel);
+  if (hit) return hit;
+  for (const el of root.querySelectorAll('*')) {
+    if (el.shadowRoot) { const h = deep(el.shadowRoot, sel); if (h) return h; }
+  }
+  return null;
+};
+const cell = (k) => { const c = deep(document, '#q-' + k);
+  return c ? [c.textContent, c.getAttribute('data-value')] : null; };
+const doc = window.Bokeh && Bokeh.documents.length ? Bokeh.documents[Bokeh.documents.length - 1]
+  : null;
+const cur = doc ? doc.get_model_by_name('current').data : null;
+return {state: st.dataset.state, index: +st.dataset.index, ms: +st.dataset.ms, error: S.error,
+  ready: !!S.ready, first_ms: S.first_ready_ms, paint_ms: S.first_paint_ms,
+  cells: Object.fromEntries(arguments[0].map((k) => [k, cell(k)])),
+  current: cur ? [cur.R[0], cur.D[0], cur.I[0]] : null,
+  controls: ['ctl-objective', 'ctl-family', 'ctl-param', 'ctl-seed'].map(
+  (id) => document.getElementById(id).value),
+  requests: performance.getEntriesByType('resource').map((e) => e.name)};
+"""
+
+
+# What the wait polls: cheap (the full state walks the shadow roots: read once, when ready).
+_STATIC_POLL_JS = """
+const st = document.getElementById('toyrd-status'), S = window.TOYRD_STATIC || {};
+return [!!S.error, !!S.ready && st.dataset.state === 'ready', +st.dataset.index];
+"""
+
+
+def _static_state(drv, want_index: int | None, timeout: float = STATIC_READY_S) -> dict:
+    """The page's state once it shows model ``want_index`` (any model if None), ready."""
+    t0 = time.monotonic()
+    while True:
+        error, ready, index = drv.execute_script(_STATIC_POLL_JS)
+        if error or (ready and (want_index is None or index == want_index)):
+            return drv.execute_script(_STATIC_STATE_JS, list(STATIC_CHECKED))
+        if time.monotonic() - t0 > timeout:
+            st = drv.execute_script(_STATIC_STATE_JS, list(STATIC_CHECKED))
+            raise TimeoutError(f"static explorer: not ready with model {want_index}: {st}")
+        time.sleep(0.02)
+
+
+def static_moves():
+    """The walk: (control, action) pairs. Actions: ``("key", KEY, times)`` presses a key on the
+    focused slider; ``("select", value)`` picks an option of a select with the mouse."""
+    from selenium.webdriver.common.keys import Keys
+
+    return [
+        ("ctl-param", ("key", Keys.HOME, 1)),
+        ("ctl-param", ("key", Keys.END, 1)),
+        ("ctl-param", ("key", Keys.ARROW_LEFT, 7)),
+        ("ctl-param", ("key", Keys.PAGE_DOWN, 1)),
+        ("ctl-seed", ("select", "1")),
+        ("ctl-family", ("select", "1")),
+        ("ctl-param", ("key", Keys.ARROW_RIGHT, 3)),
+        ("ctl-family", ("select", "2")),
+        ("ctl-seed", ("select", "0")),
+        ("ctl-objective", ("select", "0")),
+        ("ctl-objective", ("select", "2")),
+        ("ctl-param", ("key", Keys.HOME, 1)),
+        ("ctl-param", ("key", Keys.ARROW_RIGHT, 10)),
+        ("ctl-objective", ("select", "3")),
+        ("ctl-family", ("select", "0")),
+        ("ctl-objective", ("select", "4")),
+        ("ctl-param", ("key", Keys.END, 1)),
+        ("ctl-objective", ("select", "5")),
+        ("ctl-param", ("key", Keys.ARROW_LEFT, 5)),
+        ("ctl-objective", ("select", "1")),
+        ("ctl-family", ("select", "1")),
+    ]
+
+
+def _move(drv, control: str, action) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    el = drv.find_element(By.ID, control)
+    if action[0] == "select":
+        Select(el).select_by_value(action[1])
+        return
+    _, key, times = action
+    drv.execute_script("arguments[0].focus()", el)
+    for _ in range(times):
+        el.send_keys(key)
+        if times > 1:  # one redraw per key press, as a student holding the key
+            _static_state(drv, None)
+
+
+def _browser_log(drv) -> list:
+    """The browser console's entries since the last call (a Chrome driver's ``get_log``; a
+    Remote driver, as :func:`toyrd.explore._browser.chromium` makes, through the raw command)."""
+    if hasattr(drv, "get_log"):
+        return drv.get_log("browser")
+    from selenium.webdriver.remote.command import Command
+
+    return drv.execute(Command.GET_LOG, {"type": "browser"})["value"]
+
+
+def check_static_explorer(drv, url: str, page_dir: pathlib.Path) -> tuple[dict, list[str]]:
+    """Drive the static explorer at ``url`` (its files in ``page_dir``): load it, walk
+    :func:`static_moves`, and compare what it shows with its grid. Returns (info, problems);
+    info holds the visited model indices, the first-ready time and each redraw's ms."""
+    manifest, exact = static_grid(page_dir)
+    names = manifest["quantities"]
+    _browser_log(drv)
+    drv.get(url)
+    st = _static_state(drv, None)
+    problems, visited, ms = [], [], []
+    if st["error"]:
+        return {"visited": [], "ms": [], "first_ms": None, "paint_ms": None}, [
+            f"page error: {st['error']}"
+        ]
+    first_ms, paint_ms = st["first_ms"], st["paint_ms"]
+    base = url.rsplit("/", 1)[0] + "/"
+
+    def compare(st, where):
+        o, f, v, s = (int(x) for x in st["controls"])
+        i = static_index(manifest, o, f, v, s)
+        if st["index"] != i:
+            problems.append(f"{where}: controls at model {i}, page shows {st['index']}")
+            return
+        visited.append(i)
+        for k in STATIC_CHECKED:
+            want = float(exact[i, names.index(k)])
+            text, value = st["cells"][k] or (None, None)
+            if value is None or float(value) != want or text != _fmt6(want):
+                problems.append(f"{where}: {k} shows {text!r} ({value}), grid {want!r}")
+        if st["current"] != [float(exact[i, names.index(k)]) for k in STATIC_CHECKED]:
+            problems.append(f"{where}: current point {st['current']} is not the grid's")
+
+    compare(st, "first model")
+    for n, (control, action) in enumerate(static_moves()):
+        before = len(visited)
+        _move(drv, control, action)
+        st = _static_state(drv, None)
+        o, f, v, s = (int(x) for x in st["controls"])
+        st = _static_state(drv, static_index(manifest, o, f, v, s))
+        compare(st, f"move {n} ({control} {action[1]!r})")
+        if len(visited) > before:
+            ms.append(st["ms"])
+    st = drv.execute_script(_STATIC_STATE_JS, list(STATIC_CHECKED))
+    outside = [r for r in st["requests"] if not r.startswith(base)]
+    if outside:
+        problems.append(f"requests: {len(outside)} left the page's folder: {outside[:3]}")
+    console = [e["message"][:160] for e in _browser_log(drv) if e["level"] == "SEVERE"]
+    if console:
+        problems.append(f"console: {len(console)} errors, e.g. {console[:2]}")
+    if len(set(visited)) < 15:
+        problems.append(f"walk: only {len(set(visited))} distinct models visited")
+    return {"visited": visited, "ms": ms, "first_ms": first_ms, "paint_ms": paint_ms}, problems
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("site", type=pathlib.Path, help="the built site (mkdocs build --site-dir)")
@@ -551,6 +750,21 @@ def main(argv: list[str] | None = None) -> int:
                 passed += not problems
                 for key, n in info["counts"].items():
                     totals[key] = totals.get(key, 0) + n
+            if (site / STATIC_EXPLORER).is_file():
+                url = urllib.parse.urljoin(base, STATIC_EXPLORER)
+                info, problems = check_static_explorer(drv, url, (site / STATIC_EXPLORER).parent)
+                ms = sorted(info["ms"])
+                print(
+                    f"static explorer: {len(set(info['visited']))} models visited, "
+                    f"first model drawn at {info['paint_ms'] or 0:.0f} ms, controls ready at "
+                    f"{info['first_ms'] or 0:.0f} ms, redraw median "
+                    f"{ms[len(ms) // 2] if ms else 0:.1f} ms, max {max(ms, default=0):.1f} ms  "
+                    + ("ok" if not problems else "FAIL")
+                )
+                for p in problems:
+                    print(f"    {p}")
+                failed += bool(problems)
+                passed += not problems
             if args.shots:
                 args.shots.mkdir(parents=True, exist_ok=True)
                 for spec in args.shot:

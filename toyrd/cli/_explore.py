@@ -21,11 +21,45 @@ def register(sub, common):
         default="explore_out",
         help="folder the Export button writes to (default ./explore_out)",
     )
+    p.add_argument(
+        "--static",
+        metavar="DIR",
+        help="write the explorer as a static page into DIR instead of serving it: every model "
+        "precomputed and exact, no server, no network (needs bokeh only)",
+    )
+    p.add_argument(
+        "--build-grid",
+        metavar="DIR",
+        help="train the static explorer's grid of models and write grid.json + grid.bin.gz "
+        "into DIR (minutes; the committed grid is toyrd/explore/grid)",
+    )
+    p.add_argument(
+        "--tables-cache",
+        metavar="NPZ",
+        help="with --build-grid: read the float64 tables from NPZ if it exists, else write them",
+    )
     p.set_defaults(func=cmd_explore)
 
 
 def cmd_explore(args) -> int:
     from toyrd.errors import ToyrdError
+
+    if args.build_grid:
+        from toyrd.explore import write_grid
+
+        write_grid(args.build_grid, tables_cache=args.tables_cache)
+        return 0
+    if args.static:
+        try:
+            import bokeh  # noqa: F401
+        except ImportError:
+            raise ToyrdError("explore --static needs bokeh: pip install 'toyrd[explore]'") from None
+        from toyrd.explore import write_static
+
+        sizes = write_static(args.static)
+        total = sum(sizes.values())
+        print(f"static explorer: {args.static}/index.html ({len(sizes)} files, {total:,} bytes)")
+        return 0
 
     try:
         import bokeh  # noqa: F401

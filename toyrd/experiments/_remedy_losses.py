@@ -275,11 +275,15 @@ def _encoder_leaves(family, n_x: int, n_z: int) -> tuple:
 
 
 def train_remedies(
-    rems, family, *, config: TrainConfig, seeds, px, pzx=None, progress: bool = False
+    rems, family, *, config: TrainConfig, seeds, px, pzx=None, progress: bool = False, rows=None
 ):
     """Train every remedy of ``rems`` × every seed of ``seeds`` in ONE compiled run of
     ``family``; rows are remedy-major. Returns the :class:`toyrd.train.jax.TrainResult`
-    (its ``params["dual"]`` holds each row's final multiplier λ)."""
+    (its ``params["dual"]`` holds each row's final multiplier λ).
+
+    ``rows``: (remedy index, seed) pairs to train instead (in that order), e.g. a sample of a
+    grid; the compiled loss still knows every remedy of ``rems``, so a row trained here equals
+    the same row trained among all the others."""
     from toyrd.train.jax import train_configs
 
     rems = tuple(rems)
@@ -287,7 +291,9 @@ def train_remedies(
     n_x = int(np.asarray(px).shape[0])
     key = (rems, _encoder_leaves(fam, n_x, config.n_z))
     base = config._replace(family=fam)
-    rows = [base._replace(hyper=float(i), seed=int(s)) for i in range(len(rems)) for s in seeds]
+    if rows is None:
+        rows = [(i, s) for i in range(len(rems)) for s in seeds]
+    configs = [base._replace(hyper=float(i), seed=int(s)) for i, s in rows]
     return train_configs(
-        rows, px=px, pzx=pzx, progress=progress, loss_builder=remedy_loss_builder, loss_key=key
+        configs, px=px, pzx=pzx, progress=progress, loss_builder=remedy_loss_builder, loss_key=key
     )

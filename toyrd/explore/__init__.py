@@ -8,7 +8,7 @@ In a notebook: ``toyrd.explore.app()`` (the value of a cell shows the page). Fro
 
 from __future__ import annotations
 
-__all__ = ["app", "serve"]
+__all__ = ["app", "serve", "write_static", "write_grid"]
 
 
 def app(export_dir: str = "explore_out"):
@@ -30,3 +30,19 @@ def serve(
     from toyrd.explore._serve import serve as _serve
 
     _serve(port, host, show=show, export_dir=export_dir, ready=ready)
+
+
+def write_static(out_dir, grid_dir=None) -> dict:
+    """Write the static explorer page into ``out_dir`` (needs bokeh only; the models come from
+    the committed grid); see :func:`toyrd.explore._static.write_static`."""
+    from toyrd.explore import _static
+
+    return _static.write_static(out_dir, _static.GRID_DIR if grid_dir is None else grid_dir)
+
+
+def write_grid(out_dir, *, tables_cache=None, log=print) -> dict:
+    """Train the static explorer's grid and write it into ``out_dir``; see
+    :func:`toyrd.explore._static.write_grid` (needs jax; minutes)."""
+    from toyrd.explore import _static
+
+    return _static.write_grid(out_dir, tables_cache=tables_cache, log=log)
