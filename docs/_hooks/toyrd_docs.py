@@ -112,7 +112,7 @@ STATIC_EXPLORER = "static-explorer"
 _TEMP_DIRS: list = []
 
 
-def on_post_build(config):
+def _remove_temp_dirs() -> None:
     import shutil
 
     while _TEMP_DIRS:
@@ -240,7 +240,9 @@ _TIME_SPAN = re.compile(r'(<span class="toyrd-lesson-time" data-lesson="([\w-]+)
 
 
 def on_post_build(config):
-    """Write each lesson's measured build time into the pages that show it (start.md)."""
+    """Remove the static explorer's temporary folder; write each lesson's measured build time
+    into the pages that show it (start.md)."""
+    _remove_temp_dirs()
     if not LESSON_SECONDS:
         return
     for path in pathlib.Path(config.site_dir).rglob("*.html"):
