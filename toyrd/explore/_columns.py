@@ -38,7 +38,7 @@ MODEL_SOURCES = (
     "fig2_decoder",
     "fig2_channel",
 )
-#: Every source of :func:`figures`: the model's, then the page's history.
+#: Every source of :func:`toyrd.explore._view.figures`: the model's, then the page's history.
 SOURCE_NAMES = MODEL_SOURCES + ("trail", "sweep")
 
 #: The quantities the table lists, each with a few words.
@@ -184,7 +184,7 @@ def plane_top(H: float) -> float:
 
 def table_html(data: dict, scale: float = 1.0) -> str:
     """The table Div's HTML for a ``quantities`` column dict (the JavaScript callback of
-    :func:`figures` writes the same markup)."""
+    :func:`toyrd.explore._view.figures` writes the same markup)."""
     size = round(FONT["table"] * scale)
     rows = "".join(
         f'<tr><td>{html.escape(n)}</td><td class="v" id="q-{html.escape(n)}" '
