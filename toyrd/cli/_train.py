@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from toyrd.cli import FAMILY_HELP, family_name
 from toyrd.tables import dumps
 
@@ -158,6 +160,11 @@ def cmd_sweep(args) -> int:
         max_runs=args.max_runs,
         progress=not (args.no_progress or args.json),
     )
+    if summary.get("rejected"):
+        print(
+            f"sweep: the incomplete last line of {args.out} was moved to {summary['rejected']}",
+            file=sys.stderr,
+        )
     if args.json:
         print(dumps(summary))
         return 0
