@@ -82,6 +82,13 @@ def register(sub, common):
     p.add_argument("--batch", type=int, default=64, help="rows per vmapped scan (default 64)")
     p.add_argument("--max-runs", type=int, default=None, help="stop after this many new runs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--cluster",
+        default=None,
+        metavar="local[:N] | ADDRESS",
+        help="train on Dask: local:N starts N worker processes here (local: one per core); "
+        "an address (tcp://host:port) joins a running scheduler; needs the cluster extra",
+    )
     p.set_defaults(func=cmd_sweep)
 
 
@@ -159,6 +166,7 @@ def cmd_sweep(args) -> int:
         batch=args.batch,
         max_runs=args.max_runs,
         progress=not (args.no_progress or args.json),
+        cluster=args.cluster,
     )
     if summary.get("rejected"):
         print(
