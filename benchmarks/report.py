@@ -821,11 +821,13 @@ def section_cluster(res) -> str:
         "moments (~22 kB) plus ~10 tables of 900 entries per step (~40 kB), so a batch of 10⁴ "
         "models moves ~0.6 GB a step — ~0.3 ms at an H100's ~2 TB/s effective bandwidth. "
         f"10⁶ runs of {steps} steps are 100 batches × {steps} steps ≈ "
-        f"{fmt(100 * steps * 3e-4 / 60)} min of GPU time. Then the bound moves to the host: the "
-        "exact float64 evaluation of every trained model (`toyrd.evaluate`, ~42 µs a model on "
-        "one core, benchmark 1: ~42 core-s for 10⁶) and the JSON lines, both on the client — "
-        "so on a GPU the sweep wants large batches (`--batch 10000`) and a few CPU workers for "
-        "the evaluation, and the cluster mode's value is many GPUs, one worker each."
+        f"{fmt(100 * steps * 3e-4 / 60)} min of GPU time ({fmt(steps * 3e-4)} s a batch). Then the "
+        "bound moves to the host: every trained model is evaluated exactly in float64 on the "
+        "worker's CPU (`toyrd.evaluate` in `train_batch`, ~42 µs a model on one core, benchmark "
+        "1), ~0.4 s for a batch of 10⁴ — as long as its training — and the client writes ~4 MB "
+        "of lines per batch. So one GPU needs large batches (`--batch 10000`), the evaluation "
+        "spread over the host's cores, and the cluster mode's value there is many GPUs, one "
+        "worker each."
     )
     return head + t + eff + text
 
