@@ -171,7 +171,7 @@ def figure(cs, path=FIG):
                 pct,
                 ha="center",
                 va="center",
-                fontsize=10,
+                fontsize=11,
                 color="white" if dark else "black",
                 fontweight="bold",
             )
@@ -181,21 +181,21 @@ def figure(cs, path=FIG):
                 frac,
                 ha="center",
                 va="center",
-                fontsize=7.5,
+                fontsize=9,
                 color="white" if dark else "#333333",
             )
         pi, pj = decs.index(PAPER[0]), INIT_SCALES.index(PAPER[1])
         ax.add_patch(Rectangle((pj - 0.5, pi - 0.5), 1, 1, fill=False, lw=2.5, ec="#d62728"))
-        ax.set_xticks(range(len(INIT_SCALES)), [f"{s:g}" for s in INIT_SCALES], fontsize=9)
-        ax.set_yticks(range(len(decs)), labels, fontsize=9)
-        ax.set_title(title, fontsize=10, loc="left")
+        ax.set_xticks(range(len(INIT_SCALES)), [f"{s:g}" for s in INIT_SCALES], fontsize=10)
+        ax.set_yticks(range(len(decs)), labels, fontsize=10)
+        ax.set_title(title, fontsize=10.5, loc="left")
         ax.set_xlim(-0.5, len(INIT_SCALES) - 0.5)
     axes[-1].set_xlabel(
         "initialisation scale (red box: the paper's setting as toyrd reproduces Figure 2)",
-        fontsize=9,
+        fontsize=10,
     )
     for ax in axes:
-        ax.set_ylabel("decoder (power ↑)", fontsize=9)
+        ax.set_ylabel("decoder (power ↑)", fontsize=10)
     fig.subplots_adjust(left=0.16, right=0.98, top=0.96, bottom=0.07, hspace=0.42)
     save_figure(fig, path, fmt="svg")
     return path
