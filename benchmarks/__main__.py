@@ -29,7 +29,7 @@ from pathlib import Path
 from benchmarks import ROOT, machine_info, write_json
 
 #: Display order; any other ``bench_*.py`` found is appended alphabetically.
-ORDER = ["eval", "train", "peers", "torch", "scaling", "ib", "figure2"]
+ORDER = ["eval", "train", "peers", "torch", "scaling", "ib", "figure2", "cluster"]
 
 #: Wall-clock limit per case (seconds) in full and quick mode.
 TIMEOUT = {False: 900, True: 300}

@@ -749,6 +749,105 @@ def section_peers(res) -> str:
     return "\n\n".join(out)
 
 
+def section_cluster(res) -> str:
+    """Runs per second on 1 and 2 local Dask workers against one process, and the plan for 10⁶
+    runs computed from those numbers."""
+    st = res["settings"]
+    rows = [
+        [
+            "one process (`toyrd sweep`)"
+            if r["workers"] == 0
+            else f"`--cluster local:{r['workers']}`",
+            r["runs"],
+            r.get("tasks", "—"),
+            r["wall_s"],
+            r["runs_per_s"],
+            r["cpu_s"],
+            r["runs_per_cpu_s"],
+            r["first_batch_s"],
+        ]
+        for r in res["rows"]
+    ]
+    head = (
+        f"Grid: {st['family']} {st['objective']}, {st['steps']} steps + {st['warmup']} warm-up, "
+        f"lr {st['lr']}, batches of {st['batch']} (the phase map's setting, "
+        f"[Phase map](phase.md)); every program compiled before timing. Load average at the start: "
+        f"{fmt(res['load_avg'])} on 2 cores. Lines bit-identical to the one-process sweep: "
+        f"**{fmt(res['bit_identical'])}**.\n\n"
+    )
+    t = table(
+        ["mode", "runs", "tasks", "wall s", "runs/s", "CPU s", "runs per CPU s", "first batch s"],
+        rows,
+    )
+    loc, one, two = res["rows"]
+    per_task = res["s_per_task"]
+    task_s = res["task_model_steps"] / (two["runs_per_cpu_s"] * res["model_steps_per_run"])
+    eff = (
+        f"\n\nEfficiency: 2 workers / (2 × 1 worker) = {fmt(res['efficiency_2_vs_1'])}; "
+        f"1 worker / one process = {fmt(res['efficiency_1_vs_local'])}; 2 workers / (2 × one "
+        f"process) = {fmt(res['efficiency_2_vs_local'])}; runs per CPU second, 2 workers / one "
+        f"process = {fmt(res['cpu_efficiency_2_vs_local'])}. Per-task overhead (empty tasks "
+        f"streamed through `as_completed`): {fmt(per_task * 1e3)} ms; a sweep task is "
+        f"{fmt(res['task_model_steps'])} model-steps, about {fmt(task_s)} s of one core here, so "
+        f"the overhead is {fmt(100 * per_task / task_s)} % of a task."
+    )
+    # the plan: 10^6 runs at this setting, from the measured CPU rate per worker
+    n_runs, steps = 10**6, res["model_steps_per_run"]
+    rate_core = two["runs_per_cpu_s"]  # runs per CPU second of one worker, measured
+    core_h = n_runs / rate_core / 3600
+    plan_rows = []
+    for machines, cores in ((1, 2), (1, 16), (8, 16), (64, 16)):
+        w = machines * cores
+        hours = core_h / w  # the per-core rate was measured inside the 2-worker cluster
+        tasks_per_s = w / task_s
+        plan_rows.append([machines, cores, w, hours, tasks_per_s])
+    from toyrd.train._sweep import BYTES_PER_RUN
+
+    plan = table(
+        ["machines", "cores each", "workers", "hours for 10⁶ runs", "tasks/s at the scheduler"],
+        plan_rows,
+    )
+    text = (
+        f"\n\n### Plan: 10⁶ runs\n\nFrom the measured rate, {fmt(rate_core)} runs per CPU "
+        f"second of one worker at {steps} model-steps a run, 10⁶ runs take {fmt(core_h)} "
+        "core-hours; spread over N workers (one per core, as `local:N` and `dask worker "
+        "--nthreads 1` give):\n\n" + plan + "\n\n"
+        "The rate is that of this grid (tabular ELBO, mixed precision); float64 runs (the target "
+        "rate's default) and richer decoders cost more per step (§2), so scale the hours by a "
+        "grid's mix — the phase map's 10,080 runs (six compiled groups, half in float64) took "
+        "36 min on 2 workers of this shared machine under a load average of 15–20.\n\n"
+        "What bounds it, in order of arrival:\n\n"
+        f"* **The client's memory.** The grid is listed in the client: about {BYTES_PER_RUN} "
+        f"bytes a run (2.4 kB measured), so 10⁶ runs need ~{fmt(n_runs * BYTES_PER_RUN / 2**30)} "
+        "GiB; a grid above half the client's memory is refused in one line — split it into "
+        "seed ranges (`--seed`, `--seeds`), one sweep (and file) each, run one after another "
+        "against the same scheduler.\n"
+        f"* **The scheduler.** {fmt(res['task_model_steps'])} model-steps a task gives "
+        f"{fmt(n_runs * steps / res['task_model_steps'])} tasks; at {fmt(per_task * 1e3)} ms of "
+        f"overhead each the scheduler keeps up with ~{fmt(1 / per_task)} tasks/s, i.e. "
+        f"~{fmt(task_s / per_task)} busy workers before tasks wait on it; past that, raise "
+        "`TASK_MODEL_STEPS` (or `--batch`, which also changes the last bits of the results).\n"
+        "* **The one writer.** The client appends ~420 bytes a line and fsyncs once per "
+        "task: 10⁶ lines are ~0.4 GB, far below a disk's rate at these task rates.\n"
+        "* **Compilation.** Each worker compiles each static group (objective × family × "
+        f"steps × …) once: {fmt(two['first_batch_s'])} s here for a batch of 64; with the "
+        "persistent JAX cache on a shared folder a new worker loads it instead.\n"
+        "\n**On one GPU (on paper, not measured).** A vmapped batch is limited by memory, not "
+        "cores: one tabular model in float32 is 3 × (900 + 900 + 30) parameters with Adam's two "
+        "moments (~22 kB) plus ~10 tables of 900 entries per step (~40 kB), so a batch of 10⁴ "
+        "models moves ~0.6 GB a step — ~0.3 ms at an H100's ~2 TB/s effective bandwidth. "
+        f"10⁶ runs of {steps} steps are 100 batches × {steps} steps ≈ "
+        f"{fmt(100 * steps * 3e-4 / 60)} min of GPU time ({fmt(steps * 3e-4)} s a batch). Then the "
+        "bound moves to the host: every trained model is evaluated exactly in float64 on the "
+        "worker's CPU (`toyrd.evaluate` in `train_batch`, ~42 µs a model on one core, benchmark "
+        "1), ~0.4 s for a batch of 10⁴ — as long as its training — and the client writes ~4 MB "
+        "of lines per batch. So one GPU needs large batches (`--batch 10000`), the evaluation "
+        "spread over the host's cores, and the cluster mode's value there is many GPUs, one "
+        "worker each."
+    )
+    return head + t + eff + text
+
+
 RENDERERS = {
     "ib": section_ib,
     "eval": section_eval,
@@ -757,6 +856,7 @@ RENDERERS = {
     "scaling": section_scaling,
     "figure2": section_figure2,
     "peers": section_peers,
+    "cluster": section_cluster,
 }
 TITLES = {
     "eval": "1. Exact evaluation throughput",
@@ -766,6 +866,7 @@ TITLES = {
     "scaling": "3. Scaling with the table size",
     "figure2": "4. `toyrd figure2` end to end",
     "ib": "5. Information-bottleneck frontier (against dit) and the IWAE_k chain",
+    "cluster": "6. Sweeps on a Dask cluster (`toyrd sweep --cluster`)",
 }
 
 

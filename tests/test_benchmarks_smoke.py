@@ -236,3 +236,66 @@ def test_peers_section_and_targets_from_hand_made_json(tmp_path):
     assert "**2 thread(s)**" in page
     assert "| plain JAX loop (vmap + scan + grad + optax) | 64 |" in page
     assert "| elbo | mixed | 64 |" in page
+
+
+def test_cluster_section_and_plan_from_hand_made_json(tmp_path):
+    """bench_cluster's JSON renders as the rate table, the efficiencies and the 10⁶-run plan
+    computed from the measured rate (10 runs per CPU second → 10⁶ runs = 27.8 core-hours)."""
+    from benchmarks import write_json
+
+    rows = [
+        dict(
+            workers=0,
+            runs=512,
+            wall_s=60.0,
+            cpu_s=50.0,
+            runs_per_s=8.5,
+            runs_per_cpu_s=10.2,
+            first_batch_s=5.0,
+        ),
+        dict(
+            workers=1,
+            runs=512,
+            tasks=8,
+            wall_s=62.0,
+            cpu_s=51.0,
+            runs_per_s=8.3,
+            runs_per_cpu_s=10.0,
+            first_batch_s=6.0,
+            cluster_start_s=2.0,
+        ),
+        dict(
+            workers=2,
+            runs=512,
+            tasks=8,
+            wall_s=33.0,
+            cpu_s=51.2,
+            runs_per_s=15.5,
+            runs_per_cpu_s=10.0,
+            first_batch_s=6.5,
+            cluster_start_s=2.5,
+            overhead=dict(tasks=60, s_per_task=0.004),
+        ),
+    ]
+    result = dict(
+        settings=dict(
+            steps=1000, lr=0.03, warmup=200, objective="elbo", family="tabular", batch=64
+        ),
+        model_steps_per_run=1200,
+        task_model_steps=300000,
+        in_flight_per_worker=2,
+        load_avg=1.0,
+        rows=rows,
+        bit_identical=True,
+        efficiency_2_vs_1=0.93,
+        efficiency_1_vs_local=0.98,
+        efficiency_2_vs_local=0.91,
+        cpu_efficiency_2_vs_local=0.98,
+        s_per_task=0.004,
+    )
+    write_json(tmp_path / "summary.json", {"quick": False, "machine": {"cpu": "X"}, "cases": {}})
+    write_json(tmp_path / "cluster.json", {"status": "ok", "wall_s": 1.0, "result": result})
+    page = report.render_page(tmp_path)
+    assert "## 6. Sweeps on a Dask cluster" in page and "### Plan: 10⁶ runs" in page
+    assert "`--cluster local:2`" in page and "27.8 core-hours" in page
+    assert "| 64 | 16 | 1\u2009024 | 0.0271 |" in page  # 27.8 core-hours over 1024 workers

@@ -2,6 +2,7 @@
 runs."""
 
 import json
+import tracemalloc
 
 import pytest
 
@@ -33,7 +34,13 @@ def test_interrupt_and_resume(tmp_path, monkeypatch):
     assert len(configs) == 6
     first = sweep.run_sweep(configs, out, max_runs=2, progress=False)
     assert first == dict(
-        out=str(out), total=6, done_before=0, ran=2, remaining=4, wall_s=first["wall_s"]
+        out=str(out),
+        total=6,
+        done_before=0,
+        ran=2,
+        remaining=4,
+        wall_s=first["wall_s"],
+        rejected=None,
     )
     done_keys = [sweep.config_key(r) for r in _lines(out)]
     assert done_keys == [sweep.config_key(c) for c in configs[:2]]
@@ -110,6 +117,100 @@ def test_partial_last_line_is_dropped_and_redone(tmp_path):
     assert len(sweep.read_done(out)) == 1 and out.read_text().endswith("\n")
     sweep.run_sweep(configs, out, max_runs=1, progress=False)
     assert len(_lines(out)) == 2
+
+
+def test_complete_last_line_without_newline_is_kept(tmp_path):
+    """Issue 29 item 4: a finished file whose last newline is missing loses no line on resume."""
+    out = tmp_path / "s.jsonl"
+    configs = sweep.grid(**GRID)
+    sweep.run_sweep(configs, out, progress=False)
+    full = out.read_text()
+    out.write_text(full[:-1])  # the final newline gone, the last result complete
+    summary = sweep.run_sweep(configs, out, max_runs=0, progress=False)
+    assert (summary["done_before"], summary["ran"], summary["rejected"]) == (6, 0, None)
+    assert out.read_text() == full  # the newline is back, no line lost
+    assert not (tmp_path / "s.jsonl.rejected").exists()
+
+
+def test_unparsable_last_line_is_kept_aside(tmp_path):
+    """Issue 29 item 4: only a last line that does not parse is cut, and it goes to a side
+    file (appended, never deleted); the run it belonged to is redone."""
+    out = tmp_path / "s.jsonl"
+    configs = sweep.grid(**GRID)
+    sweep.run_sweep(configs, out, max_runs=2, progress=False)
+    body = out.read_text()
+    cut = body.splitlines()[1][:-7]  # the second line, truncated mid-write
+    out.write_text(body.splitlines(keepends=True)[0] + cut)
+    summary = sweep.run_sweep(configs, out, max_runs=1, progress=False)
+    side = tmp_path / "s.jsonl.rejected"
+    assert summary["rejected"] == str(side) and side.read_text() == cut + "\n"
+    assert out.read_text() == body  # the same bits: the batch is retrained whole
+    out.write_text(body + "{broken")  # a second fragment is appended, the first kept
+    sweep.run_sweep(configs, out, max_runs=0, progress=False)
+    assert side.read_text() == cut + "\n{broken\n" and out.read_text() == body
+
+
+def test_every_setting_is_part_of_a_runs_identity(tmp_path):
+    """Issue 29 item 3: a rerun with another f64_steps (or steps, lr, warmup, precision, …)
+    trains its own runs instead of reusing another configuration's lines."""
+    out = tmp_path / "s.jsonl"
+    base = dict(objectives=("elbo",), seeds=(0,), steps=100, lr=0.05, warmup=0)
+    assert sweep.run_sweep(sweep.grid(**base, f64_steps=10), out, progress=False)["ran"] == 1
+    again = sweep.run_sweep(sweep.grid(**base, f64_steps=10), out, progress=False)
+    assert again["ran"] == 0
+    for change in (
+        dict(f64_steps=50),
+        dict(steps=120),
+        dict(lr=0.04),
+        dict(warmup=5),
+        dict(dtype="float64"),
+        dict(init_scales=(0.5,)),
+        dict(families=("bump",)),
+        dict(schedule="constant"),
+    ):
+        grid = sweep.grid(**{**base, "f64_steps": 10, **change})
+        assert sweep.run_sweep(grid, out, progress=False)["ran"] == 1, change
+    rows = _lines(out)
+    assert [r["f64_steps"] for r in rows[:2]] == [10, 50] and rows[0]["R"] != rows[1]["R"]
+    assert rows[5]["dtype"] == "float64" and rows[5]["f64_steps"] is None
+    # the default float64 finish is recorded as resolved, so a later default cannot match it
+    assert sweep.grid(**base)[0]["f64_steps"] == toyrd.train.default_f64_steps(100, 1)
+
+
+def test_lines_without_f64_steps(tmp_path):
+    """Files written before f64_steps was recorded: a float64 line still matches its run (it has
+    no float64 finish); a mixed line matches nothing (kept, not reused)."""
+    out = tmp_path / "s.jsonl"
+    configs = sweep.grid(objectives=("elbo",), seeds=(0,), steps=100, warmup=0, dtype="float64")
+    mixed = sweep.grid(objectives=("elbo",), seeds=(0,), steps=100, warmup=0)
+    old = [{k: v for k, v in c.items() if k != "f64_steps"} for c in configs + mixed]
+    out.write_text("".join(toyrd.tables.dumps({**r, "status": "ok"}) + "\n" for r in old))
+    done = sweep.read_done(out)
+    assert sweep.config_key(configs[0]) in done and sweep.config_key(mixed[0]) not in done
+
+
+#: Memory a refused grid may take before its refusal: a few validated configurations and the
+#: JAX-free imports; listing the 10**8 seeds alone would take ~4 GB.
+REFUSAL_PEAK_BYTES = 50 * 2**20
+
+
+def test_a_grid_too_large_to_list_is_refused_before_listing(monkeypatch):
+    """Issue 29 item 6: --seeds 100000000 is refused in one line, without building the list."""
+    from toyrd.train import _sweep
+
+    with monkeypatch.context() as m:
+        m.setattr(_sweep, "_physical_memory", lambda: 64 * _sweep.BYTES_PER_RUN)
+        assert len(sweep.grid(seeds=range(32), steps=10)) == 32
+        with pytest.raises(toyrd.ToyrdError, match="the grid has 33 runs"):
+            sweep.grid(seeds=range(33), steps=10)
+    tracemalloc.start()
+    try:
+        with pytest.raises(toyrd.ToyrdError, match="the grid has 100000000 runs, about"):
+            sweep.grid(seeds=range(10**8), steps=10)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < REFUSAL_PEAK_BYTES  # the seeds were not listed (10**8 ints: ~4 GB)
 
 
 def test_foreign_file_is_refused(tmp_path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from toyrd.cli import FAMILY_HELP, family_name
 from toyrd.tables import dumps
 
@@ -80,6 +82,13 @@ def register(sub, common):
     p.add_argument("--batch", type=int, default=64, help="rows per vmapped scan (default 64)")
     p.add_argument("--max-runs", type=int, default=None, help="stop after this many new runs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--cluster",
+        default=None,
+        metavar="local[:N] | ADDRESS",
+        help="train on Dask: local:N starts N worker processes here (local: one per core); "
+        "an address (tcp://host:port) joins a running scheduler; needs the cluster extra",
+    )
     p.set_defaults(func=cmd_sweep)
 
 
@@ -157,7 +166,13 @@ def cmd_sweep(args) -> int:
         batch=args.batch,
         max_runs=args.max_runs,
         progress=not (args.no_progress or args.json),
+        cluster=args.cluster,
     )
+    if summary.get("rejected"):
+        print(
+            f"sweep: the incomplete last line of {args.out} was moved to {summary['rejected']}",
+            file=sys.stderr,
+        )
     if args.json:
         print(dumps(summary))
         return 0

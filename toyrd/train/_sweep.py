@@ -2,16 +2,28 @@
 
 A sweep is the grid objective × hyperparameter (β for "beta", λ for "rda", σ for "target_rate",
 none for "elbo") × family × init scale × seed, at fixed steps / lr / schedule / warmup / n_z /
-dtype. Each finished run is one line of the output file: its configuration (the fields of
-:data:`CONFIG_FIELDS`) and its final exact H, R, D, ELBO, I_e, I_zstar = I(z;z*) and
+dtype / f64_steps. Each finished run is one line of the output file: its configuration (the fields
+of :data:`CONFIG_FIELDS`, every setting that changes its result; ``f64_steps`` is the float64
+finish of a "mixed" run as resolved, null for the other precisions) and its final exact H, R, D,
+ELBO, I_e, I_zstar = I(z;z*) and
 kl_pstar_g = KL(p*‖g) in nats (from :func:`toyrd.evaluate` on the float64 tables), and
 class0_mass, the mass of q on the class-0 states (:func:`toyrd.quantities.class_block_mass`).
 
-Runs are trained in vmapped batches (:func:`toyrd.train.jax.train_configs`) grouped by everything
-that is static in the jitted scan; each batch's lines are appended and flushed as soon as it
-finishes. A run is keyed by its configuration (:func:`config_key`), so re-running the same sweep
-skips every finished run: an interrupted sweep keeps its finished lines and resumes. A partial
-last line (a kill during a write) is dropped on resume.
+Runs are trained in vmapped batches (:func:`toyrd.train.jax.train_configs`): the grid's runs are
+grouped by everything that is static in the jitted scan and each group is cut, in grid order, into
+batches of ``batch`` rows (:func:`plan`). XLA vectorises the batch axis, so the last bits of a
+row depend on the size of its batch and its place in it (measured: float64 and mixed rows differ
+in the last bits between batches of 5, 8 and 9 rows); the batches are therefore a function of the
+grid and ``batch`` alone, never of what is already done, and a batch with any unfinished run is
+trained whole (its finished rows are not written again). So a sweep's lines are the same bits
+however often it was interrupted, and on a Dask cluster (:mod:`toyrd.train._cluster`). A rerun
+with another ``batch`` reuses the finished lines (their values agree to rounding).
+
+Each batch's lines are appended and flushed as soon as it finishes. A run is keyed by its
+configuration (:func:`config_key`), so re-running the same sweep skips every finished run: an
+interrupted sweep keeps its finished lines and resumes. On resume a last line without its newline
+(a kill during a write) is kept if it is a complete result (its newline is added); one that does
+not parse is moved to ``<out>.rejected`` (appended there, never deleted) and cut from the file.
 
 A run that ends non-finite (NaN/inf parameters, tables that fail validation, or an infinite
 R or D) does not abort the batch: its line carries ``"status": "diverged"`` and the last R and D
@@ -25,15 +37,22 @@ Identity the results obey (checked in the tests): R + D ≥ H for every "ok" lin
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-import json
 import os
 import time
 
 from toyrd.errors import ToyrdError
 from toyrd.objectives import check_hyper, check_kind
 from toyrd.train._config import TrainConfig, check_real, default_dtype
+from toyrd.train._sweepfile import (
+    CONFIG_FIELDS,
+    MAX_LINE_BYTES,
+    _locked,
+    _read_done,
+    _Writer,
+    config_key,
+    read_done,
+)
 
 __all__ = [
     "CONFIG_FIELDS",
@@ -46,22 +65,18 @@ __all__ = [
     "row_results",
     "HYPER_OPTION",
     "MAX_LINE_BYTES",
+    "BYTES_PER_RUN",
+    "MEMORY_SHARE",
+    "plan",
+    "STATIC_FIELDS",
+    "train_batch",
 ]
 
-#: The configuration of one run, in output order.
-CONFIG_FIELDS = (
-    "objective",
-    "hyper",
-    "family",
-    "init_scale",
-    "seed",
-    "steps",
-    "lr",
-    "schedule",
-    "warmup",
-    "n_z",
-    "dtype",
-)
+#: Memory of one run while a sweep runs: its configuration dict, its key and its entry among the
+#: finished runs (measured 2.4 kB for the first two on CPython 3.12; rounded up).
+BYTES_PER_RUN = 4096
+#: A grid is refused when listing it would take more than this share of the machine's memory.
+MEMORY_SHARE = 0.5
 #: The exact results stored per run.
 RESULT_FIELDS = ("H", "R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g", "class0_mass")
 #: Values of the per-line ``status`` field.
@@ -110,8 +125,6 @@ def grid(
         .validate()
     )
     fixed = {k: getattr(base, k) for k in ("steps", "lr", "schedule", "warmup", "n_z", "dtype")}
-    if f64_steps is not None:
-        fixed["f64_steps"] = base.f64_steps
     scales = [
         check_real("init_scale", s)
         for s in ([base.init_scale] if init_scales is None else init_scales)
@@ -119,118 +132,72 @@ def grid(
     grids = {"betas": betas, "lams": lams, "sigmas": sigmas}
     for fam in families:
         get_family(fam)
-    if not objectives or not families or not scales or not list(seeds):
+    if not hasattr(seeds, "__len__"):  # a range stays lazy: its length is known without listing
+        seeds = list(seeds)
+    if not objectives or not families or not scales or not len(seeds):
         raise ToyrdError("sweep: objectives, families, init scales and seeds must be non-empty")
-    out = []
+    hyper_lists = {}
     for obj in objectives:
         check_kind(obj)
         opt = HYPER_OPTION[obj]
-        hypers = [None] if opt is None else [check_hyper(obj, h) for h in grids[opt]]
-        if not hypers:
+        hyper_lists[obj] = [None] if opt is None else [check_hyper(obj, h) for h in grids[opt]]
+        if not hyper_lists[obj]:
             raise ToyrdError(f"sweep: objective {obj} needs at least one value in {opt}")
-        for h, fam, sc, seed in itertools.product(hypers, families, scales, seeds):
+    n = sum(len(h) for h in hyper_lists.values()) * len(families) * len(scales) * len(seeds)
+    _check_size(n)
+    out = []
+    resolved = {}  # (dtype) -> f64_steps as the trainer resolves it
+    for obj in objectives:
+        for h, fam, sc, seed in itertools.product(hyper_lists[obj], families, scales, seeds):
             row = dict(
                 objective=obj, hyper=h, family=str(fam), init_scale=sc, seed=int(seed), **fixed
             )
             if dtype is None:
                 row["dtype"] = default_dtype(obj)
-                TrainConfig(**row).validate()  # mixed checks f64_steps against the stride
+            if row["dtype"] not in resolved:  # mixed checks f64_steps against the stride
+                cfg = TrainConfig(**{**row, "f64_steps": f64_steps}).validate()
+                resolved[row["dtype"]] = cfg.f64_steps if row["dtype"] == "mixed" else None
+            row["f64_steps"] = resolved[row["dtype"]]
             out.append(row)
     return out
 
 
-def config_key(config: dict) -> str:
-    """The canonical identity of a run: its configuration fields as sorted, compact JSON."""
-    return json.dumps({k: config[k] for k in CONFIG_FIELDS}, sort_keys=True, separators=(",", ":"))
-
-
-#: The longest line a sweep file may hold (a result line is ~400 bytes): a longer one is not a
-#: sweep result, and reading it whole could exhaust memory.
-MAX_LINE_BYTES = 1 << 16
-
-
-def read_done(path) -> dict:
-    """{key: status} of the finished runs in ``path`` (missing file: empty), read line by line.
-
-    Memory is bounded by the number of finished runs, not the file: a line longer than
-    :data:`MAX_LINE_BYTES`, a byte sequence that is not UTF-8 or a line that is not a sweep
-    result raises a one-line :class:`ToyrdError`. A last line without its newline (an
-    interrupted write) is removed from the file.
-    """
-    from toyrd._output import os_reason
-
-    if not os.path.exists(path):
-        return {}
-    if not os.path.isfile(path):
-        raise ToyrdError(f"{path}: not a regular file; a sweep appends to a file on disk")
-    done = {}
+def _physical_memory() -> int | None:
     try:
-        with open(path, "rb") as f:
-            end, n = 0, 0
-            while True:
-                raw = f.readline(MAX_LINE_BYTES + 1)
-                if not raw:
-                    break
-                n += 1
-                if not raw.endswith(b"\n"):
-                    if len(raw) > MAX_LINE_BYTES:
-                        raise ToyrdError(
-                            f"{path}: line {n} is longer than {MAX_LINE_BYTES} "
-                            "bytes, not a sweep result; refusing to append to it"
-                        )
-                    break  # a partial trailing line: dropped below
-                end += len(raw)
-                _read_line(path, n, raw, done)
-        if end != os.path.getsize(path):  # drop a partial trailing line so appends start fresh
-            with open(path, "r+b") as f:
-                f.truncate(end)
-    except OSError as exc:
-        raise ToyrdError(f"{path}: cannot be read ({os_reason(exc)})") from None
-    return done
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
-def _read_line(path, n: int, raw: bytes, done: dict) -> None:
-    try:
-        line = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
+def _check_size(n: int) -> None:
+    """Refuse, before listing it, a grid whose runs would not fit in memory."""
+    mem = _physical_memory()
+    need = n * BYTES_PER_RUN
+    if mem is not None and need > MEMORY_SHARE * mem:
         raise ToyrdError(
-            f"{path}: line {n} is not UTF-8 text (byte {exc.start + 1}); not a "
-            "sweep file, refusing to append to it"
-        ) from None
-    if not line.strip():
-        return
+            f"sweep: the grid has {n} runs, about {need / 2**30:.1f} GiB to list at "
+            f"{BYTES_PER_RUN} bytes a run, more than {MEMORY_SHARE:.0%} of this machine's "
+            f"{mem / 2**30:.1f} GiB; split it into several sweeps (e.g. --seed/--seeds ranges)"
+        )
+
+
+def _physical_memory() -> int | None:
     try:
-        row = json.loads(line)
-        done[config_key(row)] = row.get("status", "ok")
-    except (json.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _check_size(n: int) -> None:
+    """Refuse, before listing it, a grid whose runs would not fit in memory."""
+    mem = _physical_memory()
+    need = n * BYTES_PER_RUN
+    if mem is not None and need > MEMORY_SHARE * mem:
         raise ToyrdError(
-            f"{path}: line {n} is not a sweep result (JSON object with "
-            f"{', '.join(CONFIG_FIELDS)}); refusing to append to it"
-        ) from None
-
-
-@contextlib.contextmanager
-def _locked(path):
-    """Hold an exclusive, non-blocking ``flock`` on ``path`` (created if missing)."""
-    import fcntl
-
-    from toyrd._output import check_out_file, os_reason
-
-    check_out_file("out", path)
-    try:
-        fh = open(path, "ab")  # noqa: SIM115 (closed by the with below; open errors first)
-    except OSError as exc:
-        raise ToyrdError(f"{path}: cannot be opened for appending ({os_reason(exc)})") from None
-    with fh:
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ToyrdError(
-                f"another sweep is writing {path}; wait for it to finish or use another --out"
-            ) from None
-        except OSError as exc:
-            raise ToyrdError(f"{path}: cannot be locked ({os_reason(exc)})") from None
-        yield
+            f"sweep: the grid has {n} runs, about {need / 2**30:.1f} GiB to list at "
+            f"{BYTES_PER_RUN} bytes a run, more than {MEMORY_SHARE:.0%} of this machine's "
+            f"{mem / 2**30:.1f} GiB; split it into several sweeps (e.g. --seed/--seeds ranges)"
+        )
 
 
 def row_results(res, i: int) -> dict:
@@ -265,84 +232,117 @@ def row_results(res, i: int) -> dict:
     return out
 
 
-def run_sweep(configs, out, *, batch: int = 64, max_runs=None, progress: bool = True) -> dict:
+#: The fields of a run's configuration that are static in the jitted scan: runs agreeing on them
+#: share a compiled program and may share a batch.
+STATIC_FIELDS = (
+    "objective",
+    "family",
+    "steps",
+    "lr",
+    "schedule",
+    "warmup",
+    "n_z",
+    "dtype",
+    "f64_steps",
+)
+
+
+def plan(configs, batch: int) -> list:
+    """The grid's batches: lists of indices into ``configs``, each group of runs sharing the
+    :data:`STATIC_FIELDS` cut in grid order into runs of ``batch`` (the last may be shorter).
+    Groups in order of first appearance. A function of the grid and ``batch`` only."""
+    groups = {}
+    for i, c in enumerate(configs):
+        groups.setdefault(tuple(c.get(k) for k in STATIC_FIELDS), []).append(i)
+    return [rows[i : i + batch] for rows in groups.values() for i in range(0, len(rows), batch)]
+
+
+def train_batch(rows) -> list:
+    """Train one batch (configuration dicts sharing :data:`STATIC_FIELDS`) in one vmapped scan:
+    its JSON lines (no newline), configuration then results, one per row, in order."""
+    from toyrd.tables import dumps
+    from toyrd.train.jax import train_configs
+
+    res = train_configs(
+        [TrainConfig(**{k: c[k] for k in CONFIG_FIELDS}) for c in rows],
+        progress=False,
+        on_divergence="keep",
+    )
+    out = []
+    for j, c in enumerate(rows):
+        row = {k: c[k] for k in CONFIG_FIELDS}
+        row.update(row_results(res, j))
+        out.append(dumps(row))
+    return out
+
+
+def run_sweep(
+    configs,
+    out,
+    *,
+    batch: int = 64,
+    max_runs=None,
+    progress: bool = True,
+    cluster=None,
+    on_write=None,
+) -> dict:
     """Run every configuration not yet in ``out`` (JSONL), appending one line per run.
 
-    batch: the most rows trained together in one vmapped scan. max_runs: stop after this many
-    new runs (None: all). Returns a summary dict: total, done_before, ran, remaining, wall_s, out
-    (diverged runs are among ``ran``; their lines say ``"status": "diverged"``).
+    batch: the most rows trained together in one vmapped scan (see :func:`plan`). max_runs: stop
+    after writing this many new runs (None: all; the batches trained are whole). cluster: None
+    (this process) or a Dask cluster, ``"local"``, ``"local:N"`` or a scheduler address (see
+    :func:`toyrd.train._cluster.connect`; needs the ``cluster`` extra). on_write: called with
+    the number of lines after each append (tests interrupt a sweep with it).
+
+    Returns a summary dict: total, done_before, ran, remaining, wall_s, out, rejected (the side
+    file a partial last line went to, or None) and, on a cluster, workers and dashboard. Diverged
+    runs are among ``ran``; their lines say ``"status": "diverged"``.
     """
     if int(batch) < 1:
         raise ToyrdError(f"batch: {batch} must be >= 1")
     if max_runs is not None and int(max_runs) < 0:
         raise ToyrdError(f"max_runs: {max_runs} must be >= 0")
+    if cluster is not None:
+        from toyrd.train._cluster import parse_cluster
+
+        parse_cluster(cluster)
     t0 = time.perf_counter()
+    configs = list(configs)
     keys = [config_key(c) for c in configs]
     if len(set(keys)) != len(keys):
         raise ToyrdError("sweep: the grid lists the same run twice")
     with _locked(out):
-        return _run_locked(
-            configs, keys, out, batch=int(batch), max_runs=max_runs, progress=progress, t0=t0
-        )
+        done, rejected = _read_done(out)
+        missing = [k not in done for k in keys]
+        todo, budget = [], None if max_runs is None else int(max_runs)
+        for b in plan(configs, int(batch)):
+            want = sum(missing[i] for i in b)
+            if want and (budget is None or budget > 0):
+                todo.append(b)
+                budget = None if budget is None else budget - want
+        summary = dict(out=str(out), total=len(configs), rejected=rejected)
+        before = len(configs) - sum(missing)
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
 
+            bar = tqdm(total=len(configs), initial=before, desc="sweep", unit="run")
+        writer = _Writer(out, keys, missing, max_runs, bar, on_write)
+        try:
+            if cluster is None:
+                for b in todo:
+                    writer.write(b, train_batch([configs[i] for i in b]))
+            else:
+                from toyrd.train._cluster import run_on_cluster
 
-def _run_locked(configs, keys, out, *, batch, max_runs, progress, t0) -> dict:
-    from toyrd._output import os_reason
-    from toyrd.tables import dumps
-    from toyrd.train.jax import train_configs
-
-    done = read_done(out)
-    todo = [c for c, k in zip(configs, keys) if k not in done]
-    if max_runs is not None:
-        todo = todo[: int(max_runs)]
-    static = ("objective", "family", "steps", "lr", "schedule", "warmup", "n_z", "dtype")
-    groups = {}
-    for c in todo:  # an explicit f64_steps (mixed runs) is part of a run's static setup too
-        groups.setdefault(tuple(c[k] for k in static) + (c.get("f64_steps"),), []).append(c)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=len(todo), desc="sweep", unit="run")
-    ran = 0
-    try:
-        for rows in groups.values():
-            for i in range(0, len(rows), int(batch)):
-                chunk = rows[i : i + int(batch)]
-                res = train_configs(
-                    [
-                        TrainConfig(
-                            **{k: c[k] for k in CONFIG_FIELDS}, f64_steps=c.get("f64_steps")
-                        )
-                        for c in chunk
-                    ],
-                    progress=False,
-                    on_divergence="keep",
-                )
-                lines = []
-                for j, c in enumerate(chunk):
-                    row = {k: c[k] for k in CONFIG_FIELDS}
-                    row.update(row_results(res, j))
-                    lines.append(dumps(row) + "\n")
-                try:
-                    with open(out, "a", encoding="utf-8") as f:
-                        f.write("".join(lines))
-                        f.flush()
-                        os.fsync(f.fileno())
-                except OSError as exc:
-                    raise ToyrdError(f"{out}: cannot append results ({os_reason(exc)})") from None
-                ran += len(chunk)
-                if bar is not None:
-                    bar.update(len(chunk))
-    finally:
-        if bar is not None:
-            bar.close()
-    before = sum(k in done for k in keys)
-    return dict(
-        out=str(out),
-        total=len(configs),
+                summary.update(run_on_cluster(cluster, configs, todo, writer, progress=progress))
+        finally:
+            if bar is not None:
+                bar.close()
+    summary.update(
         done_before=before,
-        ran=ran,
-        remaining=len(configs) - before - ran,
+        ran=writer.ran,
+        remaining=len(configs) - before - writer.ran,
         wall_s=time.perf_counter() - t0,
     )
+    return summary
