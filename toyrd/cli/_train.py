@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from toyrd.cli import FAMILY_HELP, family_name
+from toyrd.cli._flags import check_hyper_flag, refuse_unused
 from toyrd.tables import dumps
 
 __all__ = ["register", "cmd_train", "cmd_sweep"]
+
+#: ``toyrd sweep``'s hyperparameter flags: (flag, the objective it belongs to, default values).
+_SWEEP_HYPERS = (("--beta", "beta", 1.0), ("--lam", "rda", 1.0), ("--sigma", "target_rate", 0.5))
 
 _RESULT_KEYS = ("H", "R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g")
 
@@ -66,11 +70,10 @@ def register(sub, common):
         "--out", required=True, help="JSONL file; finished runs in it are skipped (resume)"
     )
     p.add_argument("--objective", nargs="+", choices=KINDS, default=["elbo"])
-    p.add_argument("--beta", nargs="+", type=float, default=[1.0], help="β values for 'beta'")
-    p.add_argument("--lam", nargs="+", type=float, default=[1.0], help="λ values for 'rda'")
-    p.add_argument(
-        "--sigma", nargs="+", type=float, default=[0.5], help="σ values for 'target_rate'"
-    )
+    for flag, kind, value in _SWEEP_HYPERS:
+        p.add_argument(
+            flag, nargs="+", type=float, default=None, help=f"values for '{kind}' (default {value})"
+        )
     p.add_argument("--family", nargs="+", type=family_name, default=["tabular"], help=FAMILY_HELP)
     p.add_argument("--init-scale", nargs="+", type=float, default=None)
     p.add_argument(
@@ -83,12 +86,26 @@ def register(sub, common):
     p.set_defaults(func=cmd_sweep)
 
 
+def _check_f64_steps(f64_steps, dtypes) -> None:
+    """``--f64-steps`` counts only in a mixed-precision run."""
+    refuse_unused(
+        "--f64-steps",
+        f64_steps is not None,
+        "mixed" in dtypes,
+        f"it sets the float64 finish of --dtype mixed, and this run trains in {dtypes[0]} "
+        "(add --dtype mixed or drop --f64-steps)",
+    )
+
+
 def cmd_train(args) -> int:
     from toyrd._output import check_out_file
     from toyrd.tables import save_model
     from toyrd.train import default_dtype
     from toyrd.train.jax import train
 
+    check_hyper_flag(args.objective, args.hyper, "--hyper")
+    dtype = args.dtype or default_dtype(args.objective)
+    _check_f64_steps(args.f64_steps, [dtype])
     out_path = check_out_file("--out", args.out, suffix=".npz") if args.out else None
     res = train(
         args.objective,
@@ -102,7 +119,7 @@ def cmd_train(args) -> int:
         schedule=args.schedule,
         n_z=args.n_z,
         progress=not args.json,
-        dtype=args.dtype or default_dtype(args.objective),
+        dtype=dtype,
         f64_steps=args.f64_steps,
     )
     q = res.evaluate()[0]
@@ -130,16 +147,29 @@ def cmd_train(args) -> int:
 def cmd_sweep(args) -> int:
     from toyrd._output import check_out_file
     from toyrd.errors import ToyrdError
-    from toyrd.train import grid, run_sweep
+    from toyrd.train import default_dtype, grid, run_sweep
 
     check_out_file("--out", args.out)
     if args.seeds < 1:
         raise ToyrdError(f"--seeds: {args.seeds} must be >= 1")
+    values = {}
+    for flag, kind, default in _SWEEP_HYPERS:
+        given = getattr(args, flag[2:])
+        refuse_unused(
+            flag,
+            given is not None,
+            kind in args.objective,
+            f"it sets {kind}'s values; add {kind} to --objective or drop {flag}",
+        )
+        values[kind] = [default] if given is None else given
+    _check_f64_steps(
+        args.f64_steps, [args.dtype or default_dtype(k) for k in dict.fromkeys(args.objective)]
+    )
     configs = grid(
         args.objective,
-        betas=args.beta,
-        lams=args.lam,
-        sigmas=args.sigma,
+        betas=values["beta"],
+        lams=values["rda"],
+        sigmas=values["target_rate"],
         families=args.family,
         init_scales=args.init_scale,
         seeds=range(args.seed, args.seed + args.seeds),
