@@ -231,7 +231,7 @@ def _batch_last_logits(seed, batch=3, steep=False):
 
 @pytest.mark.parametrize("steep", [False, True])
 def test_closed_form_gradient_matches_autodiff(steep):
-    """rd_from_logits' custom_vjp = autodiff of the log-domain formula on log_softmax tables."""
+    """rd_batch_last's custom_vjp = autodiff of the log-domain formula on log_softmax tables."""
     import jax
     import jax.numpy as jnp
 
@@ -244,7 +244,7 @@ def test_closed_form_gradient_matches_autodiff(steep):
         px = jnp.asarray(toy.px)
         a, b, c = (jnp.asarray(v) for v in _batch_last_logits(0, steep=steep))
         wr, wd = jnp.asarray(rng.standard_normal(3)), jnp.asarray(rng.standard_normal(3))
-        rd = tj.rd_from_logits()
+        rd = tj.rd_batch_last()
 
         def fast(a, b, c):
             r, d = rd(px, a, b, c)
@@ -268,6 +268,52 @@ def test_closed_form_gradient_matches_autodiff(steep):
             from jax.test_util import check_grads
 
             check_grads(fast, (a, b, c), order=1, modes=["rev"], atol=1e-6, rtol=1e-6)
+
+
+def test_rd_from_logits_is_batch_first_and_matches_the_evaluator():
+    """The public form: logits (..., n_x, n_z), (..., n_z, n_x), (..., n_z) with any leading
+    axes → R, D of those axes, equal to toyrd.evaluate on the softmax tables, with the gradient
+    of the log-domain formula; mismatched leading axes are refused."""
+    import jax
+    import jax.numpy as jnp
+
+    from toyrd import _formulas as F
+    from toyrd.errors import ToyrdError
+    from toyrd.tables import log_softmax
+
+    toy = toyrd.toy_data()
+    rng = np.random.default_rng(2)
+    a, b, c = (
+        rng.normal(size=(2, 3, 30, 30)),
+        rng.normal(size=(2, 3, 30, 30)),
+        rng.normal(size=(2, 3, 30)),
+    )
+    with jax.enable_x64(True):
+        r, d = tj.rd_from_logits(toy.px, a, b, c)
+        assert r.shape == d.shape == (2, 3) and r.dtype == jnp.float64
+        for i, j in [(0, 0), (1, 2), (0, 1)]:
+            e, dd, m = (np.exp(np.asarray(log_softmax(jnp.asarray(v[i, j])))) for v in (a, b, c))
+            out = toyrd.evaluate(toy.px, e, dd, m)
+            assert abs(float(r[i, j]) - out["R"]) < IDENTITY_TOL
+            assert abs(float(d[i, j]) - out["D"]) < IDENTITY_TOL
+        r0, d0 = tj.rd_from_logits(toy.px, a[1, 2], b[1, 2], c[1, 2])  # no batch axis
+        assert r0.shape == () and abs(float(r0 - r[1, 2])) < IDENTITY_TOL
+
+        def ref(a, b, c):
+            rr, dd = F.rate_distortion_log(
+                jnp.asarray(toy.px), log_softmax(a), log_softmax(b), log_softmax(c)
+            )
+            return rr + 2.0 * dd
+
+        args = (jnp.asarray(a[0, 1]), jnp.asarray(b[0, 1]), jnp.asarray(c[0, 1]))
+        g = jax.grad(
+            lambda *p: sum(w * v for w, v in zip((1.0, 2.0), tj.rd_from_logits(toy.px, *p))),
+            argnums=(0, 1, 2),
+        )(*args)
+        for gf, gr in zip(g, jax.grad(ref, argnums=(0, 1, 2))(*args)):
+            np.testing.assert_allclose(np.asarray(gf), np.asarray(gr), rtol=0, atol=GRAD_TOL)
+        with pytest.raises(ToyrdError, match="same leading axes"):
+            tj.rd_from_logits(toy.px, a, b[0], c)
 
 
 def test_fast_path_equals_generic_path():
