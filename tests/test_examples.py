@@ -31,8 +31,13 @@ SKIP_ALLOWED = {
 }
 
 #: A fenced block of a Markdown page: the line before the fence, the info string, the body.
-_FENCE = re.compile(r"(?m)^(?P<before>[^\n]*)\n```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.S)
+_FENCE = re.compile(
+    r"(?m)^(?P<before>[^\n]*)\n```(?P<info>[^\n`]*)\n(?P<body>.*?)^```[ \t]*$", re.S
+)
 _NOT_RUN = re.compile(r"<!--\s*not run:\s*(?P<why>\S.*?)\s*-->")
+#: A page whose blocks need optional packages says so once: ``<!-- test needs: pyro numpyro -->``
+#: (the test is skipped when one is missing; the test extra installs them all).
+_NEEDS = re.compile(r"<!--\s*test needs:\s*(?P<mods>[\w .]+?)\s*-->")
 
 
 def _doctest_modules() -> list[str]:
@@ -92,15 +97,28 @@ def test_docstring_examples_run(name):
     assert result.failed == 0, f"{name}: {result.failed} of {result.attempted} examples failed"
 
 
-_PAGES = [p for p in _pages() if python_blocks(p.read_text(encoding="utf-8"))]
+#: Pages whose blocks take long (seconds to minutes on the 2-core machine): the long tier.
+LONG_PAGES = {
+    "docs/explore.md": "builds the explorer page, which trains its first model",
+    "docs/recipes.md": "imports torch, Pyro and NumPyro and differentiates through each",
+}
+_PAGES = [
+    pytest.param(p, marks=pytest.mark.long) if str(p.relative_to(ROOT)) in LONG_PAGES else p
+    for p in _pages()
+    if python_blocks(p.read_text(encoding="utf-8"))
+]
 
 
 @pytest.mark.parametrize("page", _PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_page_code_blocks_run(page, tmp_path, monkeypatch):
+    text = page.read_text(encoding="utf-8")
+    for needs in _NEEDS.finditer(text):
+        for mod in needs["mods"].split():
+            pytest.importorskip(mod)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     namespace = {"__name__": f"page:{page.name}"}
-    for i, (code, why) in enumerate(python_blocks(page.read_text(encoding="utf-8"))):
+    for i, (code, why) in enumerate(python_blocks(text)):
         if why is not None:
             continue
         if code.lstrip().startswith(">>>"):

@@ -23,7 +23,13 @@ def check_hyper_flag(objective: str, value, flag: str, *, needed_for: str | None
     ``--sigma`` is target_rate's); None when one flag carries every objective's value
     (``toyrd train --hyper``).
     """
-    from toyrd.objectives import _DEFAULTS, HYPER_NAMES
+    from toyrd.objectives import HYPER_NAMES, check_hyper
+
+    try:  # no value given: does the objective have a default (beta, rda) or not (target_rate)?
+        check_hyper(objective, None)
+        required = False
+    except ToyrdError:
+        required = True
 
     if value is not None:
         if objective == "elbo" and needed_for is None:
@@ -36,7 +42,7 @@ def check_hyper_flag(objective: str, value, flag: str, *, needed_for: str | None
                 f"{flag}: only used by --objective {needed_for} (this run is --objective "
                 f"{objective}); drop {flag}"
             )
-    elif objective != "elbo" and _DEFAULTS[objective] is None and (needed_for in (None, objective)):
+    elif required and needed_for in (None, objective):
         raise ToyrdError(
             f"--objective {objective} needs its {HYPER_NAMES[objective]}: pass {flag} "
             f"(e.g. {flag} {HYPER_EXAMPLE[objective]})"
