@@ -157,7 +157,12 @@ def test_page_in_notebook_mode_retrains_and_refuses_bad_values(tmp_path):
     assert 'data-state="error"' in ex.status.object
 
     ex._on_export()
-    npz = tmp_path / "out" / "explore_beta_0.5_tabular_init0.3_seed0_steps2000.npz"
+    from toyrd.train import TrainConfig
+
+    d = TrainConfig()  # the explorer starts from toyrd's defaults (docs/cli.md, "Defaults")
+    npz = (
+        tmp_path / "out" / f"explore_beta_0.5_tabular_init{d.init_scale:g}_seed0_steps{d.steps}.npz"
+    )
     assert npz.exists() and npz.with_suffix(".png").exists()
     from toyrd.cli import main
 

@@ -63,7 +63,7 @@ def test_a_flag_without_effect_is_refused_naming_the_flag(argv, words, tmp_path)
 @pytest.mark.parametrize(
     "argv",
     [
-        ["train", "--objective", "beta", "--hyper", "0.5", "--f64-steps", "20"],  # mixed: used
+        ["train", "--objective", "beta", "--hyper", "0.5", "--dtype", "mixed", "--f64-steps", "20"],
         [
             "train",
             "--objective",
