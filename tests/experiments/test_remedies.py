@@ -223,7 +223,13 @@ def test_autonomy_rows_match_train_autonomous(toy):
         (rm.Remedy("aut", "autonomy", 0.5),), "tabular", config=cfg, seeds=[2], px=toy.px
     )
     ref = toyrd.train.train_autonomous(
-        "target_rate", hyper=0.5, config=cfg, seeds=[2], px=toy.px, progress=False
+        "target_rate",
+        hyper=0.5,
+        family="tabular",
+        config=cfg,
+        seeds=[2],
+        px=toy.px,
+        progress=False,
     )
     for a, b in (
         (res.encoder, ref.encoder),
