@@ -153,7 +153,7 @@ def _ns_per_element(dtype: str, quick: bool) -> dict:
 
 def _trainer_step(n: int, dtype: str, px):
     """One Adam step of the trainer's ELBO for ONE model, as the trainer builds it: the fast
-    path (``train_jax.rd_from_logits`` on batch-last logits, closed-form gradient) when the
+    path (``train_jax.rd_batch_last`` on batch-last logits, closed-form gradient) when the
     trainer and family provide it, else the generic ``objective_loss_fn``. Returns
     (step(params, state), params, state, path name)."""
     import jax
@@ -167,8 +167,8 @@ def _trainer_step(n: int, dtype: str, px):
     init = fam.init(0, n, n, 1.0)
     opt = optax.adam(0.05)
     pxd = jnp.asarray(px, dtype)
-    if hasattr(train_jax, "rd_from_logits") and getattr(fam, "logits", None) is not None:
-        rd = train_jax.rd_from_logits()
+    if hasattr(train_jax, "rd_batch_last") and getattr(fam, "logits", None) is not None:
+        rd = train_jax.rd_batch_last()
         logits = jax.vmap(lambda p: fam.logits(p, n), in_axes=-1, out_axes=-1)
         params = {k: jnp.asarray(v[..., None], dtype) for k, v in init.items()}  # batch-last, B = 1
 
@@ -176,7 +176,7 @@ def _trainer_step(n: int, dtype: str, px):
             r, d = rd(pxd, *logits(p))
             return (r + d).sum()
 
-        path = "fast: train_jax.rd_from_logits (one exp per logit, closed-form gradient)"
+        path = "fast: train_jax.rd_batch_last (one exp per logit, closed-form gradient)"
     else:
         f = train_jax.objective_loss_fn("elbo", fam, n)
         params = {k: jnp.asarray(v, dtype) for k, v in init.items()}

@@ -120,7 +120,16 @@ assert abs((rates["off"][1] - rates["off"][0]) - (rates["line"][1] - rates["line
 
 # %%
 betas = [0.25, 0.5, 0.9, 1.0, 1.1, 2.0, 4.0]
-res = tj.train("beta", hyper=betas, seeds=SEEDS, init_scale=1.0, steps=STEPS, progress=False)
+res = tj.train(
+    "beta",
+    hyper=betas,
+    family="tabular",
+    seeds=SEEDS,
+    init_scale=1.0,
+    steps=STEPS,
+    warmup=300,
+    progress=False,
+)
 tab = res.table()
 beta_of_row = np.array([c["hyper"] for c in res.configs])
 print(

@@ -2,8 +2,9 @@
 
 * ``dev`` (default): 100 examples per property, random seeds — quick local runs.
 * ``ci``: 1,000 examples per property, ``derandomize=True`` and no example database, so a CI run
-  is reproducible; chosen automatically when the environment variable ``CI`` is set (any value
-  but "", "0", "false", "no").
+  is reproducible; the long tier of ``.ci/run`` selects it (``--hypothesis-profile=ci``). It is
+  not chosen from the environment (e.g. ``CI=true``), so the README's test command stays the
+  fast tier wherever it runs.
 * ``mutation``: the dev example count, derandomised and with no database — ``tools/mutate.py``
   uses it, so whether a mutant is killed does not depend on the luck of one run.
 
@@ -13,7 +14,6 @@ Both use ``deadline=None`` (the machine is shared; timing belongs in ``benchmark
 CLI) cap them with their own ``@settings(max_examples=...)``, which the profile does not override.
 """
 
-import os
 import warnings
 
 import pytest
@@ -39,8 +39,7 @@ settings.register_profile("dev", max_examples=100, **_COMMON)
 settings.register_profile("ci", max_examples=1000, derandomize=True, database=None, **_COMMON)
 settings.register_profile("mutation", max_examples=100, derandomize=True, database=None, **_COMMON)
 
-_ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-settings.load_profile("ci" if _ci else "dev")
+settings.load_profile("dev")
 
 
 @pytest.fixture(scope="module")

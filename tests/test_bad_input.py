@@ -302,7 +302,7 @@ def test_autonomy_nan_encoder_loss_raises():
         return (enc * np.nan).sum()
 
     with pytest.raises(DivergenceError, match=r"row 0 \(seed 0.*loss = nan"):
-        toyrd.train.train_autonomous(nan_loss, steps=2, warmup=0, progress=False)
+        toyrd.train.train_autonomous(nan_loss, family="tabular", steps=2, warmup=0, progress=False)
 
 
 def test_cli_divergence_is_not_blamed_on_the_user_encoder(capsys):
@@ -405,7 +405,7 @@ def _unnormalised(params, n_x):
             dict(family=toyrd.tables.Family("unnorm", toyrd.tables.tabular.init, _unnormalised)),
             TableError,
             (
-                "family 'unnorm' (row seed 0, init_scale 0.3): its initial tables are not "
+                "family 'unnorm' (row seed 0, init_scale 0.01): its initial tables are not "
                 "valid: encoder row 0: sums to 2"
             ),
         ),

@@ -61,6 +61,7 @@ def quick_eval(tmp_path_factory):
     return out, json.loads(proc.stdout)
 
 
+@pytest.mark.long  # long tier: a quick benchmark run
 def test_quick_eval_writes_envelopes_and_summary(quick_eval):
     out, summary = quick_eval
     assert summary["cases"] == {
@@ -82,6 +83,7 @@ def test_quick_eval_writes_envelopes_and_summary(quick_eval):
     assert (out / "bench_eval.png").stat().st_size > 0
 
 
+@pytest.mark.long  # long tier: a quick benchmark run
 def test_page_is_rendered_from_the_json(quick_eval, tmp_path):
     out, _ = quick_eval
     docs = report.write_docs(out, docs=tmp_path / "benchmarks.md", img=tmp_path / "img")

@@ -31,6 +31,8 @@ def _collect(files):
             "-m",
             "pytest",
             "--collect-only",
+            "-m",
+            "",  # every tier: a claim may be checked by a test of the long tier
             "-q",
             "-p",
             "no:cacheprovider",
@@ -66,6 +68,7 @@ def problems(claims, collected):
     return out
 
 
+@pytest.mark.long  # long tier: collects the claimed tests in a subprocess
 def test_every_claim_has_an_existing_check(claims):
     files = {t.split("::")[0] for c in claims for t in c.get("tests") or []}
     collected = _collect(files)

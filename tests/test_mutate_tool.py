@@ -90,6 +90,7 @@ print(json.dumps({"bsc": [[0.0, 1.0], [0.0, rho]]}))  # (rates, relevances) of a
 """
 
 
+@pytest.mark.long  # long tier: copies toyrd/ and runs IB cases twice
 def test_mutant_effect_compares_the_original_and_the_changed_copy(effect, monkeypatch, capsys):
     """tools/mutant_effect.py runs the case script on a copy of the committed toyrd/ before and
     after the one-line change: a change that keeps the numbers reads bit-identical, one that moves

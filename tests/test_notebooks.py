@@ -73,6 +73,7 @@ def test_notebook_checks_its_claims(path):
     assert n >= MIN_ASSERTS, f"{path.name}: {n} asserts of its claims, expected >= {MIN_ASSERTS}"
 
 
+@pytest.mark.long  # long tier: runs every lesson end to end
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path, monkeypatch):
     monkeypatch.setenv("TOYRD_FAST", "1")

@@ -20,7 +20,7 @@ Identity (example): on the optimal-m, optimal-d manifold R + D = H, the ELBO los
 encoder, and β-VAE's loss is H + (β − 1) R:
 
 >>> from toyrd.objectives import loss_from_rd
->>> loss_from_rd("beta", 0.4, 2.6, 2.0) == 3.0 + (2.0 - 1.0) * 0.4
+>>> loss_from_rd("beta", 0.5, 2.5, 2.0) == 3.0 + (2.0 - 1.0) * 0.5
 True
 """
 

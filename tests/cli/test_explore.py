@@ -288,7 +288,10 @@ def test_page_in_notebook_mode_retrains_and_refuses_bad_values(tmp_path):
     assert ex.seed.value == "0" and ex.current.settings == s
 
     ex._on_export()
-    npz = tmp_path / "out" / "explore_beta_0.5_bump-w0=2-bump+free_init0.01_seed0_steps2000.npz"
+    from toyrd.train import TrainConfig
+
+    d = TrainConfig()  # the explorer's steps are toyrd's default (docs/cli.md, "Defaults")
+    npz = tmp_path / "out" / f"explore_beta_0.5_bump-w0=2-bump+free_init0.01_seed0_steps{d.steps}.npz"
     assert npz.exists() and npz.with_suffix(".png").exists()
     from toyrd.cli import main
 

@@ -87,7 +87,7 @@ def test_train_torch_text_output(capsys):
     [
         (["--objective", "target_rate"], "sigma"),
         (["--estimator", "reinforce", "--batch-size", "1"], "batch_size >= 2"),
-        (["--temperature", "-1"], "temperature"),
+        (["--estimator", "gumbel", "--temperature", "-1"], "temperature"),
         (["--steps", "-3"], "steps"),
         (["--threads", "0"], "threads"),
     ],

@@ -223,7 +223,13 @@ def test_autonomy_rows_match_train_autonomous(toy):
         (rm.Remedy("aut", "autonomy", 0.5),), "tabular", config=cfg, seeds=[2], px=toy.px
     )
     ref = toyrd.train.train_autonomous(
-        "target_rate", hyper=0.5, config=cfg, seeds=[2], px=toy.px, progress=False
+        "target_rate",
+        hyper=0.5,
+        family="tabular",
+        config=cfg,
+        seeds=[2],
+        px=toy.px,
+        progress=False,
     )
     for a, b in (
         (res.encoder, ref.encoder),
@@ -236,6 +242,7 @@ def test_autonomy_rows_match_train_autonomous(toy):
 # ----------------------------------------------------------------------------- the command
 
 
+@pytest.mark.long  # long tier: shares the quick remedies run
 def test_quick_run_writes_json_and_png(quick):
     d, out = quick
     assert (d / "remedies.png").read_bytes()[:4] == b"\x89PNG"
@@ -261,6 +268,7 @@ def test_quick_run_writes_json_and_png(quick):
     assert abs(out["thresholds"]["recovers_zstar"] - 0.9 * out["optimal"]["I_zstar"]) < 1e-15
 
 
+@pytest.mark.long  # long tier: shares the quick remedies run
 def test_verdicts_follow_their_definitions(quick):
     _, out = quick
     thr, fit = out["thresholds"]["recovers_zstar"], out["thresholds"]["fits_data"]
@@ -274,6 +282,7 @@ def test_verdicts_follow_their_definitions(quick):
         assert row["fits_data"] == all(p["kl_pstar_g"] < fit for p in ps)
 
 
+@pytest.mark.long  # long tier: shares the quick remedies run
 def test_every_point_is_feasible(quick):
     """Eq. 2 (R + D ≥ H) and data processing (I(z;z*) ≤ min(I_e, I(x;z*)))."""
     _, out = quick
@@ -282,6 +291,7 @@ def test_every_point_is_feasible(quick):
         assert p["I_zstar"] <= min(p["I_e"], out["I_x_zstar"]) + IDENTITY_TOL, p
 
 
+@pytest.mark.long  # long tier: shares the quick remedies run
 def test_free_bits_ends_at_or_above_its_floor(quick):
     _, out = quick
     lam = rm.QUICK.free_bits
@@ -289,6 +299,7 @@ def test_free_bits_ends_at_or_above_its_floor(quick):
     assert fb and all(p["R"] >= lam - FLOOR_TOL for p in fb), [p["R"] for p in fb]
 
 
+@pytest.mark.long  # long tier: shares the quick remedies run
 def test_elbo_collapses_in_the_tabular_family(quick):
     """The baseline the remedies are measured against: from a near-collapsed start the tabular
     ELBO stays collapsed (R < 1e-3, no knowledge of z*)."""
@@ -297,6 +308,7 @@ def test_elbo_collapses_in_the_tabular_family(quick):
     assert row["R"]["max"] < 1e-3 and not row["recovers_zstar"]
 
 
+@pytest.mark.long  # long tier: shares the quick remedies run
 def test_reproducible_from_the_seed(quick, tmp_path, capsys):
     _, out = quick
     assert (
@@ -363,6 +375,7 @@ def test_bad_input_exits_2_with_one_line(argv, needle, capsys, tmp_path):
     assert err.count("\n") == 1 and needle in err
 
 
+@pytest.mark.long  # long tier: shares the quick remedies run
 def test_format_table_has_a_line_per_row(quick):
     _, out = quick
     text = rm.format_table(_result_from(out))

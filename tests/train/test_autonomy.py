@@ -14,7 +14,9 @@ H = toyrd.toy_data().entropy
 GAME_TOL = 1e-3
 #: KL(p* ‖ g) after the game.
 FIT_TOL = 1e-5
-KW = dict(seeds=range(2), init_scale=1.0, steps=3000, lr=0.05, warmup=0, progress=False)
+KW = dict(
+    family="tabular", seeds=range(2), init_scale=1.0, steps=3000, lr=0.05, warmup=0, progress=False
+)
 
 
 def _spread(px, enc, dec, mar, hyper):
@@ -45,6 +47,7 @@ def test_opposite_encoder_losses_both_end_consistent():
 def test_elbo_encoder_loss_is_exactly_elbo_training():
     """With ℓ = R + D the game's gradients are the ELBO's partial gradients, block by block."""
     kw = dict(seeds=(3,), init_scale=1.0, steps=200, lr=0.05, warmup=0, progress=False)
+    kw["family"] = "tabular"
     game = train_autonomous("elbo", **kw)
     plain = tj.train("elbo", **kw)
     np.testing.assert_allclose(game.encoder, plain.encoder, rtol=0, atol=1e-12)

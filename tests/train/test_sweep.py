@@ -92,6 +92,7 @@ def test_results_match_a_direct_run(tmp_path):
     res = toyrd.train.jax.train(
         "beta",
         hyper=0.5,
+        family="tabular",  # the grid's default family
         seeds=(1,),
         steps=100,
         lr=0.05,
@@ -275,6 +276,8 @@ def test_cli_sweep_and_train(tmp_path, capsys):
                 "1.0",
                 "--seed",
                 "5",
+                "--dtype",
+                "mixed",  # the sweep's default for rda (toyrd train's is float64)
                 "--out",
                 str(model),
                 "--json",
@@ -284,7 +287,7 @@ def test_cli_sweep_and_train(tmp_path, capsys):
     )
     trained = json.loads(capsys.readouterr().out)
     row = next(r for r in rows if r["hyper"] == 0.5 and r["seed"] == 5)
-    # same configuration, same result: both default to dtype "mixed", whose float32 phase rounds
+    # same configuration, same result: both train in dtype "mixed", whose float32 phase rounds
     # differently in a batch of 3 rows (the sweep) than alone (train) — XLA vectorises the batch
     # axis — so they agree to MIXED_BATCH_TOL, not bit for bit (float64 runs agree to 1e-10)
     assert row["dtype"] == trained["config"]["dtype"] == "mixed"

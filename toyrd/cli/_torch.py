@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from toyrd.cli import FAMILY_HELP, family_name
+from toyrd.cli._flags import check_hyper_flag, refuse_unused
 from toyrd.tables import dumps
 
 __all__ = ["register", "cmd_train_torch"]
@@ -39,14 +40,21 @@ def register(sub, common):
     p.add_argument(
         "--baseline",
         choices=BASELINES,
-        default="loo",
-        help="REINFORCE baseline (default loo: leave-one-out batch mean)",
+        default=None,
+        help="--estimator reinforce: its baseline (default loo: leave-one-out batch mean)",
     )
     p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument(
+        "--batch-size", type=int, default=None, help="minibatch size (default 64; not with exact)"
+    )
     p.add_argument("--lr", type=float, default=0.01, help="Adam learning rate (default 0.01)")
     p.add_argument("--schedule", choices=SCHEDULES, default=d.schedule)
-    p.add_argument("--temperature", type=float, default=1.0, help="Gumbel-softmax τ (default 1)")
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="--estimator gumbel / gumbel-st: the Gumbel-softmax τ (default 1)",
+    )
     p.add_argument("--n-z", type=int, default=30, help="latent states (default 30)")
     p.add_argument(
         "--eval-every", type=int, default=100, help="exact evaluation stride (default 100)"
@@ -73,29 +81,51 @@ def cmd_train_torch(args) -> int:
         raise ToyrdError(f"--threads: {args.threads} must be >= 1")
     if args.n_z < 1:
         raise ToyrdError(f"--n-z: {args.n_z} must be >= 1")
+    for flag, kind in (("--beta", "beta"), ("--lam", "rda"), ("--sigma", "target_rate")):
+        check_hyper_flag(args.objective, getattr(args, flag[2:]), flag, needed_for=kind)
     value = {"elbo": None, "beta": args.beta, "rda": args.lam, "target_rate": args.sigma}[
         args.objective
     ]
+    est = args.estimator
+    refuse_unused(
+        "--baseline",
+        args.baseline is not None,
+        est == "reinforce",
+        f"only --estimator reinforce uses a baseline (this run: --estimator {est})",
+    )
+    refuse_unused(
+        "--temperature",
+        args.temperature is not None,
+        est in ("gumbel", "gumbel-st"),
+        f"only --estimator gumbel or gumbel-st uses it (this run: --estimator {est})",
+    )
+    refuse_unused(
+        "--batch-size",
+        args.batch_size is not None,
+        est != "exact",
+        "--estimator exact sums over every x and z, with no minibatch",
+    )
+    from toyrd.train import TORCH_DEFAULTS as d
+
     try:
         import torch
     except ImportError:
         raise ToyrdError("train-torch: needs PyTorch (pip install 'toyrd[torch]')") from None
     from toyrd._output import check_out_file
     from toyrd.data import toy_data
-    from toyrd.train import TORCH_DEFAULTS
     from toyrd.train.torch import save_torch_model, train
 
     torch.set_num_threads(args.threads)
-    cfg = TORCH_DEFAULTS._replace(
+    cfg = d._replace(
         family=args.family,
         objective=args.objective,
         hyper=value,
         estimator=args.estimator,
         steps=args.steps,
-        batch_size=args.batch_size,
+        batch_size=d.batch_size if args.batch_size is None else args.batch_size,
         lr=args.lr,
-        temperature=args.temperature,
-        baseline=args.baseline,
+        temperature=d.temperature if args.temperature is None else args.temperature,
+        baseline=args.baseline or d.baseline,
         seed=args.seed,
         n_z=args.n_z,
         history_stride=args.eval_every,
@@ -122,7 +152,7 @@ def cmd_train_torch(args) -> int:
         return 0
     print(
         f"train-torch: {args.family} {args.objective} estimator={args.estimator} "
-        f"steps={args.steps} batch={args.batch_size} lr={args.lr} seed={args.seed}"
+        f"steps={args.steps} batch={cfg.batch_size} lr={args.lr} seed={args.seed}"
     )
     print(f"{'step':>8} {'R exact':>10} {'D exact':>10} {'loss':>10}")
     for i in range(len(h.exact["step"])):

@@ -5,14 +5,21 @@ from __future__ import annotations
 import sys
 
 from toyrd.cli import FAMILY_HELP, family_name
+from toyrd.cli._flags import check_hyper_flag, refuse_unused
 from toyrd.tables import dumps
 
 __all__ = ["register", "cmd_train", "cmd_sweep"]
 
+#: ``toyrd sweep``'s hyperparameter flags: (flag, the objective it belongs to, default values).
+_SWEEP_HYPERS = (("--beta", "beta", 1.0), ("--lam", "rda", 1.0), ("--sigma", "target_rate", 0.5))
+
+#: The training settings ``toyrd train`` prints (all of them are in ``--json``'s "config").
+_SETTING_KEYS = ("init_scale", "warmup", "steps", "lr", "schedule", "dtype", "f64_steps", "n_z")
+
 _RESULT_KEYS = ("H", "R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g")
 
 
-def _training_options(p):
+def _training_options(p, dtype_help: str):
     from toyrd.train import DTYPES, SCHEDULES, TrainConfig
 
     d = TrainConfig()
@@ -30,8 +37,7 @@ def _training_options(p):
         "--dtype",
         choices=DTYPES,
         default=None,
-        help="training precision (default: 'mixed' — float32, then the last steps in "
-        "float64 — for elbo, beta and rda; float64 for target_rate)",
+        help=dtype_help,
     )
     p.add_argument(
         "--f64-steps",
@@ -43,17 +49,25 @@ def _training_options(p):
 
 def register(sub, common):
     from toyrd.objectives import KINDS
+    from toyrd.train import TrainConfig
+
+    d = TrainConfig()
 
     p = sub.add_parser(
         "train", parents=[common], help="train one model (JAX, exact gradients) and save it"
     )
     p.add_argument("--objective", choices=KINDS, default="elbo")
     p.add_argument("--hyper", type=float, default=None, help="β (beta), λ (rda) or σ (target_rate)")
-    p.add_argument("--family", type=family_name, default="tabular", help=FAMILY_HELP)
     p.add_argument(
-        "--init-scale", type=float, default=None, help="initialisation scale (default 0.3)"
+        "--family", type=family_name, default=d.family, help=f"{FAMILY_HELP}; default {d.family}"
     )
-    _training_options(p)
+    p.add_argument(
+        "--init-scale",
+        type=float,
+        default=None,
+        help=f"initialisation scale (default {d.init_scale:g})",
+    )
+    _training_options(p, f"training precision (default {d.dtype})")
     p.add_argument(
         "--out", default=None, help="write the model .npz here (readable by toyrd evaluate)"
     )
@@ -68,17 +82,32 @@ def register(sub, common):
         "--out", required=True, help="JSONL file; finished runs in it are skipped (resume)"
     )
     p.add_argument("--objective", nargs="+", choices=KINDS, default=["elbo"])
-    p.add_argument("--beta", nargs="+", type=float, default=[1.0], help="β values for 'beta'")
-    p.add_argument("--lam", nargs="+", type=float, default=[1.0], help="λ values for 'rda'")
+    for flag, kind, value in _SWEEP_HYPERS:
+        p.add_argument(
+            flag, nargs="+", type=float, default=None, help=f"values for '{kind}' (default {value})"
+        )
     p.add_argument(
-        "--sigma", nargs="+", type=float, default=[0.5], help="σ values for 'target_rate'"
+        "--family",
+        nargs="+",
+        type=family_name,
+        default=[d.family],
+        help=f"{FAMILY_HELP}; default {d.family}",
     )
-    p.add_argument("--family", nargs="+", type=family_name, default=["tabular"], help=FAMILY_HELP)
-    p.add_argument("--init-scale", nargs="+", type=float, default=None)
+    p.add_argument(
+        "--init-scale",
+        nargs="+",
+        type=float,
+        default=None,
+        help=f"initialisation scales (default {d.init_scale:g})",
+    )
     p.add_argument(
         "--seeds", type=int, default=4, help="seeds per configuration: --seed … --seed+N−1"
     )
-    _training_options(p)
+    _training_options(
+        p,
+        "training precision (default: 'mixed' — float32, then the last steps in float64 — for "
+        "elbo, beta and rda; float64 for target_rate)",
+    )
     p.add_argument("--batch", type=int, default=64, help="rows per vmapped scan (default 64)")
     p.add_argument("--max-runs", type=int, default=None, help="stop after this many new runs")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -92,12 +121,26 @@ def register(sub, common):
     p.set_defaults(func=cmd_sweep)
 
 
+def _check_f64_steps(f64_steps, dtypes) -> None:
+    """``--f64-steps`` counts only in a mixed-precision run."""
+    refuse_unused(
+        "--f64-steps",
+        f64_steps is not None,
+        "mixed" in dtypes,
+        f"it sets the float64 finish of --dtype mixed, and this run trains in {dtypes[0]} "
+        "(add --dtype mixed or drop --f64-steps)",
+    )
+
+
 def cmd_train(args) -> int:
     from toyrd._output import check_out_file
     from toyrd.tables import save_model
-    from toyrd.train import default_dtype
+    from toyrd.train import TrainConfig
     from toyrd.train.jax import train
 
+    check_hyper_flag(args.objective, args.hyper, "--hyper")
+    dtype = args.dtype or TrainConfig().dtype
+    _check_f64_steps(args.f64_steps, [dtype])
     out_path = check_out_file("--out", args.out, suffix=".npz") if args.out else None
     res = train(
         args.objective,
@@ -111,7 +154,7 @@ def cmd_train(args) -> int:
         schedule=args.schedule,
         n_z=args.n_z,
         progress=not args.json,
-        dtype=args.dtype or default_dtype(args.objective),
+        dtype=dtype,
         f64_steps=args.f64_steps,
     )
     q = res.evaluate()[0]
@@ -128,6 +171,7 @@ def cmd_train(args) -> int:
         f"trained {c['objective']} (hyper {c['hyper']}) {c['family']} seed {c['seed']}: "
         f"{c['steps']} steps in {res.wall_s:.2f} s"
     )
+    print("settings: " + " ".join(f"{k}={c[k]}" for k in _SETTING_KEYS if k in c))
     for k in _RESULT_KEYS:
         if k in q:
             print(f"{k:>12}  {q[k]:.12f}")
@@ -139,16 +183,29 @@ def cmd_train(args) -> int:
 def cmd_sweep(args) -> int:
     from toyrd._output import check_out_file
     from toyrd.errors import ToyrdError
-    from toyrd.train import grid, run_sweep
+    from toyrd.train import default_dtype, grid, run_sweep
 
     check_out_file("--out", args.out)
     if args.seeds < 1:
         raise ToyrdError(f"--seeds: {args.seeds} must be >= 1")
+    values = {}
+    for flag, kind, default in _SWEEP_HYPERS:
+        given = getattr(args, flag[2:])
+        refuse_unused(
+            flag,
+            given is not None,
+            kind in args.objective,
+            f"it sets {kind}'s values; add {kind} to --objective or drop {flag}",
+        )
+        values[kind] = [default] if given is None else given
+    _check_f64_steps(
+        args.f64_steps, [args.dtype or default_dtype(k) for k in dict.fromkeys(args.objective)]
+    )
     configs = grid(
         args.objective,
-        betas=args.beta,
-        lams=args.lam,
-        sigmas=args.sigma,
+        betas=values["beta"],
+        lams=values["rda"],
+        sigmas=values["target_rate"],
         families=args.family,
         init_scales=args.init_scale,
         seeds=range(args.seed, args.seed + args.seeds),

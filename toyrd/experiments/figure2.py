@@ -43,7 +43,7 @@ from toyrd.experiments._metrics import (
     stack_metrics,
 )
 from toyrd.quantities import optimize_generative
-from toyrd.tables import FIGURE2_FAMILY, get_family
+from toyrd.tables import get_family
 from toyrd.train import TrainConfig, check_real
 
 __all__ = [
@@ -75,6 +75,9 @@ PAPER = {
 }
 
 
+_TRAIN = TrainConfig()
+
+
 class Settings(NamedTuple):
     """How the two trained columns are trained (the defaults are toyrd's reproduction settings).
 
@@ -84,13 +87,14 @@ class Settings(NamedTuple):
 
     n_seeds: int = 32  # number of random initialisations per trained model
     first_seed: int = 0  # seeds are first_seed, first_seed + 1, ...
-    family: str = FIGURE2_FAMILY  # bump encoder (w0 = 2), bump+free decoder: docs/figure2.md
-    steps: int = 3000
-    lr: float = 0.01
-    init_scale: float = 0.01  # near the collapsed encoder; see docs/robustness.md for others
+    # the training fields default to TrainConfig's (toyrd's one set of defaults, docs/cli.md)
+    family: str = _TRAIN.family  # bump encoder (w0 = 2), bump+free decoder: docs/figure2.md
+    steps: int = _TRAIN.steps
+    lr: float = _TRAIN.lr
+    init_scale: float = _TRAIN.init_scale  # near the collapsed encoder; docs/robustness.md
     sigma: float = 0.5  # target rate (nats)
-    schedule: str = "cosine"  # learning-rate schedule of toyrd.train_jax ("cosine" or "constant")
-    warmup: int = 500  # steps fitting only m and d to the initial encoder before training all
+    schedule: str = _TRAIN.schedule  # learning-rate schedule ("cosine" or "constant")
+    warmup: int = _TRAIN.warmup  # steps fitting only m and d to the initial encoder first
 
     @property
     def seeds(self) -> list:
@@ -98,7 +102,8 @@ class Settings(NamedTuple):
         return list(range(self.first_seed, self.first_seed + self.n_seeds))
 
     def train_config(self) -> TrainConfig:
-        """The :class:`~toyrd.train.TrainConfig` of every trained row (hyper and seed per row)."""
+        """The :class:`~toyrd.train.TrainConfig` of every trained row (hyper and seed per row;
+        every field it does not set, e.g. dtype, is TrainConfig's default)."""
         return TrainConfig(
             family=self.family,
             steps=self.steps,

@@ -59,11 +59,11 @@ class Settings(NamedTuple):
     betas: tuple = (0.2, 0.5, 0.8, 1.0, 1.25, 2.0, 5.0)
     n_seeds: int = 2  # seeds per (family, β)
     first_seed: int = 0  # seeds are first_seed, first_seed + 1, ...
-    steps: int = 3000
-    lr: float = 0.01
-    init_scale: float = 0.3
+    steps: int = TrainConfig().steps  # toyrd's defaults (docs/cli.md, "Defaults"), except:
+    lr: float = TrainConfig().lr
+    init_scale: float = 0.3  # the committed plane (docs/data/rdplane) was computed from 0.3
     sigma: float = 0.5
-    warmup: int = 500
+    warmup: int = TrainConfig().warmup
 
     def train_config(self) -> TrainConfig:
         """The :class:`~toyrd.train.TrainConfig` shared by every run of the plane."""

@@ -27,7 +27,7 @@ renormalised); a broken table is named with its batch index: ``encoders[3] row 7
 Example — the identity R = I_e + KL(q‖m) holds row by row:
 
 >>> import numpy as np, toyrd
->>> from toyrd.batch import evaluate_batch
+>>> from toyrd.quantities import evaluate_batch
 >>> rng = np.random.default_rng(0)
 >>> def stack(*shape):
 ...     t = rng.random(shape)

@@ -41,7 +41,7 @@ If some state z has e(z|x) > 0 but p_d(x, z) = 0 for an x with p*(x) > 0, the k 
 on such states with positive probability, so IWAE_k = -inf exactly, whatever the method.
 
 >>> import numpy as np, toyrd
->>> from toyrd.iwae import iwae_bound
+>>> from toyrd.quantities import iwae_bound
 >>> px = np.array([0.5, 0.5]); e = np.array([[0.9, 0.1], [0.2, 0.8]])
 >>> d = np.array([[0.7, 0.3], [0.4, 0.6]]); m = np.array([0.5, 0.5])
 >>> abs(iwae_bound(px, e, d, m, 1).value - toyrd.elbo(px, e, d, m)) < 1e-12   # IWAE_1 = ELBO

@@ -14,8 +14,8 @@ global optimum ELBO = −H (any encoder is consistent; see [Concepts][concepts])
 (a fixed prior m) EM is the classic mixture-fitting iteration and climbs gradually.
 
 >>> import toyrd
->>> res = toyrd.em.em(iters=3, learn_marginal=True)                      # doctest: +SKIP
->>> abs(res.elbo[-1] + toyrd.toy_data().entropy) < 1e-12                  # doctest: +SKIP
+>>> res = toyrd.train.em(iters=3, learn_marginal=True)
+>>> bool(abs(res.elbo[-1] + toyrd.toy_data().entropy) < 1e-12)
 True
 """
 

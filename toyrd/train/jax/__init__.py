@@ -11,6 +11,7 @@ from toyrd.train.jax._runner import (  # noqa: F401
     compiled_run,
     is_fast,
     objective_loss_fn,
+    rd_batch_last,
     rd_from_logits,
 )
 from toyrd.train.jax._trainer import RECORD_FIELDS, TrainResult, train, train_configs  # noqa: F401
@@ -21,6 +22,7 @@ __all__ = [
     "is_fast",
     "objective_loss_fn",
     "rd_from_logits",
+    "rd_batch_last",
     "RECORD_FIELDS",
     "TrainResult",
     "train",

@@ -17,8 +17,8 @@ the parameters, so every exported row sums to 1 within :data:`toyrd.SUM_TOL` eve
 model trained in float32. Identity (example): a freshly initialised model exports exactly the
 tables the numpy family map gives for the same seed:
 
->>> import numpy as np, toyrd.families as fam
->>> from toyrd.torch import TorchVAE, export_tables
+>>> import numpy as np, toyrd.tables as fam
+>>> from toyrd.train.torch import TorchVAE, export_tables
 >>> vae = TorchVAE("tabular", seed=3)
 >>> ref = fam.tabular.tables(fam.tabular.init(3, 30, 30, 1.0), 30)
 >>> all(np.array_equal(a, b) for a, b in zip(export_tables(vae), ref))
