@@ -291,7 +291,8 @@ def test_page_in_notebook_mode_retrains_and_refuses_bad_values(tmp_path):
     from toyrd.train import TrainConfig
 
     d = TrainConfig()  # the explorer's steps are toyrd's default (docs/cli.md, "Defaults")
-    npz = tmp_path / "out" / f"explore_beta_0.5_bump-w0=2-bump+free_init0.01_seed0_steps{d.steps}.npz"
+    name = f"explore_beta_0.5_bump-w0=2-bump+free_init0.01_seed0_steps{d.steps}.npz"
+    npz = tmp_path / "out" / name
     assert npz.exists() and npz.with_suffix(".png").exists()
     from toyrd.cli import main
 
