@@ -5,7 +5,7 @@ from __future__ import annotations
 from toyrd.cli import FAMILY_HELP, family_name
 from toyrd.tables import dumps
 
-__all__ = ["register", "cmd_train", "cmd_sweep"]
+__all__ = ["register", "cmd_train", "cmd_sweep", "SWEEP_BYTES_PER_RUN"]
 
 _RESULT_KEYS = ("H", "R", "D", "ELBO", "I_e", "I_zstar", "kl_pstar_g")
 
@@ -85,7 +85,8 @@ def register(sub, common):
 
 def cmd_train(args) -> int:
     from toyrd._output import check_out_file
-    from toyrd.tables import save_model
+    from toyrd.cli._core import print_underflow
+    from toyrd.tables import Model, save_model
     from toyrd.train import default_dtype
     from toyrd.train.jax import train
 
@@ -105,12 +106,12 @@ def cmd_train(args) -> int:
         dtype=args.dtype or default_dtype(args.objective),
         f64_steps=args.f64_steps,
     )
-    q = res.evaluate()[0]
+    q = res.evaluate()[0]  # from the log-tables: finite where a table entry underflows
+    tables, logs = (res.encoder[0], res.decoder[0], res.marginal[0]), tuple(t[0] for t in res.logs)
     if out_path:
-        out_path = save_model(
-            out_path, res.encoder[0], res.decoder[0], res.marginal[0], px=res.px, pzx=res.pzx
-        )
-    out = {"config": res.configs[0], **q, "model": out_path}
+        out_path = save_model(out_path, *tables, px=res.px, pzx=res.pzx, logs=logs)
+    under = Model(res.px, *tables, res.pzx, logs).underflowed()
+    out = {"config": res.configs[0], **q, "underflowed": under, "model": out_path}
     if args.json:
         print(dumps(out))
         return 0
@@ -122,9 +123,30 @@ def cmd_train(args) -> int:
     for k in _RESULT_KEYS:
         if k in q:
             print(f"{k:>12}  {q[k]:.12f}")
+    print_underflow(under)
     if out_path:
         print(f"model written to {out_path}")
     return 0
+
+
+#: Bytes a sweep holds per run of its grid before training any (measured 516 B for the config
+#: dict, plus its identity key, the to-do list and the batch grouping: ~2 KB, rounded up).
+SWEEP_BYTES_PER_RUN = 2048
+
+
+def _check_sweep_size(args) -> None:
+    """Refuse, before the grid is built, a sweep whose list of runs cannot fit in memory."""
+    from toyrd._memory import available_bytes, check_fits
+
+    per_objective = {"elbo": 1, "beta": len(args.beta), "rda": len(args.lam)}
+    values = sum(per_objective.get(o, len(args.sigma)) for o in dict.fromkeys(args.objective))
+    runs = values * len(args.family) * len(args.init_scale or [None]) * args.seeds
+    fit = available_bytes() // SWEEP_BYTES_PER_RUN // max(1, runs // args.seeds)
+    check_fits(
+        f"--seeds {args.seeds} ({runs} runs)",
+        runs * SWEEP_BYTES_PER_RUN,
+        f"use --seeds <= {fit} (a sweep resumes: run it in parts with --seed)",
+    )
 
 
 def cmd_sweep(args) -> int:
@@ -135,6 +157,7 @@ def cmd_sweep(args) -> int:
     check_out_file("--out", args.out)
     if args.seeds < 1:
         raise ToyrdError(f"--seeds: {args.seeds} must be >= 1")
+    _check_sweep_size(args)
     configs = grid(
         args.objective,
         betas=args.beta,
