@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from toyrd import _formulas as F
@@ -113,10 +115,9 @@ def check_log_tables(px, log_encoder, log_decoder, log_marginal):
     try:
         px, *tables = check_model(px, *(np.exp(a) for a in logs))
     except TableError as exc:  # name the logs the caller gave, with the rule broken
-        msg = str(exc)
-        for n in ("encoder", "decoder", "marginal"):
-            msg = msg.replace(f"{n}:", f"exp(log_{n}):", 1)
-        raise TableError(msg) from None
+        raise TableError(
+            re.sub(r"^(encoder|decoder|marginal)\b", r"exp(log_\1)", str(exc))
+        ) from None
     return px, tuple(tables), tuple(logs)
 
 
