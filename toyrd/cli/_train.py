@@ -90,7 +90,7 @@ def cmd_train(args) -> int:
     from toyrd.train import default_dtype
     from toyrd.train.jax import train
 
-    out_path = check_out_file("--out", args.out, suffix=".npz") if args.out else None
+    out_path = None if args.out is None else check_out_file("--out", args.out, suffix=".npz")
     res = train(
         args.objective,
         family=args.family,

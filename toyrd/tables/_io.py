@@ -91,7 +91,15 @@ def load_model(path, *, normalize: bool = False) -> Model:
     try:
         return _validated(path, arrays, normalize)
     except TableError as exc:  # name the file: the user gave a path, not the tables
-        raise TableError(f"{path}: {exc}") from None
+        low = sorted(k for k, a in arrays.items() if a.dtype.kind == "f" and a.itemsize < 8)
+        hint = (
+            f" (the file stores {', '.join(low)} as {arrays[low[0]].dtype}, whose rounding "
+            "~1e-7 breaks the rule: toyrd's tables are float64 — save them as float64 rows "
+            "renormalised in float64, or pass normalize=True to toyrd.load_model)"
+            if low and "sums to" in str(exc)
+            else ""
+        )
+        raise TableError(f"{path}: {exc}{hint}") from None
 
 
 def _validated(path, arrays, normalize) -> Model:
@@ -215,10 +223,17 @@ def _read_npz(path) -> dict:
             f"{path}: cannot be opened ({type(exc).__name__}: {exc.strerror or exc})"
         ) from None
     with fh:
-        if fh.read(6) == b"\x93NUMPY":  # refused before numpy reads (maybe huge) array data
+        head = fh.read(6)
+        if head == b"\x93NUMPY":  # refused before numpy reads (maybe huge) array data
             raise ToyrdError(
                 f"{path}: holds a single array, expected an .npz archive with "
                 f"encoder, decoder, marginal"
+            )
+        if not head.startswith(b"PK"):  # every .npz is a zip archive; say what it is instead
+            kind = "an empty file" if not head else f"a file starting with {head!r}"
+            raise ToyrdError(
+                f"{path}: not an .npz archive ({kind}); a model file is the zip that "
+                "numpy.savez or toyrd.save_model writes, with encoder, decoder, marginal"
             )
         fh.seek(0)
         try:

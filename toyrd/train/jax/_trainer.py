@@ -156,7 +156,7 @@ def train(
         px: p*(x), shape (n_x,) (default: the toy; then pzx defaults to the toy's p(z*, x) so
             I_zstar is reported).
         pzx: the true joint p(z*, x), shape (2, n_x), or None.
-        seeds: an int or a sequence of ints ≥ 0, the initialisation seeds.
+        seeds: an int ≥ 0 (one seed) or a sequence of them, the initialisation seeds.
         hyper: β / λ / σ (σ in nats): a scalar or a sequence (default the config's).
         init_scale: the initialisation scale: a scalar or a sequence (default the config's).
         progress: show a tqdm bar, advanced from inside the scan once per history stride.
@@ -180,7 +180,7 @@ def train(
     base = (config or TrainConfig()).replace(objective=objective, family=family, **fields)
     hypers = as_rows(base.hyper if hyper is None else hyper, "hyper")
     scales = as_rows(base.init_scale if init_scale is None else init_scale, "init_scale")
-    seed_list = [check_int("seeds", s, 0) for s in as_rows(list(seeds), "seeds")]
+    seed_list = [check_int("seeds", s, 0) for s in as_rows(seeds, "seeds")]
     rows = [
         base._replace(hyper=h, init_scale=c, seed=s)
         for h, c, s in itertools.product(hypers, scales, seed_list)
@@ -250,7 +250,8 @@ def train_configs(
     fam = get_family(cfg.family)
     px, pzx = _data(px, pzx)
     n_x = px.shape[0]
-    inits = [fam.init(c.seed, n_x, cfg.n_z, c.init_scale) for c in configs]
+    with np.errstate(over="ignore", invalid="ignore"):  # a non-finite init is reported below
+        inits = [fam.init(c.seed, n_x, cfg.n_z, c.init_scale) for c in configs]
     for c, p in zip(configs, inits):
         _check_initial_tables(fam, p, n_x, c)
     params0 = {k: np.stack([p[k] for p in inits]) for k in inits[0]}
