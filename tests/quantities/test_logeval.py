@@ -68,12 +68,23 @@ def test_underflowing_decoder_gives_finite_distortion():
     assert evaluate(px, np.exp(le), np.exp(ld), np.exp(lm))["D"] == math.inf  # the old answer
 
 
+def test_rate_of_a_collapsed_encoder_is_exactly_zero_and_infinite_off_support():
+    """e(·|x) = m for every x: one sum of p_e (log e − log m) gives R = 0 exactly; a weight
+    1e-300 · 1e-30 that underflows still meets m(z) = 0 as R = +inf."""
+    m = np.random.default_rng(2).dirichlet(np.ones(7))
+    px = np.random.default_rng(3).dirichlet(np.ones(5))
+    assert toyrd.rate(px, np.tile(m, (5, 1)), m) == 0.0
+    e = np.array([[1 - 1e-30, 1e-30], [1.0, 0.0]])
+    assert toyrd.rate(np.array([1e-300, 1 - 1e-300]), e, np.array([1.0, 0.0])) == math.inf
+
+
 def test_weighted_sum_conventions():
     lw = np.array([-np.inf, -800.0, math.log(0.5)])
     # a zero weight meeting log 0 counts 0; a weight that only underflows meeting log 0 is −inf
     assert weighted_log_sum(lw[[0, 2]], np.array([-np.inf, -2.0])) == -1.0
     assert weighted_log_sum(lw, np.array([-np.inf, -np.inf, -2.0])) == -math.inf
     assert weighted_log_sum(lw, np.array([0.0, -1.0, -2.0])) == -1.0  # e^-800·(−1) rounds away
+    assert weighted_log_sum(lw[1:], np.array([np.inf, -2.0])) == math.inf  # R: log e − log 0
     assert log_sum_exp(np.array([[-np.inf, -np.inf], [-np.inf, 0.0]]), 1).tolist() == [-np.inf, 0.0]
     v = log_sum_exp(np.array([[-1000.0, -1000.0]]), 1)[0]
     assert v == pytest.approx(-1000.0 + math.log(2), rel=1e-15)

@@ -41,14 +41,15 @@ def log_sum_exp(a, axis: int) -> np.ndarray:
 
 
 def weighted_log_sum(log_w, log_b, w=None) -> float:
-    """Σ exp(log_w) · log_b: 0 where log_w = −inf, −inf where a positive weight (even one that
-    underflows to 0) meets log_b = −inf. ``w`` = exp(log_w) when already at hand."""
+    """Σ exp(log_w) · log_b: 0 where log_w = −inf, ±inf where a positive weight (even one that
+    underflows to 0) meets log_b = ±inf. ``w`` = exp(log_w) when already at hand."""
     w = np.exp(log_w) if w is None else w
     s = float(np.vdot(w, log_b))
     if s != s:  # NaN: a weight of 0 met log 0; redo term by term
         with np.errstate(invalid="ignore"):
-            terms = w * np.where(log_w == -np.inf, 0.0, log_b)
-        s = float(np.where(np.isnan(terms), -np.inf, terms).sum())
+            log_b = np.where(log_w == -np.inf, 0.0, log_b)
+            terms = w * log_b
+        s = float(np.where(np.isnan(terms), log_b, terms).sum())
     return s
 
 
@@ -102,6 +103,6 @@ def table_rate_distortion(px, enc, dec=None, mar=None):
     d = None if dec is None else -weighted_log_sum(lpe, log_table(dec).T, pe)
     if mar is None:
         return None, d
-    lq = log_sum_exp(lpe, 0)
-    r = weighted_log_sum(lpe, log_table(enc), pe) - weighted_log_sum(lq, log_table(mar))
-    return r, d
+    with np.errstate(invalid="ignore"):  # −inf − (−inf) only where p_e = 0: weight 0 there
+        r = weighted_log_sum(lpe, log_table(enc) - log_table(mar)[None, :], pe)  # one sum: e = m
+    return r, d  # gives R = 0 exactly
