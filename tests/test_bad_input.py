@@ -213,8 +213,8 @@ def _zip_bomb(path, n_bytes):
 @pytest.mark.parametrize(
     "content, needle",
     [
-        (b"", "not a readable .npz file"),
-        (b"\x00garbage" * 100, "not a readable .npz file"),
+        (b"", "not an .npz archive (an empty file)"),
+        (b"\x00garbage" * 100, "not an .npz archive (a file starting with"),
         (b"PK\x03\x04" + b"\x00" * 40, "not a readable .npz file"),
         ("pickle", "not a readable .npz file"),
         ("npy", "holds a single array"),

@@ -21,6 +21,7 @@ LAYERS = {
     "_validate": 0,
     "_formulas": 0,
     "_output": 0,
+    "_memory": 0,
     "data": 1,
     "tables": 2,
     "quantities": 3,
@@ -33,7 +34,13 @@ LAYERS = {
     "cli": 9,
 }
 #: Private modules every layer may use (the shared internals at the base).
-SHARED_PRIVATE = {"toyrd._validate", "toyrd._formulas", "toyrd._backend", "toyrd._output"}
+SHARED_PRIVATE = {
+    "toyrd._validate",
+    "toyrd._formulas",
+    "toyrd._backend",
+    "toyrd._output",
+    "toyrd._memory",
+}
 
 
 def _modules():

@@ -69,6 +69,7 @@ TARGETS = [
         "module": "toyrd/quantities/_info.py",
         "tests": [
             *(_Q + f for f in ("test_info.py", "test_properties.py", "test_source_claims.py")),
+            _Q + "test_bound_order.py",
             "tests/test_validate.py",
             "tests/test_bad_input.py",
         ],
@@ -86,7 +87,7 @@ TARGETS = [
         "module": "toyrd/quantities/_evaluate.py",
         "tests": [
             *(_Q + f for f in ("test_info.py", "test_properties.py", "test_source_claims.py")),
-            _Q + "test_batch.py",
+            *(_Q + f for f in ("test_batch.py", "test_logeval.py", "test_bound_order.py")),
             "tests/test_validate.py",
             "tests/test_bad_input.py",
         ],
@@ -103,6 +104,15 @@ TARGETS = [
         "module": "toyrd/quantities/_iwae.py",
         "tests": [
             *(_Q + f for f in ("test_iwae.py", "test_iwae_underflow.py", "test_iwae_posterior.py")),
+            _Q + "test_bound_order.py",
+            "tests/test_bad_input.py",
+        ],
+    },
+    {
+        "module": "toyrd/quantities/_logeval.py",
+        "tests": [
+            *(_Q + f for f in ("test_logeval.py", "test_bound_order.py", "test_info.py")),
+            *(_Q + f for f in ("test_properties.py", "test_iwae.py")),
             "tests/test_bad_input.py",
         ],
     },

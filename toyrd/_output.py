@@ -58,6 +58,8 @@ def check_out_file(what: str, path, *, suffix: str | None = None) -> str:
     ``what`` names the option (``"--out"``) in the message.
     """
     path = os.fspath(path)
+    if not str(path).strip():
+        raise ToyrdError(f"{what}: an empty path; name the file to write")
     given = path
     if suffix and not path.endswith(suffix):
         path += suffix

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import os
 import sys
 from pathlib import Path
@@ -104,6 +105,19 @@ def jax_cache_dir():
     return Path(base) / "toyrd" / "jax"
 
 
+def _unwritable(folder: Path) -> str:
+    """Why ``folder`` cannot hold the cache ("" when it can): created if missing, probed."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".toyrd-probe-"):
+            pass
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return ""
+
+
 def enable_jax_cache():
     """Point JAX's persistent compilation cache at :func:`jax_cache_dir` (a second run of the
     same shapes skips XLA compilation). Sets the ``JAX_*`` environment defaults, so JAX is not
@@ -111,6 +125,11 @@ def enable_jax_cache():
     Returns the folder or None."""
     folder = jax_cache_dir()
     if folder is None:
+        return None
+    reason = _unwritable(folder)
+    if reason:  # one line, then no cache (JAX would warn at every read and write)
+        print(f"toyrd: note: JAX cache {folder} is not usable ({reason}); running without it "
+              f"(set {CACHE_ENV} to a writable folder, or 0)", file=sys.stderr)  # fmt: skip
         return None
     settings = {
         "jax_compilation_cache_dir": str(folder),
@@ -125,7 +144,27 @@ def enable_jax_cache():
     return folder
 
 
+def _tolerant_streams() -> None:
+    """Never crash on a character the terminal's encoding lacks (σ, β under
+    PYTHONIOENCODING=ascii): such characters are written as escapes instead."""
+    for stream in (sys.stdout, sys.stderr):
+        enc = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if enc and enc != "utf8" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def _quiet_closed_stdout() -> None:
+    """The reader of stdout has gone (``toyrd data --json | head -c 10``): send what is left to
+    /dev/null, so neither this process nor the interpreter's exit reports the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+
+
 def main(argv=None) -> int:
+    _tolerant_streams()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -133,7 +172,12 @@ def main(argv=None) -> int:
         return int(exc.code or 0)
     try:
         enable_jax_cache()
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+        return code
+    except BrokenPipeError:  # the reader closed the pipe: not an error, as for Unix tools
+        _quiet_closed_stdout()
+        return 0
     except ToyrdError as exc:
         print(f"toyrd {args.command}: error: {exc}", file=sys.stderr)
         return 2

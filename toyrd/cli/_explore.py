@@ -42,6 +42,9 @@ def register(sub, common):
 
 
 def cmd_explore(args) -> int:
+    import os
+
+    from toyrd._output import check_out_file
     from toyrd.errors import ToyrdError
 
     if args.build_grid:
@@ -61,6 +64,12 @@ def cmd_explore(args) -> int:
         print(f"static explorer: {args.static}/index.html ({len(sizes)} files, {total:,} bytes)")
         return 0
 
+    # refused up front, not at the first Export click; nothing is created here
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise ToyrdError(f"--out: cannot write into {args.out}: it is a file, not a folder")
+    check_out_file(
+        "--out", os.path.join(args.out, "probe") if os.path.isdir(args.out) else args.out
+    )
     try:
         import bokeh  # noqa: F401
         import panel  # noqa: F401

@@ -103,6 +103,10 @@ def cmd_figure2(args) -> int:
         if v is not None
     }
     settings = base._replace(first_seed=args.seed, **over)
+    if isinstance(settings.n_seeds, int) and settings.n_seeds > 0:  # sizes before any work
+        from toyrd._memory import check_train_batch
+
+        check_train_batch(2 * settings.n_seeds, 30, 30, f"--seeds {settings.n_seeds}")
     check_out_dir("--out", args.out or "figure2")
     result = f2.run_figure2(settings, progress=stage_printer(args.no_progress))
     from toyrd.plot import figure2_figure

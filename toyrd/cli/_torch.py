@@ -132,7 +132,7 @@ def cmd_train_torch(args) -> int:
         dtype=args.dtype,
         schedule=args.schedule,
     )
-    out_path = check_out_file("--out", args.out, suffix=".npz") if args.out else None
+    out_path = None if args.out is None else check_out_file("--out", args.out, suffix=".npz")
     toy = toy_data()
     res = train(cfg, px=toy.px, pzx=toy.pzx, progress=args.progress)
     if out_path:

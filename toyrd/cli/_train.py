@@ -8,7 +8,7 @@ from toyrd.cli import FAMILY_HELP, family_name
 from toyrd.cli._flags import check_hyper_flag, refuse_unused
 from toyrd.tables import dumps
 
-__all__ = ["register", "cmd_train", "cmd_sweep"]
+__all__ = ["register", "cmd_train", "cmd_sweep", "SWEEP_BYTES_PER_RUN"]
 
 #: ``toyrd sweep``'s hyperparameter flags: (flag, the objective it belongs to, default values).
 _SWEEP_HYPERS = (("--beta", "beta", 1.0), ("--lam", "rda", 1.0), ("--sigma", "target_rate", 0.5))
@@ -134,14 +134,15 @@ def _check_f64_steps(f64_steps, dtypes) -> None:
 
 def cmd_train(args) -> int:
     from toyrd._output import check_out_file
-    from toyrd.tables import save_model
+    from toyrd.cli._core import print_underflow
+    from toyrd.tables import Model, save_model
     from toyrd.train import TrainConfig
     from toyrd.train.jax import train
 
     check_hyper_flag(args.objective, args.hyper, "--hyper")
     dtype = args.dtype or TrainConfig().dtype
     _check_f64_steps(args.f64_steps, [dtype])
-    out_path = check_out_file("--out", args.out, suffix=".npz") if args.out else None
+    out_path = None if args.out is None else check_out_file("--out", args.out, suffix=".npz")
     res = train(
         args.objective,
         family=args.family,
@@ -157,12 +158,12 @@ def cmd_train(args) -> int:
         dtype=dtype,
         f64_steps=args.f64_steps,
     )
-    q = res.evaluate()[0]
+    q = res.evaluate()[0]  # from the log-tables: finite where a table entry underflows
+    tables, logs = (res.encoder[0], res.decoder[0], res.marginal[0]), tuple(t[0] for t in res.logs)
     if out_path:
-        out_path = save_model(
-            out_path, res.encoder[0], res.decoder[0], res.marginal[0], px=res.px, pzx=res.pzx
-        )
-    out = {"config": res.configs[0], **q, "model": out_path}
+        out_path = save_model(out_path, *tables, px=res.px, pzx=res.pzx, logs=logs)
+    under = Model(res.px, *tables, res.pzx, logs).underflowed()
+    out = {"config": res.configs[0], **q, "underflowed": under, "model": out_path}
     if args.json:
         print(dumps(out))
         return 0
@@ -175,9 +176,30 @@ def cmd_train(args) -> int:
     for k in _RESULT_KEYS:
         if k in q:
             print(f"{k:>12}  {q[k]:.12f}")
+    print_underflow(under)
     if out_path:
         print(f"model written to {out_path}")
     return 0
+
+
+#: Bytes a sweep holds per run of its grid before training any (measured 516 B for the config
+#: dict, plus its identity key, the to-do list and the batch grouping: ~2 KB, rounded up).
+SWEEP_BYTES_PER_RUN = 2048
+
+
+def _check_sweep_size(args) -> None:
+    """Refuse, before the grid is built, a sweep whose list of runs cannot fit in memory."""
+    from toyrd._memory import available_bytes, check_fits
+
+    per_objective = {"elbo": 1, "beta": len(args.beta), "rda": len(args.lam)}
+    values = sum(per_objective.get(o, len(args.sigma)) for o in dict.fromkeys(args.objective))
+    runs = values * len(args.family) * len(args.init_scale or [None]) * args.seeds
+    fit = available_bytes() // SWEEP_BYTES_PER_RUN // max(1, runs // args.seeds)
+    check_fits(
+        f"--seeds {args.seeds} ({runs} runs)",
+        runs * SWEEP_BYTES_PER_RUN,
+        f"use --seeds <= {fit} (a sweep resumes: run it in parts with --seed)",
+    )
 
 
 def cmd_sweep(args) -> int:
@@ -201,6 +223,7 @@ def cmd_sweep(args) -> int:
     _check_f64_steps(
         args.f64_steps, [args.dtype or default_dtype(k) for k in dict.fromkeys(args.objective)]
     )
+    _check_sweep_size(args)
     configs = grid(
         args.objective,
         betas=values["beta"],

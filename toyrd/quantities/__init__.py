@@ -26,8 +26,10 @@ from toyrd.quantities._distributions import (  # noqa: F401
 )
 from toyrd.quantities._evaluate import (  # noqa: F401
     QUANTITY_NAMES,
+    check_log_tables,
     check_true_joint,
     evaluate,
+    evaluate_logs,
 )
 from toyrd.quantities._ib import (  # noqa: F401
     BA_MAX_ITER,
@@ -98,6 +100,8 @@ __all__ = [
     "QUANTITY_NAMES",
     "check_true_joint",
     "evaluate",
+    "evaluate_logs",
+    "check_log_tables",
     "BA_MAX_ITER",
     "BA_TOL",
     "FRONTIER_TOL",

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from toyrd import _formulas as F
-from toyrd._validate import SUM_TOL, as_joint, check_model, sums_match
+from toyrd._validate import SUM_TOL, as_joint, check_model, read_real_array, sums_match
 from toyrd.errors import TableError
 from toyrd.quantities._distributions import bayes_posterior, model_posterior
 from toyrd.quantities._info import reference_density, scaled
+from toyrd.quantities._logeval import log_quantities, log_table
 
-__all__ = ["QUANTITY_NAMES", "evaluate", "check_true_joint"]
+__all__ = ["QUANTITY_NAMES", "evaluate", "evaluate_logs", "check_log_tables", "check_true_joint"]
 
 
 # ----------------------------------------------------------------------------- everything at once
@@ -71,11 +74,60 @@ def evaluate(
         0.0
     """
     px, e, d, m = check_model(px, encoder, decoder, marginal)
+    logs = tuple(log_table(t) for t in (e, d, m))
+    return _evaluate(px, (e, d, m), logs, pzx, r, base, distributions)
+
+
+def evaluate_logs(
+    px, log_encoder, log_decoder, log_marginal, *, pzx=None, r=None, base=None,
+    distributions: bool = False,
+) -> dict:  # fmt: skip
+    """:func:`evaluate` of the model whose tables are exp(log_encoder), exp(log_decoder),
+    exp(log_marginal): finite R and D for a model defined by logits even where a table entry
+    underflows to 0 in float64 (log d(x|z) < −745 meeting posterior mass ~1e-87).
+
+    Args and Returns as :func:`evaluate`; the logs may hold −inf (a zero entry), never NaN or
+    +inf, and each row of exp(log) must sum to 1 within ``SUM_TOL``.
+
+    Example:
+        >>> import numpy as np, toyrd
+        >>> px = np.array([0.5, 0.5]); le = np.log(np.eye(2) * 0.98 + 0.01)
+        >>> ld = np.array([[0.0, -800.0], [-800.0, 0.0]])   # exp(-800) underflows to 0
+        >>> round(toyrd.evaluate_logs(px, le, ld, np.log(px))["D"], 6)   # 0.01 · 800, finite
+        8.0
+    """
+    px, tables, logs = check_log_tables(px, log_encoder, log_decoder, log_marginal)
+    return _evaluate(px, tables, logs, pzx, r, base, distributions)
+
+
+def check_log_tables(px, log_encoder, log_decoder, log_marginal):
+    """(px, (e, d, m), (log e, log d, log m)) validated: each log entry finite or −inf, and the
+    tables exp(log) probability tables of matching sizes (the rules of :func:`check_model`)."""
+    logs = []
+    for name, a in (("log_encoder", log_encoder), ("log_decoder", log_decoder),
+                    ("log_marginal", log_marginal)):  # fmt: skip
+        a = np.asarray(read_real_array(name, a), dtype=np.float64)
+        bad = np.isnan(a) | (a == np.inf)
+        if bad.any():
+            at = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise TableError(f"{name}: entry {at} is {a[at]}, expected a log (finite or -inf)")
+        logs.append(a)
+    try:
+        px, *tables = check_model(px, *(np.exp(a) for a in logs))
+    except TableError as exc:  # name the logs the caller gave, with the rule broken
+        raise TableError(
+            re.sub(r"^(encoder|decoder|marginal)\b", r"exp(log_\1)", str(exc))
+        ) from None
+    return px, tuple(tables), tuple(logs)
+
+
+def _evaluate(px, tables, logs, pzx, r, base, distributions) -> dict:
+    e, d, m = tables
     ref = reference_density(r, px)
     if ref.shape != px.shape:
         raise TableError(f"r: has {ref.shape[0]} entries, expected n_x = {px.shape[0]}")
     joint = None if pzx is None else check_true_joint(pzx, px)
-    values = F.quantities(px, e, d, m, ref, joint)  # numpy: Python floats already
+    values = log_quantities(px, *logs, None if r is None else ref, joint)
     out = values if base is None else {k: scaled(v, base) for k, v in values.items()}
     if distributions:
         q = F.encoder_joint(px, e).sum(0)

@@ -30,6 +30,7 @@ from toyrd._validate import (
     check_model,
 )
 from toyrd.errors import TableError, ToyrdError
+from toyrd.quantities._logeval import table_rate_distortion
 
 __all__ = [
     "entropy",
@@ -170,7 +171,7 @@ def distortion(px, encoder, decoder, *, base=None) -> float:
             off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
     """
     px, e, d, _ = check_model(px, encoder, decoder)
-    return scaled(F.distortion(px, e, d), base)
+    return scaled(table_rate_distortion(px, e, d)[1], base)
 
 
 def rate(px, encoder, marginal, *, base=None) -> float:
@@ -192,7 +193,7 @@ def rate(px, encoder, marginal, *, base=None) -> float:
             off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
     """
     px, e, _, m = check_model(px, encoder, marginal=marginal)
-    return scaled(F.rate(px, e, m), base)
+    return scaled(table_rate_distortion(px, e, mar=m)[0], base)
 
 
 def elbo(px, encoder, decoder, marginal, *, base=None) -> float:
@@ -213,7 +214,7 @@ def elbo(px, encoder, decoder, marginal, *, base=None) -> float:
             off 1 by more than ``SUM_TOL`` = 1e-10) or the sizes of the tables do not match.
     """
     px, e, d, m = check_model(px, encoder, decoder, marginal)
-    r, dist = F.rate_distortion(px, e, d, m)
+    r, dist = table_rate_distortion(px, e, d, m)
     return scaled(-(r + dist), base)
 
 

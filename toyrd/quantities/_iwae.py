@@ -57,9 +57,9 @@ from typing import NamedTuple
 import numpy as np
 from scipy import special
 
-from toyrd import _formulas as F
 from toyrd._validate import as_conditional, as_distribution, check_int, check_model
 from toyrd.errors import TableError, ToyrdError
+from toyrd.quantities._logeval import log_sum_exp, log_table, weighted_log_sum
 
 __all__ = [
     "IWAEResult",
@@ -102,7 +102,8 @@ def log_likelihood_bound(px, decoder, marginal) -> float:
     """The limit of the chain as k → ∞: Σ_x p*(x) log g(x) = -(H + KL(p* ‖ g)) (nats).
 
     IWAE_k converges to Σ_x p*(x) log Σ_{z: e(z|x)>0} p_d(x, z), which equals this when the
-    encoder's support covers the model posterior's.
+    encoder's support covers the model posterior's. Computed from log m + log d, so a g(x)
+    below the smallest float (products 1e-200 · 1e-200) stays finite.
     """
     px = as_distribution("px", px)
     d = as_conditional("decoder", decoder)
@@ -111,7 +112,9 @@ def log_likelihood_bound(px, decoder, marginal) -> float:
         raise TableError(
             f"decoder: shape {d.shape}, expected (n_z, n_x) = {(m.shape[0], px.shape[0])}"
         )
-    return float(-(F.entropy(px) + F.kl(px, m @ d)))
+    # log g(x) = log Σ_z exp(log m(z) + log d(x|z)): g may underflow where its log does not
+    lg = log_sum_exp(log_table(m)[:, None] + log_table(d), 0)
+    return weighted_log_sum(log_table(px), lg, px)
 
 
 def iwae_bound(

@@ -1,5 +1,8 @@
 """Model files: an ``.npz`` with ``encoder`` (n_x×n_z), ``decoder`` (n_z×n_x), ``marginal`` (n_z),
-optionally ``px`` (n_x, default: the toy's p*) and ``pzx`` (2×n_x, the true joint p(z*, x)).
+optionally ``px`` (n_x, default: the toy's p*) and ``pzx`` (2×n_x, the true joint p(z*, x)), and
+optionally the log-tables ``log_encoder``, ``log_decoder``, ``log_marginal`` of a model defined by
+logits: a table entry below ~1e-308 underflows to 0 in float64 while its log stays finite, and
+``toyrd evaluate`` computes from the logs when the file has them (R and D stay finite).
 """
 
 from __future__ import annotations
@@ -11,10 +14,21 @@ from typing import NamedTuple
 import numpy as np
 
 from toyrd._output import atomic_write, check_out_file
-from toyrd._validate import as_conditional, as_joint, check_model
+from toyrd._validate import as_conditional, as_joint, check_model, read_real_array
 from toyrd.errors import TableError, ToyrdError
 
-__all__ = ["Model", "load_model", "save_model", "dumps", "MAX_ARRAY_BYTES"]
+__all__ = [
+    "Model",
+    "load_model",
+    "save_model",
+    "dumps",
+    "MAX_ARRAY_BYTES",
+    "LOG_NAMES",
+    "LOG_AGREE_TOL",
+]
+
+#: The optional log-tables of a model file, in the order (encoder, decoder, marginal).
+LOG_NAMES = ("log_encoder", "log_decoder", "log_marginal")
 
 
 class Model(NamedTuple):
@@ -26,6 +40,7 @@ class Model(NamedTuple):
         decoder: d(x|z), shape (n_z, n_x), rows summing to 1.
         marginal: m(z), shape (n_z,).
         pzx: the true joint p(z*, x), shape (n_class, n_x), or None when unknown.
+        logs: (log e, log d, log m) when the file stores them, else None.
     """
 
     px: np.ndarray
@@ -33,6 +48,19 @@ class Model(NamedTuple):
     decoder: np.ndarray
     marginal: np.ndarray
     pzx: np.ndarray | None = None
+    logs: tuple | None = None
+
+    def underflowed(self) -> dict:
+        """{table name: entries that are 0 in the table but finite in its log} (empty when
+        nothing underflowed or there are no logs)."""
+        if self.logs is None:
+            return {}
+        tables = (self.encoder, self.decoder, self.marginal)
+        counts = {
+            name: int(np.count_nonzero((t == 0) & np.isfinite(lt)))
+            for name, t, lt in zip(("encoder", "decoder", "marginal"), tables, self.logs)
+        }
+        return {k: v for k, v in counts.items() if v}
 
 
 def load_model(path, *, normalize: bool = False) -> Model:
@@ -63,7 +91,15 @@ def load_model(path, *, normalize: bool = False) -> Model:
     try:
         return _validated(path, arrays, normalize)
     except TableError as exc:  # name the file: the user gave a path, not the tables
-        raise TableError(f"{path}: {exc}") from None
+        low = sorted(k for k, a in arrays.items() if a.dtype.kind == "f" and a.itemsize < 8)
+        hint = (
+            f" (the file stores {', '.join(low)} as {arrays[low[0]].dtype}, whose rounding "
+            "~1e-7 breaks the rule: toyrd's tables are float64 — save them as float64 rows "
+            "renormalised in float64, or pass normalize=True to toyrd.load_model)"
+            if low and "sums to" in str(exc)
+            else ""
+        )
+        raise TableError(f"{path}: {exc}{hint}") from None
 
 
 def _validated(path, arrays, normalize) -> Model:
@@ -88,10 +124,42 @@ def _validated(path, arrays, normalize) -> Model:
     px, e, d, m = check_model(
         px, arrays["encoder"], arrays["decoder"], arrays["marginal"], normalize=normalize
     )
-    return Model(px, e, d, m, pzx)
+    present = [k for k in LOG_NAMES if k in arrays]
+    if present and len(present) < 3:
+        missing = next(k for k in LOG_NAMES if k not in arrays)
+        raise TableError(f"has {present[0]!r} but not {missing!r}: store all three log-tables")
+    logs = _check_logs([arrays[k] for k in LOG_NAMES], (e, d, m)) if present else None
+    return Model(px, e, d, m, pzx, logs)
 
 
-def save_model(path, encoder, decoder, marginal, *, px=None, pzx=None) -> str:
+#: How far exp(log-table) may sit from the stored table, entry by entry: the rule of the sums
+#: (SUM_TOL = 1e-10); a float64 softmax and exp of its log_softmax differ by a few ulps.
+LOG_AGREE_TOL = 1e-10
+
+
+def _check_logs(logs, tables) -> tuple:
+    """The log-tables as float64, each entry finite or -inf and exp(log) equal to its table."""
+    out = []
+    for name, lt, t in zip(LOG_NAMES, logs, tables):
+        lt = np.asarray(read_real_array(name, lt), dtype=np.float64)
+        if lt.shape != t.shape:
+            raise TableError(f"{name}: shape {lt.shape}, expected {t.shape} like its table")
+        bad = np.isnan(lt) | (lt == np.inf)
+        if bad.any():
+            at = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise TableError(f"{name}: entry {at} is {lt[at]}, expected a log (finite or -inf)")
+        gap = np.abs(np.exp(lt) - t)
+        if not gap.max() <= LOG_AGREE_TOL:
+            at = tuple(int(i) for i in np.argwhere(gap == gap.max())[0])
+            raise TableError(
+                f"{name}: exp of entry {at} is {np.exp(lt[at]):.17g}, its table holds "
+                f"{t[at]:.17g} (they must agree to {LOG_AGREE_TOL:g})"
+            )
+        out.append(lt)
+    return tuple(out)
+
+
+def save_model(path, encoder, decoder, marginal, *, px=None, pzx=None, logs=None) -> str:
     """Write a model file after validating it (so every saved file loads); return its path.
 
     The file is written whole or not at all (a temporary file renamed into place).
@@ -103,10 +171,12 @@ def save_model(path, encoder, decoder, marginal, *, px=None, pzx=None) -> str:
         marginal: m(z), shape (n_z,).
         px: p*(x), shape (n_x,); default the column sums of ``pzx``, else the toy's p*.
         pzx: the true joint p(z*, x), shape (n_class, n_x), stored when given.
+        logs: (log e, log d, log m), the log-tables of a model defined by logits, stored when
+            given (exp of each must equal its table to ``LOG_AGREE_TOL``).
 
     Returns:
         str: the path written (``.npz`` appended when missing); the file holds encoder,
-        decoder, marginal, px (always) and pzx (if given).
+        decoder, marginal, px (always), pzx and the log-tables (if given).
 
     Raises:
         TableError: a table is not a probability table or the sizes do not match.
@@ -124,6 +194,8 @@ def save_model(path, encoder, decoder, marginal, *, px=None, pzx=None) -> str:
     arrays = dict(encoder=e, decoder=d, marginal=m, px=px_v)
     if pzx is not None:
         arrays["pzx"] = pzx
+    if logs is not None:
+        arrays.update(zip(LOG_NAMES, _check_logs(logs, (e, d, m))))
     path = check_out_file("model file", path, suffix=".npz")
     with atomic_write("model file", path) as fh:
         np.savez(fh, **arrays)
@@ -151,10 +223,17 @@ def _read_npz(path) -> dict:
             f"{path}: cannot be opened ({type(exc).__name__}: {exc.strerror or exc})"
         ) from None
     with fh:
-        if fh.read(6) == b"\x93NUMPY":  # refused before numpy reads (maybe huge) array data
+        head = fh.read(6)
+        if head == b"\x93NUMPY":  # refused before numpy reads (maybe huge) array data
             raise ToyrdError(
                 f"{path}: holds a single array, expected an .npz archive with "
                 f"encoder, decoder, marginal"
+            )
+        if not head.startswith(b"PK"):  # every .npz is a zip archive; say what it is instead
+            kind = "an empty file" if not head else f"a file starting with {head!r}"
+            raise ToyrdError(
+                f"{path}: not an .npz archive ({kind}); a model file is the zip that "
+                "numpy.savez or toyrd.save_model writes, with encoder, decoder, marginal"
             )
         fh.seek(0)
         try:

@@ -15,6 +15,7 @@ import importlib
 from toyrd.train._autonomy import autonomy_loss_fn, train_autonomous  # noqa: F401
 from toyrd.train._config import (  # noqa: F401
     BASELINES,
+    DIVERGENCE_GROWTH,
     DTYPES,
     ESTIMATORS,
     F64_STEPS,
@@ -24,6 +25,7 @@ from toyrd.train._config import (  # noqa: F401
     TORCH_DEFAULTS,
     TrainConfig,
     as_rows,
+    blew_up,
     check_real,
     default_dtype,
     default_f64_steps,
@@ -44,6 +46,8 @@ from toyrd.train._sweep import (  # noqa: F401
 
 __all__ = [
     "BASELINES",
+    "DIVERGENCE_GROWTH",
+    "blew_up",
     "ESTIMATORS",
     "DTYPES",
     "LR_FLOOR",

@@ -37,6 +37,8 @@ __all__ = [
     "default_f64_steps",
     "F64_STEPS",
     "static_config",
+    "DIVERGENCE_GROWTH",
+    "blew_up",
 ]
 
 #: Learning-rate schedules: "cosine" decays from ``lr`` to ``lr * LR_FLOOR`` over the run.
@@ -274,3 +276,18 @@ def as_rows(seq, name: str) -> list:
     if not out or np.ndim(out) != 1:
         raise ToyrdError(f"{name}: expected a scalar or a non-empty 1-D sequence, got {seq!r}")
     return out
+
+
+#: A run whose loss ends more than this many times max(1, |its initial loss|) above its initial
+#: loss has diverged, even when every number stays finite (a model defined by logits keeps finite
+#: R and D however large its logits grow). The toy's losses are a few nats (H = 3.02; a trained
+#: loss rises above its start by at most a few nats: the warm-up closes the bound first), so
+#: 1,000× is far beyond any run that trains, while a blown-up one (lr 1e9: loss 1.6e9 after
+#: 20 steps, from 3.5) exceeds it a million-fold.
+DIVERGENCE_GROWTH = 1e3
+
+
+def blew_up(initial: float, final: float) -> bool:
+    """True when ``final`` is non-finite or exceeds ``initial`` by more than
+    ``DIVERGENCE_GROWTH`` · max(1, |initial|) (both losses in nats)."""
+    return not math.isfinite(final) or final - initial > DIVERGENCE_GROWTH * max(1.0, abs(initial))

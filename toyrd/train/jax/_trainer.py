@@ -39,10 +39,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from toyrd._memory import check_train_batch
 from toyrd._validate import as_distribution, check_int, check_model
 from toyrd.errors import DivergenceError, ToyrdError
 from toyrd.tables import get_family
-from toyrd.train._config import TrainConfig, as_rows, static_config
+from toyrd.train._config import DIVERGENCE_GROWTH, TrainConfig, as_rows, blew_up, static_config
 from toyrd.train.jax._progress import RunProgress
 from toyrd.train.jax._runner import compiled_run, is_fast
 
@@ -65,6 +66,9 @@ class TrainResult(NamedTuple):
         px: p*(x), shape (n_x,).
         pzx: the true joint p(z*, x), shape (2, n_x), or None.
         wall_s: seconds of the training call (compile included).
+        logs: (log e, log d, log m) of every row from the family's log-tables (the log_softmax
+            of the final logits, float64; shapes as the tables): finite where a table entry
+            underflows to 0. None for a result built without them.
     """
 
     encoder: np.ndarray
@@ -76,15 +80,23 @@ class TrainResult(NamedTuple):
     px: np.ndarray
     pzx: np.ndarray | None
     wall_s: float
+    logs: tuple | None = None
 
     def evaluate(self) -> list:
-        """Every exact quantity of every row (:func:`toyrd.evaluate`, incl. I_zstar if pzx).
+        """Every exact quantity of every row, from its log-tables when the result has them
+        (:func:`toyrd.evaluate_logs`: R and D finite where a table entry underflows to 0), else
+        from its tables (:func:`toyrd.evaluate`); I_zstar too when pzx is known.
 
         Returns:
             list: B dicts of floats (nats), keyed as :func:`toyrd.evaluate`.
         """
-        from toyrd.quantities import evaluate
+        from toyrd.quantities import evaluate, evaluate_logs
 
+        if self.logs is not None:
+            return [
+                evaluate_logs(self.px, *(t[i] for t in self.logs), pzx=self.pzx)
+                for i in range(len(self.configs))
+            ]
         return [
             evaluate(self.px, self.encoder[i], self.decoder[i], self.marginal[i], pzx=self.pzx)
             for i in range(len(self.configs))
@@ -144,7 +156,7 @@ def train(
         px: p*(x), shape (n_x,) (default: the toy; then pzx defaults to the toy's p(z*, x) so
             I_zstar is reported).
         pzx: the true joint p(z*, x), shape (2, n_x), or None.
-        seeds: an int or a sequence of ints ≥ 0, the initialisation seeds.
+        seeds: an int ≥ 0 (one seed) or a sequence of them, the initialisation seeds.
         hyper: β / λ / σ (σ in nats): a scalar or a sequence (default the config's).
         init_scale: the initialisation scale: a scalar or a sequence (default the config's).
         progress: show a tqdm bar, advanced from inside the scan once per history stride.
@@ -168,7 +180,7 @@ def train(
     base = (config or TrainConfig()).replace(objective=objective, family=family, **fields)
     hypers = as_rows(base.hyper if hyper is None else hyper, "hyper")
     scales = as_rows(base.init_scale if init_scale is None else init_scale, "init_scale")
-    seed_list = [check_int("seeds", s, 0) for s in as_rows(list(seeds), "seeds")]
+    seed_list = [check_int("seeds", s, 0) for s in as_rows(seeds, "seeds")]
     rows = [
         base._replace(hyper=h, init_scale=c, seed=s)
         for h, c, s in itertools.product(hypers, scales, seed_list)
@@ -226,6 +238,9 @@ def train_configs(
     if on_divergence not in ON_DIVERGENCE:
         raise ToyrdError(f"on_divergence: {on_divergence!r} is not one of {list(ON_DIVERGENCE)}")
     custom = loss_builder is not None
+    if configs:  # sizes first: nothing is built for a batch that cannot fit
+        first = TrainConfig(*configs[0]).validate(custom_loss=custom)
+        check_train_batch(len(configs), 30 if px is None else int(np.size(px)), first.n_z)
     configs = [TrainConfig(*c).validate(custom_loss=custom) for c in configs]
     cfg = static_config(configs)
     if cfg.steps % cfg.history_stride:
@@ -235,7 +250,8 @@ def train_configs(
     fam = get_family(cfg.family)
     px, pzx = _data(px, pzx)
     n_x = px.shape[0]
-    inits = [fam.init(c.seed, n_x, cfg.n_z, c.init_scale) for c in configs]
+    with np.errstate(over="ignore", invalid="ignore"):  # a non-finite init is reported below
+        inits = [fam.init(c.seed, n_x, cfg.n_z, c.init_scale) for c in configs]
     for c, p in zip(configs, inits):
         _check_initial_tables(fam, p, n_x, c)
     params0 = {k: np.stack([p[k] for p in inits]) for k in inits[0]}
@@ -270,6 +286,8 @@ def train_configs(
         p_np = {k: np.ascontiguousarray(np.moveaxis(v, -1, 0)) for k, v in p_np.items()}
     rows = [fam.tables({k: v[i] for k, v in p_np.items()}, n_x) for i in range(len(configs))]
     enc, dec, mar = (np.stack([r[j] for r in rows]).astype(np.float64) for j in range(3))
+    lrows = [fam.logs({k: v[i] for k, v in p_np.items()}, n_x) for i in range(len(configs))]
+    logs = tuple(np.stack([r[j] for r in lrows]).astype(np.float64) for j in range(3))
     hist = [np.asarray(h, dtype=np.float64) for h in hist]
     wall = time.perf_counter() - t0
     records = []
@@ -285,7 +303,7 @@ def train_configs(
     }
     if on_divergence == "raise":
         _raise_on_divergence(configs, history, (enc, dec, mar), cfg)
-    return TrainResult(enc, dec, mar, history, records, p_np, px, pzx, wall)
+    return TrainResult(enc, dec, mar, history, records, p_np, px, pzx, wall, logs)
 
 
 def _data(px, pzx):
@@ -335,7 +353,8 @@ def _check_initial_tables(fam, params, n_x: int, c: TrainConfig) -> None:
 
 
 def _raise_on_divergence(configs, history, tables, cfg: TrainConfig) -> None:
-    """:class:`DivergenceError` for the first row whose history or final tables are not finite."""
+    """:class:`DivergenceError` for the first row whose history or final tables are not finite,
+    or whose loss blew up (:func:`toyrd.train.blew_up`) though it stayed finite."""
     for i, c in enumerate(configs):
         bad = {k: ~np.isfinite(history[k][i]) for k in ("R", "D", "loss")}
         steps = [int(np.argmax(b)) for b in bad.values() if b.any()]
@@ -345,6 +364,15 @@ def _raise_on_divergence(configs, history, tables, cfg: TrainConfig) -> None:
             where = f"at step {int(history['step'][j])} of {cfg.steps}"
         elif not all(np.all(np.isfinite(t[i])) for t in tables):
             what, where = "the final tables", "after the last step"
+        elif blew_up(history["loss"][i, 0], history["loss"][i, -1]):
+            loss = history["loss"][i]
+            raise DivergenceError(
+                f"training diverged: row {i} ({_row_name(c)}, {cfg.objective}, family "
+                f"{getattr(cfg.family, 'name', cfg.family)}): the loss grew from {loss[0]:.6g} to "
+                f"{loss[-1]:.6g} (more than {DIVERGENCE_GROWTH:g} × max(1, |start|)) in "
+                f"{cfg.steps} steps; lower lr (now {cfg.lr:g}) or init_scale (now "
+                f"{c.init_scale:g}), or pass on_divergence='keep' to get the rows back"
+            )
         else:
             continue
         raise DivergenceError(

@@ -34,6 +34,7 @@ from toyrd.train.torch._model import (
     PART_PREFIXES,
     TablePart,
     TorchVAE,
+    export_log_tables,
     export_tables,
     save_torch_model,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "TablePart",
     "TorchVAE",
     "export_tables",
+    "export_log_tables",
     "save_torch_model",
     "EXACT_KEYS",
     "History",

@@ -34,7 +34,14 @@ from torch import nn
 from toyrd.errors import ToyrdError
 from toyrd.tables import Family, get_family
 
-__all__ = ["TablePart", "TorchVAE", "export_tables", "save_torch_model", "PART_PREFIXES"]
+__all__ = [
+    "TablePart",
+    "TorchVAE",
+    "export_tables",
+    "export_log_tables",
+    "save_torch_model",
+    "PART_PREFIXES",
+]
 
 #: Which family parameters belong to which submodule (by key prefix).
 PART_PREFIXES = {"encoder": "enc_", "decoder": "dec_", "marginal": "mar_"}
@@ -125,10 +132,18 @@ def export_tables(vae: TorchVAE):
     )
 
 
+def export_log_tables(vae: TorchVAE):
+    """(log e, log d, log m) float64 numpy log-tables, log_softmax recomputed in float64: finite
+    where :func:`export_tables` underflows to an exact 0."""
+    return tuple(
+        np.asarray(t, dtype=np.float64) for t in vae.family.logs(vae.numpy_params(), vae.n_x)
+    )
+
+
 def save_torch_model(path, vae: TorchVAE, *, px=None, pzx=None) -> str:
-    """Write the exported tables with :func:`toyrd.tables.save_model` (``toyrd evaluate`` reads
-    it); return the path written (``.npz`` appended when missing)."""
+    """Write the exported tables and log-tables with :func:`toyrd.tables.save_model` (``toyrd
+    evaluate`` reads it); return the path written (``.npz`` appended when missing)."""
     from toyrd.tables import save_model
 
     enc, dec, mar = export_tables(vae)
-    return save_model(path, enc, dec, mar, px=px, pzx=pzx)
+    return save_model(path, enc, dec, mar, px=px, pzx=pzx, logs=export_log_tables(vae))

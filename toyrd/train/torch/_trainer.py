@@ -9,7 +9,11 @@ The history keeps R and D separately, never only the loss:
 
 * every step, the minibatch values R̂, D̂ and the loss at them;
 * every ``eval_every`` steps (and at the last step), the exact R, D, ELBO and loss of the current
-  model from :func:`toyrd.evaluate` on the exported float64 tables.
+  model from :func:`toyrd.evaluate_logs` on the exported float64 log-tables (finite where a
+  table entry underflows to 0).
+
+Divergence (:class:`~toyrd.errors.DivergenceError`, as the JAX trainer): a non-finite minibatch
+value, table or exact R / D, or an exact loss that blew up (:func:`toyrd.train.blew_up`).
 
 Identity (example): the exact ELBO logged equals −(R + D) logged at the same step,
 ``history.exact["ELBO"] == -(history.exact["R"] + history.exact["D"])`` to float64 rounding.
@@ -27,12 +31,12 @@ from toyrd._validate import as_distribution
 from toyrd.data import toy_data
 from toyrd.errors import DivergenceError, ToyrdError
 from toyrd.objectives import make_objective
-from toyrd.quantities import evaluate
-from toyrd.train._config import LR_FLOOR, TORCH_DEFAULTS, TrainConfig
+from toyrd.quantities import evaluate_logs
+from toyrd.train._config import DIVERGENCE_GROWTH, LR_FLOOR, TORCH_DEFAULTS, TrainConfig, blew_up
 from toyrd.train.torch._estimators import check_estimator, draw_minibatch, estimate_rd
-from toyrd.train.torch._model import TorchVAE, export_tables
+from toyrd.train.torch._model import TorchVAE, export_log_tables, export_tables
 
-__all__ = ["History", "TrainResult", "train", "EXACT_KEYS"]
+__all__ = ["History", "TrainResult", "train", "EXACT_KEYS", "TORCH_COPIES"]
 
 #: Exact quantities logged at the stride (toyrd.evaluate keys, plus the objective's loss).
 EXACT_KEYS = ("R", "D", "ELBO", "I_e", "loss")
@@ -50,7 +54,7 @@ class TrainResult(NamedTuple):
     model: TorchVAE
     history: History
     tables: tuple  # exported float64 (encoder, decoder, marginal)
-    final: dict  # toyrd.evaluate of the final tables (+ "loss")
+    final: dict  # toyrd.evaluate_logs of the final log-tables (+ "loss")
     config: TrainConfig
 
 
@@ -67,8 +71,29 @@ def _check(cfg: TrainConfig) -> TrainConfig:
     return cfg
 
 
-def _exact_row(px, tables, objective, pzx=None) -> dict:
-    out = evaluate(px, *tables, pzx=pzx)
+#: float64 copies alive at once per minibatch sample (its x, one-hot rows, Gumbel noise, the
+#: relaxed samples, log-probabilities and their gradients: ~n_x + n_z entries each) and per table
+#: entry (parameters, gradients, Adam's moments, tables, log-tables, exports); an upper estimate.
+TORCH_COPIES = 16
+
+
+def _check_memory(cfg: TrainConfig, n_x: int, model) -> None:
+    """Refuse (one line, before any allocation) a run whose minibatch or tables cannot fit."""
+    from toyrd._memory import available_bytes, check_fits
+
+    n_z = cfg.n_z if model is None else int(model.tables()[2].shape[0])
+    tables = TORCH_COPIES * 8 * (2 * n_x * n_z + n_z)
+    per_sample = TORCH_COPIES * 8 * (n_x + n_z)
+    fit = max(0, (available_bytes() - tables) // per_sample)
+    check_fits(
+        f"batch_size {cfg.batch_size} with n_z = {n_z}",
+        tables + cfg.batch_size * per_sample,
+        f"use batch_size <= {fit}" if fit else "use a smaller n_z",
+    )
+
+
+def _exact_row(px, logs, objective, pzx=None) -> dict:
+    out = evaluate_logs(px, *logs, pzx=pzx)
     out["loss"] = float(objective(out["R"], out["D"]))
     return out
 
@@ -96,6 +121,7 @@ def train(
         toy = toy_data()
         px, pzx = toy.px, toy.pzx if pzx is None else pzx
     px = as_distribution("px", px)
+    _check_memory(cfg, px.shape[0], model)
     dtype = getattr(torch, cfg.dtype)
     if model is None:
         model = TorchVAE(
@@ -139,7 +165,17 @@ def train(
         tables = export_tables(model)
         if not all(np.all(np.isfinite(t)) for t in tables):
             raise diverged(step, "the tables")
-        row = _exact_row(px, tables, objective)
+        row = _exact_row(px, export_log_tables(model), objective)
+        if not all(math.isfinite(row[k]) for k in ("R", "D", "loss")):
+            raise diverged(step, "the exact " + ", ".join(f"{k} = {row[k]}" for k in ("R", "D")))
+        if exact_log["loss"] and blew_up(exact_log["loss"][0], row["loss"]):
+            raise DivergenceError(
+                f"training diverged: seed {cfg.seed}, {cfg.objective}, estimator "
+                f"{cfg.estimator}: the exact loss grew from {exact_log['loss'][0]:.6g} to "
+                f"{row['loss']:.6g} (more than {DIVERGENCE_GROWTH:g} × max(1, |start|)) by step "
+                f"{step} of {steps}; lower lr (now {cfg.lr:g}) or init_scale "
+                f"(now {cfg.init_scale:g})"
+            )
         exact_log["step"].append(step)
         for k in EXACT_KEYS:
             exact_log[k].append(row[k])
@@ -189,7 +225,7 @@ def train(
     if bar is not None:
         bar.close()
     tables = export_tables(model)
-    final = _exact_row(px, tables, objective, pzx)
+    final = _exact_row(px, export_log_tables(model), objective, pzx)
     hist = History(
         {"step": np.arange(steps), **batch_log},
         {
