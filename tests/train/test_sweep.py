@@ -2,6 +2,7 @@
 runs."""
 
 import json
+import math
 import tracemalloc
 
 import pytest
@@ -352,6 +353,28 @@ def test_row_results_infinite_distortion_is_diverged():
     assert row["status"] == "diverged" and row["D"] == np.inf and row["R"] == 0.0
     line = json.loads(dumps(row))
     assert line["D"] == "inf" and line["ELBO"] == "-inf" and line["kl_pstar_g"] == "nan"
+
+
+def test_underflowing_run_is_ok_and_exact(tmp_path):
+    """Bump family at init scale 3: decoder entries underflow to 0 while their logs stay finite
+    (tests/cli/test_limits.py). The sweep judges the run from its log-tables: "ok", with the
+    trainer's finite R and D (the table formula said D = +inf and the run was labelled
+    "diverged", issue 29 item 1)."""
+    out = tmp_path / "u.jsonl"
+    configs = sweep.grid(
+        objectives=("elbo",),
+        families=("bump",),
+        seeds=(0,),
+        steps=10,
+        warmup=0,
+        init_scales=(3.0,),
+        dtype="float64",
+    )
+    sweep.run_sweep(configs, out, progress=False)
+    (row,) = _lines(out)
+    assert row["status"] == "ok", row
+    assert math.isfinite(row["D"]) and math.isfinite(row["R"])
+    assert row["R"] + row["D"] >= row["H"] - 1e-12  # the ELBO bound (eq. 2) holds
 
 
 def test_default_precision_per_objective_and_explicit_override():

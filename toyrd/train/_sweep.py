@@ -204,22 +204,30 @@ def row_results(res, i: int) -> dict:
     """The :data:`RESULT_FIELDS` and ``status`` of row ``i`` of a
     :class:`~toyrd.train.jax.TrainResult`.
 
-    "ok": every exact quantity of :func:`toyrd.evaluate` on the row's tables is available and R,
-    D are finite. "diverged": otherwise; R and D are then the last history entries (maybe
-    nan/inf), ELBO = −(R + D), H the entropy of p*, the rest NaN.
+    "ok": every exact quantity is available — from the row's log-tables when the result has them
+    (:func:`toyrd.evaluate_logs`, finite where a table entry underflows to 0), else from its
+    tables (:func:`toyrd.evaluate`) — R and D are finite, and the loss did not blow up
+    (:func:`toyrd.train.blew_up`). "diverged": otherwise; R and D are then the last history
+    entries (maybe nan/inf), ELBO = −(R + D), H the entropy of p*, the rest NaN.
     """
     import math
 
     import numpy as np
 
     from toyrd._formulas import entropy
-    from toyrd.quantities import class_block_mass, evaluate
+    from toyrd.quantities import class_block_mass, evaluate, evaluate_logs
+    from toyrd.train._config import blew_up
 
-    tables = (res.encoder[i], res.decoder[i], res.marginal[i])
+    if res.logs is not None:
+        tables, evaluator = tuple(t[i] for t in res.logs), evaluate_logs
+    else:
+        tables, evaluator = (res.encoder[i], res.decoder[i], res.marginal[i]), evaluate
     q = None
-    if all(np.all(np.isfinite(t)) for t in tables):
+    loss = res.history.get("loss")
+    grew = loss is not None and blew_up(float(loss[i, 0]), float(loss[i, -1]))
+    if not grew and all(np.all(np.isfinite(t) | (t == -np.inf)) for t in tables):
         try:
-            q = evaluate(res.px, *tables, pzx=res.pzx)
+            q = evaluator(res.px, *tables, pzx=res.pzx)
         except ToyrdError:
             q = None
     if q is not None and math.isfinite(q["R"]) and math.isfinite(q["D"]):
