@@ -187,12 +187,12 @@ def cmd_train(args) -> int:
 SWEEP_BYTES_PER_RUN = 2048
 
 
-def _check_sweep_size(args) -> None:
-    """Refuse, before the grid is built, a sweep whose list of runs cannot fit in memory."""
+def _check_sweep_size(args, hypers: dict) -> None:
+    """Refuse, before the grid is built, a sweep whose list of runs cannot fit in memory
+    (``hypers``: each objective kind's list of values, "elbo" having none)."""
     from toyrd._memory import available_bytes, check_fits
 
-    per_objective = {"elbo": 1, "beta": len(args.beta), "rda": len(args.lam)}
-    values = sum(per_objective.get(o, len(args.sigma)) for o in dict.fromkeys(args.objective))
+    values = sum(len(hypers.get(o, [None])) for o in dict.fromkeys(args.objective))
     runs = values * len(args.family) * len(args.init_scale or [None]) * args.seeds
     fit = available_bytes() // SWEEP_BYTES_PER_RUN // max(1, runs // args.seeds)
     check_fits(
@@ -223,7 +223,7 @@ def cmd_sweep(args) -> int:
     _check_f64_steps(
         args.f64_steps, [args.dtype or default_dtype(k) for k in dict.fromkeys(args.objective)]
     )
-    _check_sweep_size(args)
+    _check_sweep_size(args, values)
     configs = grid(
         args.objective,
         betas=values["beta"],

@@ -284,9 +284,12 @@ def train_configs(
     p_np = {k: np.asarray(v, dtype=np.float64) for k, v in p_final.items()}
     if last:
         p_np = {k: np.ascontiguousarray(np.moveaxis(v, -1, 0)) for k, v in p_np.items()}
-    rows = [fam.tables({k: v[i] for k, v in p_np.items()}, n_x) for i in range(len(configs))]
+    # A diverged row's parameters are NaN or inf: its tables are too, without numpy's warnings
+    # (any family); _raise_on_divergence (or the sweep's "diverged" status) reports that row.
+    with np.errstate(invalid="ignore", over="ignore"):
+        rows = [fam.tables({k: v[i] for k, v in p_np.items()}, n_x) for i in range(len(configs))]
+        lrows = [fam.logs({k: v[i] for k, v in p_np.items()}, n_x) for i in range(len(configs))]
     enc, dec, mar = (np.stack([r[j] for r in rows]).astype(np.float64) for j in range(3))
-    lrows = [fam.logs({k: v[i] for k, v in p_np.items()}, n_x) for i in range(len(configs))]
     logs = tuple(np.stack([r[j] for r in lrows]).astype(np.float64) for j in range(3))
     hist = [np.asarray(h, dtype=np.float64) for h in hist]
     wall = time.perf_counter() - t0
