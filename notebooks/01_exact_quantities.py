@@ -110,6 +110,9 @@ def smoothed_identity(width):
     idx = np.arange(n)
     logits = -((idx[None, :] - idx[:, None]) ** 2) / (2.0 * width**2)
     e = np.exp(logits - logits.max(1, keepdims=True))
+    # Subnormal entries become exact zeros: p*(x)·e(z|x) would underflow to 0, the Bayes
+    # decoder would then hold d(x|z) = 0 where e(z|x) > 0, and D = +inf for those tables.
+    e[e < np.finfo(float).tiny] = 0.0
     return e / e.sum(1, keepdims=True)
 
 

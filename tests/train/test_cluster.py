@@ -159,6 +159,7 @@ def test_cli_local_cluster(tmp_path, local_lines, capsys):
     out = tmp_path / "l.jsonl"
     args = ["sweep", "--out", str(out), "--objective", "elbo", "target_rate", "--seeds", "6"]
     args += ["--steps", "200", "--lr", "0.05", "--warmup", "0", "--init-scale", "1.0"]
+    args += ["--family", "tabular"]  # local_lines' family (grid's); the CLI's default differs
     assert main(args + ["--batch", str(BATCH), "--cluster", "local:2"]) == 0
     assert "Dask dashboard at http://127.0.0.1:" in capsys.readouterr().err
     assert sorted(out.read_text().splitlines()) == local_lines
