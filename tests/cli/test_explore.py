@@ -493,6 +493,10 @@ def test_browser_bad_values_are_refused_and_the_last_good_one_stays(page, css, t
     assert _committed_value(page, css)[0] == good  # in force in the browser's model too
 
 
+#: The steps box's starting value: the explorer's default, toyrd's (docs/cli.md, "Defaults").
+STEPS = str(M.Settings().steps)
+
+
 @pytest.mark.browser
 def test_browser_huge_steps_are_refused_at_once(page):
     s = M.check_settings(M.Settings(hyper=0.45))
@@ -503,7 +507,7 @@ def test_browser_huge_steps_are_refused_at_once(page):
     )
     page.wait_message("error", message, timeout=REFUSE_S)  # from Enter
     page.wait("error", M.settings_key(s))
-    assert page.value(".toyrd-steps") in ("200010003000", "2000")  # reverting, then reverted
+    assert page.value(".toyrd-steps") in ("200010003000", STEPS)  # reverting, then reverted
     _assert_page_shows(page, s)
 
 
@@ -511,9 +515,9 @@ def test_browser_huge_steps_are_refused_at_once(page):
 def test_browser_stop_drops_a_long_run_at_once(page):
     s = M.check_settings(M.Settings(hyper=0.45))
     key = M.settings_key(s)
-    page.wait("error", key, UPDATE_TIMEOUT)  # the refused steps; the box holds 2000 again
+    page.wait("error", key, UPDATE_TIMEOUT)  # the refused steps; the box holds STEPS again
     end = time.monotonic() + UPDATE_TIMEOUT
-    while page.value(".toyrd-steps") != "2000" and time.monotonic() < end:
+    while page.value(".toyrd-steps") != STEPS and time.monotonic() < end:
         time.sleep(0.02)
     _select_all_and_type(page, ".toyrd-steps", str(M.MAX_STEPS))  # a new compile + 1.5 s
     long = M.settings_key(s._replace(steps=M.MAX_STEPS))
@@ -521,9 +525,9 @@ def test_browser_stop_drops_a_long_run_at_once(page):
     page.click(".toyrd-stop")
     page.wait("stopped", key, timeout=REFUSE_S)
     end = time.monotonic() + UPDATE_TIMEOUT
-    while page.value(".toyrd-steps") != "2000" and time.monotonic() < end:
+    while page.value(".toyrd-steps") != STEPS and time.monotonic() < end:
         time.sleep(0.02)
-    assert page.value(".toyrd-steps") == "2000"
+    assert page.value(".toyrd-steps") == STEPS
     # a newer change after Stop runs after the dropped run ends; the dropped one is never shown
     # (not on the plane, so not on the trail either)
     _select_all_and_type(page, ".toyrd-hyper", "0.6")
