@@ -181,25 +181,6 @@ def _check_size(n: int) -> None:
         )
 
 
-def _physical_memory() -> int | None:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-def _check_size(n: int) -> None:
-    """Refuse, before listing it, a grid whose runs would not fit in memory."""
-    mem = _physical_memory()
-    need = n * BYTES_PER_RUN
-    if mem is not None and need > MEMORY_SHARE * mem:
-        raise ToyrdError(
-            f"sweep: the grid has {n} runs, about {need / 2**30:.1f} GiB to list at "
-            f"{BYTES_PER_RUN} bytes a run, more than {MEMORY_SHARE:.0%} of this machine's "
-            f"{mem / 2**30:.1f} GiB; split it into several sweeps (e.g. --seed/--seeds ranges)"
-        )
-
-
 def row_results(res, i: int) -> dict:
     """The :data:`RESULT_FIELDS` and ``status`` of row ``i`` of a
     :class:`~toyrd.train.jax.TrainResult`.
