@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-SETTINGS = dict(steps=1000, lr=0.03, warmup=200, init_scales=(1.0,))
+SETTINGS = dict(families=("tabular",), steps=1000, lr=0.03, warmup=200, init_scales=(1.0,))
 BATCH = 64
 
 

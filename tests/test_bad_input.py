@@ -170,7 +170,7 @@ def test_sweep_refuses_an_overlong_line_without_reading_it_whole(capsys, tmp_pat
 def test_sweep_reads_line_by_line_and_drops_a_partial_last_line(tmp_path):
     from toyrd.train._sweep import config_key, grid, read_done
 
-    rows = grid(seeds=range(3), steps=2, warmup=0)
+    rows = grid(families=("tabular",), seeds=range(3), steps=2, warmup=0)
     f = tmp_path / "s.jsonl"
     body = "".join(toyrd.tables.dumps({**r, "status": "ok"}) + "\n" for r in rows[:2])
     f.write_text(body + '{"objective": "el')
@@ -194,7 +194,7 @@ def test_run_sweep_lock_in_python(tmp_path):
     with open(f, "ab") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         with pytest.raises(ToyrdError, match="another sweep is writing"):
-            run_sweep(grid(steps=2, warmup=0), f, progress=False)
+            run_sweep(grid(families=("tabular",), steps=2, warmup=0), f, progress=False)
 
 
 def _zip_bomb(path, n_bytes):

@@ -21,6 +21,7 @@ from toyrd.train import _cluster, grid, run_sweep
 #: rows, so batch size and place both matter for the bits.
 GRID = dict(
     objectives=("elbo", "target_rate"),
+    families=("tabular",),
     sigmas=(0.5,),
     seeds=range(6),
     steps=200,
@@ -159,7 +160,7 @@ def test_cli_local_cluster(tmp_path, local_lines, capsys):
     out = tmp_path / "l.jsonl"
     args = ["sweep", "--out", str(out), "--objective", "elbo", "target_rate", "--seeds", "6"]
     args += ["--steps", "200", "--lr", "0.05", "--warmup", "0", "--init-scale", "1.0"]
-    args += ["--family", "tabular"]  # local_lines' family (grid's); the CLI's default differs
+    args += ["--family", "tabular"]  # local_lines' family
     assert main(args + ["--batch", str(BATCH), "--cluster", "local:2"]) == 0
     assert "Dask dashboard at http://127.0.0.1:" in capsys.readouterr().err
     assert sorted(out.read_text().splitlines()) == local_lines

@@ -108,6 +108,15 @@ def test_the_defaults_are_the_figure2_settings():
     )
 
 
+def test_the_sweep_grid_follows_the_defaults():
+    """toyrd.train.grid, the sweep's Python entry point, takes the same defaults (it used to
+    default to the tabular family while `toyrd sweep` used Figure 2's)."""
+    (row,) = toyrd.train.grid(("target_rate",), dtype="float64")
+    d = TrainConfig()
+    for k in ("family", "init_scale", "steps", "warmup", "lr", "schedule", "n_z", "dtype"):
+        assert row[k] == getattr(d, k), k
+
+
 def test_toyrd_train_prints_the_settings_it_used(monkeypatch, capsys):
     """The text output names every setting (the JSON has them all under "config")."""
     assert main(["train", "--steps", "20", "--warmup", "0", "--family", "tabular"]) == 0

@@ -16,6 +16,7 @@ pytest.importorskip("jax")  # the JAX trainer (the `jax` extra)
 H = toyrd.toy_data().entropy
 GRID = dict(
     objectives=("elbo", "beta"),
+    families=("tabular",),
     betas=(0.5, 2.0),
     seeds=(0, 1),
     steps=100,
@@ -81,6 +82,7 @@ def test_results_match_a_direct_run(tmp_path):
     configs = sweep.grid(
         objectives=("beta",),
         betas=(0.5,),
+        families=("tabular",),
         seeds=(1,),
         steps=100,
         lr=0.05,
@@ -183,8 +185,15 @@ def test_lines_without_f64_steps(tmp_path):
     """Files written before f64_steps was recorded: a float64 line still matches its run (it has
     no float64 finish); a mixed line matches nothing (kept, not reused)."""
     out = tmp_path / "s.jsonl"
-    configs = sweep.grid(objectives=("elbo",), seeds=(0,), steps=100, warmup=0, dtype="float64")
-    mixed = sweep.grid(objectives=("elbo",), seeds=(0,), steps=100, warmup=0)
+    configs = sweep.grid(
+        objectives=("elbo",),
+        families=("tabular",),
+        seeds=(0,),
+        steps=100,
+        warmup=0,
+        dtype="float64",
+    )
+    mixed = sweep.grid(objectives=("elbo",), families=("tabular",), seeds=(0,), steps=100, warmup=0)
     old = [{k: v for k, v in c.items() if k != "f64_steps"} for c in configs + mixed]
     out.write_text("".join(toyrd.tables.dumps({**r, "status": "ok"}) + "\n" for r in old))
     done = sweep.read_done(out)

@@ -91,7 +91,7 @@ def grid(
     betas=(1.0,),
     lams=(1.0,),
     sigmas=(0.5,),
-    families=("tabular",),
+    families=None,
     init_scales=None,
     seeds=(0,),
     steps=None,
@@ -104,7 +104,9 @@ def grid(
 ) -> list:
     """The list of run configurations (dicts with :data:`CONFIG_FIELDS`), validated.
 
-    ``dtype=None``: each objective's :func:`toyrd.train.default_dtype` ("mixed" or "float64");
+    ``families=None`` and ``init_scales=None``: toyrd's defaults (:class:`toyrd.train.TrainConfig`,
+    docs/cli.md "Defaults"); ``dtype=None``: each objective's :func:`toyrd.train.default_dtype`
+    ("mixed" or "float64");
     ``f64_steps``: the float64 steps of a mixed run (None: :func:`~toyrd.train.default_f64_steps`).
 
     Order: objective, hyper, family, init scale, seed (the last varies fastest).
@@ -130,6 +132,7 @@ def grid(
         for s in ([base.init_scale] if init_scales is None else init_scales)
     ]
     grids = {"betas": betas, "lams": lams, "sigmas": sigmas}
+    families = (base.family,) if families is None else families
     for fam in families:
         get_family(fam)
     if not hasattr(seeds, "__len__"):  # a range stays lazy: its length is known without listing
