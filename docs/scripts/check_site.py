@@ -107,7 +107,12 @@ MIN_TEXT_PX = 10.0
 #: Screenshots of a whole application page (path in the site): a picture of a layout, not a
 #: figure drawn for the column, so they are exempt from the scale and text floors; they must
 #: still open at full size (``zoom``).
-SCREENSHOTS = {"img/explore.png"}
+SCREENSHOTS = {
+    "img/explore.png",
+    "img/explore_1024.png",
+    "img/explore_presentation.png",
+    "img/explore_presentation_1024.png",
+}
 #: Markup of TeX written as text: a subscript or superscript group, or \mathrm.
 TEX_LIKE = r"_\{|\^\{|\\mathrm"
 

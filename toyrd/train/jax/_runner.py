@@ -88,11 +88,13 @@ def rd_from_logits(px, enc_logits, dec_logits, mar_logits):
     >>> from toyrd.train.jax import rd_from_logits
     >>> toy = toyrd.toy_data()
     >>> rng = np.random.default_rng(0)
-    >>> a, b, c = rng.normal(size=(30, 30)), rng.normal(size=(30, 30)), rng.normal(size=30)
+    >>> a, b = rng.normal(size=(30, 30)), rng.normal(size=(30, 30))
+    >>> c = rng.normal(size=30)
     >>> with jax.enable_x64(True):
     ...     r, d = rd_from_logits(toy.px, a, b, c)
     >>> e, dd, m = (np.exp(v - v.max(-1, keepdims=True)) for v in (a, b, c))
-    >>> e, dd, m = e / e.sum(1, keepdims=True), dd / dd.sum(1, keepdims=True), m / m.sum()
+    >>> e, dd = e / e.sum(1, keepdims=True), dd / dd.sum(1, keepdims=True)
+    >>> m = m / m.sum()
     >>> out = toyrd.evaluate(toy.px, e, dd, m)
     >>> bool(abs(float(r) - out["R"]) < 1e-12 and abs(float(d) - out["D"]) < 1e-12)
     True
