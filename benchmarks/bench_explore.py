@@ -32,19 +32,11 @@ from benchmarks import ROOT
 BETAS = (0.3, 0.5, 0.7, 0.85, 1.2, 1.5, 2.0, 0.6, 0.4, 0.9, 1.1, 0.2)
 # In the page: the time of the Enter keydown (capture phase, before Bokeh sees it) to the first
 # animation frame whose status names the new model, by the browser's clock (no WebDriver round
-# trips in the interval).
+# trips in the interval). Run after toyrd.explore._browser.DEEP (its `deep` helper).
 _WATCH = """
 const key = arguments[0];
 window.__toyrd_ms = null;
 let t0 = null;
-const deep = (root, sel) => {
-  const el = root.querySelector(sel);
-  if (el) return el;
-  for (const n of root.querySelectorAll('*')) {
-    if (n.shadowRoot) { const r = deep(n.shadowRoot, sel); if (r) return r; }
-  }
-  return null;
-};
 document.addEventListener('keydown', (e) => { if (e.key === 'Enter' && t0 === null)
   t0 = performance.now(); }, {capture: true, once: true});
 const tick = () => {
@@ -107,7 +99,7 @@ def _page(n: int, cache: str) -> dict:
                 page.select_all()
                 page.keys(str(b))
                 key = M.settings_key(s := s._replace(hyper=b))
-                d.execute_script(_WATCH, key)
+                d.execute_script(B.DEEP + _WATCH, key)
                 t0 = time.perf_counter()
                 page.keys(Keys.ENTER)
                 st = page.wait("ready", key, 60)
