@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from toyrd.quantities import elbo, evaluate, iwae_bound, log_likelihood_bound
-from toyrd.testing import assert_identity, assert_leq, models
+from toyrd.testing import adversarial_rows, assert_identity, assert_leq, models
 
 #: ELBO ≤ IWAE_k ≤ Σ p* log g up to float64 rounding of sums of |log w| up to ~2000 nats
 #: (log of 1e-300 · 1e-300 / 5e-324): relative 1e-12, as tests/quantities/test_iwae_underflow.py.
@@ -31,25 +31,13 @@ N_EXAMPLES = int(os.environ.get("TOYRD_ORDER_EXAMPLES", "0")) or settings.defaul
 _NASTY = [0.0, 5e-324, 1e-310, 1e-300, 1e-250, 1e-200, 1e-100, 1e-30, 1e-20, 0.5, 1.0]
 
 
-def _rows(draw, shape):
-    """Rows summing to 1 (to rounding) built from adversarial entries; an all-zero row gets a 1."""
-    entry = st.one_of(st.sampled_from(_NASTY), st.floats(0.0, 1.0))
-    n = shape[0] * shape[1]
-    a = np.array(draw(st.lists(entry, min_size=n, max_size=n)), dtype=np.float64).reshape(shape)
-    for i in range(shape[0]):
-        s = a[i].sum()
-        if s == 0:
-            a[i, draw(st.integers(0, shape[1] - 1))] = 1.0
-        else:
-            a[i] /= s
-    return a
-
-
 @st.composite
 def nasty_models(draw):
     n_x, n_z = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    return (_rows(draw, (1, n_x))[0], _rows(draw, (n_x, n_z)), _rows(draw, (n_z, n_x)),
-            _rows(draw, (1, n_z))[0])  # fmt: skip
+    px = adversarial_rows(draw, (1, n_x), _NASTY)[0]
+    e = adversarial_rows(draw, (n_x, n_z), _NASTY)
+    d = adversarial_rows(draw, (n_z, n_x), _NASTY)
+    return px, e, d, adversarial_rows(draw, (1, n_z), _NASTY)[0]
 
 
 @st.composite

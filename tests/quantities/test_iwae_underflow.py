@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from toyrd.quantities import elbo, iwae_bound
-from toyrd.testing import IDENTITY_TOL
+from toyrd.testing import IDENTITY_TOL, adversarial_rows
 
 #: How far quadrature may sit from enumeration, relative to 1 + |IWAE_k|. On the toy the two
 #: agree to ~2e-15 nats (QUAD_STEP docstring); here values reach ~-2000 nats (log of
@@ -85,29 +85,13 @@ def test_exact_zero_product_is_minus_infinity_not_an_underflow():
     assert math.isfinite(iwae_bound(px, e, d, np.array([1e-200, 1 - 1e-200]), 2).value)
 
 
-def _stochastic(draw, shape):
-    """Rows summing to 1 built from adversarial entries (a zero row gets one entry 1)."""
-    entry = st.one_of(st.sampled_from(_NASTY), st.floats(0.0, 1.0))
-    a = np.array(
-        draw(st.lists(entry, min_size=shape[0] * shape[1], max_size=shape[0] * shape[1])),
-        dtype=np.float64,
-    ).reshape(shape)
-    for i in range(shape[0]):
-        s = a[i].sum()
-        if s == 0:
-            a[i, draw(st.integers(0, shape[1] - 1))] = 1.0
-        else:
-            a[i] /= s
-    return a
-
-
 @st.composite
 def adversarial_models(draw):
     n_x, n_z = draw(st.integers(1, 3)), draw(st.integers(1, 4))
-    px = _stochastic(draw, (1, n_x))[0]
-    e = _stochastic(draw, (n_x, n_z))
-    d = _stochastic(draw, (n_z, n_x))
-    m = _stochastic(draw, (1, n_z))[0]
+    px = adversarial_rows(draw, (1, n_x), _NASTY)[0]
+    e = adversarial_rows(draw, (n_x, n_z), _NASTY)
+    d = adversarial_rows(draw, (n_z, n_x), _NASTY)
+    m = adversarial_rows(draw, (1, n_z), _NASTY)[0]
     return px, e, d, m, draw(st.integers(2, 4))
 
 

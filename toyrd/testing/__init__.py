@@ -35,6 +35,7 @@ __all__ = [
     "sizes",
     "seeds",
     "simplex_rows",
+    "adversarial_rows",
     "distributions",
     "conditionals",
     "models",
@@ -120,6 +121,22 @@ def sizes(min_size: int = 1, max_size: int = MAX_SIZE):
 def seeds():
     """A 32-bit seed for ``numpy.random.default_rng``."""
     return _SEEDS
+
+
+def adversarial_rows(draw, shape: tuple[int, int], specials) -> np.ndarray:
+    """Inside a ``@st.composite`` strategy: a float64 ``shape`` table whose rows sum to 1 (to
+    rounding), built from ``specials`` (exact zeros, subnormals, ~1e-300 …) and floats in [0, 1],
+    each row divided by its sum; an all-zero row gets a 1 at a drawn place."""
+    entry = st.one_of(st.sampled_from(list(specials)), st.floats(0.0, 1.0))
+    n = shape[0] * shape[1]
+    a = np.array(draw(st.lists(entry, min_size=n, max_size=n)), dtype=np.float64).reshape(shape)
+    for i in range(shape[0]):
+        s = a[i].sum()
+        if s == 0:
+            a[i, draw(st.integers(0, shape[1] - 1))] = 1.0
+        else:
+            a[i] /= s
+    return a
 
 
 def simplex_rows(
