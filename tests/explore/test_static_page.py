@@ -65,7 +65,8 @@ def test_an_impossible_folder_is_one_line(tmp_path, capsys, option):
     assert len(err) == 1 and f"{option} " in err[0] and "cannot be created" in err[0], err
 
 
-def _walk(check, page, url_of):
+def _in_chromium(page, url_of, read):
+    """``read(driver, url)`` in a fresh Chromium, retried on driver failures only."""
     from selenium.common.exceptions import WebDriverException
 
     # the explorer's robust driver: fresh connection per command, connection failures retried
@@ -80,12 +81,16 @@ def _walk(check, page, url_of):
             continue
         try:
             with url_of(page) as url:
-                return check.check_static_explorer(drv, url, page)
+                return read(drv, url)
         except (WebDriverException, ConnectionError) as exc:  # the driver's connection
             last = exc
         finally:
             drv.quit()
     raise AssertionError(f"Chromium failed {DRIVER_TRIES} times: {last}")
+
+
+def _walk(check, page, url_of):
+    return _in_chromium(page, url_of, lambda drv, url: check.check_static_explorer(drv, url, page))
 
 
 @pytest.mark.browser
@@ -116,3 +121,91 @@ def test_browser_walk_shows_the_grids_exact_values(page, how):
 
     retrained = {ST.model_index(k) for k in G.model_keys() if (k.objective, k.family) == (1, 1)}
     assert retrained & set(info["visited"])
+
+
+# Every legend entry of row (i), found through the shadow roots, by its text.
+_LEGEND_ITEM_JS = """
+const found = [];
+const walk = (root) => {
+  for (const n of root.querySelectorAll('*')) {
+    if (n.classList.contains('bk-item') && n.textContent.trim() === arguments[0]) found.push(n);
+    if (n.shadowRoot) walk(n.shadowRoot);
+  }
+};
+walk(document);
+return found;
+"""
+# Row (i)'s y range and, per renderer of its data, [column, visible, largest value shown].
+_ROW_I_JS = """
+const doc = Bokeh.documents[Bokeh.documents.length - 1];
+const rs = doc.get_model_by_name('fig2_i').renderers
+  .filter((r) => r.data_source.name === 'fig2_data');
+const row = (r) => [r.glyph.y.field, r.visible, Math.max(...r.data_source.data[r.glyph.y.field])];
+return [doc.get_model_by_name('fig2_i-y').end, rs.map(row)];
+"""
+
+
+@pytest.mark.browser
+def test_browser_legend_click_hides_the_line_and_rescales(page):
+    """A click on a legend entry (whose renderer is a stand-in, see toyrd.explore._view) hides
+    the real line, the row's y range drops to the visible lines, and both stay so when the
+    slider moves; a second click shows the line again."""
+    pytest.importorskip("selenium")
+    import contextlib
+    import shutil
+
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from toyrd.explore._view import TOP_PAD
+
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("needs Debian's chromium and chromium-driver")
+    check = load_script("docs/scripts/check_site.py", "toyrd_check_site")
+
+    @contextlib.contextmanager
+    def url_of(folder):
+        with check._serve(folder) as base:
+            yield base + "index.html"
+
+    def settle(drv):
+        for _ in range(3):  # a few frames: the click's callbacks, then the paint
+            drv.execute_async_script(
+                "const done = arguments[0]; requestAnimationFrame(() => setTimeout(done, 0));"
+            )
+
+    def click(drv, label):
+        (item,) = drv.execute_script(_LEGEND_ITEM_JS, label)
+        drv.execute_script("arguments[0].scrollIntoView({block: 'center'})", item)
+        ActionChains(drv).move_to_element(item).click().perform()
+        settle(drv)
+
+    def read(drv, url):
+        drv.get(url)
+        check._static_state(drv, None)
+        states = [drv.execute_script(_ROW_I_JS)]
+        click(drv, "g(x)")
+        states.append(drv.execute_script(_ROW_I_JS))
+        slider = drv.find_element(By.ID, "ctl-param")
+        drv.execute_script("arguments[0].focus()", slider)
+        index = check._static_state(drv, None)["index"]
+        slider.send_keys(Keys.ARROW_RIGHT)  # the input event sets the page drawing at once
+        assert check._static_state(drv, None)["index"] != index
+        settle(drv)
+        states.append(drv.execute_script(_ROW_I_JS))
+        click(drv, "g(x)")
+        states.append(drv.execute_script(_ROW_I_JS))
+        return states
+
+    states = _in_chromium(page, url_of, read)
+    shown = [{col: visible for col, visible, _ in rs} for _, rs in states]
+    assert shown == [
+        {"px": True, "g": True, "dbar": True},
+        {"px": True, "g": False, "dbar": True},
+        {"px": True, "g": False, "dbar": True},
+        {"px": True, "g": True, "dbar": True},
+    ]
+    for end, rs in states:
+        tallest = max(top for _, visible, top in rs if visible)
+        assert end == pytest.approx(TOP_PAD["fig2_i"] * tallest, rel=1e-12)

@@ -92,7 +92,6 @@ def figures(H: float, frontier, *, n_x: int = 30, n_z: int = 30, scale: float = 
         ColorBar,
         ColumnDataSource,
         CustomJS,
-        DataRange1d,
         Div,
         HoverTool,
         LinearColorMapper,
@@ -250,7 +249,7 @@ if (d.D.length && isFinite(d.D[0]) && d.D[0] > 0.95 * y.end) y.end = 1.1 * d.D[0
     f1 = figure(
         height=240,
         x_range=(-0.5, n_x - 0.5),
-        y_range=DataRange1d(start=0, range_padding=0.25, only_visible=True),
+        y_range=Range1d(0, 1, name="fig2_i-y"),
         x_axis_label="x (bin)",
         title=_FIG2_TITLES["fig2_i"],
         name="fig2_i",
@@ -271,7 +270,7 @@ if (d.D.length && isFinite(d.D[0]) && d.D[0] > 0.95 * y.end) y.end = 1.1 * d.D[0
     f2 = figure(
         height=240,
         x_range=(-0.5, n_z - 0.5),
-        y_range=DataRange1d(start=0, range_padding=0.25, only_visible=True),
+        y_range=Range1d(0, 1, name="fig2_ii-y"),
         x_axis_label="z (sorted by mean x)",
         title=_FIG2_TITLES["fig2_ii"],
         name="fig2_ii",
@@ -291,6 +290,8 @@ if (d.D.length && isFinite(d.D[0]) && d.D[0] > 0.95 * y.end) y.end = 1.1 * d.D[0
         line_dash="dashed",
         legend_label="m(z)",
     )
+    for f, key in ((f1, "fig2_data"), (f2, "fig2_latent")):
+        _track_top(f, sources[key], TOP_PAD[f.name])
     for f in (f1, f2):
         f.legend.location = "top_right"
         f.legend.click_policy = "hide"
@@ -336,8 +337,95 @@ if (d.D.length && isFinite(d.D[0]) && d.D[0] > 0.95 * y.end) y.end = 1.1 * d.D[0
             ),
         )
         parts[name] = f
+    for name, fig in parts.items():
+        if name != "table":
+            _static_legend(fig, set(sources.values()))
     set_scale(parts, scale)
     return parts, sources
+
+
+#: Headroom above the tallest visible line or bar of Figure 2's rows (i) and (ii): room for the
+#: legend (row (ii)'s mass often spreads to the right edge, under its four-entry legend).
+TOP_PAD = {"fig2_i": 1.25, "fig2_ii": 1.7}
+_TOP_JS = """
+let m = 0;
+for (let k = 0; k < rs.length; k++) {
+  if (!rs[k].visible) continue;
+  for (const v of src.data[cols[k]]) if (Number.isFinite(v) && v > m) m = v;
+}
+y.start = 0;
+y.end = m > 0 ? pad * m : 1;
+"""
+
+
+def _y_column(glyph) -> str:
+    """The data column a line, step or bar glyph draws upward."""
+    spec = glyph.top if hasattr(glyph, "top") else glyph.y
+    return spec if isinstance(spec, str) else spec.field
+
+
+def _track_top(fig, source, pad: float) -> None:
+    """``fig``'s y range runs from 0 to ``pad`` × the largest value its visible
+    renderers of ``source`` draw, set when the data or a visibility changes (a ``DataRange1d``
+    would find the same bound only while painting, and paint the plot a second time)."""
+    from bokeh.models import CustomJS
+
+    rs = [r for r in fig.renderers if r.data_source is source]
+    cb = CustomJS(
+        args=dict(src=source, y=fig.y_range, rs=rs, cols=[_y_column(r.glyph) for r in rs], pad=pad),
+        code=_TOP_JS,
+    )
+    source.js_on_change("data", cb)
+    for r in rs:
+        r.js_on_change("visible", cb)
+
+
+def top_of(fig, source, data: dict) -> float:
+    """What the page's callback sets ``fig.y_range.end`` to when ``source`` gets ``data``
+    (see :func:`_track_top`)."""
+    import math
+
+    m = 0.0
+    for r in fig.renderers:
+        if r.data_source is source and r.visible:
+            m = max([m] + [v for v in data[_y_column(r.glyph)] if math.isfinite(v)])
+    return TOP_PAD[fig.name] * m if m > 0 else 1.0
+
+
+#: A legend entry's stand-in follows its entry's visibility onto the real renderer, found by id
+#: (an id in ``tags``, not a reference, keeps the legend free of the data it would follow).
+_FOLLOW_JS = (
+    "const r = cb_obj.document.get_model_by_id(cb_obj.tags[0]); if (r) r.visible = cb_obj.visible;"
+)
+
+
+def _static_legend(fig, moving) -> None:
+    """Point each legend entry of a renderer fed by a ``moving`` source at a stand-in: the same
+    glyph on a one-row source of NaNs (drawn nowhere), whose visibility (a legend click) is
+    passed on to the renderer.
+
+    BokehJS rebuilds a legend's entries (new DOM elements and a canvas per entry) on any change
+    reachable from its items, the renderers' data included; with seven plots, that was a third
+    of a static page's redraw time. A stand-in's source never changes, so the legends are built
+    once; drawn and clicked, they look and act as before."""
+    import math
+
+    from bokeh.models import ColumnDataSource, CustomJS, GlyphRenderer
+
+    for legend in fig.legend:
+        for item in legend.items:
+            stand_ins = []
+            for r in item.renderers:
+                if r.data_source not in moving:
+                    stand_ins.append(r)
+                    continue
+                # one row (BokehJS draws no legend swatch for an empty source), off the plot
+                nowhere = ColumnDataSource({k: [math.nan] for k in r.data_source.column_names})
+                proxy = GlyphRenderer(data_source=nowhere, glyph=r.glyph.clone(), tags=[r.id])
+                proxy.js_on_change("visible", CustomJS(code=_FOLLOW_JS))
+                fig.renderers.append(proxy)
+                stand_ins.append(proxy)
+            item.renderers = stand_ins
 
 
 def set_scale(parts: dict, scale: float) -> None:
@@ -374,6 +462,8 @@ def show(parts: dict, sources: dict, data: dict) -> None:
     for key in MODEL_SOURCES:
         sources[key].data = data[key]
     parts["table"].text = table_html(data["quantities"], parts["table"].tags[0])
+    for name, key in (("fig2_i", "fig2_data"), ("fig2_ii", "fig2_latent")):
+        parts[name].y_range.end = top_of(parts[name], sources[key], data[key])
     for key, name in (
         ("fig2_encoder", "fig2_iii"),
         ("fig2_decoder", "fig2_iv"),
