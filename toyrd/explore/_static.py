@@ -282,15 +282,16 @@ def read_grid(grid_dir=GRID_DIR):
     return manifest, exact, display
 
 
-#: The page's Bokeh roots, each rendered into the element of the same name: the planes, the
-#: table and Figure 2. Separate roots, so that the table's new text re-lays out the table only
-#: (in one root with the plots, every change re-laid out and repainted all seven plots).
-ROOTS = ("toyrd-planes", "toyrd-table", "toyrd-fig2")
+#: The page's Bokeh roots, each rendered into the element of the same name: the planes and
+#: Figure 2 (separate roots, so that each lays out alone). The table is not a Bokeh root here: the
+#: page writes the view's own table HTML (``TABLE_JS``) into ``#toyrd-table`` itself, which
+#: spares BokehJS a re-render and a layout of a Div per change.
+ROOTS = ("toyrd-planes", "toyrd-fig2")
 
 
 def _roots(parts, sources):
     """The page's roots (:data:`ROOTS`); every source is reachable from them (the table's
-    source feeds only a callback, so the planes root's ``tags`` carry the sources)."""
+    source feeds no plot, so the planes root's ``tags`` carry the sources)."""
     from bokeh.layouts import column, row
 
     sw = dict(sizing_mode="stretch_width")
@@ -300,7 +301,7 @@ def _roots(parts, sources):
         row(parts["fig2_iii"], parts["fig2_iv"], parts["fig2_v"], **sw),
         **sw,
     )
-    return dict(zip(ROOTS, (planes, parts["table"], fig2)))
+    return dict(zip(ROOTS, (planes, fig2)))
 
 
 def _embed_json(roots: dict) -> dict:
@@ -394,7 +395,10 @@ def write_static(out_dir, grid_dir=GRID_DIR) -> dict:
     i = model_index(first)
     V.show(parts, sources, view_data(manifest, exact, display, i, model_label(first)))
     sources["sweep"].data = sweep_data(manifest, exact, first.objective, first.family, first.seed)
+    # the page runs the table's callback itself, on #toyrd-table (see ROOTS)
+    table_html, sources["quantities"].js_property_callbacks = parts["table"].text, {}
     item = _embed_json(_roots(parts, sources))
+    item["table"] = {"js": V.TABLE_JS, "base": V.FONT["table"], "scale": parts["table"].tags[0]}
     item["initial"] = {"objective": first.objective, "family": first.family}
     item["initial"] |= {"value": first.value, "seed": first.seed, "index": i}
     bokeh_js = pathlib.Path(bokeh.__file__).parent / "server" / "static" / "js"
@@ -413,6 +417,9 @@ def write_static(out_dir, grid_dir=GRID_DIR) -> dict:
     html = (_HERE / "static" / "index.html").read_text(encoding="utf-8")
     html = html.replace("{{ BOKEH_VERSION }}", bokeh.__version__).replace(
         "{{ PLOTS_JSON }}", json.dumps(item).replace("</", "<\\/")
+    )
+    html = html.replace("{{ TABLE_CSS }}", V.TABLE_CSS.strip()).replace(
+        "{{ TABLE_HTML }}", table_html
     )
     (out / "index.html").write_text(html, encoding="utf-8")
     return {p.name: p.stat().st_size for p in sorted(out.iterdir()) if p.is_file()}

@@ -292,6 +292,7 @@ if (d.D.length && isFinite(d.D[0]) && d.D[0] > 0.95 * y.end) y.end = 1.1 * d.D[0
     )
     for f, key in ((f1, "fig2_data"), (f2, "fig2_latent")):
         _track_top(f, sources[key], TOP_PAD[f.name])
+        f.yaxis.formatter = _steady_labels()
     for f in (f1, f2):
         f.legend.location = "top_right"
         f.legend.click_policy = "hide"
@@ -325,7 +326,13 @@ if (d.D.length && isFinite(d.D[0]) && d.D[0] > 0.95 * y.end) y.end = 1.1 * d.D[0
                 tooltips=[("col", "$x{0}"), ("row", "$y{0}"), ("p", "@img{0.0000}")],
             )
         )
-        bar = ColorBar(color_mapper=mapper, width=10, padding=2, title="probability")
+        bar = ColorBar(
+            color_mapper=mapper,
+            width=10,
+            padding=2,
+            title="probability",
+            formatter=_steady_labels(),
+        )
         f.add_layout(bar, "right")
         f.toolbar.logo = None
         f.grid.visible = False
@@ -390,6 +397,27 @@ def top_of(fig, source, data: dict) -> float:
         if r.data_source is source and r.visible:
             m = max([m] + [v for v in data[_y_column(r.glyph)] if math.isfinite(v)])
     return TOP_PAD[fig.name] * m if m > 0 else 1.0
+
+
+#: Decimals of every tick label on an axis whose range follows the model (Figure 2's probability
+#: axes and colour bars): fixed, so that labels keep their width and a new model repaints the
+#: plots without laying the page out again (a label one character wider re-lays out the whole
+#: row). Three suffice on the toy: each of these axes tops a distribution over 30 states, so its
+#: top is at least 1/30 and its ticks at least 0.005 apart; finer ticks get the decimals they need.
+TICK_DECIMALS = 3
+_STEADY_JS = """
+const step = ticks.length > 1 ? Math.abs(ticks[1] - ticks[0]) : 1;
+const need = step > 0 ? Math.ceil(-Math.log10(step) - 1e-9) : 0;
+return tick.toFixed(Math.min(12, Math.max(decimals, need)));
+"""
+
+
+def _steady_labels():
+    """A tick formatter with :data:`TICK_DECIMALS` decimals on every label (more where the
+    ticks are closer than that)."""
+    from bokeh.models import CustomJSTickFormatter
+
+    return CustomJSTickFormatter(args=dict(decimals=TICK_DECIMALS), code=_STEADY_JS)
 
 
 #: A legend entry's stand-in follows its entry's visibility onto the real renderer, found by id

@@ -110,6 +110,12 @@
     for (const k of ["current", "iso", "quantities", "fig2_data", "fig2_latent", "fig2_encoder",
       "fig2_decoder", "fig2_channel", "trail", "sweep"]) sources[k] = src(k);
 
+    // the table: the view's own callback (toyrd.explore._columns.TABLE_JS), run on a plain
+    // element of the page instead of a Bokeh Div
+    const fillTable = new Function("src", "div", "base", item.table.js);
+    const tableEl = document.getElementById("toyrd-table");
+    const tableDiv = { tags: [item.table.scale], set text(html) { tableEl.innerHTML = html; } };
+
     const ctl = (id) => document.getElementById(id);
     const cObj = ctl("ctl-objective"), cFam = ctl("ctl-family"), cPar = ctl("ctl-param"),
       cSeed = ctl("ctl-seed");
@@ -197,6 +203,7 @@
       const cols = modelColumns(i, name);
       for (const k of ["current", "iso", "quantities", "fig2_data", "fig2_latent",
         "fig2_encoder", "fig2_decoder", "fig2_channel"]) sources[k].data = cols[k];
+      fillTable(sources.quantities, tableDiv, item.table.base);
       const sk = o + "/" + f + "/" + s;
       if (sk !== sweepKey) { sources.sweep.data = sweep(o, f, s); sweepKey = sk; }
       shown = i; S.index = i;
