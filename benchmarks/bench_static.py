@@ -14,10 +14,14 @@ redraw per control change.
   shared machine: the 1-minute load average is recorded beside them).
 
 Run alone: ``python -m benchmarks.bench_static [--quick]`` (quick: 2 loads, half the sweep).
+Against an older page, side by side (alternating fresh browsers, same sweeps, same load):
+``python -m benchmarks.bench_static --baseline DIR`` where an older checkout wrote
+``toyrd explore --static DIR``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -86,6 +90,88 @@ function step() {
 }
 step();
 """
+
+
+# Each select in turn: its next option per step (wrapping), driven from the page as above.
+_SELECT_JS = """
+const done = arguments[arguments.length - 1], n = arguments[0], id = arguments[1];
+const el = document.getElementById(id), S = window.TOYRD_STATIC;
+let k = 0;
+function step() {
+  if (k >= n) { done(S.timings.slice(-n)); return; }
+  const before = S.timings.length;
+  el.value = String((+el.value + 1) % el.options.length); k++;
+  el.dispatchEvent(new Event('change'));
+  (function wait() {
+    if (S.timings.length > before) setTimeout(step, 100); else setTimeout(wait, 5);
+  })();
+}
+step();
+"""
+
+
+def _page_sweeps(check, folder: Path, n: int) -> dict:
+    """In a fresh Chromium: the slider across ``n`` positions and each select through ``n // 2``
+    changes, per-change milliseconds, and the Chromium tree's CPU per slider change."""
+    with check._serve(folder) as base:
+        drv = check._driver((1280, 1000))
+        try:
+            drv.get(base + "index.html")
+            check._static_state(drv, None)
+            drv.set_script_timeout(600)
+            drv.execute_async_script(_SWEEP_JS, 5)  # warm up: the first changes compile
+            pid = drv.service.process.pid
+            c0, t0 = _tree_cpu_s(pid), time.perf_counter()
+            time.sleep(1.5)
+            idle_rate = (_tree_cpu_s(pid) - c0) / (time.perf_counter() - t0)
+            c0, t0 = _tree_cpu_s(pid), time.perf_counter()
+            slider = drv.execute_async_script(_SWEEP_JS, n)
+            cpu = _tree_cpu_s(pid) - c0 - idle_rate * (time.perf_counter() - t0)
+            selects = {
+                key: drv.execute_async_script(_SELECT_JS, max(2, n // 2), f"ctl-{key}")
+                for key in ("objective", "family", "seed")
+            }
+        finally:
+            drv.quit()
+    return {"slider": slider, "cpu_ms": 1000 * cpu / n, **selects}
+
+
+def compare(baseline: Path, quick: bool = False) -> dict:
+    """This checkout's page against ``baseline`` (a folder an older ``toyrd explore --static``
+    wrote), side by side: alternate fresh browsers on each, same sweeps, same load."""
+    sys.path.insert(0, str(ROOT / "docs" / "scripts"))
+    import check_site as check
+
+    from toyrd.cli import main
+
+    out = Path(tempfile.mkdtemp(prefix="toyrd-bench-static-"))
+    with contextlib.redirect_stdout(sys.stderr):  # stdout is the JSON
+        if main(["explore", "--static", str(out)]) != 0:
+            raise RuntimeError("toyrd explore --static failed")
+    pages = {"this": out, "baseline": baseline}
+    got = {
+        k: {"slider": [], "objective": [], "family": [], "seed": [], "cpu_ms": []} for k in pages
+    }
+    load = [_load()]
+    for _ in range(2 if quick else 3):
+        for name, folder in pages.items():
+            one = _page_sweeps(check, folder, 20 if quick else 41)
+            for k, v in one.items():
+                got[name][k] += v if isinstance(v, list) else [v]
+    load.append(_load())
+    summary = {
+        name: {
+            **{k: _stats(v) for k, v in d.items() if k != "cpu_ms"},
+            "cpu_ms_per_slider_change": round(statistics.median(d["cpu_ms"]), 1),
+        }
+        for name, d in got.items()
+    }
+    summary["ratio_slider_median"] = round(
+        summary["baseline"]["slider"]["median_ms"] / summary["this"]["slider"]["median_ms"], 2
+    )
+    summary["baseline_dir"] = str(baseline)
+    summary["load_average_1min"] = load
+    return summary
 
 
 def run(quick: bool = False) -> dict:
@@ -170,4 +256,10 @@ def run(quick: bool = False) -> dict:
 if __name__ == "__main__":
     import json
 
-    print(json.dumps(run(quick="--quick" in sys.argv), indent=1))
+    quick = "--quick" in sys.argv
+    if "--baseline" in sys.argv:  # python -m benchmarks.bench_static --baseline OLD_PAGE_DIR
+        print(
+            json.dumps(compare(Path(sys.argv[sys.argv.index("--baseline") + 1]), quick), indent=1)
+        )
+    else:
+        print(json.dumps(run(quick=quick), indent=1))
