@@ -8,10 +8,11 @@ redraw per control change.
   beside the browser's own first-contentful-paint;
 * redraw: milliseconds from a control's event to the end of the next animation frame after the
   sources were set (the page's ``data-ms``), for the walk of ``docs/scripts/check_site.py``
-  (every control, several positions, real key and mouse events) and for a slider held across its
-  41 positions (driven from the page: an input event per position), with the CPU time the
-  whole Chromium process tree spent per change (load-independent, unlike the wall times on a
-  shared machine: the 1-minute load average is recorded beside them).
+  (every control, several positions, real key and mouse events), for a slider held across its
+  41 positions and for each select through its options (driven from the page: an input or
+  change event per step), with the CPU time the whole Chromium process tree spent per slider
+  change (load-independent, unlike the wall times on a shared machine: the 1-minute load
+  average is recorded beside them).
 
 Run alone: ``python -m benchmarks.bench_static [--quick]`` (quick: 2 loads, half the sweep).
 Against an older page, side by side (alternating fresh browsers, same sweeps, same load):
@@ -184,8 +185,9 @@ def run(quick: bool = False) -> dict:
 
     out = Path(tempfile.mkdtemp(prefix="toyrd-bench-static-"))
     t0 = time.perf_counter()
-    if main(["explore", "--static", str(out)]) != 0:
-        raise RuntimeError("toyrd explore --static failed")
+    with contextlib.redirect_stdout(sys.stderr):  # stdout is the JSON when run alone
+        if main(["explore", "--static", str(out)]) != 0:
+            raise RuntimeError("toyrd explore --static failed")
     build_s = time.perf_counter() - t0
     sizes = {p.name: p.stat().st_size for p in sorted(out.iterdir())}
     loads, paints, fcp = [], [], []
@@ -234,6 +236,8 @@ def run(quick: bool = False) -> dict:
             cpu_per_change_ms = 1000 * cpu / n
         finally:
             drv.quit()
+    # every select through its options, driven from the page like the slider (fresh browser)
+    selects = _page_sweeps(check, out, 20 if quick else 41)
     return {
         "page": "toyrd explore --static DIR, loaded from http://127.0.0.1 (http.server)",
         "build_s": round(build_s, 2),
@@ -245,6 +249,7 @@ def run(quick: bool = False) -> dict:
         "redraw_walk": _stats(walk_ms),
         "redraw_slider_sweep": _stats(sweep_ms),
         "slider_sweep_cpu_ms_per_change": round(cpu_per_change_ms, 1),
+        **{f"redraw_select_{k}": _stats(selects[k]) for k in ("objective", "family", "seed")},
         "cpu_note": "CPU seconds of the whole Chromium process tree (browser, renderer, GPU "
         "process) during the sweep, less its idle rate, per change: the cost of one redraw "
         "whatever the other load on the machine; the wall times stretch with that load",
