@@ -158,7 +158,7 @@ def test_browser_legend_click_hides_the_line_and_rescales(page):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    from toyrd.explore._view import TOP_PAD
+    from toyrd.explore._redraw import TOP_PAD
 
     if not (shutil.which("chromium") and shutil.which("chromedriver")):
         pytest.skip("needs Debian's chromium and chromium-driver")

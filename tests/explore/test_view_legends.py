@@ -1,5 +1,6 @@
-"""The explorer's view (``toyrd.explore._view``): legends that BokehJS never rebuilds, and
-Figure 2's rows (i)–(ii) scaled from their data when it arrives, not while painting.
+"""The explorer's view (``toyrd.explore._view``; its redraw helpers in ``_redraw``): legends
+that BokehJS never rebuilds, and Figure 2's rows (i)–(ii) scaled from their data when it
+arrives, not while painting.
 
 Both were redraw costs of the static page (issue 26): BokehJS rebuilds a legend whenever anything
 reachable from its items changes, and a ``DataRange1d`` paints its plot twice per change.
@@ -72,6 +73,8 @@ def test_each_stand_in_is_its_renderers_glyph_and_drawn_nowhere(view):
 
 
 def test_fig2_rows_scale_to_their_visible_data(view):
+    from toyrd.explore import _redraw as RD
+
     V, parts, sources, data = view
     for name, key, cols in (
         ("fig2_i", "fig2_data", ("px", "g", "dbar")),
@@ -79,16 +82,16 @@ def test_fig2_rows_scale_to_their_visible_data(view):
     ):
         fig, d = parts[name], data[key]
         tallest = max(max(d[c]) for c in cols)
-        assert fig.y_range.end == V.TOP_PAD[name] * tallest
+        assert fig.y_range.end == RD.TOP_PAD[name] * tallest
         # hide the renderer that draws the tallest column: the bound drops to the others
         top_col = max(cols, key=lambda c: max(d[c]))
         (r,) = [
             r for r in fig.renderers if r.data_source is sources[key]
-            and V._y_column(r.glyph) == top_col
+            and RD._y_column(r.glyph) == top_col
         ]  # fmt: skip
         r.visible = False
         try:
             rest = max(max(d[c]) for c in cols if c != top_col)
-            assert V.top_of(fig, sources[key], d) == V.TOP_PAD[name] * rest
+            assert RD.top_of(fig, sources[key], d) == RD.TOP_PAD[name] * rest
         finally:
             r.visible = True

@@ -92,8 +92,8 @@ CONSTANT_COLUMNS = (
 #: The remedies whose loss is not a function of (R, D) alone have no iso-loss line; KL annealing
 #: ends on the ELBO (β_t = 1), so its line is the ELBO's.
 _ISO_OBJECTIVE = {"elbo": "elbo", "beta": "beta", "target_rate": "target_rate", "kl_anneal": "elbo"}
-#: The Bokeh bundles the page loads (the table is a Div: the widgets bundle).
-BOKEH_FILES = ("bokeh.min.js", "bokeh-widgets.min.js")
+#: The Bokeh bundle the page loads (no widget: the table is plain HTML, see :data:`ROOTS`).
+BOKEH_FILES = ("bokeh.min.js",)
 _HERE = pathlib.Path(__file__).resolve().parent
 
 
@@ -282,10 +282,8 @@ def read_grid(grid_dir=GRID_DIR):
     return manifest, exact, display
 
 
-#: The page's Bokeh roots, each rendered into the element of the same name: the planes and
-#: Figure 2 (separate roots, so that each lays out alone). The table is not a Bokeh root here: the
-#: page writes the view's own table HTML (``TABLE_JS``) into ``#toyrd-table`` itself, which
-#: spares BokehJS a re-render and a layout of a Div per change.
+#: The page's Bokeh roots, each rendered into the element of its name (each lays out alone). The
+#: page writes the table itself (the view's ``TABLE_JS``): no Div to re-render and lay out.
 ROOTS = ("toyrd-planes", "toyrd-fig2")
 
 
@@ -415,11 +413,9 @@ def write_static(out_dir, grid_dir=GRID_DIR) -> dict:
     (out / "toyrd-grid.js").write_text(grid_js, encoding="utf-8")
     shutil.copyfile(_HERE / "static" / "toyrd-static.js", out / "toyrd-static.js")
     html = (_HERE / "static" / "index.html").read_text(encoding="utf-8")
-    html = html.replace("{{ BOKEH_VERSION }}", bokeh.__version__).replace(
-        "{{ PLOTS_JSON }}", json.dumps(item).replace("</", "<\\/")
-    )
-    html = html.replace("{{ TABLE_CSS }}", V.TABLE_CSS.strip()).replace(
-        "{{ TABLE_HTML }}", table_html
-    )
+    plots = json.dumps(item).replace("</", "<\\/")
+    for key, text in (("BOKEH_VERSION", bokeh.__version__), ("TABLE_CSS", V.TABLE_CSS.strip()),
+                      ("TABLE_HTML", table_html), ("PLOTS_JSON", plots)):  # fmt: skip
+        html = html.replace("{{ " + key + " }}", text)
     (out / "index.html").write_text(html, encoding="utf-8")
     return {p.name: p.stat().st_size for p in sorted(out.iterdir()) if p.is_file()}
