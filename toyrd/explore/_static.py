@@ -393,12 +393,10 @@ def write_static(out_dir, grid_dir=GRID_DIR) -> dict:
     i = model_index(first)
     V.show(parts, sources, view_data(manifest, exact, display, i, model_label(first)))
     sources["sweep"].data = sweep_data(manifest, exact, first.objective, first.family, first.seed)
-    # the page runs the table's callback itself, on #toyrd-table (see ROOTS)
-    table_html, sources["quantities"].js_property_callbacks = parts["table"].text, {}
+    table_html, sources["quantities"].js_property_callbacks = parts["table"].text, {}  # ROOTS
     item = _embed_json(_roots(parts, sources))
     item["table"] = {"js": V.TABLE_JS, "base": V.FONT["table"], "scale": parts["table"].tags[0]}
-    item["initial"] = {"objective": first.objective, "family": first.family}
-    item["initial"] |= {"value": first.value, "seed": first.seed, "index": i}
+    item["initial"] = dict(first._asdict(), index=i)
     bokeh_js = pathlib.Path(bokeh.__file__).parent / "server" / "static" / "js"
     for name in BOKEH_FILES:
         shutil.copyfile(bokeh_js / name, out / name)
