@@ -42,6 +42,8 @@ import toyrd
 from toyrd.plot import Table, show
 
 FAST = os.environ.get("TOYRD_FAST") == "1"  # the test suite and the docs build set this
+N_WIDTHS = 15 if FAST else 60  # encoders on the smoothed-identity path of the RD plane
+N_RANDOM = 50 if FAST else 200  # random models in the RD plane
 np.set_printoptions(precision=4, suppress=True)
 # Every claim the text makes is checked by an assert below. Exact identities hold to TOL: each
 # side is a float64 sum of at most 900 terms of size <= ~4 nats, so rounding stays near 1e-15.
@@ -236,7 +238,7 @@ assert max(worst.values()) < TOL  # identities, not bounds
 # part-way with random tables (above it, the more so the further from optimal).
 
 # %%
-widths = np.geomspace(0.05, 40.0, 15 if FAST else 60)
+widths = np.geomspace(0.05, 40.0, N_WIDTHS)
 path_opt, path_um = [], []
 for w in widths:
     e = smoothed_identity(w)
@@ -246,7 +248,7 @@ for w in widths:
 path_opt, path_um = np.array(path_opt), np.array(path_um)
 
 rand = []
-for seed in range(50 if FAST else 200):
+for seed in range(N_RANDOM):
     g = np.random.default_rng(1000 + seed)
     e = g.dirichlet(np.full(n, 10.0 ** g.uniform(-2, 1)), size=n)  # from sharp to nearly uniform
     d_opt, m_opt = toyrd.optimize_generative(px, e)

@@ -39,6 +39,7 @@ import toyrd
 from toyrd.plot import Table, show
 
 FAST = os.environ.get("TOYRD_FAST") == "1"
+N_ENC = 40 if FAST else 300  # random encoders completed with their optimal tables (section 3)
 toy = toyrd.toy_data()
 px, H, n = toy.px, toy.entropy, toy.n_bins
 # Every claim the text makes is checked by an assert below. Exact identities hold to TOL: float64
@@ -185,7 +186,7 @@ assert abs(res.fun - out["I_e"]) < 1e-8 and np.abs(m_found - m_star).max() < 1e-
 # optimal tables.
 
 # %%
-n_enc = 40 if FAST else 300
+n_enc = N_ENC
 points, worst_sum, worst_g = [], 0.0, 0.0
 for seed in range(n_enc):
     g_rng = np.random.default_rng(100 + seed)

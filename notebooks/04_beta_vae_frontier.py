@@ -254,7 +254,7 @@ gap_rows = []
 for b in betas:
     sel = beta_of_row == b
     gap_rows.append(
-        (f"β = {b:4.2f}", tab["R"][sel].mean(), tab["I_zstar"][sel].mean(), gaps[sel].mean())
+        (f"β = {b:.2f}", tab["R"][sel].mean(), tab["I_zstar"][sel].mean(), gaps[sel].mean())
     )
 for name, where, o in pair_points:
     if where == "line":

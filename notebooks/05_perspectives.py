@@ -47,6 +47,9 @@ from toyrd.plot import Table, show
 from toyrd.tables import tabular
 
 FAST = os.environ.get("TOYRD_FAST") == "1"
+KS = [1, 2, 3, 4, 16] if FAST else [1, 2, 3, 4, 8, 16, 64, 256]  # the IWAE chain's k
+MC_SAMPLES = 2000 if FAST else 20000  # samples of the Monte-Carlo IWAE_4
+EM_ITERS = 15 if FAST else 60  # EM iterations
 toy = toyrd.toy_data()
 px, H, n = toy.px, toy.entropy, toy.n_bins
 # Every claim the text makes is checked by an assert. Exact identities hold to TOL: float64 sums
@@ -176,7 +179,7 @@ for name, (elbo_gap, channel) in channels.items():
 # sampling) for large $k$. Monte Carlo (`method="mc"`) is there to compare with.
 
 # %%
-ks = [1, 2, 3, 4, 16] if FAST else [1, 2, 3, 4, 8, 16, 64, 256]
+ks = KS
 chain = [iwae.iwae_bound(px, e, d, m, k) for k in ks]
 ll = iwae.log_likelihood_bound(px, d, m)
 show(
@@ -192,7 +195,7 @@ print(
     f"IWAE_1 - ELBO = {chain[0].value - out['ELBO']:.1e};  smallest increment along k: "
     f"{np.min(np.diff([r.value for r in chain])):.2e}"
 )
-mc = iwae.iwae_bound(px, e, d, m, 4, method="mc", n_samples=2000 if FAST else 20000, seed=0)
+mc = iwae.iwae_bound(px, e, d, m, 4, method="mc", n_samples=MC_SAMPLES, seed=0)
 print(
     f"IWAE_4 by Monte Carlo: {mc.value:.5f} ± {mc.stderr:.5f}  (exact {chain[3].value:.5f}, "
     f"|z| = {abs(mc.value - chain[3].value) / mc.stderr:.2f})"
@@ -225,7 +228,7 @@ assert abs(mc.value - chain[3].value) < 4 * mc.stderr
 # also run the classic variant with a fixed uniform prior, which climbs gradually.
 
 # %%
-iters = 15 if FAST else 60
+iters = EM_ITERS
 runs = {
     "learned m": em_module.em(px, iters=iters, seed=0, learn_marginal=True),
     "fixed uniform m": em_module.em(
