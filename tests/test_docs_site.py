@@ -174,6 +174,48 @@ def test_lesson_checks_fold_into_details_and_other_cells_stay():
     assert hook.collapse_checks(cell.format("", "x")) == cell.format("", "x")
 
 
+def test_lesson_setup_folds_into_its_own_details_and_checks_stay_apart():
+    cell = '<div class="jp-Cell jp-CodeCell jp-Notebook-cell {}"><div><pre>{}</pre></div></div>'
+    html = "\n".join(
+        [
+            cell.format("celltag_setup", "FAST = os.environ.get('TOYRD_FAST') == '1'"),
+            cell.format("", "a = 1"),
+            cell.format("celltag_check", "assert a == 1"),
+        ]
+    )
+    out = hook.collapse_checks(hook.collapse_setup(html))
+    assert out.count('<details class="toyrd-setup">') == 1
+    assert out.count('<details class="toyrd-checks">') == 1
+    setup = out[out.index('<details class="toyrd-setup">') : out.index("</details>")]
+    assert "TOYRD_FAST" in setup and "a = 1" not in setup and hook.SETUP_SUMMARY in setup
+
+
+@pytest.mark.parametrize(
+    "text, table",
+    [
+        # a table printed as text: header and rows in aligned columns
+        ("name         R       D\nident   0.5000  3.0184\ncollap  0.0000  3.0184", True),
+        ("solved s     = 0.0997\nI(x; z*)     = 0.5000 nats\nH(x)         = 3.0184 nats", True),
+        ("seed  0: R = 0.0009  I = 0.0\nseed  1: R = 0.0008  I = 0.0\nseed  2: R = 0.001", True),
+        # not tables: too few lines, single spaces, or columns that do not line up
+        ("a      b\nc      d", False),
+        ("H = 4.35 bits = 3.01 nats\nL-BFGS: R = 0.70 (I_e = 0.70)\nmax |g - p*| = 4e-17", False),
+        ("one  two\nthree   four\nfive      six", False),
+    ],
+)
+def test_text_tables_finds_columns_printed_as_text(text, table):
+    assert bool(check.text_tables([text])) is table
+
+
+def test_setup_first_names_the_fast_mode_plumbing():
+    assert check.setup_first("import os\nFAST = os.environ.get('TOYRD_FAST') == '1'") == [
+        "TOYRD_FAST",
+        "os.environ",
+    ]
+    assert check.setup_first("toy = toyrd.toy_data()") == []
+    assert check.setup_first(None) == []
+
+
 # ------------------------------------------------------------------ the API pages' docstrings
 
 griffe = pytest.importorskip("griffe")
