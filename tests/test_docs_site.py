@@ -201,6 +201,7 @@ def test_lesson_setup_folds_into_its_own_details_and_checks_stay_apart():
         ("a      b\nc      d", False),
         ("H = 4.35 bits = 3.01 nats\nL-BFGS: R = 0.70 (I_e = 0.70)\nmax |g - p*| = 4e-17", False),
         ("one  two\nthree   four\nfive      six", False),
+        ("R = 0.5 and D = 2.5\nR = 0.7 and D = 2.3\nR = 0.9 and D = 2.1", False),  # words
     ],
 )
 def test_text_tables_finds_columns_printed_as_text(text, table):
