@@ -124,7 +124,9 @@ class Table:
         return (
             f'<div class="toyrd-table">{caption}'
             '<div class="toyrd-table-box" style="overflow-x:auto;max-width:100%">'
-            '<table style="font-variant-numeric:tabular-nums;white-space:nowrap">'
+            # a class of its own: the site theme's script leaves it unwrapped (toyrd.css styles it)
+            '<table class="toyrd-numbers" '
+            'style="font-variant-numeric:tabular-nums;white-space:nowrap">'
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div></div>"
         )
 
