@@ -182,7 +182,7 @@ loss_gap_c = tab_c["D"] + np.abs(SIGMA - tab_c["R"]) - (H - SIGMA)
 assert loss_gap_c.min() > -TOL  # H - σ is the least value (D ≥ H - R)
 
 # %% [markdown]
-# Look at the printed rates before reading on: did training reach $R = \sigma$?
+# Look at the rates in the table before reading on: did training reach $R = \sigma$?
 #
 # **What the target-rate loss really asks.** On the line $D = H - R$, so the loss is
 #
