@@ -27,17 +27,23 @@
 # 3. check the **sandwich** $H - D \le I_e \le R$;
 # 4. draw the **rate–distortion plane**.
 #
-# Every number below is computed by `toyrd`; none is typed in.
+# Every number below is computed by `toyrd`; none is typed in. The folded setup cell imports
+# numpy, matplotlib and `toyrd`, and sets the tolerance of the checks ($10^{-12}$: exact
+# identities hold to float64 rounding); in fast mode (`TOYRD_FAST=1`, which the site build uses)
+# the RD plane below draws fewer random models (50 instead of 200).
 
-# %%
+# %% tags=["setup"]
 import os
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 import toyrd
+from toyrd.plot import Table, show
 
 FAST = os.environ.get("TOYRD_FAST") == "1"  # the test suite and the docs build set this
+N_WIDTHS = 15 if FAST else 60  # encoders on the smoothed-identity path of the RD plane
+N_RANDOM = 50 if FAST else 200  # random models in the RD plane
 np.set_printoptions(precision=4, suppress=True)
 # Every claim the text makes is checked by an assert below. Exact identities hold to TOL: each
 # side is a float64 sum of at most 900 terms of size <= ~4 nats, so rounding stays near 1e-15.
@@ -55,10 +61,17 @@ TOL = 1e-12
 # %%
 toy = toyrd.toy_data()
 px, pzx = toy.px, toy.pzx
-print(f"solved noise s       = {toy.noise:.10f}")
-print(f"I(x; z*)             = {toy.info:.12f} nats")
-print(f"H(x)                 = {toy.entropy:.12f} nats")
-print(f"sum of p*(x)         = {px.sum():.15f}")
+show(
+    Table(
+        [
+            ("solved noise s", f"{toy.noise:.10f}", ""),
+            ("I(x; z*)", f"{toy.info:.12f}", "nats"),
+            ("H(x)", f"{toy.entropy:.12f}", "nats"),
+            ("sum of p*(x)", f"{px.sum():.15f}", ""),
+        ],
+        ["quantity", "value", "unit"],
+    )
+)
 
 # %% tags=["check"]
 assert abs(toy.info - 0.5) < TOL and abs(px.sum() - 1.0) < TOL
@@ -138,24 +151,28 @@ for name, e in encoders.items():
     good = toyrd.evaluate(px, e, d_opt, m_opt, pzx=pzx)
     rows.append((name, bad, good))
 
-header = f"{'encoder':>20} {'tables':>8} {'H-D':>8} {'I_e':>8} {'R':>8} {'R+D':>8} {'I(z;z*)':>8}"
-print(header)
-for name, bad, good in rows:
-    for label, out in (("uniform", bad), ("optimal", good)):
-        print(
-            f"{name:>20} {label:>8} {out['H'] - out['D']:8.4f} {out['I_e']:8.4f} {out['R']:8.4f} "
-            f"{out['R'] + out['D']:8.4f} {out['I_zstar']:8.4f}"
-        )
-
-# the claims of the next paragraph: the sandwich in every row, equalities with optimal tables
-for name, bad, good in rows:
-    for out in (bad, good):
-        assert out["H"] - out["D"] <= out["I_e"] + TOL and out["I_e"] <= out["R"] + TOL, name
-    assert abs(good["R"] - good["I_e"]) < TOL and abs(good["H"] - good["D"] - good["I_e"]) < TOL
-    assert abs(good["R"] + good["D"] - good["H"]) < TOL, name
+show(
+    Table(
+        [
+            (name, label, o["H"] - o["D"], o["I_e"], o["R"], o["R"] + o["D"], o["I_zstar"])
+            for name, bad, good in rows
+            for label, o in (("uniform", bad), ("optimal", good))
+        ],
+        ["encoder", "m and d", "H − D", "I_e", "R", "R + D", "I(z; z*)"],
+        formats=".4f",
+        caption="nats; m and d: uniform tables, or the optimal ones for the encoder",
+    )
+)
 good = {name: g for name, _, g in rows}
 
 # %% tags=["check"]
+# the claims of the next paragraph: the sandwich in every row, equalities with optimal tables
+for name, bad, good_o in rows:
+    for o in (bad, good_o):
+        assert o["H"] - o["D"] <= o["I_e"] + TOL and o["I_e"] <= o["R"] + TOL, name
+    assert abs(good_o["R"] - good_o["I_e"]) < TOL
+    assert abs(good_o["H"] - good_o["D"] - good_o["I_e"]) < TOL
+    assert abs(good_o["R"] + good_o["D"] - good_o["H"]) < TOL, name
 assert abs(good["identity"]["I_zstar"] - toy.info) < TOL  # keeps all of I(x; z*)
 assert abs(good["identity"]["R"] - toy.entropy) < TOL  # at a rate of H
 assert abs(good["class posterior"]["R"] - toy.info) < TOL  # rate exactly I(x; z*) = 0.5
@@ -196,8 +213,13 @@ for seed in range(20):
     worst["-ELBO - (R + D)"] = max(
         worst["-ELBO - (R + D)"], abs(-out["ELBO"] - out["R"] - out["D"])
     )
-for k, v in worst.items():
-    print(f"max |{k}| over 20 random models = {v:.2e}")
+show(
+    Table(
+        list(worst.items()),
+        ["residual of the identity", "largest |residual| over 20 random models"],
+        formats=".2e",
+    )
+)
 
 # %% tags=["check"]
 assert max(worst.values()) < TOL  # identities, not bounds
@@ -216,7 +238,7 @@ assert max(worst.values()) < TOL  # identities, not bounds
 # part-way with random tables (above it, the more so the further from optimal).
 
 # %%
-widths = np.geomspace(0.05, 40.0, 15 if FAST else 60)
+widths = np.geomspace(0.05, 40.0, N_WIDTHS)
 path_opt, path_um = [], []
 for w in widths:
     e = smoothed_identity(w)
@@ -226,7 +248,7 @@ for w in widths:
 path_opt, path_um = np.array(path_opt), np.array(path_um)
 
 rand = []
-for seed in range(50 if FAST else 200):
+for seed in range(N_RANDOM):
     g = np.random.default_rng(1000 + seed)
     e = g.dirichlet(np.full(n, 10.0 ** g.uniform(-2, 1)), size=n)  # from sharp to nearly uniform
     d_opt, m_opt = toyrd.optimize_generative(px, e)
@@ -257,8 +279,16 @@ ax.legend(loc="upper right")
 fig.tight_layout()
 
 # %%
-print(f"largest |R + D - H| on the optimal path: {np.max(np.abs(path_opt.sum(1) - H)):.2e}")
-print(f"smallest R + D - H among random models:  {np.min(rand.sum(1) - H):.2e}  (never negative)")
+show(
+    Table(
+        [
+            ("optimal path", "largest |R + D − H|", np.max(np.abs(path_opt.sum(1) - H))),
+            ("random models", "smallest R + D − H (never negative)", np.min(rand.sum(1) - H)),
+        ],
+        ["models", "measure", "nats"],
+        formats=".2e",
+    )
+)
 
 # %% tags=["check"]
 assert np.max(np.abs(path_opt.sum(1) - H)) < TOL  # optimal m, d: on the line

@@ -23,8 +23,12 @@
 # 2. a numerical proof on the toy: gradients, perturbations and a generic optimiser agree;
 # 3. the consequence $R + D = H$ for any encoder, and $g = p^*$;
 # 4. posterior collapse as an optimum of the ELBO.
+#
+# The folded setup cell imports numpy, scipy, matplotlib and `toyrd`, loads the toy and sets the
+# tolerance of the checks ($10^{-12}$); in fast mode (`TOYRD_FAST=1`, which the site build uses)
+# section 3 completes 40 random encoders instead of 300.
 
-# %%
+# %% tags=["setup"]
 import os
 
 import matplotlib.pyplot as plt
@@ -32,8 +36,10 @@ import numpy as np
 from scipy import optimize, special
 
 import toyrd
+from toyrd.plot import Table, show
 
 FAST = os.environ.get("TOYRD_FAST") == "1"
+N_ENC = 40 if FAST else 300  # random encoders completed with their optimal tables (section 3)
 toy = toyrd.toy_data()
 px, H, n = toy.px, toy.entropy, toy.n_bins
 # Every claim the text makes is checked by an assert below. Exact identities hold to TOL: float64
@@ -64,8 +70,14 @@ e = rng.dirichlet(np.full(n, 0.5), size=n)  # an arbitrary encoder
 m_star = toyrd.optimal_marginal(px, e)
 d_star = toyrd.optimal_decoder(px, e)
 out = toyrd.evaluate(px, e, d_star, m_star)
-print(f"I_e = {out['I_e']:.12f}   R = {out['R']:.12f}   H - D = {out['H'] - out['D']:.12f}")
-print(f"R + D - H = {out['R'] + out['D'] - out['H']:.2e}")
+show(
+    Table(
+        [(out["I_e"], out["R"], out["H"] - out["D"], out["R"] + out["D"] - out["H"])],
+        ["I_e", "R", "H − D", "R + D − H"],
+        formats=[".12f", ".12f", ".12f", ".2e"],
+        caption="an arbitrary encoder with m* and d* (nats)",
+    )
+)
 
 # %% tags=["check"]
 assert abs(out["R"] - out["I_e"]) < TOL and abs(out["H"] - out["D"] - out["I_e"]) < TOL
@@ -84,12 +96,17 @@ assert abs(out["R"] + out["D"] - out["H"]) < TOL
 g_m = toyrd.rate_gradient_marginal(px, e, m_star)
 g_d = toyrd.distortion_gradient_decoder(px, e, d_star)
 print("dR/dm at m*: min", g_m.min(), " max", g_m.max())
-print(f"|tangent part of dR/dm| at m* = {np.abs(toyrd.tangent_projection(g_m)).max():.2e}")
-print(f"|tangent part of dD/dd| at d* = {np.abs(toyrd.tangent_projection(g_d)).max():.2e}")
 m_unif = np.full(n, 1.0 / n)
-print(
-    f"|tangent part of dR/dm| at the uniform m = "
-    f"{np.abs(toyrd.tangent_projection(toyrd.rate_gradient_marginal(px, e, m_unif))).max():.3f}"
+g_unif = toyrd.rate_gradient_marginal(px, e, m_unif)
+show(
+    Table(
+        [
+            ("dR/dm", "m*", f"{np.abs(toyrd.tangent_projection(g_m)).max():.2e}"),
+            ("dD/dd", "d*", f"{np.abs(toyrd.tangent_projection(g_d)).max():.2e}"),
+            ("dR/dm", "the uniform m", f"{np.abs(toyrd.tangent_projection(g_unif)).max():.3f}"),
+        ],
+        ["gradient", "at", "largest |tangent part|"],
+    )
 )
 
 # %% tags=["check"]
@@ -106,6 +123,7 @@ assert np.abs(toyrd.tangent_projection(toyrd.rate_gradient_marginal(px, e, m_uni
 # %%
 ts = np.linspace(0.0, 1.0, 41)
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+perturbed = []  # (R curve, D curve, direction of m, direction of d), for the checks
 for _ in range(5):
     v_m = rng.dirichlet(np.ones(n)) - m_star  # m* + t v_m stays on the simplex, 0 <= t <= 1
     v_d = rng.dirichlet(np.ones(n), size=n) - d_star  # each row of d* + t v_d too
@@ -113,11 +131,7 @@ for _ in range(5):
     d_curve = [toyrd.distortion(px, e, d_star + t * v_d) for t in ts]
     axes[0].plot(ts, np.array(r_curve) - out["R"], lw=1)
     axes[1].plot(ts, np.array(d_curve) - out["D"], lw=1)
-    for curve, best in ((r_curve, out["R"]), (d_curve, out["D"])):
-        rise = np.array(curve) - best
-        assert rise.min() > -TOL and np.diff(rise, 2).min() > -TOL  # both rise, convexly ...
-    # ... with slope zero at t = 0: the directional derivatives vanish (rows of v sum to 0)
-    assert abs(g_m @ v_m) < TOL and abs(np.sum(g_d * v_d)) < TOL
+    perturbed.append((r_curve, d_curve, v_m, v_d))
 axes[0].set(
     xlabel="step $t$ towards a random $m$",
     ylabel="$R(m) - R(m^*)$",
@@ -129,6 +143,14 @@ axes[1].set(
     title="moving $d$ away from $p_e(x|z)$",
 )
 fig.tight_layout()
+
+# %% tags=["check"]
+for r_curve, d_curve, v_m, v_d in perturbed:
+    for curve, best in ((r_curve, out["R"]), (d_curve, out["D"])):
+        rise = np.array(curve) - best
+        assert rise.min() > -TOL and np.diff(rise, 2).min() > -TOL  # both rise, convexly ...
+    # ... with slope zero at t = 0: the directional derivatives vanish (rows of v sum to 0)
+    assert abs(g_m @ v_m) < TOL and abs(np.sum(g_d * v_d)) < TOL
 
 # %% [markdown]
 # **(c) A generic optimiser.** Forget the formula: parametrise $m = \mathrm{softmax}(\theta)$ and let
@@ -164,7 +186,7 @@ assert abs(res.fun - out["I_e"]) < 1e-8 and np.abs(m_found - m_star).max() < 1e-
 # optimal tables.
 
 # %%
-n_enc = 40 if FAST else 300
+n_enc = N_ENC
 points, worst_sum, worst_g = [], 0.0, 0.0
 for seed in range(n_enc):
     g_rng = np.random.default_rng(100 + seed)
@@ -177,7 +199,6 @@ for seed in range(n_enc):
     worst_g = max(worst_g, np.abs(toyrd.generative_marginal(d_opt, m_opt) - px).max())
 points = np.array(points)
 print(f"{n_enc} random encoders: max |R + D - H| = {worst_sum:.2e},  max |g - p*| = {worst_g:.2e}")
-assert worst_sum < TOL and worst_g < TOL  # every encoder: on the line, and g = p*
 
 fig, ax = plt.subplots(figsize=(5, 4.5))
 ax.fill_between([0, H], [H, 0], 0, color="0.85", label="infeasible")
@@ -193,6 +214,9 @@ ax.set(
 )
 ax.legend()
 fig.tight_layout()
+
+# %% tags=["check"]
+assert worst_sum < TOL and worst_g < TOL  # every encoder: on the line, and g = p*
 
 # %% [markdown]
 # ## Posterior collapse is an optimum
@@ -214,23 +238,40 @@ m_any = np.random.default_rng(4).dirichlet(np.ones(n))
 e_collapsed = np.tile(m_any, (n, 1))
 d_c, m_c = toyrd.optimize_generative(px, e_collapsed)
 oc = toyrd.evaluate(px, e_collapsed, d_c, m_c, pzx=toy.pzx)
-print(
-    f"collapsed: R = {oc['R']:.2e}, I_e = {nonneg(oc['I_e']):.2e}, D - H = {oc['D'] - H:.2e}, "
-    f"ELBO + H = {oc['ELBO'] + H:.2e}, I(z;z*) = {nonneg(oc['I_zstar']):.2e}"
+e_id = np.eye(n)
+oi = toyrd.evaluate(px, e_id, *toyrd.optimize_generative(px, e_id), pzx=toy.pzx)
+show(
+    Table(
+        [
+            (
+                "collapsed",
+                f"{oc['R']:.2e}",
+                f"{nonneg(oc['I_e']):.2e}",
+                f"{oc['D']:.4f}",
+                f"{oc['D'] - H:.2e}",
+                f"{oc['ELBO'] + H:.2e}",
+                f"{nonneg(oc['I_zstar']):.2e}",
+            ),
+            (
+                "identity",
+                f"{oi['R']:.4f}",
+                f"{oi['I_e']:.4f}",
+                f"{nonneg(oi['D']):.2e}",
+                f"{oi['D'] - H:.4f}",
+                f"{oi['ELBO'] + H:.2e}",
+                f"{oi['I_zstar']:.4f}",
+            ),
+        ],
+        ["encoder", "R", "I_e", "D", "D − H", "ELBO + H", "I(z; z*)"],
+        caption="each with its optimal m and d (nats)",
+    )
 )
-print(f"max |d*(x|z) - p*(x)| = {np.abs(d_c - px[None, :]).max():.2e}")
+print(f"collapsed: max |d*(x|z) - p*(x)| = {np.abs(d_c - px[None, :]).max():.2e}")
+
+# %% tags=["check"]
 for v in (oc["R"], oc["I_e"], oc["D"] - H, oc["ELBO"] + H, oc["I_zstar"]):
     assert abs(v) < TOL  # collapsed: R = I_e = 0, D = H, ELBO = -H, no knowledge of z*
 assert np.abs(d_c - px[None, :]).max() < TOL
-
-e_id = np.eye(n)
-oi = toyrd.evaluate(px, e_id, *toyrd.optimize_generative(px, e_id), pzx=toy.pzx)
-print(
-    f"identity:  R = {oi['R']:.4f}, D = {nonneg(oi['D']):.2e}, ELBO + H = {oi['ELBO'] + H:.2e}, "
-    f"I(z;z*) = {oi['I_zstar']:.4f}"
-)
-
-# %% tags=["check"]
 # the same optimal ELBO; one keeps all 0.5 nats of the class, the other none
 assert abs(oi["ELBO"] + H) < TOL and abs(oi["I_zstar"] - toy.info) < TOL
 

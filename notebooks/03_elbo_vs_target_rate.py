@@ -31,8 +31,13 @@
 # decay, 500 warm-up steps, then 3000 steps; fast mode: fewer seeds) — except the model family.
 # Steps 2–5 use **free tables** (the "very flexible nonparametric" reading); step 6 shows why
 # `toyrd figure2` uses another family, and that it reproduces both halves of the figure.
+#
+# The folded setup cell imports the libraries and sets these settings: 16 seeds per initial
+# scale, initial scales 0.01, 0.1, 1 and 3, and the tolerances of the checks. In fast mode
+# (`TOYRD_FAST=1`, which the site build uses) it trains 3 seeds with Figure 2's quick settings
+# (`figure2.QUICK`).
 
-# %%
+# %% tags=["setup"]
 import os
 
 import matplotlib.pyplot as plt
@@ -41,6 +46,7 @@ import numpy as np
 import toyrd
 from toyrd import plot as figures
 from toyrd.experiments import figure2
+from toyrd.plot import Table, show
 from toyrd.train import jax as tj
 
 FAST = os.environ.get("TOYRD_FAST") == "1"
@@ -62,25 +68,6 @@ TOL, OPT_TOL = 1e-12, 1e-3
 WARMUP_TOL = 0.01
 
 
-def show(fig):
-    """Display a matplotlib Figure drawn without pyplot (toyrd.plot works that way)."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:  # plain Python: nothing to display to
-        return
-    if get_ipython() is not None:
-        display(fig)
-
-
-def describe(name, out):
-    print(
-        f"{name:>14}: R = {out['R']:.4f}  D = {out['D']:.4f}  R + D - H = "
-        f"{out['R'] + out['D'] - out['H']:.1e}"
-        f"  I(z;z*) = {out['I_zstar']:.4f}  KL(p*||g) = {out['kl_pstar_g']:.1e}"
-    )
-
-
 # %% [markdown]
 # ## Step 1: the optimal model (column a)
 #
@@ -93,7 +80,23 @@ def describe(name, out):
 # %%
 e_a, d_a, m_a = figure2.optimal_model(toy)
 out_a = toyrd.evaluate(px, e_a, d_a, m_a, pzx=pzx)
-describe("optimal", out_a)
+show(
+    Table(
+        [
+            (
+                "optimal (a)",
+                out_a["R"],
+                out_a["D"],
+                out_a["R"] + out_a["D"] - out_a["H"],
+                out_a["I_zstar"],
+                out_a["kl_pstar_g"],
+            )
+        ],
+        ["model", "R", "D", "R + D − H", "I(z; z*)", "KL(p*‖g)"],
+        formats=[None, ".4f", ".4f", ".1e", ".4f", ".1e"],
+        caption="nats",
+    )
+)
 print(
     f"code states whose most likely class is 0 and 1: {np.bincount(np.argmax(pzx @ e_a, axis=0))}"
 )
@@ -125,12 +128,22 @@ def rows_at(res, scale):
 
 res_b = tj.train("elbo", config=CONFIG, seeds=SEEDS, init_scale=SCALES, progress=False)
 tab_b = res_b.table()
-for i in rows_at(res_b, S0):
-    print(
-        f"seed {res_b.configs[i]['seed']:2d}: R = {tab_b['R'][i]:.4f}  R + D - H = "
-        f"{tab_b['R'][i] + tab_b['D'][i] - H:.1e}  "
-        f"I(z;z*) = {tab_b['I_zstar'][i]:.4f}"
+show(
+    Table(
+        [
+            (
+                res_b.configs[i]["seed"],
+                tab_b["R"][i],
+                tab_b["R"][i] + tab_b["D"][i] - H,
+                tab_b["I_zstar"][i],
+            )
+            for i in rows_at(res_b, S0)
+        ],
+        ["seed", "R", "R + D − H", "I(z; z*)"],
+        formats=["d", ".4f", ".1e", ".4f"],
+        caption=f"ELBO, initial scale {S0} (nats)",
     )
+)
 gap_b = tab_b["R"] + tab_b["D"] - H
 
 # %% tags=["check"]
@@ -147,20 +160,29 @@ res_c = tj.train(
     "target_rate", config=CONFIG, hyper=SIGMA, seeds=SEEDS, init_scale=SCALES, progress=False
 )
 tab_c = res_c.table()
-for i in rows_at(res_c, S0):
-    loss = tab_c["D"][i] + abs(SIGMA - tab_c["R"][i])
-    print(
-        f"seed {res_c.configs[i]['seed']:2d}: R = {tab_c['R'][i]:.4f}  loss - (H - σ) = "
-        f"{loss - (H - SIGMA):.1e}  "
-        f"I(z;z*) = {tab_c['I_zstar'][i]:.4f}"
+show(
+    Table(
+        [
+            (
+                res_c.configs[i]["seed"],
+                tab_c["R"][i],
+                tab_c["D"][i] + abs(SIGMA - tab_c["R"][i]) - (H - SIGMA),
+                tab_c["I_zstar"][i],
+            )
+            for i in rows_at(res_c, S0)
+        ],
+        ["seed", "R", "loss − (H − σ)", "I(z; z*)"],
+        formats=["d", ".4f", ".1e", ".4f"],
+        caption=f"target rate σ = {SIGMA:.1f}, initial scale {S0} (nats)",
     )
+)
 loss_gap_c = tab_c["D"] + np.abs(SIGMA - tab_c["R"]) - (H - SIGMA)
 
 # %% tags=["check"]
 assert loss_gap_c.min() > -TOL  # H - σ is the least value (D ≥ H - R)
 
 # %% [markdown]
-# Look at the printed rates before reading on: did training reach $R = \sigma$?
+# Look at the rates in the table before reading on: did training reach $R = \sigma$?
 #
 # **What the target-rate loss really asks.** On the line $D = H - R$, so the loss is
 #
@@ -171,7 +193,7 @@ assert loss_gap_c.min() > -TOL  # H - σ is the least value (D ≥ H - R)
 # run that starts at a high rate trains exactly like the ELBO, and a run that starts low is pushed up
 # and may overshoot. The column "loss − (H − σ)" shows each run is at (or very near) the least value.
 
-# %%
+# %% tags=["check"]
 assert loss_gap_c[rows_at(res_c, S0)].max() < OPT_TOL  # at (or very near) the least value
 
 # %%
@@ -214,6 +236,7 @@ def initial_point(res, i):
 fig, ax = plt.subplots(figsize=(5.5, 5))
 ax.fill_between([0, H], [H, 0], 0, color="0.88")
 ax.plot([0, H], [H, 0], "k-", lw=1)
+warmups = []  # (R + D - H) of each run's initial model and at the end of its warm-up
 for res, color in ((res_b, "tab:blue"), (res_c, "tab:orange")):
     for j, i in enumerate(rows_at(res, S0)):
         r0, d0 = initial_point(res, i)
@@ -234,8 +257,7 @@ for res, color in ((res_b, "tab:blue"), (res_c, "tab:orange")):
             ms=6,
             label="initial model" if (j == 0 and res is res_b) else None,
         )
-        assert r0 + d0 - H > 0.1  # the initial model is well above the line ...
-        assert abs(start[0] + start[1] - H) < WARMUP_TOL  # ... the warm-up ends on it
+        warmups.append((r0 + d0 - H, start[0] + start[1] - H))
 for j, i in enumerate(rows_at(res_b, S0)):
     ax.plot(
         res_b.history["R"][i],
@@ -274,6 +296,11 @@ inset.set(xlim=(-0.05, 0.7), ylim=(H - 0.75, H + 0.45))
 inset.tick_params(labelsize=9)
 fig.tight_layout()
 
+# %% tags=["check"]
+for above, after_warmup in warmups:
+    assert above > 0.1  # the initial model is well above the line ...
+    assert abs(after_warmup) < WARMUP_TOL  # ... the warm-up ends on it
+
 # %% [markdown]
 # ## Step 4: Figure 2
 #
@@ -304,6 +331,8 @@ fig2 = figures.plot_columns(
     columns, ["(a) optimal", "(b) ELBO", f"(c) target rate σ = {SIGMA:.1f}"], subtitles=subtitles
 )
 show(fig2)
+
+# %% tags=["check"]
 for t in (out_a, {k: v[ib] for k, v in tab_b.items()}, {k: v[ic] for k, v in tab_c.items()}):
     assert t["kl_pstar_g"] < OPT_TOL  # all three reproduce the data: g ≈ p*
 
@@ -321,16 +350,20 @@ for t in (out_a, {k: v[ib] for k, v in tab_b.items()}, {k: v[ic] for k, v in tab
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True)
-print(
-    f"{'objective':>12} {'scale':>6} {'mean R':>8} {'sd R':>8} {'mean I(z;z*)':>13} {'max R+D-H':>10}"
-)
+robust = []  # one row per (objective, initial scale)
 for ax, (kind, res, tab) in zip(axes, (("elbo", res_b, tab_b), ("target_rate", res_c, tab_c))):
     for s, mk in zip(SCALES, "o^sD"):
         sel = rows_at(res, s)
         ax.plot(tab["R"][sel], tab["I_zstar"][sel], mk, alpha=0.7, label=f"init scale {s}")
-        print(
-            f"{kind:>12} {s:6.2g} {tab['R'][sel].mean():8.4f} {tab['R'][sel].std():8.4f} "
-            f"{tab['I_zstar'][sel].mean():13.4f} {np.max(tab['R'][sel] + tab['D'][sel] - H):10.1e}"
+        robust.append(
+            (
+                kind,
+                f"{s:.2g}",
+                tab["R"][sel].mean(),
+                tab["R"][sel].std(),
+                tab["I_zstar"][sel].mean(),
+                np.max(tab["R"][sel] + tab["D"][sel] - H),
+            )
         )
     ax.plot(out_a["R"], out_a["I_zstar"], "k*", ms=10, label="optimal (a)")
     ax.axvline(SIGMA, color="0.5", ls=":", lw=1)
@@ -339,7 +372,14 @@ axes[0].set_ylabel("$I(z; z^*)$ kept (nats)")
 axes[0].legend()
 fig.tight_layout()
 mean_rate_b = [tab_b["R"][rows_at(res_b, s)].mean() for s in SCALES]
-print("ELBO: mean final R per initial scale", np.round(mean_rate_b, 4))
+show(
+    Table(
+        robust,
+        ["objective", "initial scale", "mean R", "sd R", "mean I(z; z*)", "max R + D − H"],
+        formats=[None, None, ".4f", ".4f", ".4f", ".1e"],
+        caption=f"{len(SEEDS)} seeds per row (nats); the ELBO's mean rate rises with the scale",
+    )
+)
 
 # %% tags=["check"]
 assert np.all(np.diff(mean_rate_b) > 0)  # the initial scale sets the ELBO's rate
@@ -365,7 +405,7 @@ assert tab_c["R"].min() > SIGMA - OPT_TOL  # target-rate runs never end below σ
 # code. (The Robustness page of the docs measures nine readings over 32 seeds.)
 
 # %%
-CLUSTERS = {}
+CLUSTERS, kl_max, cluster_rows = {}, [], []
 for family in ("bump", F2.family):
     for kind, hyper in (("elbo", None), ("target_rate", SIGMA)):
         res = tj.train(kind, config=CONFIG, family=family, hyper=hyper, seeds=SEEDS, progress=False)
@@ -377,20 +417,31 @@ for family in ("bump", F2.family):
         r = np.array([o["R"] for o in outs])
         iz = np.array([o["I_zstar"] for o in outs])
         CLUSTERS[family, kind] = (r, iz, mass)
-        print(
-            f"{family:>22} {kind:>12}: R {r.min():.4f}–{r.max():.4f}  I(z;z*) "
-            f"{iz.min():.3f}–{iz.max():.3f}  class-0 block mass {mass.min():.3f}–{mass.max():.3f}"
+        cluster_rows.append(
+            (
+                family,
+                kind,
+                f"{r.min():.4f}–{r.max():.4f}",
+                f"{iz.min():.3f}–{iz.max():.3f}",
+                f"{mass.min():.3f}–{mass.max():.3f}",
+            )
         )
-        assert max(o["kl_pstar_g"] for o in outs) < OPT_TOL  # g ≈ p* in every run
+        kl_max.append(max(o["kl_pstar_g"] for o in outs))
+show(
+    Table(
+        cluster_rows,
+        ["family", "objective", "R", "I(z; z*)", "class-0 block mass"],
+        caption=f"least–largest over {len(SEEDS)} seeds (nats)",
+    )
+)
 
-# %%
+# %% tags=["check"]
+assert max(kl_max) < OPT_TOL  # g ≈ p* in every run
 r, iz, mass = CLUSTERS["bump", "elbo"]
 assert r.min() > 0.4 and iz.min() > 0.3  # Appendix E as written: the ELBO does not collapse
 r, iz, mass = CLUSTERS[F2.family, "elbo"]
 assert r.max() < 0.01 and mass.min() > 0.99  # Figure 2(b): the ELBO ignores the code
 r, iz, mass = CLUSTERS[F2.family, "target_rate"]
-
-# %% tags=["check"]
 assert np.abs(r - SIGMA).max() < 0.01  # Figure 2(c): R at σ ...
 assert np.abs(mass - 0.7).max() < 0.05 and iz.min() > 0.9 * out_a["I_zstar"]  # ... two clusters
 

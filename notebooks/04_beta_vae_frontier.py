@@ -24,14 +24,19 @@
 #    select an end;
 # 3. the frontier of representation: at a given rate, how much of the true class $z^*$ can a code
 #    keep at best?
+#
+# The folded setup cell imports the libraries and sets the training: 8 seeds per β and 3000
+# steps, or 2 seeds and 800 steps in fast mode (`TOYRD_FAST=1`, which the site build uses); and the
+# tolerances of the checks.
 
-# %%
+# %% tags=["setup"]
 import os
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 import toyrd
+from toyrd.plot import Table, show
 from toyrd.train import jax as tj
 
 FAST = os.environ.get("TOYRD_FAST") == "1"
@@ -84,22 +89,26 @@ def with_gap(e, gap):
     return d, (1 - lo) * q + lo * uniform
 
 
-print(f"{'encoder':>20} {'where':>8} {'ELBO':>10} {'R':>8} {'D':>8} {'I(z;z*)':>8}")
 pair_points = []
 for name, e in enc_pair.items():
     for where, (d, m) in (("line", toyrd.optimize_generative(px, e)), ("off", with_gap(e, GAP))):
         o = toyrd.evaluate(px, e, d, m, pzx=pzx)
         pair_points.append((name, where, o))
-        print(
-            f"{name:>20} {where:>8} {o['ELBO']:10.6f} {o['R']:8.4f} {o['D']:8.4f} {o['I_zstar']:8.4f}"
-        )
+show(
+    Table(
+        [(name, where, o["ELBO"], o["R"], o["D"], o["I_zstar"]) for name, where, o in pair_points],
+        ["encoder", "where", "ELBO", "R", "D", "I(z; z*)"],
+        formats=[None, None, ".6f", ".4f", ".4f", ".4f"],
+        caption=f"nats; line: optimal m and d; off: ELBO = −H − {GAP}",
+    )
+)
 pts = {(name, where): o for name, where, o in pair_points}
-for name in enc_pair:
-    assert abs(pts[name, "line"]["ELBO"] + H) < TOL  # on the line: ELBO = -H
-    assert abs(pts[name, "off"]["ELBO"] + H + GAP) < BISECT_TOL  # off it: the common value
 rates = {w: [pts[name, w]["R"] for name in enc_pair] for w in ("line", "off")}
 
 # %% tags=["check"]
+for name in enc_pair:
+    assert abs(pts[name, "line"]["ELBO"] + H) < TOL  # on the line: ELBO = -H
+    assert abs(pts[name, "off"]["ELBO"] + H + GAP) < BISECT_TOL  # off it: the common value
 assert abs(rates["line"][1] - rates["line"][0]) > 0.5  # very different rates ...
 assert abs((rates["off"][1] - rates["off"][0]) - (rates["line"][1] - rates["line"][0])) < BISECT_TOL
 
@@ -132,15 +141,27 @@ res = tj.train(
 )
 tab = res.table()
 beta_of_row = np.array([c["hyper"] for c in res.configs])
-print(
-    f"{'beta':>5} {'mean R':>8} {'min R':>8} {'max R':>8} {'mean R+D-H':>11} {'mean I(z;z*)':>12}"
-)
+beta_rows = []
 for b in betas:
     sel = beta_of_row == b
-    print(
-        f"{b:5.2f} {tab['R'][sel].mean():8.4f} {tab['R'][sel].min():8.4f} {tab['R'][sel].max():8.4f} "
-        f"{(tab['R'][sel] + tab['D'][sel] - H).mean():11.2e} {tab['I_zstar'][sel].mean():12.4f}"
+    beta_rows.append(
+        (
+            b,
+            tab["R"][sel].mean(),
+            tab["R"][sel].min(),
+            tab["R"][sel].max(),
+            (tab["R"][sel] + tab["D"][sel] - H).mean(),
+            tab["I_zstar"][sel].mean(),
+        )
     )
+show(
+    Table(
+        beta_rows,
+        ["β", "mean R", "min R", "max R", "mean R + D − H", "mean I(z; z*)"],
+        formats=[".2f", ".4f", ".4f", ".4f", ".2e", ".4f"],
+        caption=f"{len(SEEDS)} seeds per β, {STEPS} steps (nats)",
+    )
+)
 mean_rate = {b: tab["R"][beta_of_row == b].mean() for b in betas}
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 4))
@@ -191,7 +212,7 @@ ax.axvline(1.0, color="0.5", ls=":")
 ax.set(xlabel="β", ylabel="final rate $R$ (nats)", title="β-VAE: final rate against β")
 fig.tight_layout()
 
-# %%
+# %% tags=["check"]
 # below β = 1 the rates are pushed up, above it down (the β = 1 runs stay where they went)
 assert min(mean_rate[b] for b in betas if b < 1) > mean_rate[1.0]
 assert max(mean_rate[b] for b in betas if b > 1) < mean_rate[1.0]
@@ -229,26 +250,23 @@ print(
 )
 
 gaps = np.array([ib.ib_gap(pzx, res.encoder[i], frontier) for i in range(len(res.configs))])
+gap_rows = []
 for b in betas:
     sel = beta_of_row == b
-    print(
-        f"β = {b:4.2f}: mean R = {tab['R'][sel].mean():.4f}  mean I(z;z*) = "
-        f"{tab['I_zstar'][sel].mean():.4f}  "
-        f"mean gap to the frontier = {gaps[sel].mean():.4f}"
+    gap_rows.append(
+        (f"β = {b:.2f}", tab["R"][sel].mean(), tab["I_zstar"][sel].mean(), gaps[sel].mean())
     )
 for name, where, o in pair_points:
     if where == "line":
-        print(
-            f"{name:>20}: R = {o['R']:.4f}  I(z;z*) = {o['I_zstar']:.4f}  "
-            f"gap = {ib.ib_gap(pzx, enc_pair[name], frontier):.4f}"
-        )
-
-# the frontier runs from F(0) = 0, non-decreasing, up to I(x; z*); no code beats I(x; z*)
-assert frontier.rate[0] == 0.0 and abs(frontier.relevance[0]) < TOL
-assert np.diff(frontier.relevance).min() > -TOL and abs(frontier.relevance[-1] - toy.info) < TOL
-assert tab["I_zstar"].max() <= toy.info + TOL
-# the class-posterior code is not the best code of its rate (the gap is far above rounding)
-assert ib.ib_gap(pzx, enc_pair["class posterior"], frontier) > 0.005
+        gap_rows.append((name, o["R"], o["I_zstar"], ib.ib_gap(pzx, enc_pair[name], frontier)))
+show(
+    Table(
+        gap_rows,
+        ["code", "R", "I(z; z*)", "gap to the frontier"],
+        formats=".4f",
+        caption="β-VAEs: means over their seeds; the two codes of section 1 with optimal tables",
+    )
+)
 
 fig, ax = plt.subplots(figsize=(6, 4))
 ax.plot(frontier.rate, frontier.relevance, "k-", lw=1.5, label="IB frontier $F(R)$")
@@ -266,6 +284,14 @@ ax.set(
 )
 ax.legend()
 fig.tight_layout()
+
+# %% tags=["check"]
+# the frontier runs from F(0) = 0, non-decreasing, up to I(x; z*); no code beats I(x; z*)
+assert frontier.rate[0] == 0.0 and abs(frontier.relevance[0]) < TOL
+assert np.diff(frontier.relevance).min() > -TOL and abs(frontier.relevance[-1] - toy.info) < TOL
+assert tab["I_zstar"].max() <= toy.info + TOL
+# the class-posterior code is not the best code of its rate (the gap is far above rounding)
+assert ib.ib_gap(pzx, enc_pair["class posterior"], frontier) > 0.005
 
 # %% [markdown]
 # Read the gaps. At the two ends the frontier is easy to reach: a collapsed code ($R = 0$) keeps

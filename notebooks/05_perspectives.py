@@ -28,8 +28,13 @@
 #
 # Notation: Chu's $q(z|x)$ is our encoder $e(z|x)$, his $p(z)$ and $p(x|z)$ are our $m(z)$ and
 # $d(x|z)$, his $p(x)$ is our $g(x)$, and his data distribution $q(x)$ is our $p^*(x)$.
+#
+# The folded setup cell imports the libraries, loads the toy and sets the tolerance of the checks
+# ($10^{-12}$); in fast mode (`TOYRD_FAST=1`, which the site build uses) the IWAE chain stops at
+# $k = 16$ instead of 256, the Monte-Carlo check draws 2,000 samples instead of 20,000, and EM runs
+# 15 iterations instead of 60. Everything below starts from one random tabular model.
 
-# %%
+# %% tags=["setup"]
 import os
 
 import matplotlib.pyplot as plt
@@ -38,15 +43,20 @@ import numpy as np
 import toyrd
 from toyrd import quantities as iwae
 from toyrd import train as em_module
+from toyrd.plot import Table, show
 from toyrd.tables import tabular
 
 FAST = os.environ.get("TOYRD_FAST") == "1"
+KS = [1, 2, 3, 4, 16] if FAST else [1, 2, 3, 4, 8, 16, 64, 256]  # the IWAE chain's k
+MC_SAMPLES = 2000 if FAST else 20000  # samples of the Monte-Carlo IWAE_4
+EM_ITERS = 15 if FAST else 60  # EM iterations
 toy = toyrd.toy_data()
 px, H, n = toy.px, toy.entropy, toy.n_bins
 # Every claim the text makes is checked by an assert. Exact identities hold to TOL: float64 sums
 # of at most 900 terms of a few nats each round off near 1e-15.
 TOL = 1e-12
 
+# %%
 # one random tabular model (random normal logits)
 e, d, m = tabular.tables(tabular.init(0, n, n, 1.0), n)
 out = toyrd.evaluate(px, e, d, m, distributions=True)
@@ -70,8 +80,13 @@ assert abs(loglik - (-H - out["kl_pstar_g"])) < TOL and out["ELBO"] <= loglik <=
 # %%
 post = out["model_posterior"]  # p_d(z|x), one row per x
 gap = sum(px[x] * toyrd.kl(e[x], post[x]) for x in range(n))
-print(f"log-lik - ELBO            = {loglik - out['ELBO']:.12f}")
-print(f"E_x KL(e(.|x) || p_d(.|x)) = {gap:.12f}")
+show(
+    Table(
+        [("log-lik − ELBO", loglik - out["ELBO"]), ("E_x KL(e(·|x) ‖ p_d(·|x))", gap)],
+        ["quantity", "nats"],
+        formats=".12f",
+    )
+)
 
 # %% tags=["check"]
 assert abs((loglik - out["ELBO"]) - gap) < TOL and gap > 0  # a lower bound with an exact gap
@@ -97,8 +112,6 @@ for t in mix:
     kls.append(sum(px[x] * toyrd.kl(e_t[x], post[x]) for x in range(n)))
 print(f"max |gap - E KL| along the path: {np.max(np.abs(np.array(gaps) - np.array(kls))):.1e}")
 print(f"gap at e = p_d(z|x): {gaps[-1]:.1e}")
-assert np.max(np.abs(np.array(gaps) - np.array(kls))) < TOL  # the gap is the expected KL
-assert abs(gaps[-1]) < TOL  # tight at e = p_d(z|x)
 
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.plot(mix, gaps, "o-")
@@ -108,6 +121,10 @@ ax.set(
     title="Variational Bayes: the gap is the posterior KL",
 )
 fig.tight_layout()
+
+# %% tags=["check"]
+assert np.max(np.abs(np.array(gaps) - np.array(kls))) < TOL  # the gap is the expected KL
+assert abs(gaps[-1]) < TOL  # tight at e = p_d(z|x)
 
 # %% [markdown]
 # ## 3. Autoencoder
@@ -126,6 +143,7 @@ def nonneg(v, tol=1e-12):
 
 
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.6))
+channels = {}  # code -> (ELBO + H, its reconstruction channel), for the checks
 for ax, (name, enc) in zip(
     axes, (("identity code", np.eye(n)), ("collapsed code", np.full((n, n), 1.0 / n)))
 ):
@@ -133,11 +151,15 @@ for ax, (name, enc) in zip(
     o = toyrd.evaluate(px, enc, dd, mm, distributions=True)
     ax.imshow(o["recon_channel"], origin="lower", cmap="viridis")
     ax.set(title=f"{name}: R = {o['R']:.3f}, D = {nonneg(o['D']):.3f}", xlabel="$x'$", ylabel="$x$")
-    assert abs(o["ELBO"] + H) < TOL  # both: ELBO = -H
-    faithful = np.abs(o["recon_channel"] - np.eye(n)).max() < TOL  # a perfect copy ...
-    ignored = np.abs(o["recon_channel"] - px[None, :]).max() < TOL  # ... or x' independent of x
-    assert faithful if name == "identity code" else ignored
+    channels[name] = (o["ELBO"] + H, o["recon_channel"])
 fig.tight_layout()
+
+# %% tags=["check"]
+for name, (elbo_gap, channel) in channels.items():
+    assert abs(elbo_gap) < TOL  # both: ELBO = -H
+    faithful = np.abs(channel - np.eye(n)).max() < TOL  # a perfect copy ...
+    ignored = np.abs(channel - px[None, :]).max() < TOL  # ... or x' independent of x
+    assert faithful if name == "identity code" else ignored
 
 # %% [markdown]
 # Both models have ELBO $= -H$ (lesson 2), yet one reconstructs perfectly and the other not at all:
@@ -157,28 +179,27 @@ fig.tight_layout()
 # sampling) for large $k$. Monte Carlo (`method="mc"`) is there to compare with.
 
 # %%
-ks = [1, 2, 3, 4, 16] if FAST else [1, 2, 3, 4, 8, 16, 64, 256]
+ks = KS
 chain = [iwae.iwae_bound(px, e, d, m, k) for k in ks]
 ll = iwae.log_likelihood_bound(px, d, m)
-print(f"ELBO          = {out['ELBO']:.10f}")
-for r in chain:
-    print(f"IWAE_{r.k:<3d} ({r.method:>5}) = {r.value:.10f}")
-print(f"log-likelihood = {ll:.10f}")
+show(
+    Table(
+        [("ELBO", "", out["ELBO"])]
+        + [(f"IWAE_{r.k}", r.method, r.value) for r in chain]
+        + [("log-likelihood Σ p* log g", "", ll)],
+        ["bound", "method", "nats"],
+        formats=".10f",
+    )
+)
 print(
     f"IWAE_1 - ELBO = {chain[0].value - out['ELBO']:.1e};  smallest increment along k: "
     f"{np.min(np.diff([r.value for r in chain])):.2e}"
 )
-mc = iwae.iwae_bound(px, e, d, m, 4, method="mc", n_samples=2000 if FAST else 20000, seed=0)
+mc = iwae.iwae_bound(px, e, d, m, 4, method="mc", n_samples=MC_SAMPLES, seed=0)
 print(
     f"IWAE_4 by Monte Carlo: {mc.value:.5f} ± {mc.stderr:.5f}  (exact {chain[3].value:.5f}, "
     f"|z| = {abs(mc.value - chain[3].value) / mc.stderr:.2f})"
 )
-values = np.array([r.value for r in chain])
-assert abs(values[0] - out["ELBO"]) < TOL  # ELBO = IWAE_1
-assert np.diff(values).min() > -TOL and values[-1] <= ll + TOL  # ≤ IWAE_k ≤ IWAE_k+1 ≤ log-lik
-# the Monte-Carlo estimate agrees with the exact value within its error: |z| < 4 (the chance
-# of exceeding it for an unbiased estimate is ~6e-5; seed 0 is fixed, so the check is repeatable)
-assert abs(mc.value - chain[3].value) < 4 * mc.stderr
 
 fig, ax = plt.subplots(figsize=(5.5, 3.2))
 ax.semilogx(ks, [r.value for r in chain], "o-", label="IWAE$_k$ (exact)")
@@ -187,6 +208,14 @@ ax.axhline(ll, color="k", ls="--", label="$\\sum p^* \\log g$")
 ax.set(xlabel="k", ylabel="nats", title="The importance-weighted chain")
 ax.legend()
 fig.tight_layout()
+
+# %% tags=["check"]
+values = np.array([r.value for r in chain])
+assert abs(values[0] - out["ELBO"]) < TOL  # ELBO = IWAE_1
+assert np.diff(values).min() > -TOL and values[-1] <= ll + TOL  # ≤ IWAE_k ≤ IWAE_k+1 ≤ log-lik
+# the Monte-Carlo estimate agrees with the exact value within its error: |z| < 4 (the chance
+# of exceeding it for an unbiased estimate is ~6e-5; seed 0 is fixed, so the check is repeatable)
+assert abs(mc.value - chain[3].value) < 4 * mc.stderr
 
 # %% [markdown]
 # ## 5. Expectation–maximisation
@@ -199,7 +228,7 @@ fig.tight_layout()
 # also run the classic variant with a fixed uniform prior, which climbs gradually.
 
 # %%
-iters = 15 if FAST else 60
+iters = EM_ITERS
 runs = {
     "learned m": em_module.em(px, iters=iters, seed=0, learn_marginal=True),
     "fixed uniform m": em_module.em(
@@ -209,15 +238,6 @@ runs = {
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for name, r in runs.items():
     ax.plot(np.arange(len(r.elbo)) / 2, np.maximum(-(r.elbo + H), 1e-16), ".-", label=name)
-    print(
-        f"{name:>16}: every half-step raised the ELBO (up to 1e-12): "
-        f"{bool(np.all(np.diff(r.elbo) >= -1e-12))};"
-        f" final -ELBO - H = {-r.elbo[-1] - H:.1e}"
-    )
-for name, r in runs.items():
-    assert np.all(np.diff(r.elbo) >= -TOL), name  # every half-step can only raise the ELBO
-assert abs(runs["learned m"].elbo[2] + H) < TOL  # the first M-step already reaches -H
-assert -runs["fixed uniform m"].elbo[2] - H > 1e-3  # the fixed prior climbs gradually
 ax.set(
     xlabel="EM iteration (the M-steps at whole numbers)",
     ylabel="$-$ELBO $-$ H (nats, floor 1e-16)",
@@ -226,6 +246,23 @@ ax.set(
 )
 ax.legend()
 fig.tight_layout()
+show(
+    Table(
+        [
+            (name, bool(np.all(np.diff(r.elbo) >= -1e-12)), -r.elbo[-1] - H)
+            for name, r in runs.items()
+        ],
+        ["marginal", "every half-step raised the ELBO (up to 1e-12)", "final −ELBO − H"],
+        formats=[None, None, ".1e"],
+        caption=f"EM, {iters} iterations (nats)",
+    )
+)
+
+# %% tags=["check"]
+for name, r in runs.items():
+    assert np.all(np.diff(r.elbo) >= -TOL), name  # every half-step can only raise the ELBO
+assert abs(runs["learned m"].elbo[2] + H) < TOL  # the first M-step already reaches -H
+assert -runs["fixed uniform m"].elbo[2] - H > 1e-3  # the fixed prior climbs gradually
 
 # %% [markdown]
 # ## Exercises

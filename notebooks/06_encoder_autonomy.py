@@ -33,8 +33,12 @@
 # `toyrd.train.train_autonomous` plays this two-player game with exact gradients:
 # $m$ and $d$ minimise $R + D$ with the encoder behind a stop-gradient; the encoder minimises its own
 # loss with $m$ and $d$ behind a stop-gradient.
+#
+# The folded setup cell imports the libraries and sets the game: free tables from a broad start
+# (initial scale 0.3, 300 warm-up steps), 8 seeds and 3000 steps per setting, or 2 seeds and 800
+# steps in fast mode (`TOYRD_FAST=1`, which the site build uses); and the tolerances of the checks.
 
-# %%
+# %% tags=["setup"]
 import os
 
 import matplotlib.pyplot as plt
@@ -43,6 +47,7 @@ import numpy as np
 import toyrd
 from toyrd import _formulas as F
 from toyrd import train as autonomy
+from toyrd.plot import Table, show
 
 FAST = os.environ.get("TOYRD_FAST") == "1"
 SEEDS = list(range(2 if FAST else 8))
@@ -76,12 +81,24 @@ frozen = {
     "sharp (identity)": np.eye(30),
     "collapsed": np.full((30, 30), 1.0 / 30),
 }
-for name, e in frozen.items():
-    o = toyrd.evaluate(px, e, *toyrd.optimize_generative(px, e), pzx=pzx)
-    print(
-        f"{name:>17}: I_e = {o['I_e']:.4f}  R + D - H = {o['R'] + o['D'] - H:.1e}  "
-        f"KL(p*||g) = {nonneg(o['kl_pstar_g']):.1e}"
+best = {
+    name: toyrd.evaluate(px, e, *toyrd.optimize_generative(px, e), pzx=pzx)
+    for name, e in frozen.items()
+}
+show(
+    Table(
+        [
+            (name, o["I_e"], o["R"] + o["D"] - H, nonneg(o["kl_pstar_g"]))
+            for name, o in best.items()
+        ],
+        ["frozen encoder", "I_e", "R + D − H", "KL(p*‖g)"],
+        formats=[None, ".4f", ".1e", ".1e"],
+        caption="each with its optimal m and d (nats)",
     )
+)
+
+# %% tags=["check"]
+for name, o in best.items():
     assert abs(o["R"] + o["D"] - H) < TOL and abs(o["kl_pstar_g"]) < TOL  # closed, g = p*
     info_e = {"random": None, "sharp (identity)": H, "collapsed": 0.0}[name]
     assert info_e is None or abs(o["I_e"] - info_e) < TOL  # very different information
@@ -99,17 +116,27 @@ res_beta = autonomy.train_autonomous(
 )
 tab_beta = res_beta.table()
 beta_row = np.array([c["hyper"] for c in res_beta.configs])
-print(f"{len(SEEDS)} seeds per β")
-print(f"{'beta':>5} {'mean R':>8} {'max |R+D-H|':>12} {'max KL(p*||g)':>14}")
+beta_rows = []
 for b in betas:
     sel = beta_row == b
-    print(
-        f"{b:5.1f} {tab_beta['R'][sel].mean():8.4f} "
-        f"{np.abs(tab_beta['R'][sel] + tab_beta['D'][sel] - H).max():12.1e} "
-        f"{tab_beta['kl_pstar_g'][sel].max():14.1e}"
+    beta_rows.append(
+        (
+            b,
+            tab_beta["R"][sel].mean(),
+            np.abs(tab_beta["R"][sel] + tab_beta["D"][sel] - H).max(),
+            tab_beta["kl_pstar_g"][sel].max(),
+        )
     )
+show(
+    Table(
+        beta_rows,
+        ["β", "mean R", "max |R + D − H|", "max KL(p*‖g)"],
+        formats=[".1f", ".4f", ".1e", ".1e"],
+        caption=f"{len(SEEDS)} seeds per β (nats)",
+    )
+)
 
-# %%
+# %% tags=["check"]
 for b in betas:
     sel = beta_row == b
     assert np.abs(tab_beta["R"][sel] + tab_beta["D"][sel] - H).max() < GAME_TOL
@@ -145,18 +172,31 @@ res_sq = autonomy.train_autonomous(
 )
 tab_sq = res_sq.table()
 sigma_row = np.array([c["hyper"] for c in res_sq.configs])
-print(
-    f"{'sigma':>6} {'mean R':>8} {'sigma + 1/(2 lam)':>18} {'max |R+D-H|':>12} "
-    f"{'max KL(p*||g)':>14} {'mean I(z;z*)':>13}"
-)
+sq_rows = []
 for sg in sigmas:
     sel = sigma_row == sg
-    print(
-        f"{sg:6.2f} {tab_sq['R'][sel].mean():8.4f} {sg + 1 / (2 * LAM):18.4f} "
-        f"{np.abs(tab_sq['R'][sel] + tab_sq['D'][sel] - H).max():12.1e} "
-        f"{tab_sq['kl_pstar_g'][sel].max():14.1e} "
-        f"{tab_sq['I_zstar'][sel].mean():13.4f}"
+    sq_rows.append(
+        (
+            sg,
+            tab_sq["R"][sel].mean(),
+            sg + 1 / (2 * LAM),
+            np.abs(tab_sq["R"][sel] + tab_sq["D"][sel] - H).max(),
+            tab_sq["kl_pstar_g"][sel].max(),
+            tab_sq["I_zstar"][sel].mean(),
+        )
     )
+show(
+    Table(
+        sq_rows,
+        ["σ", "mean R", "σ + 1/(2λ)", "max |R + D − H|", "max KL(p*‖g)", "mean I(z; z*)"],
+        formats=[".2f", ".4f", ".4f", ".1e", ".1e", ".4f"],
+        caption=f"λ = {LAM:g}, {len(SEEDS)} seeds per σ (nats)",
+    )
+)
+
+# %% tags=["check"]
+for sg in sigmas:
+    sel = sigma_row == sg
     assert np.abs(tab_sq["R"][sel] - (sg + 1 / (2 * LAM))).max() < GAME_TOL  # R = σ + 1/(2λ)
 
 # %%

@@ -31,8 +31,14 @@
 # $\hat R = \frac1B\sum_b \log\frac{e(z_b|x_b)}{m(z_b)}$ and $\hat D = -\frac1B\sum_b \log d(x_b|z_b)$.
 # We look at (1) the values, (2) the gradients — variance and bias — at a fixed model, and (3) whole
 # training runs, logged against the exact $R$ and $D$.
+#
+# The folded setup cell imports the libraries and sets the sample sizes: 3000 minibatches for the
+# value and gradient statistics and 1500 training steps, or 200 minibatches and 60 steps in fast
+# mode (`TOYRD_FAST=1`, which the site build uses). A Monte-Carlo check passes when the estimate is
+# within $K = 4$ standard errors of the truth. Everything below starts from one fixed random
+# tabular model:
 
-# %%
+# %% tags=["setup"]
 import os
 
 import matplotlib.pyplot as plt
@@ -41,6 +47,7 @@ import torch
 
 import toyrd
 import toyrd.train.torch as tt
+from toyrd.plot import Table, show
 from toyrd.tables import tabular
 
 FAST = os.environ.get("TOYRD_FAST") == "1"
@@ -49,6 +56,8 @@ STEPS = 60 if FAST else 1500  # training steps
 K = 4.0  # Monte-Carlo checks: |mean - truth| <= K * sd / sqrt(n)
 toy = toyrd.toy_data()
 px, n = toy.px, toy.n_bins
+
+# %%
 params = tabular.init(0, n, n, 1.0)  # one fixed random model, float64 logits
 enc, dec, mar = tabular.tables(params, n)
 exact = toyrd.evaluate(px, enc, dec, mar)
@@ -76,18 +85,20 @@ with torch.no_grad():
             values[name].append((r.item(), d.item()))
 values = {k: np.array(v) for k, v in values.items()}
 
-print(
-    f"{'estimator':>10} {'quantity':>8} {'mean':>9} {'exact':>9} {'sd (one batch)':>15} "
-    f"{'|z|':>6}  within {K:g} se?"
-)
+value_rows = []  # (estimator, quantity, mean, exact, sd, |z|, within K se)
 for name, v in values.items():
     for j, q in enumerate(("R", "D")):
         mean, sd = v[:, j].mean(), v[:, j].std(ddof=1)
         z = abs(mean - exact[q]) / (sd / np.sqrt(len(v)))
-        print(f"{name:>10} {q:>8} {mean:9.4f} {exact[q]:9.4f} {sd:15.4f} {z:6.2f}  {z <= K}")
-        # unbiased: within K standard errors (the seeds are fixed, so the check is repeatable;
-        # an unbiased estimate leaves K = 4 with probability ~6e-5)
-        assert z <= K, (name, q)
+        value_rows.append((name, q, mean, exact[q], sd, z, bool(z <= K)))
+show(
+    Table(
+        value_rows,
+        ["estimator", "quantity", "mean", "exact", "sd (one batch)", "|z|", f"within {K:g} se?"],
+        formats=[None, None, ".4f", ".4f", ".4f", ".2f", None],
+        caption=f"{N_BATCHES} minibatches of B = {B} (nats)",
+    )
+)
 
 fig, axes = plt.subplots(1, 2, figsize=(9, 3))
 for ax, j, q in ((axes[0], 0, "R"), (axes[1], 1, "D")):
@@ -97,6 +108,12 @@ for ax, j, q in ((axes[0], 0, "R"), (axes[1], 1, "D")):
     ax.set(xlabel=f"minibatch estimate of {q} (nats), B = {B}", ylabel="density")
 axes[0].legend()
 fig.tight_layout()
+
+# %% tags=["check"]
+for name, q, *_, z, _within in value_rows:
+    # unbiased: within K standard errors (the seeds are fixed, so the check is repeatable;
+    # an unbiased estimate leaves K = 4 with probability ~6e-5)
+    assert z <= K, (name, q)
 
 # %% [markdown]
 # Summing over $z$ removes one source of noise: `enumerate`'s spread comes from $x$ alone. On a real
@@ -117,15 +134,24 @@ for name in ("enumerate", "reinforce", "gumbel", "gumbel-st"):
     samples = tt.gradient_samples(params, px, name, n=N_BATCHES, batch_size=B, seed=1)
     stats[name] = tt.gradient_stats(samples, g_exact, B)
 print(f"|exact gradient| = {np.linalg.norm(g_exact):.4f}")
-print(
-    f"{'estimator':>10} {'variance':>10} {'bias²':>11} {'± se':>9} {'bias²/se':>9} {'rel. bias':>9}"
-)
-for name, st in stats.items():
-    rel = np.sqrt(max(st.bias_sq, 0.0)) / st.exact_norm
-    print(
-        f"{name:>10} {st.variance:10.4f} {st.bias_sq:11.2e} {st.bias_sq_se:9.1e} "
-        f"{st.bias_sq / st.bias_sq_se:9.1f} {rel:9.3f}"
+show(
+    Table(
+        [
+            (
+                name,
+                st.variance,
+                st.bias_sq,
+                st.bias_sq_se,
+                st.bias_sq / st.bias_sq_se,
+                np.sqrt(max(st.bias_sq, 0.0)) / st.exact_norm,
+            )
+            for name, st in stats.items()
+        ],
+        ["estimator", "variance", "bias²", "± se", "bias²/se", "rel. bias"],
+        formats=[None, ".4f", ".2e", ".1e", ".1f", ".3f"],
+        caption=f"{N_BATCHES} minibatches of B = {B}; squared norms of the gradient",
     )
+)
 
 fig, ax = plt.subplots(figsize=(6, 3))
 names = list(stats)
@@ -145,10 +171,10 @@ ax.set_xticks(np.arange(4), names)
 ax.set(yscale="log", ylabel="squared norm", title=f"ELBO gradient estimators, B = {B}")
 ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=1, frameon=False)
 fig.tight_layout()
-for name in ("enumerate", "reinforce"):  # unbiased: squared bias within K se of zero
-    assert abs(stats[name].bias_sq) <= K * stats[name].bias_sq_se, name
 
 # %% tags=["check"]
+for name in ("enumerate", "reinforce"):  # unbiased: squared bias within K se of zero
+    assert abs(stats[name].bias_sq) <= K * stats[name].bias_sq_se, name
 assert stats["gumbel"].bias_sq > K * stats["gumbel"].bias_sq_se  # the relaxation is biased
 # (gumbel-st's bias is smaller; fast mode's few minibatches may not resolve it, so no assert)
 
@@ -166,12 +192,24 @@ assert stats["gumbel"].bias_sq > K * stats["gumbel"].bias_sq_se  # the relaxatio
 # %%
 temps = [0.1, 0.3, 1.0, 3.0]
 gb = tt.gumbel_bias(params, px, temps, n=N_BATCHES, batch_size=B, seed=2)
-print(f"{'tau':>5} {'rel. bias':>9} {'bias²':>10} {'± se':>9} {'bias²/se':>9} {'variance':>9}")
-for tau, st in gb.items():
-    print(
-        f"{tau:5.1f} {np.sqrt(max(st.bias_sq, 0.0)) / st.exact_norm:9.3f} {st.bias_sq:10.2e} "
-        f"{st.bias_sq_se:9.1e} {st.bias_sq / st.bias_sq_se:9.1f} {st.variance:9.3f}"
+show(
+    Table(
+        [
+            (
+                tau,
+                np.sqrt(max(st.bias_sq, 0.0)) / st.exact_norm,
+                st.bias_sq,
+                st.bias_sq_se,
+                st.bias_sq / st.bias_sq_se,
+                st.variance,
+            )
+            for tau, st in gb.items()
+        ],
+        ["τ", "rel. bias", "bias²", "± se", "bias²/se", "variance"],
+        formats=[".1f", ".3f", ".2e", ".1e", ".1f", ".3f"],
+        caption=f"Gumbel-softmax gradients, {N_BATCHES} minibatches of B = {B}",
     )
+)
 
 fig, ax = plt.subplots(figsize=(5, 3))
 rel = np.array([np.sqrt(max(gb[t].bias_sq, 0.0)) / gb[t].exact_norm for t in temps])
@@ -234,12 +272,22 @@ axes[0].legend()
 fig.tight_layout()
 
 H = toy.entropy
+show(
+    Table(
+        [
+            (name, r.final["R"], r.final["D"], r.final["R"] + r.final["D"] - H)
+            for name, r in runs.items()
+        ],
+        ["estimator", "exact R", "exact D", "−ELBO − H"],
+        formats=[None, ".4f", ".4f", ".4f"],
+        caption=f"after {STEPS} steps (nats)",
+    )
+)
+
+# %% tags=["check"]
 for name, res in runs.items():
     f = res.final
-    print(
-        f"{name:>10}: exact R = {f['R']:.4f}  D = {f['D']:.4f}  -ELBO - H = {f['R'] + f['D'] - H:.4f}"
-    )
-    assert f["R"] + f["D"] - H >= -1e-12  # -ELBO - H ≥ 0 (to float64 rounding)
+    assert f["R"] + f["D"] - H >= -1e-12, name  # -ELBO - H ≥ 0 (to float64 rounding)
 
 # %% [markdown]
 # The exact $-\mathrm{ELBO} - H \ge 0$ is how far each run still is from the optimum (lesson 2: the

@@ -31,8 +31,12 @@
 # | aug. Lagrangian | $D + \lambda c + \rho c^2/2$ | $H-\lambda\sigma+(\lambda-1)R+\rho c^2/2$ |
 #
 # (with $c = R - \sigma$ the constraint).
+#
+# The folded setup cell imports the libraries and sets the training: every run starts near
+# collapse (initial scale 0.01) with 300 warm-up steps, then 3000 steps for 8 seeds, or 800 steps
+# for 2 seeds in fast mode (`TOYRD_FAST=1`, which the site build uses).
 
-# %%
+# %% tags=["setup"]
 import os
 
 import matplotlib.pyplot as plt
@@ -41,6 +45,7 @@ import numpy as np
 import toyrd
 from toyrd.experiments import model_metrics
 from toyrd.experiments import remedies as rm
+from toyrd.plot import Table, show
 
 FAST = os.environ.get("TOYRD_FAST") == "1"
 SEEDS = list(range(2 if FAST else 8))
@@ -84,13 +89,12 @@ ax.set(xlabel="rate R on D = H − R (nats)", ylabel="loss − H (nats)", ylim=(
 ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
 plt.show()
 
+# %% tags=["check"]
 # the claims, checked: ELBO flat; annealing's slope −(1 − β_t); free bits flat above λ and
 # sloping down below it; the bowl's minimum at σ
 assert np.ptp(curves["ELBO"]) < 1e-12
 assert np.allclose(np.diff(curves["KL annealing, β_t = 0.5"]) / np.diff(r), -0.5)
 fb = curves["free bits λ = 0.5"]
-
-# %% tags=["check"]
 assert np.ptp(fb[r >= 0.5]) < 1e-12 and np.all(np.diff(fb[r < 0.5]) < 0)
 assert abs(r[np.argmin(curves["dual, λ = 1, ρ = 4, σ = 0.5"])] - 0.5) < r[1]
 
@@ -117,11 +121,17 @@ for i, rem in enumerate(rems):
     ]
     out[rem.name] = {k: np.array([m[k] for m in ms]) for k in ("R", "D", "I_zstar", "kl_pstar_g")}
     out[rem.name]["lam"] = res.params["dual"][i * n : (i + 1) * n]
-    print(
-        f"{rem.name:>16}: R = {np.median(out[rem.name]['R']):.4f}   "
-        f"I(z;z*) = {np.median(out[rem.name]['I_zstar']):.4f}   "
-        f"KL(p*||g) = {np.median(out[rem.name]['kl_pstar_g']):.1e}"
+show(
+    Table(
+        [
+            (name, np.median(v["R"]), np.median(v["I_zstar"]), np.median(v["kl_pstar_g"]))
+            for name, v in out.items()
+        ],
+        ["remedy", "R", "I(z; z*)", "KL(p*‖g)"],
+        formats=[None, ".4f", ".4f", ".1e"],
+        caption=f"medians over {n} seeds (nats)",
     )
+)
 
 # %% [markdown]
 # **KL annealing** leaves the collapsed code: while $\beta_t < 1$ the rate is cheap, the encoder
@@ -138,6 +148,15 @@ for i, rem in enumerate(rems):
 # $I(z; z^*)$ stays small.
 
 # %%
+fig, ax = plt.subplots(figsize=(6, 3.5))
+for i, (name, v) in enumerate(out.items()):
+    ax.plot(v["R"], v["I_zstar"], "os^D"[i], mfc="none", label=name)
+ax.axhline(0.9 * 0.378, color="C3", ls="--", lw=0.8, label="recovers z* threshold")
+ax.set(xlabel="rate R (nats)", ylabel="I(z; z*) (nats)")
+ax.legend()
+plt.show()
+
+# %% tags=["check"]
 elbo, ann, fbits, dual = (out[m.name] for m in rems)
 assert np.all(elbo["R"] < 1e-2)  # the baseline stays collapsed
 assert np.all(ann["R"] > 0.5) and np.all(ann["I_zstar"] > 10 * elbo["I_zstar"])
@@ -146,14 +165,6 @@ assert np.all(np.abs(dual["R"] - 0.5) < 0.1) and np.all(np.abs(dual["lam"] - 1.0
 assert np.all(fbits["I_zstar"] < 0.2) and np.all(dual["I_zstar"] < 0.2)  # a rate, not z*
 for v in out.values():  # every remedy keeps the model of the data (m, d near their optima)
     assert np.all(v["R"] + v["D"] - H > -1e-9)
-
-fig, ax = plt.subplots(figsize=(6, 3.5))
-for i, (name, v) in enumerate(out.items()):
-    ax.plot(v["R"], v["I_zstar"], "os^D"[i], mfc="none", label=name)
-ax.axhline(0.9 * 0.378, color="C3", ls="--", lw=0.8, label="recovers z* threshold")
-ax.set(xlabel="rate R (nats)", ylabel="I(z; z*) (nats)")
-ax.legend()
-plt.show()
 
 # %% [markdown]
 # ## What to take away

@@ -194,13 +194,14 @@ def test_lesson_setup_folds_into_its_own_details_and_checks_stay_apart():
     "text, table",
     [
         # a table printed as text: header and rows in aligned columns
-        ("name      R       D\nident  0.5000  3.0184\ncollap  0.0000  3.0184", True),
+        ("name         R       D\nident   0.5000  3.0184\ncollap  0.0000  3.0184", True),
         ("solved s     = 0.0997\nI(x; z*)     = 0.5000 nats\nH(x)         = 3.0184 nats", True),
         ("seed  0: R = 0.0009  I = 0.0\nseed  1: R = 0.0008  I = 0.0\nseed  2: R = 0.001", True),
         # not tables: too few lines, single spaces, or columns that do not line up
         ("a      b\nc      d", False),
         ("H = 4.35 bits = 3.01 nats\nL-BFGS: R = 0.70 (I_e = 0.70)\nmax |g - p*| = 4e-17", False),
         ("one  two\nthree   four\nfive      six", False),
+        ("R = 0.5 and D = 2.5\nR = 0.7 and D = 2.3\nR = 0.9 and D = 2.1", False),  # words
     ],
 )
 def test_text_tables_finds_columns_printed_as_text(text, table):

@@ -73,6 +73,28 @@ def test_notebook_checks_its_claims(path):
     assert n >= MIN_ASSERTS, f"{path.name}: {n} asserts of its claims, expected >= {MIN_ASSERTS}"
 
 
+#: A format with a field width (``{x:8.4f}``, ``{name:>14}``): the sign of a table padded by hand
+#: for print, where a lesson shows a :class:`toyrd.plot.Table` (an HTML table on the site).
+PADDED_FIELD = re.compile(r"\{[^{}]*:[<>^]?\d+(\.\d+)?[a-zA-Z%]?\}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_lesson_keeps_plumbing_and_checks_out_of_the_story(path):
+    """The fast-mode plumbing is the first code cell, tagged ``setup`` (folded on the site, with a
+    sentence before it saying what it sets); no other cell reads ``FAST``; every assert sits in a
+    ``check`` or ``setup`` cell (folded too); no cell pads columns by hand for a printed table."""
+    code = [c for c in _cells(path) if c["cell_type"] == "code"]
+    tags = [set(c.get("metadata", {}).get("tags", [])) for c in code]
+    assert "setup" in tags[0] and "TOYRD_FAST" in code[0]["source"], "first cell: the setup"
+    for i, (cell, t) in enumerate(zip(code, tags)):
+        src = cell["source"]
+        if i > 0:
+            assert not re.search(r"\bFAST\b|os\.environ", src), f"code cell {i} reads FAST"
+        if not t & {"check", "setup"}:
+            assert not re.search(r"^\s*assert\b", src, re.M), f"code cell {i}: assert in the story"
+        assert not PADDED_FIELD.search(src), f"code cell {i}: {PADDED_FIELD.search(src).group()}"
+
+
 @pytest.mark.long  # long tier: runs every lesson end to end
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path, monkeypatch):

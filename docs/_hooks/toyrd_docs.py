@@ -20,6 +20,8 @@
 * The static explorer (``toyrd explore --static``, issue 26) is written at build time by that
   same command into ``static-explorer/`` of the site, which the Explore page embeds: its models
   come from the committed grid (``toyrd/explore/grid``), so the build trains nothing.
+* A lesson's ``setup``-tagged cell (imports, fast mode, tolerances) and its ``check``-tagged
+  cells (asserts) are folded into closed ``<details>`` blocks, out of the reading flow.
 * Each lesson page gets a box with its downloads (``.ipynb`` made here by jupytext, and the
   ``py:percent`` source) and links to the previous and next lesson.
 """
@@ -274,7 +276,7 @@ def on_page_content(html_text, page, config, files):
     if stem in _LESSON_START:
         LESSON_SECONDS[stem] = time.perf_counter() - _LESSON_START.pop(stem)
     html_text = _NB_MATHJAX.sub("", html_text)
-    html_text = collapse_checks(html_text)
+    html_text = collapse_checks(collapse_setup(html_text))
     # code as wide as the prose: the lesson pages give the right-hand table of contents' room to
     # the cells (the left navigation and the lesson box link the sections' neighbours)
     page.meta.setdefault("hide", []).append("toc")
@@ -285,9 +287,17 @@ def on_page_content(html_text, page, config, files):
     )
 
 
-_CHECK_CELL = re.compile(r'<div[^>]*class="jp-Cell jp-CodeCell[^"]*\bcelltag_check\b[^"]*"[^>]*>')
+def _tagged_cell(tag: str) -> re.Pattern:
+    """The opening ``<div>`` of a code cell that carries the Jupyter cell tag ``tag``."""
+    return re.compile(rf'<div[^>]*class="jp-Cell jp-CodeCell[^"]*\bcelltag_{tag}\b[^"]*"[^>]*>')
+
+
+_CHECK_CELL = _tagged_cell("check")
+_SETUP_CELL = _tagged_cell("setup")
 #: The summary line of a lesson's collapsed checks.
 CHECK_SUMMARY = "Checks: the asserts that make this lesson fail if a claim above is false"
+#: The summary line of a lesson's folded setup cell (the sentence above it says what it sets).
+SETUP_SUMMARY = "Setup code: imports, settings (fast mode) and the tolerances of the checks"
 
 
 def _div_end(text: str, start: int) -> int:
@@ -300,30 +310,40 @@ def _div_end(text: str, start: int) -> int:
     raise PluginError("a lesson cell's <div> is never closed")
 
 
-def collapse_checks(html_text: str) -> str:
-    """Fold each run of ``check``-tagged code cells (the lesson's asserts, which still run when
-    the lesson runs) into a closed ``<details>`` block, out of the reading flow."""
+def fold_cells(html_text: str, cell: re.Pattern, css_class: str, summary: str) -> str:
+    """Fold each run of consecutive code cells matched by ``cell`` into a closed ``<details>``
+    block of class ``css_class`` (the cells still run when the lesson runs)."""
     out, pos = [], 0
     while True:
-        m = _CHECK_CELL.search(html_text, pos)
+        m = cell.search(html_text, pos)
         if m is None:
             break
         end = _div_end(html_text, m.start())
-        while True:  # the next cell, if it is a check too, joins the block
-            nxt = _CHECK_CELL.match(
-                html_text, end + len(html_text[end:]) - len(html_text[end:].lstrip())
-            )
+        while True:  # the next cell, if it is tagged too, joins the block
+            nxt = cell.match(html_text, end + len(html_text[end:]) - len(html_text[end:].lstrip()))
             if nxt is None:
                 break
             end = _div_end(html_text, nxt.start())
         out.append(html_text[pos : m.start()])
         out.append(
-            f'<details class="toyrd-checks"><summary>{CHECK_SUMMARY}</summary>'
+            f'<details class="{css_class}"><summary>{summary}</summary>'
             f"{html_text[m.start() : end]}</details>"
         )
         pos = end
     out.append(html_text[pos:])
     return "".join(out)
+
+
+def collapse_checks(html_text: str) -> str:
+    """Fold each run of ``check``-tagged code cells (the lesson's asserts, which still run when
+    the lesson runs) into a closed ``<details>`` block, out of the reading flow."""
+    return fold_cells(html_text, _CHECK_CELL, "toyrd-checks", CHECK_SUMMARY)
+
+
+def collapse_setup(html_text: str) -> str:
+    """Fold a lesson's ``setup``-tagged code cell (imports, fast mode, tolerances) into a closed
+    ``<details>`` block: the sentence before it says what it sets; the code is one click away."""
+    return fold_cells(html_text, _SETUP_CELL, "toyrd-setup", SETUP_SUMMARY)
 
 
 def lesson_box(page, config, files, top: bool) -> str:

@@ -33,7 +33,13 @@ page that still needs a CDN fails here as it would on a laptop without network. 
   its first column kept in view (``position: sticky``);
 * ``tex markup``: no TeX-like markup (``_{``, ``^{``, ``\\mathrm``) left in the text a reader
   sees (code excepted: ``Σ_{z*}`` in a docstring is math a reader cannot read);
-* ``code cut``: no code block hides part of its lines behind a scroll bar.
+* ``code cut``: no code block hides part of its lines behind a scroll bar;
+* ``text table``: no cell output of a lesson is a table printed as text (a ``<pre>`` output of
+  three or more lines whose columns line up: :func:`text_tables`); a lesson shows its tables
+  as HTML tables (:class:`toyrd.plot.Table`);
+* ``setup first``: the first code cell a reader sees on a lesson page (outside a folded
+  ``<details>``) is part of the story, not the fast-mode plumbing (``TOYRD_FAST``,
+  ``os.environ``): the lesson's setup cell is folded away (``tags=["setup"]``).
 
 Then the static explorer (``static-explorer/index.html``, written by ``toyrd explore --static``)
 is driven as a student would (:func:`check_static_explorer`): each control moved through several
@@ -215,6 +221,12 @@ function inspect(mathjax) {
     .filter(p => [p, ...p.querySelectorAll(":scope > code")]
       .some(el => el.scrollWidth > el.clientWidth + 1))
     .map(p => (p.textContent || "").trim().slice(0, 40));
+  // lessons: the text outputs of the cells, and the first code cell a reader sees (not folded)
+  const textOutputs = [...document.querySelectorAll(".md-content .jp-OutputArea-output pre")]
+    .map(p => p.textContent || "");
+  const shownCode = [...document.querySelectorAll(".md-content .jp-CodeCell .jp-InputArea pre")]
+    .filter(p => !p.closest("details:not([open])"));
+  const firstCode = shownCode.length ? (shownCode[0].textContent || "") : null;
   const bodyText = document.body.innerText;
   const reprs = (bodyText.match(/<Figure size [^>]*>|<matplotlib\.[\w.]+ object at 0x/g) || []);
   return {
@@ -223,6 +235,8 @@ function inspect(mathjax) {
     wide_math: wideMath,
     wide_tables: wideTables,
     cut_code: cutCode,
+    text_outputs: textOutputs,
+    first_code: firstCode,
     reprs: reprs,
     mathjax: mathjax,
     formulas: document.querySelectorAll("mjx-container").length,
@@ -284,6 +298,43 @@ def tex_like(texts: list[str]) -> list[str]:
         for m in pat.finditer(t):
             hits.append(t[max(0, m.start() - 20) : m.end() + 20].replace("\n", " ").strip())
     return hits
+
+
+#: Lines a text output needs before its aligned columns make it a table.
+TEXT_TABLE_LINES = 3
+#: What a lesson's first visible code cell must not hold: the fast-mode plumbing.
+SETUP_MARKERS = ("TOYRD_FAST", "os.environ")
+
+
+def text_tables(texts: list[str]) -> list[str]:
+    """The text outputs that are tables printed as text: at least :data:`TEXT_TABLE_LINES`
+    non-blank lines, of which that many share a column edge (a field that starts, or ends, at
+    the same position after or before a run of two or more spaces). Returns each one's first
+    line."""
+    import collections
+    import re
+
+    hits = []
+    for t in texts:
+        lines = [line.rstrip() for line in t.splitlines() if line.strip()]
+        if len(lines) < TEXT_TABLE_LINES:
+            continue
+        edges: collections.Counter = collections.Counter()
+        for line in lines:
+            here = set()
+            for m in re.finditer(r"(?<=\S) {2,}(?=\S)", line):
+                here.update({("start", m.end()), ("end", m.start())})
+            edges.update(here)
+        if edges and max(edges.values()) >= TEXT_TABLE_LINES:
+            hits.append(lines[0].strip()[:60])
+    return hits
+
+
+def setup_first(first_code: str | None) -> list[str]:
+    """The markers of :data:`SETUP_MARKERS` found in a lesson's first visible code cell."""
+    if not first_code:
+        return []
+    return [m for m in SETUP_MARKERS if m in first_code]
 
 
 def png_text_px(data: bytes) -> float | None:
@@ -488,6 +539,12 @@ def _check_page(drv, base: str, site: pathlib.Path, page: str) -> tuple[dict, li
         problems.append(
             f"code cut: {len(info['cut_code'])} code blocks scroll: {info['cut_code'][:2]}"
         )
+    printed = text_tables(info["text_outputs"])
+    if printed:
+        problems.append(f"text table: {len(printed)} outputs printed as text tables: {printed[:2]}")
+    plumbing = setup_first(info["first_code"])
+    if plumbing:
+        problems.append(f"setup first: the first code cell shown holds {plumbing}")
     info.update(raw_tex=len(tex), console=len(console))
     info["counts"] = {
         "figures": int(nfig < fig_floor),
@@ -499,6 +556,8 @@ def _check_page(drv, base: str, site: pathlib.Path, page: str) -> tuple[dict, li
         "table width": len(info["wide_tables"]),
         "tex markup": len(markup),
         "code cut": len(info["cut_code"]),
+        "text table": len(printed),
+        "setup first": int(bool(plumbing)),
     }
     return info, problems
 

@@ -1,4 +1,5 @@
-"""The plot layer: every matplotlib figure of toyrd (needs the ``plot`` extra).
+"""The plot layer: every matplotlib figure of toyrd (needs the ``plot`` extra), and the tables the
+lessons show (:class:`Table`, :func:`show`).
 
 Drawing only: the numbers come from :mod:`toyrd.experiments` and :mod:`toyrd.quantities`.
 """
@@ -19,6 +20,7 @@ from toyrd.plot._panels import (  # noqa: F401
 )
 from toyrd.plot._rdplane import rdplane_figure  # noqa: F401
 from toyrd.plot._remedies import remedies_figure, remedies_summary_figure  # noqa: F401
+from toyrd.plot._table import Table, show  # noqa: F401
 
 __all__ = [
     "figure2_figure",
@@ -34,4 +36,6 @@ __all__ = [
     "smallest_font_pt",
     "FORMATS",
     "CLASS_COLORS",
+    "Table",
+    "show",
 ]
