@@ -114,6 +114,24 @@ def test_tex_like_finds_markup_left_as_text(text, n):
     assert len(check.tex_like([text])) == n
 
 
+@pytest.mark.parametrize(
+    "text, markers",
+    [
+        ("g(x) = Σ_z m(z) d(x|z)", ["sum", "subscript", "conditional"]),
+        ("KL(p*‖g) < 1e-3", ["KL", "KL"]),
+        ("I_e and X_c, u_c", ["subscript", "subscript", "subscript"]),
+        ("the bounds E ≤ I_d", ["subscript", "inequality"]),
+        ("(I(z; z*) ≥ 0.9", ["information", "inequality"]),
+        ("(b, s²), 10⁶ runs", ["sub/superscript", "sub/superscript"]),
+        # keys, names, versions and prose are no formulas
+        ("I_zstar, kl_pstar_g and class0_mass", []),
+        ("toyrd needs Python ≥ 3.10; a | b; (1, 2); e.g. x (a thing); n = 4", []),
+    ],
+)
+def test_formula_text_finds_formulas_written_as_text(text, markers):
+    assert sorted(name for name, _ in check.formula_text([text])) == sorted(markers)
+
+
 def _png(tmp_path, text_px=None):
     matplotlib = pytest.importorskip("matplotlib")
     from matplotlib.figure import Figure
@@ -266,6 +284,19 @@ def test_no_docstring_cites_a_document_the_site_lacks(loaded):
 )
 def test_plain_text_formulas_become_inline_math(text, expected):
     assert roles.math_markup(text) == expected
+
+
+def test_sphinx_math_becomes_arithmatex():
+    text = (
+        "Data :math:`g(x) = \\sum_z m(z)\\, d(x|z)`, `:math:`code``, IWAE_{k+1}.\n\n"
+        ".. math::\n\n    e(z|x) = \\sum_{z^*} p(z^*|x)\n\n    R = I_e\n\nAfter."
+    )
+    out = roles.math_markup(roles.sphinx_math(text))
+    assert out.startswith("Data \\(g(x) = \\sum_z m(z)\\, d(x|z)\\), `:math:`code``")
+    assert "\\(\\mathrm{IWAE}_{k+1}\\)" in out  # the TeX-word rewriting still runs outside
+    assert "$$\ne(z|x) = \\sum_{z^*} p(z^*|x)\n$$\n\n$$\nR = I_e\n$$\n\nAfter." in out
+    # inside TeX nothing is rewritten again
+    assert roles.math_markup("\\(\\sum_{z^*} u_{z^*}\\)") == "\\(\\sum_{z^*} u_{z^*}\\)"
 
 
 def test_rest_simple_table_becomes_a_markdown_table():
