@@ -317,7 +317,6 @@ FORMULA_UNCHECKED = {
     # an application page: Bokeh widgets, no MathJax (its labels are plain text by design)
     "static-explorer/index.html": "application",
     # generated pages for contributors, not yet converted (issue 24: one math style)
-    "claims/index.html": "pending",
     "mutation/index.html": "pending",
     "benchmarks/index.html": "pending",
 }
