@@ -6,6 +6,8 @@ after ``mkdocs build --strict``; these tests pin the rules it and the build hook
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from repo_scripts import ROOT, load_script
 
@@ -297,6 +299,23 @@ def test_sphinx_math_becomes_arithmatex():
     assert "$$\ne(z|x) = \\sum_{z^*} p(z^*|x)\n$$\n\n$$\nR = I_e\n$$\n\nAfter." in out
     # inside TeX nothing is rewritten again
     assert roles.math_markup("\\(\\sum_{z^*} u_{z^*}\\)") == "\\(\\sum_{z^*} u_{z^*}\\)"
+
+
+def test_the_extension_typesets_the_sphinx_math_of_every_docstring():
+    """As mkdocstrings loads toyrd (the extension wired in): no ``:math:`` role or ``.. math::``
+    directive reaches the page, and a known formula arrives as arithmatex math."""
+    loader = griffe.GriffeLoader(
+        search_paths=[str(ROOT)], extensions=griffe.load_extensions(roles.ToyrdDocstrings())
+    )
+    pkg = loader.load("toyrd")
+    left = [
+        obj.path
+        for obj in _objects(pkg)
+        if obj.docstring and re.search(r"(?<!`):math:`|^\s*\.\. math::", obj.docstring.value, re.M)
+    ]
+    assert not left, f"Sphinx math left for the page in: {left[:5]}"
+    rate = pkg["quantities._info.rate"].docstring.value
+    assert rate.startswith("\\(R = \\sum_x p^*(x) \\sum_z e(z|x) \\log[e(z|x)/m(z)]\\)"), rate[:80]
 
 
 def test_rest_simple_table_becomes_a_markdown_table():

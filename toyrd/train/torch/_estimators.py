@@ -12,8 +12,9 @@ of the rate and distortion (nats),
 
 and their *gradients* are the estimator's. Any objective of (R, D) from
 :mod:`toyrd.objectives` is then applied to :math:`(\tilde R, \tilde D)`; by the chain rule its
-gradient is :math:`\partial L/\partial R \cdot \nabla\tilde R + \partial L/\partial D \cdot
-\nabla\tilde D` with the slopes taken at the minibatch values. For the linear objectives (elbo,
+gradient is
+:math:`\partial L/\partial R \cdot \nabla\tilde R + \partial L/\partial D \cdot \nabla\tilde D`
+with the slopes taken at the minibatch values. For the linear objectives (elbo,
 beta, rda) the estimators below marked unbiased give :math:`E[\nabla\tilde L] = \nabla L` exactly
 (checked as an identity by :func:`toyrd.train.torch.expected_gradient`). For the target rate
 :math:`D + |\sigma - R|` the slope :math:`\mathrm{sign}(\hat R - \sigma)` is taken at the
@@ -31,10 +32,11 @@ Estimators (``name``):
   sample of :math:`e(\cdot|x_b)`) and the score-function estimator with a baseline:
   :math:`\tilde R = \mathrm{mean}[r_b + (r_b - c_b)(\ell_b - \ell_b^\perp)]`,
   :math:`\ell_b = \log e(z_b|x_b)`, :math:`\perp` = stop-gradient (so :math:`\tilde R` has the
-  value :math:`\hat R` and the gradient :math:`\mathrm{mean}[\nabla r_b + (r_b - c_b) \nabla
-  \ell_b]`). Baselines :math:`c_b`: ``loo`` (the mean of the other B − 1 terms — independent of
-  :math:`z_b`, so unbiased; needs :math:`B \ge 2`), ``ema`` (a running mean passed in, constant
-  within the step, unbiased), ``none``. Unbiased.
+  value :math:`\hat R` and the gradient
+  :math:`\mathrm{mean}[\nabla r_b + (r_b - c_b) \nabla \ell_b]`). Baselines :math:`c_b`:
+  ``loo`` (the mean of the other B − 1 terms — independent of :math:`z_b`, so unbiased;
+  needs :math:`B \ge 2`), ``ema`` (a running mean passed in, constant within the step,
+  unbiased), ``none``. Unbiased.
 * ``gumbel`` — relaxed Gumbel-softmax:
   :math:`y_b = \mathrm{softmax}((\log e(\cdot|x_b) + g_b)/\tau)` on the simplex,
   :math:`r_b = \sum_z y_{bz} (\log e(z|x_b) - \log m(z))`,
