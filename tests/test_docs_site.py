@@ -6,6 +6,8 @@ after ``mkdocs build --strict``; these tests pin the rules it and the build hook
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from repo_scripts import ROOT, load_script
 
@@ -112,6 +114,24 @@ def test_missing_downloads_resolves_links_from_the_page(tmp_path):
 )
 def test_tex_like_finds_markup_left_as_text(text, n):
     assert len(check.tex_like([text])) == n
+
+
+@pytest.mark.parametrize(
+    "text, markers",
+    [
+        ("g(x) = Σ_z m(z) d(x|z)", ["sum", "subscript", "conditional"]),
+        ("KL(p*‖g) < 1e-3", ["KL", "KL"]),
+        ("I_e and X_c, u_c", ["subscript", "subscript", "subscript"]),
+        ("the bounds E ≤ I_d", ["subscript", "inequality"]),
+        ("(I(z; z*) ≥ 0.9", ["information", "inequality"]),
+        ("(b, s²), 10⁶ runs", ["sub/superscript", "sub/superscript"]),
+        # keys, names, versions and prose are no formulas
+        ("I_zstar, kl_pstar_g and class0_mass", []),
+        ("toyrd needs Python ≥ 3.10; a | b; (1, 2); e.g. x (a thing); n = 4", []),
+    ],
+)
+def test_formula_text_finds_formulas_written_as_text(text, markers):
+    assert sorted(name for name, _ in check.formula_text([text])) == sorted(markers)
 
 
 def _png(tmp_path, text_px=None):
@@ -309,6 +329,36 @@ def test_no_docstring_cites_a_document_the_site_lacks(loaded):
 )
 def test_plain_text_formulas_become_inline_math(text, expected):
     assert roles.math_markup(text) == expected
+
+
+def test_sphinx_math_becomes_arithmatex():
+    text = (
+        "Data :math:`g(x) = \\sum_z m(z)\\, d(x|z)`, `:math:`code``, IWAE_{k+1}.\n\n"
+        ".. math::\n\n    e(z|x) = \\sum_{z^*} p(z^*|x)\n\n    R = I_e\n\nAfter."
+    )
+    out = roles.math_markup(roles.sphinx_math(text))
+    assert out.startswith("Data \\(g(x) = \\sum_z m(z)\\, d(x|z)\\), `:math:`code``")
+    assert "\\(\\mathrm{IWAE}_{k+1}\\)" in out  # the TeX-word rewriting still runs outside
+    assert "$$\ne(z|x) = \\sum_{z^*} p(z^*|x)\n$$\n\n$$\nR = I_e\n$$\n\nAfter." in out
+    # inside TeX nothing is rewritten again
+    assert roles.math_markup("\\(\\sum_{z^*} u_{z^*}\\)") == "\\(\\sum_{z^*} u_{z^*}\\)"
+
+
+def test_the_extension_typesets_the_sphinx_math_of_every_docstring():
+    """As mkdocstrings loads toyrd (the extension wired in): no ``:math:`` role or ``.. math::``
+    directive reaches the page, and a known formula arrives as arithmatex math."""
+    loader = griffe.GriffeLoader(
+        search_paths=[str(ROOT)], extensions=griffe.load_extensions(roles.ToyrdDocstrings())
+    )
+    pkg = loader.load("toyrd")
+    left = [
+        obj.path
+        for obj in _objects(pkg)
+        if obj.docstring and re.search(r"(?<!`):math:`|^\s*\.\. math::", obj.docstring.value, re.M)
+    ]
+    assert not left, f"Sphinx math left for the page in: {left[:5]}"
+    rate = pkg["quantities._info.rate"].docstring.value
+    assert rate.startswith("\\(R = \\sum_x p^*(x) \\sum_z e(z|x) \\log[e(z|x)/m(z)]\\)"), rate[:80]
 
 
 def test_rest_simple_table_becomes_a_markdown_table():

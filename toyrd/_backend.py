@@ -87,7 +87,8 @@ def softmax(logits, axis: int = -1):
 
 
 def log_softmax(logits, axis: int = -1):
-    """log softmax (logits − max − log Σ exp(logits − max)) along ``axis``.
+    r"""log softmax :math:`\ell - \max \ell - \log \sum \exp(\ell - \max \ell)` of the logits
+    :math:`\ell` along ``axis``.
 
     Finite wherever the logits are: exp(log_softmax) = softmax, but a log-probability of −800
     stays −800 where the softmax entry is an exact 0.

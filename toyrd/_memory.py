@@ -58,8 +58,9 @@ ROW_COPIES = 16
 
 
 def check_train_batch(rows: int, n_x: int, n_z: int, request: str | None = None) -> None:
-    """Refuse (one line, nothing allocated) a batch of ``rows`` training runs of an n_x × n_z
-    model whose arrays cannot fit in memory; ``request`` names the option in the message."""
+    """Refuse (one line, nothing allocated) a batch of ``rows`` training runs of an
+    ``n_x`` × ``n_z`` model whose arrays cannot fit in memory; ``request`` names the option in the
+    message."""
     per_row = ROW_COPIES * 8 * (2 * n_x * n_z + n_z)
     have = available_bytes()
     if rows == 1:

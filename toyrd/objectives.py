@@ -123,7 +123,8 @@ def objective_loss(kind: str, px, encoder, decoder, marginal, value=None):
     """(loss, R, D) of objective ``kind`` for the tables, via
     :func:`toyrd._formulas.rate_distortion`.
 
-    Shapes: px (n_x,), encoder (n_x, n_z), decoder (n_z, n_x), marginal (n_z,); any array type.
+    Shapes: px ``(n_x,)``, encoder ``(n_x, n_z)``, decoder ``(n_z, n_x)``, marginal ``(n_z,)``; any
+    array type.
     """
     r, d = F.rate_distortion(px, encoder, decoder, marginal)
     return loss_from_rd(kind, r, d, value), r, d

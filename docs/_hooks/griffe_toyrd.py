@@ -22,6 +22,11 @@ this extension rewrites (in the loaded docstring text only; the source is untouc
   name gets a superscript star (``z*`` → ``z^*``), and a name of two or more letters before
   ``_``/``^`` becomes upright (``\\mathrm{IWAE}``). Code (fences, indented blocks, inline
   code) is left alone.
+* Formulas written as Sphinx math, the scientific-Python convention (numpy, scipy): an inline
+  ``:math:`\\sum_z m(z)\\, d(x|z)``` role becomes ``\\( ... \\)`` and a ``.. math::`` directive
+  (its indented body, up to the first line indented no deeper than the directive) a ``$$ ... $$``
+  display block; arithmatex (``generic: true``) hands both to MathJax, as on every other page.
+  The TeX inside is left as written (no role, table or TeX-word rewriting reaches it).
 """
 
 from __future__ import annotations
@@ -203,10 +208,49 @@ def _wrap_math(text: str) -> str:
     return "".join(out)
 
 
+_MATH_ROLE = re.compile(r"(?<!`):math:`([^`]+)`")  # not inside inline code
+_MATH_DIRECTIVE = re.compile(r"^(\s*)\.\. math::\s*(.*)$")
+
+
+def sphinx_math(text: str) -> str:
+    """Sphinx ``:math:`...``` roles -> ``\\( \\)``; ``.. math::`` directives -> ``$$`` blocks."""
+    lines = text.split("\n")
+    out: list[str] = []
+    i = 0
+    in_fence = False
+    while i < len(lines):
+        line = lines[i]
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+        m = None if in_fence else _MATH_DIRECTIVE.match(line)
+        if m is None:
+            out.append(line if in_fence else _MATH_ROLE.sub(r"\\(\1\\)", line))
+            i += 1
+            continue
+        indent = m.group(1)
+        body = [m.group(2)] if m.group(2).strip() else []
+        i += 1
+        while i < len(lines) and (
+            not lines[i].strip() or len(lines[i]) - len(lines[i].lstrip()) > len(indent)
+        ):
+            body.append(lines[i].strip())
+            i += 1
+        while body and not body[-1]:
+            body.pop()
+        if out and out[-1].strip():
+            out.append("")
+        # one equation per paragraph of the body, each its own display
+        equations = "\n".join(body).strip().split("\n\n")
+        for eq in equations:
+            out += [f"{indent}$$", *(f"{indent}{x}" for x in eq.split("\n")), f"{indent}$$", ""]
+    return "\n".join(out)
+
+
 def math_markup(text: str) -> str:
     """Wrap each TeX-like word of the prose of ``text`` in ``\\( \\)`` (code left alone)."""
     out: list[str] = []
     in_fence = False
+    in_display = False  # inside a $$ ... $$ block (from ``.. math::``)
     prev_blank = True
     code_indent = None  # indentation of the indented code block we are in
     for line in text.split("\n"):
@@ -214,6 +258,13 @@ def math_markup(text: str) -> str:
         indent = len(line) - len(stripped)
         if stripped.startswith("```"):
             in_fence = not in_fence
+        if stripped == "$$" and not in_fence:
+            in_display = not in_display
+            out.append(line)
+            continue
+        if in_display:
+            out.append(line)
+            continue
         if code_indent is not None and stripped and indent < code_indent:
             code_indent = None
         if prev_blank and stripped and indent >= 4 and not in_fence and code_indent is None:
@@ -222,7 +273,7 @@ def math_markup(text: str) -> str:
         if in_fence or stripped.startswith("```") or code_indent is not None:
             out.append(line)
             continue
-        parts = re.split(r"(`[^`]*`)", line)  # keep inline code as it is
+        parts = re.split(r"(`[^`]*`|\\\(.*?\\\))", line)  # keep inline code and math as is
         parts[::2] = [_wrap_math(part) for part in parts[::2]]
         out.append("".join(parts))
     return "\n".join(out)
@@ -242,7 +293,8 @@ class ToyrdDocstrings(griffe.Extension):
                 return
             seen.add(id(obj))
             if obj.docstring is not None:
-                value = fence_doctests(rewrite_roles(obj.docstring.value, obj, collection))
+                value = sphinx_math(obj.docstring.value)  # first: no rewriting inside TeX
+                value = fence_doctests(rewrite_roles(value, obj, collection))
                 value = math_markup(rst_tables(value))
                 obj.docstring.value = value
             for member in list(obj.members.values()):

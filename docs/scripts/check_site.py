@@ -40,6 +40,15 @@ page that still needs a CDN fails here as it would on a laptop without network. 
 * ``setup first``: the first code cell a reader sees on a lesson page (outside a folded
   ``<details>``) is part of the story, not the fast-mode plumbing (``TOYRD_FAST``,
   ``os.environ``): the lesson's setup cell is folded away (``tags=["setup"]``).
+* ``formula text``: no formula written as plain Unicode text (one math style on every page): no
+  text a reader sees outside MathJax, code, pre, kbd and samp holds a marker of
+  ``FORMULA_MARKERS`` — a sum sign, ``KL(`` or a norm bar ``‖``, a one-letter subscript
+  (``I_e``, ``X_c``; snake_case keys such as ``I_zstar`` are no match), a conditional of a
+  one-letter function (``e(z|x)``), a mutual information ``I(x; z*)``, an inequality sign or a
+  Unicode sub/superscript. On the API pages, the docstrings of modules under the mutation gate
+  (``tools/mutate.py`` TARGETS: a changed docstring means a new mutation run) are counted apart
+  (``formula text, gated``) and do not fail the page (:func:`formula_text_problems`); nor do
+  the pages of ``FORMULA_UNCHECKED`` (``formula text, unchecked``: a debt listed on every run).
 
 Then the static explorer (``static-explorer/index.html``, written by ``toyrd explore --static``)
 is driven as a student would (:func:`check_static_explorer`): each control moved through several
@@ -337,6 +346,129 @@ def setup_first(first_code: str | None) -> list[str]:
     return [m for m in SETUP_MARKERS if m in first_code]
 
 
+#: Formulas written as text (the ``formula text`` check): name -> pattern, searched in each text
+#: node a reader sees outside MathJax and code. Each is a formula, never a word or a key: a
+#: subscript needs one letter before ``_`` and one character after it, then no word character
+#: (``I_e``, ``x_j``, ``u_c``; not ``I_zstar`` or ``class0_mass``).
+FORMULA_MARKERS = {
+    "sum": r"[Σ∑]",
+    "KL": r"\bKL ?\(|‖",
+    "subscript": r"(?<![\w.])[A-Za-zΑ-Ωα-ω]_[A-Za-z0-9]\*?(?![\w])",
+    "conditional": r"(?<![\w])[A-Za-z]\*?\((?:[^()|\n]|\([^()\n]*\)){0,30}\|",
+    "information": r"\bI\([^()\n]{1,20};",
+    # a relation with a symbol on one side (a one-letter name or a closing bracket): "E ≤ I_d",
+    # "I(z; z*) ≥ 0.9"; a version or a count ("Python ≥ 3.10") is no formula
+    "inequality": r"(?:(?<![\w])[A-Za-z]\*?|\))\s*[≤≥]|[≤≥]\s*[A-Za-z]\*?(?![A-Za-z0-9])",
+    "sub/superscript": r"[₀-₉ₐ-ₜᵢ-ᵪ⁰¹²³⁴-⁹⁺⁻]",
+}
+
+#: Pages whose formula text is counted (``formula text, unchecked``) but fails nothing, with why.
+#: Each entry is a debt, printed on every run; remove it once the page is converted.
+FORMULA_UNCHECKED = {
+    # an application page: Bokeh widgets, no MathJax (its labels are plain text by design)
+    "static-explorer/index.html": "application",
+    # generated pages for contributors, not yet converted (issue 24: one math style)
+    "mutation/index.html": "pending",
+    "benchmarks/index.html": "pending",
+}
+
+# Each text node a reader sees outside math and code, with the id of the API object (mkdocstrings
+# heading) whose documentation holds it, or null.
+_FORMULA_TEXT_JS = r"""
+const SKIP = "script, style, pre, code, textarea, noscript, mjx-container, kbd, samp, "
+  + ".clipboard-copy-txt, .arithmatex";
+const out = [];
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+while (walker.nextNode()) {
+  const node = walker.currentNode, el = node.parentElement;
+  if (!el || el.closest(SKIP) || !node.nodeValue.trim()) continue;
+  const obj = el.closest(".doc-object");
+  let id = null;
+  if (obj) {
+    const h = obj.querySelector(":scope > .doc-heading, :scope > h1, :scope > h2, :scope > h3, "
+                                + ":scope > h4, :scope > h5");
+    id = h ? h.id : null;
+  }
+  out.push([node.nodeValue, id]);
+}
+return out;
+"""
+
+
+def formula_text(texts: list[str]) -> list[tuple[str, str]]:
+    """(marker name, snippet) for each formula written as plain text in ``texts``."""
+    hits = []
+    for t in texts:
+        for name, pat in FORMULA_MARKERS.items():
+            for m in re.finditer(pat, t):
+                snippet = t[max(0, m.start() - 20) : m.end() + 20].replace("\n", " ").strip()
+                hits.append((name, snippet))
+    return hits
+
+
+@functools.cache
+def mutation_gated_files() -> frozenset[str]:
+    """The modules under the mutation gate (``"module"`` entries of tools/mutate.py TARGETS)."""
+    text = (pathlib.Path(__file__).resolve().parents[2] / "tools" / "mutate.py").read_text()
+    return frozenset(re.findall(r'"module": "(toyrd/[\w/]+\.py)"', text))
+
+
+@functools.cache
+def _defining_file(path: str) -> str | None:
+    """The file (relative to the repository) that defines the API object ``path``, or None."""
+    import griffe
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    pkg = _griffe_toyrd(str(root))
+    try:
+        obj = pkg[path.removeprefix("toyrd.")] if path != "toyrd" else pkg
+        obj = obj.final_target if obj.is_alias else obj
+        return pathlib.Path(obj.filepath).resolve().relative_to(root).as_posix()
+    except (KeyError, ValueError, AttributeError, griffe.AliasResolutionError):
+        return None
+
+
+@functools.cache
+def _griffe_toyrd(root: str):
+    import griffe
+
+    loader = griffe.GriffeLoader(search_paths=[root])
+    pkg = loader.load("toyrd")
+    loader.resolve_aliases(implicit=True, external=False)
+    return pkg
+
+
+def formula_text_problems(drv, page: str) -> tuple[list[str], dict[str, int]]:
+    """The ``formula text`` check of the loaded page: (problems, counts). On an API page, a text
+    in the documentation of an object defined in a mutation-gated module is counted under
+    ``formula text, gated`` and is no problem (its docstring waits for a mutation run)."""
+    failing, gated, unchecked = [], [], []
+    for text, obj in drv.execute_script(_FORMULA_TEXT_JS):
+        hits = formula_text([text])
+        if not hits:
+            continue
+        if page in FORMULA_UNCHECKED:
+            unchecked += hits
+        elif page.startswith("api/") and obj and _defining_file(obj) in mutation_gated_files():
+            gated += hits
+        else:
+            failing += hits
+    problems = []
+    if failing:
+        by = {}
+        for name, _ in failing:
+            by[name] = by.get(name, 0) + 1
+        problems.append(
+            f"formula text: {len(failing)} formulas as plain text ({by}), e.g. "
+            f"{[snip for _, snip in failing[:3]]}"
+        )
+    return problems, {
+        "formula text": len(failing),
+        "formula text, gated": len(gated),
+        "formula text, unchecked": len(unchecked),
+    }
+
+
 def png_text_px(data: bytes) -> float | None:
     """The ``toyrd:text_px`` tEXt chunk of a PNG (its smallest font in image pixels), or None."""
     import struct
@@ -545,8 +677,11 @@ def _check_page(drv, base: str, site: pathlib.Path, page: str) -> tuple[dict, li
     plumbing = setup_first(info["first_code"])
     if plumbing:
         problems.append(f"setup first: the first code cell shown holds {plumbing}")
+    formula_problems, formula_counts = formula_text_problems(drv, page)
+    problems += formula_problems
     info.update(raw_tex=len(tex), console=len(console))
     info["counts"] = {
+        **formula_counts,
         "figures": int(nfig < fig_floor),
         "repr": len(info["reprs"]),
         "figure scale": len(small),

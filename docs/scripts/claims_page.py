@@ -38,7 +38,17 @@ def load(path: Path = REGISTER) -> list[dict]:
 
 
 def _cell(text: str) -> str:
-    return str(text).replace("|", "\\|").replace("*", "\\*").replace("\n", " ")
+    """A table cell: ``|`` and ``*`` escaped outside the ``$...$`` math spans (TeX inside keeps
+    them; a ``|`` inside math would end the cell, so the register writes ``\\mid``)."""
+    parts = str(text).replace("\n", " ").split("$")
+    if len(parts) % 2 == 0:
+        raise SystemExit(f"claims register: unbalanced $ in {text!r}")
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            parts[i] = part.replace("|", "\\|").replace("*", "\\*")
+        elif "|" in part:
+            raise SystemExit(f"claims register: a | inside math ends a table cell: {text!r}")
+    return "$".join(parts)
 
 
 def render(claims: list[dict]) -> str:

@@ -29,10 +29,11 @@ LABELS = {
     "R": "R",
     "D": "D",
     "ELBO": "ELBO",
-    "I_e": "I_e",
-    "I_zstar": "I(z; z*)",
-    "kl_pstar_g": "KL(p* ‖ g)",
-    "kl_pstar_dbar": "KL(p* ‖ d̄)",
+    # TeX for MathJax, as in the prose (no "|" in a table cell: \Vert is the norm bar)
+    "I_e": "$I_e$",
+    "I_zstar": "$I(z; z^*)$",
+    "kl_pstar_g": "$\\mathrm{KL}(p^* \\Vert g)$",
+    "kl_pstar_dbar": "$\\mathrm{KL}(p^* \\Vert \\bar d)$",
     "class0_mass": "class-0 block mass",
 }
 

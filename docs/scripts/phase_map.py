@@ -211,7 +211,7 @@ def page_section(rows, cs) -> str:
         "![Phase map](data/phase/phase_map.svg)",
         "",
         "| decoder | init scale | ELBO collapses | target rate recovers | both (same seed) "
-        "| ELBO median R | TR median R | TR median I(z;z*) |",
+        "| ELBO median R | TR median R | TR median $I(z; z^*)$ |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for c in cs:

@@ -6,7 +6,9 @@
 The ``<!-- remedies:verdicts:start -->`` … ``end`` block becomes the remedy × family matrix of
 the two verdicts; the ``<!-- remedies:table:start -->`` … ``end`` block one table per family:
 median [min, max] over seeds of R and I(z; z*), and the medians of the class-0 block mass,
-KL(p* ‖ g) and −ELBO − H (the likelihood cost). Nothing is typed by hand.
+KL(p* || g) and -ELBO - H (the likelihood cost). Nothing is typed by hand but ``TEX_LOSS``: the
+page's TeX of each remedy's loss (the JSON keeps the plain-text form; a loss missing from it is
+an error, so a new remedy cannot reach the page as plain text).
 """
 
 from __future__ import annotations
@@ -19,6 +21,32 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "remedies.md"
 DATA = ROOT / "docs" / "data" / "remedies" / "remedies.json"
+
+
+#: Each remedy's loss (its plain-text ``loss`` in the JSON) as the page typesets it. No "|" in a
+#: table cell: the absolute value is \lvert \rvert.
+TEX_LOSS = {
+    "D + R": r"$D + R$",
+    "D + βR": r"$D + \beta R$",
+    "D + min(1, t/T_a) R": r"$D + \min(1, t/T_a)\, R$",
+    "D + min(1, 2 (t mod C)/C) R": r"$D + \min(1, 2 (t \bmod C)/C)\, R$",
+    "D + max(λ, R)": r"$D + \max(\lambda, R)$",
+    "D + R; K encoder steps per decoder step for t < T_g": (
+        r"$D + R$; $K$ encoder steps per decoder step for $t < T_g$"
+    ),
+    "D + R − α I_e": r"$D + R - \alpha I_e$",
+    "D + |σ − R|": r"$D + \lvert\sigma - R\rvert$",
+    "D + λ(R − σ) + ρ/2 (R − σ)², λ by ascent": (
+        r"$D + \lambda(R - \sigma) + \tfrac{\rho}{2} (R - \sigma)^2$, $\lambda$ by ascent"
+    ),
+    "m, d: R + D; e: D + |σ − R|": r"$m, d$: $R + D$; $e$: $D + \lvert\sigma - R\rvert$",
+}
+
+
+def _tex_loss(loss: str) -> str:
+    if loss not in TEX_LOSS:
+        raise SystemExit(f"remedies_table: no TeX for the loss {loss!r}: add it to TEX_LOSS")
+    return TEX_LOSS[loss]
 
 
 def _num(v: float) -> str:
@@ -48,7 +76,7 @@ def verdicts(data: dict) -> str:
                 f"{'**' if r['recovers_zstar'] and r['fits_data'] else ''}{z}, {fit}"
                 f"{'**' if r['recovers_zstar'] and r['fits_data'] else ''}"
             )
-        loss = rem["loss"].replace("|", "\\|")  # a pipe inside a cell ends it in Markdown
+        loss = _tex_loss(rem["loss"])
         rows.append(f"| {rem['name']} | {loss} | {rem['source']} | " + " | ".join(cells) + " |")
     assert len(rows) == 2 + len(names)
     return "\n".join(rows)
@@ -58,8 +86,9 @@ def tables(data: dict) -> str:
     st, th = data["settings"], data["thresholds"]
     out = [
         f"*{st['n_seeds']} seeds per remedy; {st['steps']} steps + {st['warmup']} warm-up, "
-        f"lr {st['lr']}, init scale {st['init_scale']}. Recovers z\\*: I(z; z\\*) ≥ "
-        f"{th['recovers_zstar']:.4f} every seed; fits: KL(p\\* ‖ g) < {th['fits_data']:g} "
+        f"lr {st['lr']}, init scale {st['init_scale']}. Recovers $z^*$: $I(z; z^*) \\ge "
+        f"{th['recovers_zstar']:.4f}$ every seed; fits: $\\mathrm{{KL}}(p^* \\Vert g) < "
+        f"{th['fits_data']:g}$ "
         f"every seed. Nats; wall time per family: "
         + ", ".join(f"{k} {v:.0f} s" for k, v in data["wall_s"].items())
         + ".*"
@@ -70,8 +99,9 @@ def tables(data: dict) -> str:
             f"**{fam}**",
             "",
             (
-                "| remedy | R median [min, max] | I(z; z*) median [min, max] | class-0 mass | "
-                "KL(p* ‖ g) median [max] | −ELBO − H median [max] | recovers | fits |"
+                "| remedy | R median [min, max] | $I(z; z^*)$ median [min, max] | class-0 mass | "
+                "$\\mathrm{KL}(p^* \\Vert g)$ median [max] | $-\\mathrm{ELBO} - H$ median [max] | "
+                "recovers | fits |"
             ),
             "|---|---|---|---:|---|---|:-:|:-:|",
         ]

@@ -115,7 +115,7 @@ def table(rows, i_opt, *, main: bool) -> str:
     out = [
         "| "
         + " | ".join(head)
-        + " | both | ELBO ✓ | TR ✓ | ELBO R | TR R | TR I(z;z*) | TR block mass |",
+        + " | both | ELBO ✓ | TR ✓ | ELBO R | TR R | TR $I(z; z^*)$ | TR block mass |",
         "|" + "---|" * len(head) + "---|---:|---:|---|---|---|---|",
     ]
     for key in keys:
@@ -243,12 +243,13 @@ def main() -> int:
         "At the Figure 2 settings (3000 steps, lr 0.01, cosine decay, warm-up 500; every cell "
         "is the median over seeds with its range below; the verdicts first (both: every seed meets "
         "both claims; ✓: seeds that meet the claim); TR: "
-        f"target rate σ = 0.5; largest KL(p*‖g) of any run: {max_kl(rows, main=True):.1e} nats):",
+        "target rate σ = 0.5; largest $\\mathrm{KL}(p^* \\Vert g)$ of any run: "
+        f"{max_kl(rows, main=True):.1e} nats):",
         "",
         table(rows, i_opt, main=True),
         "",
         "The default family's window (bump(w0=2)/bump+free, one setting changed at a time; "
-        f"largest KL(p*‖g): {max_kl(rows, main=False):.1e} nats):",
+        f"largest $\\mathrm{{KL}}(p^* \\Vert g)$: {max_kl(rows, main=False):.1e} nats):",
         "",
         table(rows, i_opt, main=False),
         "",

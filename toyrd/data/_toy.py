@@ -36,18 +36,18 @@ INFO_TOL = 1e-12
 
 
 class ToyData(NamedTuple):
-    """The calibrated toy: parameters, the joint p(z*, x), and its summaries.
+    r"""The calibrated toy: parameters, the joint :math:`p(z^*, x)`, and its summaries.
 
     Attributes:
-        pzx: the joint p(z*, x), float64, shape (2, n_bins); all entries sum to 1.
-        px: p*(x) = Σ_{z*} p(z*, x), float64, shape (n_bins,).
-        p0: p(z* = 0), the class-0 weight (0.7).
-        means: the class means (μ₀, μ₁) of h, in the units of [low, high).
+        pzx: the joint :math:`p(z^*, x)`, float64, shape ``(2, n_bins)``; all entries sum to 1.
+        px: :math:`p^*(x) = \sum_{z^*} p(z^*, x)`, float64, shape ``(n_bins,)``.
+        p0: :math:`p(z^* = 0)`, the class-0 weight (0.7).
+        means: the class means :math:`(\mu_0, \mu_1)` of h, in the units of [low, high).
         noise: the solved noise scale s, same units.
         low: the left end of the binned range.
         high: the right end of the binned range.
         tails: ``"fold"`` or ``"truncate"`` (see the module docstring).
-        info: I(x; z*) in nats (the calibration target, to ``INFO_TOL``).
+        info: :math:`I(x; z^*)` in nats (the calibration target, to ``INFO_TOL``).
         entropy: H(x) in nats.
     """
 
@@ -64,7 +64,7 @@ class ToyData(NamedTuple):
 
     @property
     def n_bins(self) -> int:
-        """The number of data states n_x (30 for the paper's toy)."""
+        """The number of data states ``n_x`` (30 for the paper's toy)."""
         return self.px.shape[0]
 
     @property
@@ -74,7 +74,7 @@ class ToyData(NamedTuple):
         return 0.5 * (edges[:-1] + edges[1:])
 
     def summary(self) -> dict:
-        """JSON-ready description: parameters, H, I(x;z*), px and pzx.
+        """JSON-ready description: parameters, H, :math:`I(x; z^*)`, px and pzx.
 
         Returns:
             dict: n_bins, p0, means, noise, low, high, tails, I_x_zstar and H (nats) as numbers,
@@ -105,13 +105,14 @@ def binned_mixture(
     high: float = 1.0,
     tails: str = "fold",
 ) -> np.ndarray:
-    """The joint p(z*, x) of the binned two-Gaussian mixture with noise ``noise``.
+    r"""The joint :math:`p(z^*, x)` of the binned two-Gaussian mixture with noise ``noise``.
 
     Args:
-        noise: the noise scale s of h | z* ~ N(μ_{z*}, s²), > 0, units of [low, high).
-        n_bins: the number of equal bins of [low, high), n_x.
-        p0: p(z* = 0), in (0, 1).
-        means: the two class means (μ₀, μ₁).
+        noise: the noise scale s of :math:`h \mid z^* \sim N(\mu_{z^*}, s^2)`, > 0, units of
+            [low, high).
+        n_bins: the number of equal bins of [low, high), ``n_x``.
+        p0: :math:`p(z^* = 0)`, in (0, 1).
+        means: the two class means :math:`(\mu_0, \mu_1)`.
         low: the left end of the binned range.
         high: the right end of the binned range.
         tails: ``"fold"`` puts the mass outside the range into the end bins; ``"truncate"``
@@ -156,18 +157,18 @@ def toy_data(
     high: float = 1.0,
     tails: str = "fold",
 ) -> ToyData:
-    """Build the toy with the noise s solved so that I(x; z*) = ``target_info`` nats.
+    r"""Build the toy with the noise s solved so that :math:`I(x; z^*)` = ``target_info`` nats.
 
-    The target must lie in (0, H(z*)), and H(z*) = 0.611 nats for p0 = 0.7, reached only when the
-    bins separate the classes. Brent's method searches the noise s in [1e-4, 1e2] × (high − low)
-    and stops when s is known to 1e-15; a target that needs a noise outside that bracket is
-    refused as beyond what the bins can carry.
+    The target must lie in :math:`(0, H(z^*))`, and :math:`H(z^*) = 0.611` nats for p0 = 0.7,
+    reached only when the bins separate the classes. Brent's method searches the noise s in
+    [1e-4, 1e2] × (high − low) and stops when s is known to 1e-15; a target that needs a noise
+    outside that bracket is refused as beyond what the bins can carry.
 
     Args:
-        n_bins: the number of data states n_x, an integer ≥ 2.
-        p0: p(z* = 0), in (0, 1).
-        target_info: I(x; z*) to reach, nats (0.5 in the paper).
-        means: the two class means (μ₀, μ₁).
+        n_bins: the number of data states ``n_x``, an integer ≥ 2.
+        p0: :math:`p(z^* = 0)`, in (0, 1).
+        target_info: :math:`I(x; z^*)` to reach, nats (0.5 in the paper).
+        means: the two class means :math:`(\mu_0, \mu_1)`.
         low: the left end of the binned range.
         high: the right end of the binned range, > ``low``.
         tails: ``"fold"`` (default) or ``"truncate"``; see the module docstring.

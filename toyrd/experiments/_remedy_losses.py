@@ -43,8 +43,8 @@ class Remedy(NamedTuple):
     """One remedy: ``kind`` (of :data:`KINDS`) and its constants (static, hashable).
 
     ``value``: β (beta), λ (free_bits), α (info_vae), σ (target, dual, autonomy); ``steps``: the
-    annealing length T_a (kl_anneal), the cycle length C (kl_cyclic), the aggressive phase T_g;
-    ``inner``: encoder-only steps per decoder step K (aggressive); ``rho``: ρ (dual).
+    annealing length :math:`T_a` (kl_anneal), the cycle length C (kl_cyclic), the aggressive phase
+    :math:`T_g`; ``inner``: encoder-only steps per decoder step K (aggressive); ``rho``: ρ (dual).
     """
 
     name: str
@@ -104,8 +104,9 @@ def remedy_loss(rem: Remedy, R, D, *, step=0, lam=0.0, I_e=0.0):
 
 
 def remedy_weights(rem: Remedy, R, D, *, step=0, lam=0.0):
-    """(a, b, c, u): the stop-gradient weights of ∂_e D, ∂_e R, ∂_d D and ∂_m R in the gradient
-    of remedy ``rem`` at (R, D) (the info_vae term −α ∂_e I_e and the dual's λ term are added
+    r"""(a, b, c, u): the stop-gradient weights of :math:`\partial_e D`, :math:`\partial_e R`,
+    :math:`\partial_d D` and :math:`\partial_m R` in the gradient of remedy ``rem`` at (R, D) (the
+    info_vae term :math:`-\alpha\, \partial_e I_e` and the dual's λ term are added
     separately by the surrogate). Values, not traced through: the caller stops their gradient.
     """
     xp = _xp(R, D, step, lam)

@@ -1,18 +1,20 @@
-"""Figure 2 of Alemi et al. (2018), reproduced exactly: an optimal model, ELBO and target rate.
+r"""Figure 2 of Alemi et al. (2018), reproduced exactly: an optimal model, ELBO and target rate.
 
 Three models of the toy (:func:`toyrd.toy_data`), each evaluated exactly (:func:`toyrd.evaluate`):
 
 (a) **optimal** — built by hand from the true generative process (:func:`optimal_model`):
     30 latent states split into a class-0 block of ``round(p0·n_z)`` = 21 states and a class-1
-    block of 9, the encoder e(z|x) = Σ_{z*} p(z*|x) u_{z*}(z) with u_c uniform on block c, and
-    m = q, d = p_e(x|z) the closed-form optima for that encoder (Appendix D.3–D.4). The code z
-    is "draw a class from the exact posterior p(z*|x), then a uniform state of its block", so
-    I_e = I(x; z) = I(x; z*) = 0.5 nats, and with the optimal m and d, R = I_e and D = H − I_e:
-    R + D = H exactly — the ELBO is at its global optimum −H — and R hits the target σ = 0.5,
-    so D + |σ − R| = H − σ is the least value the target-rate loss can take (D ≥ H − R).
-    Each block has q mass p(z*=c) (0.7 and 0.3) and q is uniform (0.7/21 = 0.3/9 = 1/30).
+    block of 9, the encoder :math:`e(z|x) = \sum_{z^*} p(z^*|x)\, u_{z^*}(z)` with :math:`u_c`
+    uniform on block c, and :math:`m = q`, :math:`d = p_e(x|z)` the closed-form optima for that
+    encoder (Appendix D.3–D.4). The code z is "draw a class from the exact posterior
+    :math:`p(z^*|x)`, then a uniform state of its block", so
+    :math:`I_e = I(x; z) = I(x; z^*) = 0.5` nats, and with the optimal m and d, :math:`R = I_e`
+    and :math:`D = H - I_e`: R + D = H exactly — the ELBO is at its global optimum −H — and R hits
+    the target σ = 0.5, so :math:`D + |\sigma - R| = H - \sigma` is the least value the
+    target-rate loss can take (:math:`D \ge H - R`). Each block has q mass :math:`p(z^* = c)`
+    (0.7 and 0.3) and q is uniform (0.7/21 = 0.3/9 = 1/30).
 (b) **elbo** — trained with the loss D + R;
-(c) **target_rate** — trained with D + |σ − R|, σ = 0.5 (the paper's Section 4),
+(c) **target_rate** — trained with :math:`D + |\sigma - R|`, σ = 0.5 (the paper's Section 4),
 
 both by :func:`toyrd.train.jax.train_configs` (Adam on exact gradients) from the same ``seeds``
 random initialisations, in one compiled run. The figure shows the
@@ -119,7 +121,7 @@ QUICK = Settings(n_seeds=4)
 
 
 class ModelRuns(NamedTuple):
-    """One model over its seeds: exact quantities (each a (B,) float64 array) and the tables."""
+    """One model over its seeds: exact quantities (each a ``(B,)`` float64 array) and the tables."""
 
     seeds: list  # B ints (the optimal model: [None])
     metrics: dict  # key -> (B,) float64
@@ -129,7 +131,7 @@ class ModelRuns(NamedTuple):
 
     @property
     def finite(self) -> np.ndarray:
-        """(B,) bool: seeds whose training ended with finite tables (the others diverged)."""
+        """``(B,)`` bool: seeds whose training ended with finite tables (the others diverged)."""
         return np.isfinite(self.metrics["R"])
 
     @property
@@ -149,10 +151,11 @@ class Figure2Result(NamedTuple):
 
 
 def optimal_model(toy: ToyData | None = None, n_z: int = 30):
-    """(encoder, decoder, marginal) of column (a): see the module docstring for why it is optimal.
+    r"""(encoder, decoder, marginal) of column (a): see the module docstring for why it is optimal.
 
-    Block c has round(p(z*=c)·n_z) states (at least one); e(z|x) = Σ_c p(z*=c|x) u_c(z),
-    m = q, d = p_e(x|z). Shapes (n_x, n_z), (n_z, n_x), (n_z,).
+    Block c has :math:`\mathrm{round}(p(z^* = c)\, n_z)` states (at least one);
+    :math:`e(z|x) = \sum_c p(z^* = c|x)\, u_c(z)`, :math:`m = q`, :math:`d = p_e(x|z)`. Shapes
+    ``(n_x, n_z)``, ``(n_z, n_x)``, ``(n_z,)``.
     """
     toy = toy_data() if toy is None else toy
     if not (isinstance(n_z, (int, np.integer)) and n_z >= toy.pzx.shape[0]):

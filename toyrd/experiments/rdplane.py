@@ -1,24 +1,27 @@
-"""The toy's exact rate–distortion plane (paper Section 2, Figure 1; Figure 3b form for −ELBO).
+r"""The toy's exact rate–distortion plane (paper Section 2, Figure 1; Figure 3b form for −ELBO).
 
 Three panels, every point an exactly evaluated model (:func:`toyrd.evaluate`), nats:
 
-1. **D against R.** The feasible region of *any* model is D ≥ H − R, R ≥ 0, D ≥ 0 (eq. 2:
-   H − D ≤ I_e ≤ R); its boundary D = H − R is reached by every encoder once m and d are optimal
-   (R + D = H). Marked: the auto-decoding limit (R, D) = (0, H), the auto-encoding limit (H, 0),
-   and the points of a β-sweep (β-VAE, loss D + βR) per model family — the family's own frontier.
-2. **−ELBO = R + D against R.** Feasible: R + D ≥ max(H, R); every model on the line −ELBO = H
-   is an ELBO optimum, whatever its rate (the flat valley the paper's Section 4 is about).
-3. **I(z; z*) against R.** The data processing inequality bounds the code's knowledge of the
-   true latent by I(z;z*) ≤ I(x;z*) = 0.5, and the information bottleneck frontier bounds it by
-   IB(I_e) ≤ IB(R) (I_e ≤ R and IB is nondecreasing). :func:`toyrd.quantities.ib_frontier`
-   computes the frontier from reachable encoders (an inner bound, tight to its solver's
-   accuracy); each point's ``ib_at_I_e`` is its value at the point's own I_e.
+1. **D against R.** The feasible region of *any* model is :math:`D \ge H - R`, :math:`R \ge 0`,
+   :math:`D \ge 0` (eq. 2: :math:`H - D \le I_e \le R`); its boundary D = H − R is reached by
+   every encoder once m and d are optimal (R + D = H). Marked: the auto-decoding limit
+   (R, D) = (0, H), the auto-encoding limit (H, 0), and the points of a β-sweep (β-VAE, loss
+   D + βR) per model family — the family's own frontier.
+2. **−ELBO = R + D against R.** Feasible: :math:`R + D \ge \max(H, R)`; every model on the line
+   −ELBO = H is an ELBO optimum, whatever its rate (the flat valley the paper's Section 4 is
+   about).
+3. **:math:`I(z; z^*)` against R.** The data processing inequality bounds the code's knowledge of
+   the true latent by :math:`I(z; z^*) \le I(x; z^*) = 0.5`, and the information bottleneck
+   frontier bounds it by :math:`\mathrm{IB}(I_e) \le \mathrm{IB}(R)` (:math:`I_e \le R` and IB
+   is nondecreasing). :func:`toyrd.quantities.ib_frontier` computes the frontier from reachable
+   encoders (an inner bound, tight to its solver's accuracy); each point's ``ib_at_I_e`` is its
+   value at the point's own :math:`I_e`.
 
 ELBO-trained and target-rate-trained models (the figure2 columns) and the hand-built optimal
 model of :func:`toyrd.experiments.figure2.optimal_model` are overlaid on all three.
 
-Identity used by the tests: every trained point satisfies R + D ≥ H − 1e-12 (eq. 2), and the
-hand-built model sits on the boundary, R + D = H to 1e-12.
+Identity used by the tests: every trained point satisfies :math:`R + D \ge H - 10^{-12}` (eq. 2),
+and the hand-built model sits on the boundary, R + D = H to 1e-12.
 """
 
 from __future__ import annotations
@@ -201,7 +204,8 @@ def run_rdplane(
 
 
 def to_json(result: RDPlaneResult) -> dict:
-    """JSON-ready: settings, H, I(x;z*), the limits, every point, the optimal model and IB curve."""
+    """JSON-ready: settings, H, :math:`I(x; z^*)`, the limits, every point, the optimal model and
+    IB curve."""
     H = result.toy.entropy
     st = result.settings
     # the published schema: "seeds" is the count and "seed" the first seed
@@ -224,7 +228,8 @@ def to_json(result: RDPlaneResult) -> dict:
 
 
 def format_table(result: RDPlaneResult) -> str:
-    """One line per (family, objective, hyper): median R, D, R + D − H and I(z;z*) over seeds."""
+    """One line per (family, objective, hyper): median R, D, R + D − H and :math:`I(z; z^*)` over
+    seeds."""
     H = result.toy.entropy
     groups = {}
     for p in result.points:

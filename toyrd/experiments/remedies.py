@@ -1,40 +1,38 @@
-"""Every posterior-collapse remedy on the exact toy: which ones recover z*, at what cost, where.
+r"""Every posterior-collapse remedy on the exact toy: which ones recover z*, at what cost, where.
 
 The ELBO cannot tell the points of R + D = H apart (paper Section 4): a collapsed code (R = 0) and
-a code that keeps the true latent (R = I(x; z*) = 0.5) are both at its optimum −H. The field's
-remedies for "the VAE ignores its latent" are usually tested with Monte-Carlo noise on large
+a code that keeps the true latent (:math:`R = I(x; z^*) = 0.5`) are both at its optimum −H. The
+field's remedies for "the VAE ignores its latent" are usually tested with Monte-Carlo noise on large
 models; here every one trains on exact gradients of the same toy, and the result is evaluated
 exactly (:func:`toyrd.experiments.model_metrics`).
 
 The toy has ONE categorical latent variable, so every per-dimension trick reduces to the total
 rate R. Losses are minimised; (R, D) as in :mod:`toyrd.objectives`; t is the Adam step after the
-warm-up (0 … steps − 1), T the number of steps. Each :class:`Remedy` below is one row kind:
+warm-up (0 … steps − 1), T the number of steps. Each :class:`Remedy` below is one row kind
+(its name, its loss in exact form on this toy, its source and the choice made here):
 
-========== ======================================== =============================================
-remedy     loss (exact form on this toy)            source, and the choice made here
-========== ======================================== =============================================
-elbo       D + R                                    the baseline (Kingma & Welling 2014)
-beta       D + β R, β = 0.5                         β-VAE (Higgins et al. 2017) with β < 1: rate
-                                                    is cheaper than distortion
-kl_anneal  D + β_t R, β_t = min(1, t / T_a)         KL warm-up (Bowman et al. 2016), linear over
-                                                    T_a = T/2 (T_a = 0: β_t = 1, the ELBO)
-kl_cyclic  D + β_t R, β_t = min(1, 2 τ_t),          cyclical annealing (Fu et al. 2019): M = 4
-           τ_t = (t mod C) / C                      cycles of C = T/M steps, ramp over half
-free_bits  D + max(λ, R), λ = 0.5                   free bits (Kingma et al. 2016): one latent
-                                                    group, so the floor applies to R itself
-aggressive D + R, alternating phases                lagging inference networks (He et al. 2019):
-                                                    for t < T_g = T/2, K = 10 encoder-only steps
-                                                    then one decoder-and-marginal step; then joint
-info_vae   D + R − α I_e, α = 0.5                   InfoVAE (Zhao et al. 2019) with divergence
-                                                    weight λ = 1: D + (1−α) I_e + KL(q‖m); I_e is
-                                                    exact here (a Monte-Carlo method estimates it)
-target     D + |σ − R|, σ = 0.5                     this paper (Alemi et al. 2018, Section 4)
-dual       D + λ (R − σ) + ρ/2 (R − σ)²,            a constrained rate R = σ by Lagrangian dual
-           λ ← λ + ascent on R − σ                  ascent, GECO-style (Rezende & Viola 2018);
-                                                    augmented (ρ = 4, see below)
-autonomy   m, d: R + D with e stopped;              encoder autonomy (McAllester): the encoder's
-           e: D + |σ − R| with m, d stopped         own loss is the target rate
-========== ======================================== =============================================
+* ``elbo`` — :math:`D + R`: the baseline (Kingma & Welling 2014);
+* ``beta`` — :math:`D + \beta R`, β = 0.5: β-VAE (Higgins et al. 2017) with β < 1, rate cheaper
+  than distortion;
+* ``kl_anneal`` — :math:`D + \beta_t R`, :math:`\beta_t = \min(1, t / T_a)`: KL warm-up (Bowman
+  et al. 2016), linear over :math:`T_a = T/2` (:math:`T_a = 0`: :math:`\beta_t = 1`, the ELBO);
+* ``kl_cyclic`` — :math:`D + \beta_t R`, :math:`\beta_t = \min(1, 2 \tau_t)`,
+  :math:`\tau_t = (t \bmod C) / C`: cyclical annealing (Fu et al. 2019), M = 4 cycles of
+  C = T/M steps, ramp over half a cycle;
+* ``free_bits`` — :math:`D + \max(\lambda, R)`, λ = 0.5: free bits (Kingma et al. 2016), one
+  latent group, so the floor applies to R itself;
+* ``aggressive`` — :math:`D + R`, alternating phases: lagging inference networks (He et al.
+  2019); for :math:`t < T_g = T/2`, K = 10 encoder-only steps then one decoder-and-marginal
+  step; then joint;
+* ``info_vae`` — :math:`D + R - \alpha I_e`, α = 0.5: InfoVAE (Zhao et al. 2019) with divergence
+  weight λ = 1, :math:`D + (1 - \alpha) I_e + \mathrm{KL}(q \Vert m)`; :math:`I_e` is exact here
+  (a Monte-Carlo method estimates it);
+* ``target`` — :math:`D + |\sigma - R|`, σ = 0.5: this paper (Alemi et al. 2018, Section 4);
+* ``dual`` — :math:`D + \lambda (R - \sigma) + \tfrac{\rho}{2} (R - \sigma)^2`,
+  :math:`\lambda \leftarrow \lambda` + ascent on R − σ: a constrained rate R = σ by Lagrangian
+  dual ascent, GECO-style (Rezende & Viola 2018); augmented (ρ = 4, see below);
+* ``autonomy`` — m, d: R + D with e stopped; e: :math:`D + |\sigma - R|` with m, d stopped:
+  encoder autonomy (McAllester), the encoder's own loss is the target rate.
 
 How each is trained (one compiled run per family, :func:`toyrd.train.jax.train_configs` with
 :func:`remedy_loss_builder`; the rows of all remedies × seeds share the run, a row's ``hyper`` is
@@ -47,14 +45,17 @@ autodiff of the written loss. Two remedies need more than a loss:
 
 * ``aggressive``: during an encoder-only step the generative side's update is multiplied by 0
   (and vice versa), through the runner's ``update_mask`` hook, so Adam's momentum does not move
-  the frozen side — as He et al.'s separate optimisers. Their phase ends when I_q stops rising;
-  here it is a fixed T_g (no early stopping inside a compiled scan), documented in the JSON;
+  the frozen side — as He et al.'s separate optimisers. Their phase ends when :math:`I_q` stops
+  rising; here it is a fixed :math:`T_g` (no early stopping inside a compiled scan), documented in
+  the JSON;
 * ``dual``: the multiplier λ is a parameter of the row (leaf ``"dual"``, initial 0) whose
   gradient is −(R − σ), so Adam's descent is ascent on the dual. On this toy the plain Lagrangian
-  D + λ (R − σ) is degenerate: on R + D = H it equals H − λσ + (λ − 1) R, flat at λ* = 1, so
-  gradient descent–ascent circles the saddle (R = σ, λ = 1) without converging. The augmented
-  term ρ/2 (R − σ)² (method of multipliers; Hestenes 1969) damps the circling; KKT gives
-  λ* = −dD/dR = 1 at the constrained optimum, which the tests check.
+  :math:`D + \lambda (R - \sigma)` is degenerate: on R + D = H it equals
+  :math:`H - \lambda\sigma + (\lambda - 1) R`, flat at :math:`\lambda^* = 1`, so gradient
+  descent–ascent circles the saddle (R = σ, λ = 1) without converging. The augmented term
+  :math:`\tfrac{\rho}{2} (R - \sigma)^2` (method of multipliers; Hestenes 1969) damps the
+  circling; KKT gives :math:`\lambda^* = -dD/dR = 1` at the constrained optimum, which the tests
+  check.
 
 Left out: δ-VAE (Razavi et al. 2019) and BN-VAE (Zhu et al. 2020) bound the rate from below by
 restricting a *Gaussian* posterior's family or its batch statistics — with a categorical encoder
@@ -64,9 +65,9 @@ axis (a bump decoder cannot model p* without the code); semi-amortised VAEs (Kim
 refine an encoder per data point — on a finite toy the amortised table already is per-point, so
 it reduces to ``aggressive``.
 
-Verdicts per remedy × family: *recovers z\\** — I(z; z*) ≥ 0.9 × the hand-built optimum's
-I(z; z*) (:func:`toyrd.experiments.figure2.optimal_model`, 0.378) for every seed; *fits the
-data* — KL(p* ‖ g) < 1e-3 for every seed.
+Verdicts per remedy × family: *recovers* :math:`z^*` — :math:`I(z; z^*) \ge 0.9 \times` the
+hand-built optimum's :math:`I(z; z^*)` (:func:`toyrd.experiments.figure2.optimal_model`, 0.378)
+for every seed; *fits the data* — :math:`\mathrm{KL}(p^* \Vert g) < 10^{-3}` for every seed.
 """
 
 from __future__ import annotations
@@ -347,8 +348,8 @@ def to_json(result: RemediesResult) -> dict:
 
 
 def format_table(result: RemediesResult) -> str:
-    """One line per remedy × family: median [min, max] of R and I(z;z*), medians of the rest,
-    and the verdicts."""
+    """One line per remedy × family: median [min, max] of R and :math:`I(z; z^*)`, medians of the
+    rest, and the verdicts."""
 
     def g(v):
         return f"{(0.0 if abs(v) < 5e-7 else v):.2g}" if abs(v) < 1e-3 else f"{v:.4f}"

@@ -141,8 +141,8 @@ def _train_block(o: int, f: int, rows, seeds, toy):
 
 def train_keys(keys, seeds=SEEDS, *, log=None):
     """Train the models ``keys`` (:class:`ModelKey`), grouped into one run per objective ×
-    family. Returns (encoder (N, n_x, n_z), decoder (N, n_z, n_x), marginal (N, n_z)) float64
-    in the order of ``keys``, and the wall time per group {(objective, family): seconds}."""
+    family. Returns (encoder ``(N, n_x, n_z)``, decoder ``(N, n_z, n_x)``, marginal ``(N, n_z)``)
+    float64 in the order of ``keys``, and the wall time per group {(objective, family): seconds}."""
     from toyrd.data import toy_data
 
     toy = toy_data()

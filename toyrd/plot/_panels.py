@@ -1,20 +1,22 @@
-"""Figure 2 of Alemi et al. (2018) for any finite model: the five-row layout, drawn exactly.
+r"""Figure 2 of Alemi et al. (2018) for any finite model: the five-row layout, drawn exactly.
 
-For one model (p*, e, d, m) and the true joint p(z*, x), :func:`panel_data` computes every
-curve and image of one column of the paper's Figure 2 (all float64, shapes below), and
+For one model (p*, e, d, m) and the true joint :math:`p(z^*, x)`, :func:`panel_data` computes
+every curve and image of one column of the paper's Figure 2 (all float64, shapes below), and
 :func:`plot_columns` draws several columns side by side. Rows, as in the paper's caption:
 
-(i)   data space: p*(x), g(x) = Σ_z m(z) d(x|z) and d̄(x') = Σ_x Σ_z p*(x) e(z|x) d(x'|z),
-      each (n_x,);
-(ii)  latent space: m(z), q(z) = Σ_x p*(x) e(z|x), and the code of each true class,
-      e(z|X_c) = Σ_x p(x|z*=c) e(z|x) (2, n_z). Shaded purple (class 0) and yellow (class 1)
-      with weight p(z*=c), so the two shaded areas stack to q(z):
-      Σ_c p(z*=c) e(z|X_c) = q(z) (an identity; :func:`panel_data` checks nothing, the tests do);
-(iii) e(z|x) (n_x, n_z); (iv) d(x|z) (n_z, n_x); (v) p(x'|x) = Σ_z e(z|x) d(x'|z) (n_x, n_x).
+(i)   data space: :math:`p^*(x)`, :math:`g(x) = \sum_z m(z)\, d(x|z)` and
+      :math:`\bar d(x') = \sum_x \sum_z p^*(x)\, e(z|x)\, d(x'|z)`, each ``(n_x,)``;
+(ii)  latent space: :math:`m(z)`, :math:`q(z) = \sum_x p^*(x)\, e(z|x)`, and the code of each
+      true class, :math:`e(z|X_c) = \sum_x p(x|z^* = c)\, e(z|x)` ``(2, n_z)``. Shaded purple
+      (class 0) and yellow (class 1) with weight :math:`p(z^* = c)`, so the two shaded areas
+      stack to :math:`q(z)`: :math:`\sum_c p(z^* = c)\, e(z|X_c) = q(z)` (an identity;
+      :func:`panel_data` checks nothing, the tests do);
+(iii) :math:`e(z|x)` ``(n_x, n_z)``; (iv) :math:`d(x|z)` ``(n_z, n_x)``;
+      (v) :math:`p(x'|x) = \sum_z e(z|x)\, d(x'|z)` ``(n_x, n_x)``.
 
 Latent labels are arbitrary (permuting them changes no quantity), so each column shows its latent
-states in the order of :func:`latent_order` — by the mean bin of p_e(x|z) — which puts a code's
-clusters next to each other. The permutation is part of the returned data.
+states in the order of :func:`latent_order` — by the mean bin of :math:`p_e(x|z)` — which puts a
+code's clusters next to each other. The permutation is part of the returned data.
 
 Every file written is byte-identical for identical inputs (:func:`save_figure` fixes the
 metadata that would otherwise hold a date or version string, and the SVG hash salt).
@@ -73,7 +75,8 @@ class PanelData(NamedTuple):
 
 
 def latent_order(px, encoder) -> np.ndarray:
-    """Latent states sorted by the mean bin index under p_e(x|z) (stable; unused states last).
+    """Latent states sorted by the mean bin index under :math:`p_e(x|z)` (stable; unused states
+    last).
 
     A display permutation only: every quantity of :func:`toyrd.evaluate` is invariant to it.
     """
@@ -89,7 +92,8 @@ def latent_order(px, encoder) -> np.ndarray:
 def panel_data(px, pzx, encoder, decoder, marginal, *, reorder: bool = True) -> PanelData:
     """The curves and images of one Figure 2 column (float64; see the module docstring).
 
-    ``pzx`` is the true joint p(z*, x), shape (2, n_x), whose column sums must equal ``px``.
+    ``pzx`` is the true joint :math:`p(z^*, x)`, shape ``(2, n_x)``, whose column sums must equal
+    ``px``.
     """
     px, e, d, m = check_model(px, encoder, decoder, marginal)
     pzx = check_true_joint(pzx, px)

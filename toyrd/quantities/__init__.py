@@ -1,8 +1,8 @@
-"""The quantities layer: every exact number of a finite VAE, written once.
+r"""The quantities layer: every exact number of a finite VAE, written once.
 
-Rate, distortion, entropy, the bounds E ≤ I_d ≤ G, the closed-form optima for a fixed encoder,
-batched evaluation, IWAE_k and the information-bottleneck frontier — float64, nats unless a
-``base`` is given.
+Rate, distortion, entropy, the bounds :math:`E \le I_d \le G`, the closed-form optima for a fixed
+encoder, batched evaluation, :math:`\mathrm{IWAE}_k` and the information-bottleneck frontier —
+float64, nats unless a ``base`` is given.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""Every exact quantity of a whole batch of models at once: ``evaluate_batch``.
+r"""Every exact quantity of a whole batch of models at once: ``evaluate_batch``.
 
 The same quantities as :func:`toyrd.evaluate` (see [Concepts][concepts]), for B models that
-share the data distribution p*(x): encoders (B, n_x, n_z), decoders (B, n_z, n_x), marginals
-(B, n_z). The result is a dict of (B,) float64 numpy arrays keyed like ``evaluate`` (H, D, R,
-ELBO, I_e, I_d, E, G, U, S, kl_q_m, kl_pstar_g, kl_pstar_dbar, and I_zstar when ``pzx`` is
-given), in nats.
+share the data distribution :math:`p^*(x)`: encoders ``(B, n_x, n_z)``, decoders ``(B, n_z, n_x)``,
+marginals ``(B, n_z)``. The result is a dict of ``(B,)`` float64 numpy arrays keyed like
+``evaluate`` (``H``, ``D``, ``R``, ``ELBO``, ``I_e``, ``I_d``, ``E``, ``G``, ``U``, ``S``,
+``kl_q_m``, ``kl_pstar_g``, ``kl_pstar_dbar``, and ``I_zstar`` when ``pzx`` is given), in nats.
 
 Two backends share one per-model function, itself built only from :mod:`toyrd._formulas`:
 
@@ -24,7 +24,7 @@ Two backends share one per-model function, itself built only from :mod:`toyrd._f
 Tables are validated once, at the boundary, with the rules of :mod:`toyrd._validate` (never
 renormalised); a broken table is named with its batch index: ``encoders[3] row 7: sums to ...``.
 
-Example — the identity R = I_e + KL(q‖m) holds row by row:
+Example — the identity :math:`R = I_e + \mathrm{KL}(q \Vert m)` holds row by row:
 
 >>> import numpy as np, toyrd
 >>> from toyrd.quantities import evaluate_batch
@@ -172,7 +172,7 @@ _COMPILED: set = set()
 
 
 def padded_size(b: int) -> int:
-    """The next power of two ≥ b (at least 8): the compiled batch sizes."""
+    r"""The next power of two :math:`\ge b` (at least 8): the compiled batch sizes."""
     return max(8, 1 << (b - 1).bit_length())
 
 
@@ -205,14 +205,15 @@ def _have_jax() -> bool:
 def evaluate_batch(
     px, encoders, decoders, marginals, pzx=None, *, r=None, backend: str = "auto"
 ) -> dict:
-    """Every exact quantity of B models at once, as a dict of (B,) float64 arrays (nats).
+    r"""Every exact quantity of B models at once, as a dict of ``(B,)`` float64 arrays (nats).
 
     Args:
-        px: (n_x,) p*(x), shared by every model.
-        encoders: (B, n_x, n_z) e(z|x), one encoder per model.
-        decoders: (B, n_z, n_x) d(x|z).
-        marginals: (B, n_z) m(z).
-        pzx: optional (|z*|, n_x) joint p(z*, x) whose x-marginal is ``px``; adds ``I_zstar``.
+        px: ``(n_x,)`` :math:`p^*(x)`, shared by every model.
+        encoders: ``(B, n_x, n_z)`` :math:`e(z|x)`, one encoder per model.
+        decoders: ``(B, n_z, n_x)`` :math:`d(x|z)`.
+        marginals: ``(B, n_z)`` :math:`m(z)`.
+        pzx: optional ``(|z*|, n_x)`` joint :math:`p(z^*, x)` whose x-marginal is ``px``;
+            adds ``I_zstar``.
         r: reference density for G, U, S (default p*, as in :func:`toyrd.evaluate`).
         backend: "auto", "jax" or "numpy" (see the module docstring).
 

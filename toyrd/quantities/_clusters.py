@@ -8,10 +8,12 @@ __all__ = ["class_block_mass"]
 
 
 def class_block_mass(pzx, encoder) -> float:
-    """Mass of q on the latent states that code class 0: Σ_z q(z) [p(z*=0|z) > 1/2].
+    r"""Mass of q on the latent states that code class 0:
+    :math:`\sum_z q(z)\, [p(z^* = 0 \mid z) > \tfrac12]`.
 
     0.7 for a code that separates the classes like the true process, 1.0 for a code that
-    carries no class information (every state looks like the prior, p(z*=0|z) = 0.7).
+    carries no class information (every state looks like the prior, :math:`p(z^* = 0 \mid z) = 0.7`)
+    .
     """
     joint = np.asarray(pzx, dtype=np.float64) @ np.asarray(encoder, dtype=np.float64)  # (2, n_z)
     q = joint.sum(0)

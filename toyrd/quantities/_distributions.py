@@ -23,14 +23,14 @@ __all__ = [
 
 
 def aggregate_posterior(px, encoder) -> np.ndarray:
-    """q(z) = Σ_x p*(x) e(z|x). The optimal marginal for this encoder.
+    r""":math:`q(z) = \sum_x p^*(x)\, e(z|x)`. The optimal marginal for this encoder.
 
     Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        px: :math:`p^*(x)`, the data distribution, shape ``(n_x,)``.
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, each row a distribution over z.
 
     Returns:
-        ndarray: q, float64, shape (n_z,), summing to 1.
+        ndarray: q, float64, shape ``(n_z,)``, summing to 1.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -41,16 +41,17 @@ def aggregate_posterior(px, encoder) -> np.ndarray:
 
 
 def bayes_posterior(px, encoder) -> np.ndarray:
-    """p_e(x|z) = p*(x) e(z|x) / q(z), like a decoder. The optimal decoder.
+    r""":math:`p_e(x|z) = p^*(x)\, e(z|x) / q(z)`, like a decoder. The optimal decoder.
 
-    Rows with q(z) = 0 never enter D; they are set to p*(x) so the result is a valid table.
+    Rows with :math:`q(z) = 0` never enter D; they are set to :math:`p^*(x)` so the result is a
+    valid table.
 
     Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        px: :math:`p^*(x)`, the data distribution, shape ``(n_x,)``.
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, each row a distribution over z.
 
     Returns:
-        ndarray: p_e(x|z), float64, shape (n_z, n_x), rows summing to 1.
+        ndarray: :math:`p_e(x|z)`, float64, shape ``(n_z, n_x)``, rows summing to 1.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -63,14 +64,14 @@ def bayes_posterior(px, encoder) -> np.ndarray:
 
 
 def generative_marginal(decoder, marginal) -> np.ndarray:
-    """g(x) = Σ_z m(z) d(x|z), the model's distribution of the data.
+    r""":math:`g(x) = \sum_z m(z)\, d(x|z)`, the model's distribution of the data.
 
     Args:
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
-        marginal: m(z), the prior over the code, shape (n_z,).
+        decoder: :math:`d(x|z)`, shape ``(n_z, n_x)``, each row a distribution over x.
+        marginal: :math:`m(z)`, the prior over the code, shape ``(n_z,)``.
 
     Returns:
-        ndarray: g, float64, shape (n_x,), summing to 1.
+        ndarray: g, float64, shape ``(n_x,)``, summing to 1.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -81,16 +82,16 @@ def generative_marginal(decoder, marginal) -> np.ndarray:
 
 
 def model_posterior(decoder, marginal) -> np.ndarray:
-    """p_d(z|x) = m(z) d(x|z) / g(x), like an encoder (EM's E-step).
+    r""":math:`p_d(z|x) = m(z)\, d(x|z) / g(x)`, like an encoder (EM's E-step).
 
-    Rows with g(x) = 0 are set to m(z).
+    Rows with :math:`g(x)` = 0 are set to :math:`m(z)`.
 
     Args:
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
-        marginal: m(z), the prior over the code, shape (n_z,).
+        decoder: :math:`d(x|z)`, shape ``(n_z, n_x)``, each row a distribution over x.
+        marginal: :math:`m(z)`, the prior over the code, shape ``(n_z,)``.
 
     Returns:
-        ndarray: p_d(z|x), float64, shape (n_x, n_z), rows summing to 1.
+        ndarray: :math:`p_d(z|x)`, float64, shape ``(n_x, n_z)``, rows summing to 1.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -103,15 +104,16 @@ def model_posterior(decoder, marginal) -> np.ndarray:
 
 
 def reconstruction_distribution(px, encoder, decoder) -> np.ndarray:
-    """d̄(x') = Σ_x Σ_z p*(x) e(z|x) d(x'|z): what encoding then decoding the data gives.
+    r""":math:`\bar d(x') = \sum_x \sum_z p^*(x)\, e(z|x)\, d(x'|z)`: what encoding then decoding
+    the data gives.
 
     Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+        px: :math:`p^*(x)`, the data distribution, shape ``(n_x,)``.
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, each row a distribution over z.
+        decoder: :math:`d(x|z)`, shape ``(n_z, n_x)``, each row a distribution over x.
 
     Returns:
-        ndarray: d̄, float64, shape (n_x,), summing to 1.
+        ndarray: :math:`\bar d`, float64, shape ``(n_x,)``, summing to 1.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -122,14 +124,14 @@ def reconstruction_distribution(px, encoder, decoder) -> np.ndarray:
 
 
 def reconstruction_channel(encoder, decoder) -> np.ndarray:
-    """p(x'|x) = Σ_z e(z|x) d(x'|z): encode x, decode x'.
+    r""":math:`p(x'|x) = \sum_z e(z|x)\, d(x'|z)`: encode x, decode x'.
 
     Args:
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, each row a distribution over z.
+        decoder: :math:`d(x|z)`, shape ``(n_z, n_x)``, each row a distribution over x.
 
     Returns:
-        ndarray: p(x'|x), float64, shape (n_x, n_x), row-stochastic.
+        ndarray: :math:`p(x'|x)`, float64, shape ``(n_x, n_x)``, row-stochastic.
 
     Raises:
         TableError: a table is not row-stochastic, or the decoder's shape is not the

@@ -40,26 +40,29 @@ QUANTITY_NAMES = (
 def evaluate(
     px, encoder, decoder, marginal, *, pzx=None, r=None, base=None, distributions: bool = False
 ) -> dict:
-    """Every exact quantity of one model, as a dict of floats (nats, or ``base`` units).
+    r"""Every exact quantity of one model, as a dict of floats (nats, or ``base`` units).
 
     The reference density for G, U, S is ``r`` (default p*).
 
     Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
-        marginal: m(z), the prior over the code, shape (n_z,).
-        pzx: the true joint p(z*, x), shape (n_class, n_x); adds ``I_zstar``.
-        r: the reference density for G, U and S, shape (n_x,); default p*.
+        px: :math:`p^*(x)`, the data distribution, shape ``(n_x,)``.
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, each row a distribution over z.
+        decoder: :math:`d(x|z)`, shape ``(n_z, n_x)``, each row a distribution over x.
+        marginal: :math:`m(z)`, the prior over the code, shape ``(n_z,)``.
+        pzx: the true joint :math:`p(z^*, x)`, shape ``(n_class, n_x)``; adds ``I_zstar``.
+        r: the reference density for G, U and S, shape ``(n_x,)``; default p*.
         base: logarithm base of the result: None (default) for nats, 2 for bits.
         distributions: also return the arrays (see Returns).
 
     Returns:
-        dict: floats keyed H, D, R, ELBO, I_e, I_d, E, G, U, S, kl_q_m = KL(q‖m),
-            kl_pstar_g = KL(p*‖g), kl_pstar_dbar = KL(p*‖d̄) (the keys of ``QUANTITY_NAMES``), and
-            I_zstar = I(z;z*) when ``pzx`` is given. With ``distributions=True`` also the float64
-            arrays q (n_z,), g (n_x,), dbar (n_x,), recon_channel (n_x, n_x), bayes_posterior
-            (n_z, n_x) and model_posterior (n_x, n_z).
+        dict: floats keyed ``H``, ``D``, ``R``, ``ELBO``, ``I_e``, ``I_d``, ``E``, ``G``, ``U``,
+            ``S``, ``kl_q_m`` = :math:`\mathrm{KL}(q \Vert m)`, ``kl_pstar_g`` =
+            :math:`\mathrm{KL}(p^* \Vert g)`, ``kl_pstar_dbar`` =
+            :math:`\mathrm{KL}(p^* \Vert \bar d)` (the keys of ``QUANTITY_NAMES``), and
+            ``I_zstar`` = :math:`I(z; z^*)` when ``pzx`` is given. With ``distributions=True``
+            also the float64 arrays ``q`` ``(n_z,)``, ``g`` ``(n_x,)``, ``dbar`` ``(n_x,)``,
+            ``recon_channel`` ``(n_x, n_x)``, ``bayes_posterior`` ``(n_z, n_x)`` and
+            ``model_posterior`` ``(n_x, n_z)``.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -82,9 +85,9 @@ def evaluate_logs(
     px, log_encoder, log_decoder, log_marginal, *, pzx=None, r=None, base=None,
     distributions: bool = False,
 ) -> dict:  # fmt: skip
-    """:func:`evaluate` of the model whose tables are exp(log_encoder), exp(log_decoder),
+    r""":func:`evaluate` of the model whose tables are exp(log_encoder), exp(log_decoder),
     exp(log_marginal): finite R and D for a model defined by logits even where a table entry
-    underflows to 0 in float64 (log d(x|z) < −745 meeting posterior mass ~1e-87).
+    underflows to 0 in float64 (:math:`\log d(x|z) < -745` meeting posterior mass ~1e-87).
 
     Args and Returns as :func:`evaluate`; the logs may hold −inf (a zero entry), never NaN or
     +inf, and each row of exp(log) must sum to 1 within ``SUM_TOL``.
@@ -143,14 +146,14 @@ def _evaluate(px, tables, logs, pzx, r, base, distributions) -> dict:
 
 
 def check_true_joint(pzx, px) -> np.ndarray:
-    """Validate the true joint p(z*, x) against p*(x): its columns must sum to px.
+    """Validate the true joint :math:`p(z^*, x)` against :math:`p^*(x)`: its columns must sum to px.
 
     Args:
-        pzx: the true joint p(z*, x), shape (n_class, n_x).
-        px: p*(x), the data distribution, shape (n_x,).
+        pzx: the true joint :math:`p(z^*, x)`, shape ``(n_class, n_x)``.
+        px: :math:`p^*(x)`, the data distribution, shape ``(n_x,)``.
 
     Returns:
-        ndarray: ``pzx`` as float64, shape (n_class, n_x).
+        ndarray: ``pzx`` as float64, shape ``(n_class, n_x)``.
 
     Raises:
         TableError: ``pzx`` has the wrong number of columns, is not a joint table, or its

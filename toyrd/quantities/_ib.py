@@ -133,14 +133,15 @@ __all__ = [
 class IBFrontier(NamedTuple):
     """The upper concave envelope of the (rate, relevance) points found, in nats.
 
-    ``rate`` (n,) strictly increasing from 0; ``relevance`` (n,) increasing and concave in rate;
-    ``betas`` (n,) the β of the Blahut–Arimoto run that gave each vertex (nan for clusterings,
-    peeled two-state codes and the trivial encoder); ``info`` = I(x; z*), the ceiling;
-    ``candidates`` (m, 2) every point found, vertices or not; ``bounds`` (n - 1,) the chord bound
-    of each interval (module docstring, item 2); ``slope0`` the zero-rate slope s* used at r = 0;
-    ``pzx`` the joint and ``n_z`` the latent size; ``codes`` a compact description of each
-    vertex's encoder (hard labels, a peeled cluster, or a Blahut–Arimoto update), read back by
-    :meth:`encoder` — a dense encoder per vertex would cost n · n_x · n_z numbers.
+    ``rate`` ``(n,)`` strictly increasing from 0; ``relevance`` ``(n,)`` increasing and concave in
+    rate; ``betas`` ``(n,)`` the β of the Blahut–Arimoto run that gave each vertex (nan for
+    clusterings, peeled two-state codes and the trivial encoder); ``info`` = :math:`I(x; z^*)`,
+    the ceiling; ``candidates`` ``(m, 2)`` every point found, vertices or not; ``bounds``
+    ``(n - 1,)`` the chord bound of each interval (module docstring, item 2); ``slope0`` the
+    zero-rate slope :math:`s^*` used at r = 0; ``pzx`` the joint and ``n_z`` the latent size;
+    ``codes`` a compact description of each vertex's encoder (hard labels, a peeled cluster, or a
+    Blahut–Arimoto update), read back by :meth:`encoder` — a dense encoder per vertex would cost
+    n · ``n_x`` · ``n_z`` numbers.
     """
 
     rate: np.ndarray
@@ -161,7 +162,7 @@ class IBFrontier(NamedTuple):
         return float(self.bounds.max()) if self.bounds.size else 0.0
 
     def encoder(self, i: int) -> np.ndarray:
-        """The encoder e(z|x) (n_x × n_z) whose exact point is vertex ``i``."""
+        """The encoder :math:`e(z|x)` ``(n_x, n_z)`` whose exact point is vertex ``i``."""
         e = decode(self.pzx, self.codes[i])
         out = np.zeros((e.shape[0], self.n_z))
         out[:, : e.shape[1]] = e
@@ -169,7 +170,8 @@ class IBFrontier(NamedTuple):
 
 
 def ib_point(pzx, encoder) -> tuple[float, float]:
-    """(I(x; z), I(z; z*)) of one encoder (n_x × n_z) for the joint ``pzx`` (n_s × n_x), nats."""
+    """:math:`(I(x; z), I(z; z^*))` of one encoder ``(n_x, n_z)`` for the joint ``pzx``
+    ``(n_s, n_x)``, nats."""
     joint = check_pzx(pzx)
     e = as_conditional("encoder", encoder)
     if e.shape[0] != joint.shape[1]:
@@ -180,9 +182,9 @@ def ib_point(pzx, encoder) -> tuple[float, float]:
 
 
 def maximal_correlation(pzx) -> float:
-    """ρ_m(x; z*), the Hirschfeld–Gebelein–Rényi maximal correlation: the second singular value of
-    p(s, x) / sqrt(p(s) p(x)) (the first is 1). Example: the binary symmetric pair with crossover ε
-    has ρ_m = |1 - 2ε|."""
+    r""":math:`\rho_m(x; z^*)`, the Hirschfeld–Gebelein–Rényi maximal correlation: the second
+    singular value of :math:`p(s, x) / \sqrt{p(s)\, p(x)}` (the first is 1). Example: the binary
+    symmetric pair with crossover ε has :math:`\rho_m = |1 - 2\varepsilon|`."""
     joint = check_pzx(pzx)
     ps, px = joint.sum(1), joint.sum(0)
     rs, cx = ps > 0, px > 0
@@ -192,14 +194,17 @@ def maximal_correlation(pzx) -> float:
 
 
 def zero_rate_slope(pzx) -> tuple[float, np.ndarray | None]:
-    """The frontier's slope at r = 0, s* = sup_r D(r_s ‖ p_s) / D(r ‖ p*), and the r reaching it.
+    r"""The frontier's slope at r = 0,
+    :math:`s^* = \sup_r D(r_s \Vert p_s) / D(r \Vert p^*)`, and the r reaching it.
 
-    For a given image r_s the smallest D(r ‖ p*) is reached by a tilt r ∝ p*(x) exp(Σ_s t_s
-    p(s|x)) (an I-projection), so the supremum runs over t ∈ R^{n_s}: a grid, then a local search.
-    As t → 0 the ratio tends to at most ρ_m² (:func:`maximal_correlation`); when nothing beats
-    that limit the function returns (ρ_m², None). s* bounds every encoder: I(z;z*) ≤ s* I(x;z)
-    (each cluster's posterior r = p(x|z) obeys the ratio); the binary symmetric pair has
-    s* = ρ_m² = (1 - 2ε)². Found by local search, so a lower estimate when several maxima exist.
+    For a given image :math:`r_s` the smallest :math:`D(r \Vert p^*)` is reached by a tilt
+    :math:`r \propto p^*(x) \exp(\sum_s t_s\, p(s|x))` (an I-projection), so the supremum runs
+    over :math:`t \in \mathbb{R}^{n_s}`: a grid, then a local search. As :math:`t \to 0` the
+    ratio tends to at most :math:`\rho_m^2` (:func:`maximal_correlation`); when nothing beats that
+    limit the function returns :math:`(\rho_m^2, \mathrm{None})`. :math:`s^*` bounds every
+    encoder: :math:`I(z; z^*) \le s^* I(x; z)` (each cluster's posterior :math:`r = p(x|z)` obeys
+    the ratio); the binary symmetric pair has :math:`s^* = \rho_m^2 = (1 - 2\varepsilon)^2`.
+    Found by local search, so a lower estimate when several maxima exist.
     """
     joint = check_pzx(pzx)
     rho2 = maximal_correlation(joint) ** 2
@@ -210,11 +215,13 @@ def zero_rate_slope(pzx) -> tuple[float, np.ndarray | None]:
 
 
 def default_betas(pzx, n: int = N_BETAS) -> np.ndarray:
-    """``n`` β geometric from 1 to 10³/ρ_m² (ρ_m: :func:`maximal_correlation`).
+    r"""``n`` β geometric from 1 to :math:`10^3/\rho_m^2` (:math:`\rho_m`:
+    :func:`maximal_correlation`).
 
-    Below β = 1 the trivial encoder is optimal (I(z;z*) ≤ I(x;z)); the first non-trivial
-    solution appears at β_c = 1/s* ≤ 1/ρ_m², s* ≥ ρ_m² being the frontier's slope at 0, so the
-    sweep spans three decades beyond the latest possible β_c, which weakly dependent joints need.
+    Below β = 1 the trivial encoder is optimal (:math:`I(z; z^*) \le I(x; z)`); the first
+    non-trivial solution appears at :math:`\beta_c = 1/s^* \le 1/\rho_m^2`,
+    :math:`s^* \ge \rho_m^2` being the frontier's slope at 0, so the sweep spans three decades
+    beyond the latest possible :math:`\beta_c`, which weakly dependent joints need.
     """
     rho = maximal_correlation(pzx)
     top = 1e3 / max(rho * rho, 1e-12)
@@ -233,18 +240,20 @@ def ib_frontier(
     max_iter: int = BA_MAX_ITER,
     ba_tol: float = BA_TOL,
 ) -> IBFrontier:
-    """The IB frontier F(r) = max {I(z;z*) : I(x;z) ≤ r} of ``pzx`` = p(z*, x) (n_s × n_x).
+    r"""The IB frontier :math:`F(r) = \max \{I(z; z^*) : I(x; z) \le r\}` of ``pzx`` =
+    :math:`p(z^*, x)` ``(n_s, n_x)``.
 
-    ``n_z`` latent states (default n_x); ``betas`` the first Blahut–Arimoto sweep (default
+    ``n_z`` latent states (default ``n_x``); ``betas`` the first Blahut–Arimoto sweep (default
     :func:`default_betas`); ``restarts`` runs per β of that sweep (one from the finest hard
     clustering, the rest random from ``seed``, which also seeds the clustering's random starts;
-    with n_z < n_x three more random runs per β join them).
+    with ``n_z`` < ``n_x`` three more random runs per β join them).
     Then at most ``refine`` passes add runs at β = 1/(chord slope) on every interval whose chord
     bound exceeds ``tol`` nats; ``max_iter`` (updates) and ``ba_tol`` stop each run. See the
     module docstring for what the result guarantees. The toy (2 × 30) takes about 0.7 s at the
     defaults, with about 1,050 vertices.
 
-    Identity: F(r) ≤ min(s* r, I(x; z*)) with s* = ``slope0`` (data processing).
+    Identity: :math:`F(r) \le \min(s^* r, I(x; z^*))` with :math:`s^*` = ``slope0`` (data
+    processing).
     """
     joint = check_pzx(pzx)
     n_x = joint.shape[1]
@@ -360,7 +369,8 @@ def ib_frontier_at(frontier: IBFrontier, rate):
 
 
 def ib_gap(pzx, encoder, frontier: IBFrontier | None = None, **kwargs) -> float:
-    """F(I(x;z)) - I(z;z*): how much more of z* the best code of the same rate keeps (nats).
+    """:math:`F(I(x; z)) - I(z; z^*)`: how much more of :math:`z^*` the best code of the same rate
+    keeps (nats).
 
     ``frontier`` defaults to ``ib_frontier(pzx, n_z=encoder's n_z, **kwargs)``; pass one to reuse
     it across models. Close to 0 for an IB-optimal encoder; a model beating the frontier found

@@ -1,4 +1,4 @@
-"""Exact information quantities of a finite VAE, validated, float64, nats by default.
+r"""Exact information quantities of a finite VAE, validated, float64, nats by default.
 
 The definitions are on the [Concepts][concepts] page of the documentation.
 
@@ -6,7 +6,7 @@ Every function takes the tables it needs, checks them (:mod:`toyrd._validate`) a
 shared formula from :mod:`toyrd._formulas`. ``base`` converts the result: ``base=2`` gives bits.
 
 Example — the rate splits into the representational information and a marginal mismatch,
-R = I_e + KL(q || m):
+:math:`R = I_e + \mathrm{KL}(q \Vert m)`:
 
 >>> import numpy as np, toyrd
 >>> px = np.array([0.5, 0.5]); e = np.array([[0.9, 0.1], [0.2, 0.8]]); m = np.array([0.5, 0.5])
@@ -71,7 +71,7 @@ def scaled(value, base) -> float:
 
 
 def reference_density(r, px):
-    """Default r(x) for G, U and S is p*(x); see :func:`generative_bound_g`."""
+    """Default r(x) for G, U and S is :math:`p^*(x)`; see :func:`generative_bound_g`."""
     return px if r is None else as_distribution("r", r)
 
 
@@ -79,14 +79,15 @@ def reference_density(r, px):
 
 
 def entropy(p, *, base=None) -> float:
-    """Shannon entropy H(p) = -Σ p log p of a probability vector (0·log 0 = 0).
+    r"""Shannon entropy :math:`H(p) = -\sum_i p_i \log p_i` of a probability vector
+    (:math:`0 \log 0 = 0`).
 
     Args:
-        p: a probability vector, shape (n,).
+        p: a probability vector, shape ``(n,)``.
         base: logarithm base of the result: None (default) for nats, 2 for bits.
 
     Returns:
-        float: H(p) ≥ 0, in nats (or ``base`` units); at most log n.
+        float: :math:`H(p) \ge 0`, in nats (or ``base`` units); at most :math:`\log n`.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -96,15 +97,15 @@ def entropy(p, *, base=None) -> float:
 
 
 def kl(p, q, *, base=None) -> float:
-    """KL(p ‖ q) = Σ p log(p/q); +inf when q = 0 somewhere p > 0.
+    r""":math:`\mathrm{KL}(p \Vert q) = \sum_i p_i \log(p_i/q_i)`; +inf when q = 0 somewhere p > 0.
 
     Args:
-        p: a probability vector, shape (n,).
+        p: a probability vector, shape ``(n,)``.
         q: a probability vector of the same shape.
         base: logarithm base of the result: None (default) for nats, 2 for bits.
 
     Returns:
-        float: KL(p ‖ q) ≥ 0 (up to rounding, ~1e-16), in nats; may be +inf.
+        float: :math:`\mathrm{KL}(p \Vert q) \ge 0` (up to rounding, ~1e-16), in nats; may be +inf.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -117,14 +118,14 @@ def kl(p, q, *, base=None) -> float:
 
 
 def mutual_information(joint, *, base=None) -> float:
-    """I(A;B) of a joint table p(a, b) whose entries sum to 1.
+    r""":math:`I(A; B)` of a joint table :math:`p(a, b)` whose entries sum to 1.
 
     Args:
-        joint: p(a, b), shape (n_a, n_b), all entries summing to 1.
+        joint: :math:`p(a, b)`, shape ``(n_a, n_b)``, all entries summing to 1.
         base: logarithm base of the result: None (default) for nats, 2 for bits.
 
     Returns:
-        float: I(A;B) = Σ p(a,b) log[p(a,b) / (p(a) p(b))] ≥ 0, in nats.
+        float: :math:`I(A; B) = \sum_{a,b} p(a, b) \log[p(a, b) / (p(a)\, p(b))] \ge 0`, in nats.
 
     Raises:
         TableError: ``joint`` is not rank 2, has a negative or non-finite entry, or does not
@@ -137,10 +138,10 @@ def mutual_information(joint, *, base=None) -> float:
 
 
 def data_entropy(px, *, base=None) -> float:
-    """H = -Σ_x p*(x) log p*(x), the entropy of the data.
+    r""":math:`H = -\sum_x p^*(x) \log p^*(x)`, the entropy of the data.
 
     Args:
-        px: p*(x), the data distribution, shape (n_x,).
+        px: :math:`p^*(x)`, the data distribution, shape ``(n_x,)``.
         base: logarithm base of the result: None (default) for nats, 2 for bits.
 
     Returns:
@@ -153,18 +154,20 @@ def data_entropy(px, *, base=None) -> float:
 
 
 def distortion(px, encoder, decoder, *, base=None) -> float:
-    """D = -Σ_x p*(x) Σ_z e(z|x) log d(x|z); +inf if d(x|z) = 0 where p_e(x,z) > 0.
+    r""":math:`D = -\sum_x p^*(x) \sum_z e(z|x) \log d(x|z)`; +inf if :math:`d(x|z) = 0` where
+    :math:`p_e(x, z) > 0`.
 
-    Identity: D = (H - I_e) + Σ_z q(z) KL(p_e(·|z) ‖ d(·|z)) ≥ H - I_e.
+    Identity:
+    :math:`D = (H - I_e) + \sum_z q(z)\, \mathrm{KL}(p_e(\cdot|z) \Vert d(\cdot|z)) \ge H - I_e`.
 
     Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+        px: :math:`p^*(x)`, the data distribution, shape ``(n_x,)``.
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, each row a distribution over z.
+        decoder: :math:`d(x|z)`, shape ``(n_z, n_x)``, each row a distribution over x.
         base: logarithm base of the result: None (default) for nats, 2 for bits.
 
     Returns:
-        float: D ≥ 0 in nats (or ``base`` units); may be +inf.
+        float: :math:`D \ge 0` in nats (or ``base`` units); may be +inf.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -175,18 +178,19 @@ def distortion(px, encoder, decoder, *, base=None) -> float:
 
 
 def rate(px, encoder, marginal, *, base=None) -> float:
-    """R = Σ_x p*(x) Σ_z e(z|x) log[e(z|x)/m(z)]; +inf if m(z) = 0 where q(z) > 0.
+    r""":math:`R = \sum_x p^*(x) \sum_z e(z|x) \log[e(z|x)/m(z)]`; +inf if :math:`m(z) = 0` where
+    :math:`q(z) > 0`.
 
-    Identity: R = I_e + KL(q ‖ m) ≥ I_e.
+    Identity: :math:`R = I_e + \mathrm{KL}(q \Vert m) \ge I_e`.
 
     Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
-        marginal: m(z), the prior over the code, shape (n_z,).
+        px: :math:`p^*(x)`, the data distribution, shape ``(n_x,)``.
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, each row a distribution over z.
+        marginal: :math:`m(z)`, the prior over the code, shape ``(n_z,)``.
         base: logarithm base of the result: None (default) for nats, 2 for bits.
 
     Returns:
-        float: R ≥ 0 in nats (or ``base`` units); may be +inf.
+        float: :math:`R \ge 0` in nats (or ``base`` units); may be +inf.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -197,17 +201,18 @@ def rate(px, encoder, marginal, *, base=None) -> float:
 
 
 def elbo(px, encoder, decoder, marginal, *, base=None) -> float:
-    """ELBO = -(D + R) = Σ p_e(x,z) log[m(z) d(x|z) / e(z|x)] ≤ Σ p* log g ≤ -H.
+    r""":math:`\mathrm{ELBO} = -(D + R) = \sum_{x,z} p_e(x, z) \log[m(z)\, d(x|z) / e(z|x)]`
+    :math:`\le \sum_x p^*(x) \log g(x) \le -H`.
 
     Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
-        marginal: m(z), the prior over the code, shape (n_z,).
+        px: :math:`p^*(x)`, the data distribution, shape ``(n_x,)``.
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, each row a distribution over z.
+        decoder: :math:`d(x|z)`, shape ``(n_z, n_x)``, each row a distribution over x.
+        marginal: :math:`m(z)`, the prior over the code, shape ``(n_z,)``.
         base: logarithm base of the result: None (default) for nats, 2 for bits.
 
     Returns:
-        float: the ELBO in nats, ≤ -H; may be -inf.
+        float: the ELBO in nats, :math:`\le -H`; may be -inf.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -219,15 +224,15 @@ def elbo(px, encoder, decoder, marginal, *, base=None) -> float:
 
 
 def representational_mi(px, encoder, *, base=None) -> float:
-    """I_e = I(X;Z) under p_e(x,z) = p*(x) e(z|x).
+    r""":math:`I_e = I(X; Z)` under :math:`p_e(x, z) = p^*(x)\, e(z|x)`.
 
     Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        px: :math:`p^*(x)`, the data distribution, shape ``(n_x,)``.
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, each row a distribution over z.
         base: logarithm base of the result: None (default) for nats, 2 for bits.
 
     Returns:
-        float: I_e in nats, 0 ≤ I_e ≤ min(H, log n_z).
+        float: :math:`I_e` in nats, :math:`0 \le I_e \le \min(H, \log n_z)`.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -238,15 +243,15 @@ def representational_mi(px, encoder, *, base=None) -> float:
 
 
 def generative_mi(decoder, marginal, *, base=None) -> float:
-    """I_d = I(X;Z) under p_d(x,z) = m(z) d(x|z).
+    r""":math:`I_d = I(X; Z)` under :math:`p_d(x, z) = m(z)\, d(x|z)`.
 
     Args:
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
-        marginal: m(z), the prior over the code, shape (n_z,).
+        decoder: :math:`d(x|z)`, shape ``(n_z, n_x)``, each row a distribution over x.
+        marginal: :math:`m(z)`, the prior over the code, shape ``(n_z,)``.
         base: logarithm base of the result: None (default) for nats, 2 for bits.
 
     Returns:
-        float: I_d in nats, ≥ 0.
+        float: :math:`I_d` in nats, :math:`\ge 0`.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -257,18 +262,18 @@ def generative_mi(decoder, marginal, *, base=None) -> float:
 
 
 def generative_bound_e(encoder, decoder, marginal, *, base=None) -> float:
-    """E = Σ_z m(z) Σ_x d(x|z) log[e(z|x)/m(z)] ≤ I_d (paper eq. 9).
+    r""":math:`E = \sum_z m(z) \sum_x d(x|z) \log[e(z|x)/m(z)] \le I_d` (paper eq. 9).
 
-    -inf if e(z|x) = 0 where p_d(x,z) > 0.
+    -inf if :math:`e(z|x) = 0` where :math:`p_d(x, z) > 0`.
 
     Args:
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
-        marginal: m(z), the prior over the code, shape (n_z,).
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, each row a distribution over z.
+        decoder: :math:`d(x|z)`, shape ``(n_z, n_x)``, each row a distribution over x.
+        marginal: :math:`m(z)`, the prior over the code, shape ``(n_z,)``.
         base: logarithm base of the result: None (default) for nats, 2 for bits.
 
     Returns:
-        float: E in nats, a lower bound on I_d; may be -inf.
+        float: E in nats, a lower bound on :math:`I_d`; may be -inf.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -284,21 +289,24 @@ def generative_bound_e(encoder, decoder, marginal, *, base=None) -> float:
 
 
 def generative_bound_g(decoder, marginal, r=None, *, base=None) -> float:
-    """G = Σ_z m(z) Σ_x d(x|z) log[d(x|z)/r(x)] = I_d + KL(g ‖ r) ≥ I_d (paper eq. 10).
+    r""":math:`G = \sum_z m(z) \sum_x d(x|z) \log[d(x|z)/r(x)]`
+    :math:`= I_d + \mathrm{KL}(g \Vert r) \ge I_d` (paper eq. 10).
 
-    Any density r(x) gives an upper bound. Default: r = g itself would make G = I_d trivially,
-    so toyrd's default (in :func:`evaluate`) is r = p*, which makes the gap G - I_d = KL(g ‖ p*)
+    Any density r(x) gives an upper bound. Default: r = g itself would make :math:`G = I_d`
+    trivially,
+    so toyrd's default (in :func:`evaluate`) is :math:`r = p^*`, which makes the gap
+    :math:`G - I_d = \mathrm{KL}(g \Vert p^*)`
     a measure of how far the generative model is from the data. Here ``r`` is required unless
     you call through :func:`evaluate`; pass ``r=px`` for the default.
 
     Args:
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
-        marginal: m(z), the prior over the code, shape (n_z,).
-        r: the reference density r(x), shape (n_x,); required here.
+        decoder: :math:`d(x|z)`, shape ``(n_z, n_x)``, each row a distribution over x.
+        marginal: :math:`m(z)`, the prior over the code, shape ``(n_z,)``.
+        r: the reference density r(x), shape ``(n_x,)``; required here.
         base: logarithm base of the result: None (default) for nats, 2 for bits.
 
     Returns:
-        float: G in nats, an upper bound on I_d; may be +inf where r(x) = 0 < g(x).
+        float: G in nats, an upper bound on :math:`I_d`; may be +inf where :math:`r(x) = 0 < g(x)`.
 
     Raises:
         TableError: ``r`` is missing or has the wrong length, or a table is not a
@@ -316,13 +324,14 @@ def generative_bound_g(decoder, marginal, r=None, *, base=None) -> float:
 
 
 def reparam_u(px, encoder, decoder, r=None, *, base=None) -> float:
-    """U = Σ p_e(x,z) log[d(x|z)/r(x)] (eq. 13); default r = p*. U - S = H - D (eq. 15).
+    r""":math:`U = \sum_{x,z} p_e(x, z) \log[d(x|z)/r(x)]` (eq. 13); default :math:`r = p^*`.
+    :math:`U - S = H - D` (eq. 15).
 
     Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
-        r: the reference density r(x), shape (n_x,); default p*.
+        px: :math:`p^*(x)`, the data distribution, shape ``(n_x,)``.
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, each row a distribution over z.
+        decoder: :math:`d(x|z)`, shape ``(n_z, n_x)``, each row a distribution over x.
+        r: the reference density r(x), shape ``(n_x,)``; default p*.
         base: logarithm base of the result: None (default) for nats, 2 for bits.
 
     Returns:
@@ -337,15 +346,16 @@ def reparam_u(px, encoder, decoder, r=None, *, base=None) -> float:
 
 
 def reparam_s(px, r=None, *, base=None) -> float:
-    """S = Σ p*(x) log[p*(x)/r(x)] = KL(p* ‖ r) (eq. 14); default r = p* gives S = 0.
+    r""":math:`S = \sum_x p^*(x) \log[p^*(x)/r(x)] = \mathrm{KL}(p^* \Vert r)` (eq. 14); default
+    :math:`r = p^*` gives S = 0.
 
     Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        r: the reference density r(x), shape (n_x,); default p*.
+        px: :math:`p^*(x)`, the data distribution, shape ``(n_x,)``.
+        r: the reference density r(x), shape ``(n_x,)``; default p*.
         base: logarithm base of the result: None (default) for nats, 2 for bits.
 
     Returns:
-        float: S ≥ 0 in nats; may be +inf.
+        float: :math:`S \ge 0` in nats; may be +inf.
 
     Raises:
         TableError: ``px`` or ``r`` is not a probability vector.
@@ -355,15 +365,17 @@ def reparam_s(px, r=None, *, base=None) -> float:
 
 
 def latent_information(pzx, encoder, *, base=None) -> float:
-    """I(z; z*) of p(z*, z) = Σ_x p(z*, x) e(z|x): how much of the true latent the code keeps.
+    r""":math:`I(z; z^*)` of :math:`p(z^*, z) = \sum_x p(z^*, x)\, e(z|x)`: how much of the true
+    latent the code keeps.
 
     Args:
-        pzx: the true joint p(z*, x), shape (n_class, n_x) (2 × 30 for the toy).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        pzx: the true joint :math:`p(z^*, x)`, shape ``(n_class, n_x)`` (2 × 30 for the toy).
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, each row a distribution over z.
         base: logarithm base of the result: None (default) for nats, 2 for bits.
 
     Returns:
-        float: I(z; z*) in nats; at most I(x; z*) (data processing; 0.5 for the toy).
+        float: :math:`I(z; z^*)` in nats; at most :math:`I(x; z^*)` (data processing; 0.5 for the
+            toy).
 
     Raises:
         TableError: ``pzx`` is not a joint table, or its columns do not match the

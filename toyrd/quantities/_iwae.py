@@ -83,7 +83,8 @@ METHODS = ("auto", "exact", "quad", "mc")
 
 
 class IWAEResult(NamedTuple):
-    """IWAE_k in nats. ``stderr`` is the Monte-Carlo standard error (0 for exact and quad)."""
+    r""":math:`\mathrm{IWAE}_k` in nats. ``stderr`` is the Monte-Carlo standard error (0 for exact
+    and quad)."""
 
     value: float
     stderr: float
@@ -94,16 +95,18 @@ class IWAEResult(NamedTuple):
 
 
 def multiset_count(s: int, k: int) -> int:
-    """C(s + k - 1, k): the number of multisets of size k from s states."""
+    r""":math:`\binom{s + k - 1}{k}`: the number of multisets of size k from s states."""
     return math.comb(s + k - 1, k)
 
 
 def log_likelihood_bound(px, decoder, marginal) -> float:
-    """The limit of the chain as k → ∞: Σ_x p*(x) log g(x) = -(H + KL(p* ‖ g)) (nats).
+    r"""The limit of the chain as :math:`k \to \infty`:
+    :math:`\sum_x p^*(x) \log g(x) = -(H + \mathrm{KL}(p^* \Vert g))` (nats).
 
-    IWAE_k converges to Σ_x p*(x) log Σ_{z: e(z|x)>0} p_d(x, z), which equals this when the
-    encoder's support covers the model posterior's. Computed from log m + log d, so a g(x)
-    below the smallest float (products 1e-200 · 1e-200) stays finite.
+    :math:`\mathrm{IWAE}_k` converges to :math:`\sum_x p^*(x) \log \sum_{z: e(z|x)>0} p_d(x, z)`,
+    which equals this when the encoder's support covers the model posterior's. Computed from
+    log m + log d, so a :math:`g(x)` below the smallest float (products 1e-200 · 1e-200) stays
+    finite.
     """
     px = as_distribution("px", px)
     d = as_conditional("decoder", decoder)
@@ -129,11 +132,13 @@ def iwae_bound(
     seed: int = 0,
     max_terms: int = EXACT_MAX_TERMS,
 ) -> IWAEResult:
-    """IWAE_k = Σ_x p*(x) E log (1/k) Σ_i p_d(x, z_i)/e(z_i|x), z_i iid e(·|x) (nats).
+    r""":math:`\mathrm{IWAE}_k = \sum_x p^*(x)\, E \log \frac1k \sum_i p_d(x, z_i)/e(z_i|x)`,
+    :math:`z_i \sim e(\cdot|x)` iid (nats).
 
-    Shapes: ``px`` (n_x,), ``encoder`` (n_x, n_z), ``decoder`` (n_z, n_x), ``marginal`` (n_z,).
-    ``method``: "auto" | "exact" | "quad" | "mc" (see the module docstring); ``n_samples`` and
-    ``seed`` are used by "mc" only. Identity: IWAE_1 = ELBO = -(D + R).
+    Shapes: ``px`` ``(n_x,)``, ``encoder`` ``(n_x, n_z)``, ``decoder`` ``(n_z, n_x)``, ``marginal``
+    ``(n_z,)``. ``method``: "auto" | "exact" | "quad" | "mc" (see the module docstring);
+    ``n_samples`` and ``seed`` are used by "mc" only. Identity:
+    :math:`\mathrm{IWAE}_1 = \mathrm{ELBO} = -(D + R)`.
     """
     px, e, d, m = check_model(px, encoder, decoder, marginal)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:

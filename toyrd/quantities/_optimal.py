@@ -1,11 +1,12 @@
 """Closed-form optima for a fixed encoder (paper Appendix D.3, D.4) and EM's E-step.
 
-For a fixed encoder e(z|x):
+For a fixed encoder :math:`e(z|x)`:
 
-* the marginal minimising R is the aggregate posterior, m* = q, and then R = I_e;
-* the decoder minimising D is the Bayes posterior, d* = p_e(x|z), and then D = H - I_e;
+* the marginal minimising R is the aggregate posterior, :math:`m^* = q`, and then :math:`R = I_e`;
+* the decoder minimising D is the Bayes posterior, :math:`d^* = p_e(x|z)`, and then
+  :math:`D = H - I_e`;
 
-so with both, R + D = H whatever the encoder (McAllester's consistency) and g = p*.
+so with both, R + D = H whatever the encoder (McAllester's consistency) and :math:`g = p^*`.
 The functions below give the optima and the gradients that prove them numerically: on the
 simplex, a point is a minimum of a convex function exactly when the gradient is constant across
 the free coordinates, so its projection onto the simplex's tangent space vanishes.
@@ -37,16 +38,16 @@ __all__ = [
 
 
 def optimal_marginal(px, encoder) -> np.ndarray:
-    """m* = argmin_m R = q(z) = Σ_x p*(x) e(z|x) (Appendix D.3).
+    r""":math:`m^* = \arg\min_m R = q(z) = \sum_x p^*(x)\, e(z|x)` (Appendix D.3).
 
-    With it, R = I_e.
+    With it, :math:`R = I_e`.
 
     Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        px: :math:`p^*(x)`, the data distribution, shape ``(n_x,)``.
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, each row a distribution over z.
 
     Returns:
-        ndarray: m* = q, float64, shape (n_z,), summing to 1.
+        ndarray: :math:`m^* = q`, float64, shape ``(n_z,)``, summing to 1.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -56,16 +57,16 @@ def optimal_marginal(px, encoder) -> np.ndarray:
 
 
 def optimal_decoder(px, encoder) -> np.ndarray:
-    """d* = argmin_d D = p_e(x|z) (Appendix D.4).
+    r""":math:`d^* = \arg\min_d D = p_e(x|z)` (Appendix D.4).
 
-    With it, D = H - I_e. Rows with q(z) = 0 (never used) are set to p*(x).
+    With it, :math:`D = H - I_e`. Rows with :math:`q(z) = 0` (never used) are set to :math:`p^*(x)`.
 
     Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        px: :math:`p^*(x)`, the data distribution, shape ``(n_x,)``.
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, each row a distribution over z.
 
     Returns:
-        ndarray: d*, float64, shape (n_z, n_x), rows summing to 1.
+        ndarray: :math:`d^*`, float64, shape ``(n_z, n_x)``, rows summing to 1.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -78,11 +79,11 @@ def optimize_generative(px, encoder):
     """(d*, m*): the decoder and marginal that close the bound, R + D = H.
 
     Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
+        px: :math:`p^*(x)`, the data distribution, shape ``(n_x,)``.
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, each row a distribution over z.
 
     Returns:
-        tuple: (decoder, marginal): float64 arrays of shapes (n_z, n_x) and (n_z,).
+        tuple: (decoder, marginal): float64 arrays of shapes ``(n_z, n_x)`` and ``(n_z,)``.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -92,16 +93,16 @@ def optimize_generative(px, encoder):
 
 
 def e_step(decoder, marginal) -> np.ndarray:
-    """EM's E-step: the encoder that makes the ELBO tight, e(z|x) = p_d(z|x).
+    """EM's E-step: the encoder that makes the ELBO tight, :math:`e(z|x) = p_d(z|x)`.
 
-    Rows with g(x) = 0 are set to m(z).
+    Rows with :math:`g(x)` = 0 are set to :math:`m(z)`.
 
     Args:
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
-        marginal: m(z), the prior over the code, shape (n_z,).
+        decoder: :math:`d(x|z)`, shape ``(n_z, n_x)``, each row a distribution over x.
+        marginal: :math:`m(z)`, the prior over the code, shape ``(n_z,)``.
 
     Returns:
-        ndarray: e, float64, shape (n_x, n_z), rows summing to 1.
+        ndarray: e, float64, shape ``(n_x, n_z)``, rows summing to 1.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -111,18 +112,18 @@ def e_step(decoder, marginal) -> np.ndarray:
 
 
 def rate_gradient_marginal(px, encoder, marginal) -> np.ndarray:
-    """∂R/∂m(z) = -q(z)/m(z) (entries with q = 0 have gradient 0).
+    """∂R/∂:math:`m(z)` = -:math:`q(z)`/:math:`m(z)` (entries with q = 0 have gradient 0).
 
     At m = q it is -1 everywhere: its tangent projection vanishes, so q is the minimum.
 
     Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
-        marginal: m(z), the prior over the code, shape (n_z,).
+        px: :math:`p^*(x)`, the data distribution, shape ``(n_x,)``.
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, each row a distribution over z.
+        marginal: :math:`m(z)`, the prior over the code, shape ``(n_z,)``.
 
     Returns:
-        ndarray: the gradient, float64, shape (n_z,), nats per unit of m(z); -inf where
-            m(z) = 0 < q(z).
+        ndarray: the gradient, float64, shape ``(n_z,)``, nats per unit of :math:`m(z)`; -inf where
+            :math:`m(z)` = 0 < :math:`q(z)`.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum
@@ -135,18 +136,19 @@ def rate_gradient_marginal(px, encoder, marginal) -> np.ndarray:
 
 
 def distortion_gradient_decoder(px, encoder, decoder) -> np.ndarray:
-    """∂D/∂d(x|z) = -p_e(x,z)/d(x|z).
+    r""":math:`\partial D / \partial d(x|z) = -p_e(x, z) / d(x|z)`.
 
-    At d = p_e(x|z) row z is constant, -q(z), so each row's tangent projection vanishes.
+    At :math:`d = p_e(x|z)` row z is constant, :math:`-q(z)`, so each row's tangent projection
+    vanishes.
 
     Args:
-        px: p*(x), the data distribution, shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), each row a distribution over z.
-        decoder: d(x|z), shape (n_z, n_x), each row a distribution over x.
+        px: :math:`p^*(x)`, the data distribution, shape ``(n_x,)``.
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, each row a distribution over z.
+        decoder: :math:`d(x|z)`, shape ``(n_z, n_x)``, each row a distribution over x.
 
     Returns:
-        ndarray: the gradient, float64, shape (n_z, n_x), nats per unit of d(x|z); 0 where
-            p_e(x,z) = 0, -inf where d(x|z) = 0 < p_e(x,z).
+        ndarray: the gradient, float64, shape ``(n_z, n_x)``, nats per unit of :math:`d(x|z)`; 0
+                where :math:`p_e(x, z) = 0`, -inf where :math:`d(x|z) = 0 < p_e(x, z)`.
 
     Raises:
         TableError: a table is not a probability table (a negative or non-finite entry, a sum

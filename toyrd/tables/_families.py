@@ -1,4 +1,4 @@
-"""Model families: maps from a parameter pytree (a dict of arrays) to the three tables.
+r"""Model families: maps from a parameter pytree (a dict of arrays) to the three tables.
 
 A family is a :class:`Family` with
 
@@ -11,43 +11,49 @@ A family is a :class:`Family` with
   (bump slopes with logit gaps > ~745). :meth:`Family.logs` returns them, or the log of
   ``tables`` for a family built without them. The JAX trainer's loss uses :meth:`Family.logs`
   with :func:`toyrd._formulas.rate_distortion_log`;
-* optionally ``logits(params, n_x) -> (enc logits (n_x, n_z), dec logits (n_z, n_x), mar logits
-  (n_z,))`` when the tables are the softmax over the last axis of these: the JAX trainer then
-  takes its fast path (one shared exp per entry, closed-form gradient w.r.t. the logits).
+* optionally ``logits(params, n_x) -> (enc logits, dec logits, mar logits)`` (shapes
+  ``(n_x, n_z)``, ``(n_z, n_x)``, ``(n_z,)``) when the tables are the softmax over the last axis
+  of these: the JAX trainer then takes its fast path (one shared exp per entry, closed-form gradient
+  w.r.t. the logits).
 
 Composition. A family is three independent choices (:meth:`Family.compose`): the encoder map,
-the decoder map (each a :class:`TableMap`) and the marginal (free logits π, m = softmax(π),
-π ~ N(0, scale²)). Its name is "encoder/decoder", e.g. ``"bump/tabular"``. The maps, with
-logit(z_i, x_j) the logit of e(z_i|x_j) (softmax over i) or of d(x_j|z_i) (softmax over j):
+the decoder map (each a :class:`TableMap`) and the marginal (free logits π,
+:math:`m = \mathrm{softmax}(\pi)`, :math:`\pi \sim N(0, \mathrm{scale}^2)`). Its name is
+"encoder/decoder", e.g. ``"bump/tabular"``. The maps, with :math:`\mathrm{logit}(z_i, x_j)` the
+logit of :math:`e(z_i|x_j)` (softmax over i) or of :math:`d(x_j|z_i)` (softmax over j):
 
 ``tabular``
-    One free logit per entry; init N(0, scale²). The paper's "very flexible nonparametric"
-    reading: every table with positive entries is reachable. As a decoder it can autodecode
-    (d(·|z) = p* for every z), so the collapsed model is an ELBO optimum.
+    One free logit per entry; init :math:`N(0, \mathrm{scale}^2)`. The paper's "very flexible
+    nonparametric" reading: every table with positive entries is reachable. As a decoder it can
+    autodecode (:math:`d(\cdot|z) = p^*` for every z), so the collapsed model is an ELBO optimum.
 
-``bump`` (Appendix E, x_j read as the bin coordinate t_j = (j + 1/2)/n_x ∈ (0, 1))
-    logit = −(w_i t_j − b_i)², a Gaussian bump over the bins centred at b_i/w_i, width ~1/|w_i|
-    (2 parameters per latent state). Init: centres c_i ~ U(0, 1), slopes
-    w_i = w0·exp(scale·N(0, 1)/2), b_i = w_i c_i; w0 = 3 (``bump``) or any w0 > 0
-    (``bump(w0=1)``, :func:`bump_map`): w0 sets the initial information of a bump encoder
-    (median I_e over seeds ≈ 0.18 nats at w0 = 3, 0.005 at w0 = 1), ``scale`` only spreads
+``bump`` (Appendix E, :math:`x_j` read as the bin coordinate :math:`t_j = (j + 1/2)/n_x \in (0, 1)`)
+    :math:`\mathrm{logit} = -(w_i t_j - b_i)^2`, a Gaussian bump over the bins centred at
+    :math:`b_i/w_i`, width :math:`\sim 1/|w_i|` (2 parameters per latent state). Init: centres
+    :math:`c_i \sim U(0, 1)`, slopes :math:`w_i = w_0 \exp(\mathrm{scale} \cdot N(0, 1)/2)`,
+    :math:`b_i = w_i c_i`; w0 = 3 (``bump``) or any w0 > 0 (``bump(w0=1)``, :func:`bump_map`):
+    w0 sets the initial information of a bump encoder (median :math:`I_e` over seeds ≈ 0.18 nats
+    at w0 = 3, 0.005 at w0 = 1), ``scale`` only spreads
     the widths. As an encoder it is *local* (each state covers a contiguous range of bins); as a
     decoder each row is one bump, so no row can be the bimodal p*. The paper's sign erratum is
     fixed: the minus belongs inside the exponent.
 
-``onehot`` (Appendix E read literally: x_j one-hot, so w_i·x_j = W_ij)
-    logit = −(W_ij − b_i)², W of shape (n_z, n_x) for either part (one weight vector w_i per
-    latent state), b of shape (n_z,). Every logit vector ≤ 0, hence (softmax being
-    shift-invariant) every positive table, is reachable: as flexible as tabular, through a
-    quadratic parameterisation. Init W_ij = 1/2 + scale·N(0, 1), b_i = 0: the logits are
-    −1/4 − scale·ε − scale²ε², the tabular init of the same scale to first order.
+``onehot`` (Appendix E read literally: :math:`x_j` one-hot, so :math:`w_i \cdot x_j = W_{ij}`)
+    :math:`\mathrm{logit} = -(W_{ij} - b_i)^2`, W of shape ``(n_z, n_x)`` for either part (one
+    weight vector :math:`w_i` per latent state), b of shape ``(n_z,)``. Every logit vector is
+    :math:`\le 0`, hence (softmax being shift-invariant) every positive table is reachable: as
+    flexible as tabular, through a quadratic parameterisation. Init
+    :math:`W_{ij} = 1/2 + \mathrm{scale} \cdot N(0, 1)`, :math:`b_i = 0`: the logits are
+    :math:`-1/4 - \mathrm{scale}\, \epsilon - \mathrm{scale}^2 \epsilon^2`, the tabular init of
+    the same scale to first order.
 
 ``bump+free`` (a bump plus the power to autodecode, Section 4)
     Each row mixes its own bump with one distribution softmax(v) shared by every row:
-    d(x_j|z_i) ∝ exp[−(w_i t_j − b_i)²] + exp(a_i + v_j) (gate a_i; 2K + K + n_x parameters).
-    softmax(v) can be p*, so the collapsed model is an ELBO optimum (−ELBO = H), but the
-    z-dependent part of a row is one bump: a code whose rows are not single bumps (or p*) costs
-    D. Init: the bump init (w0 = 3), then a ~ N(0, scale²), v ~ N(0, scale²). As an encoder the
+    :math:`d(x_j|z_i) \propto \exp[-(w_i t_j - b_i)^2] + \exp(a_i + v_j)` (gate :math:`a_i`;
+    2K + K + ``n_x`` parameters). softmax(v) can be p*, so the collapsed model is an ELBO optimum
+    (−ELBO = H), but the z-dependent part of a row is one bump: a code whose rows are not single
+    bumps (or p*) costs D. Init: the bump init (w0 = 3), then :math:`a \sim N(0, \mathrm{scale}^2)`,
+    :math:`v \sim N(0, \mathrm{scale}^2)`. As an encoder the
     roles swap (gate per x, shared distribution over z).
 
 Init: one numpy stream ``default_rng(seed)``, drawn encoder first, then decoder, then marginal,
@@ -95,7 +101,8 @@ __all__ = [
 
 
 def bin_coordinates(n_x: int, like=None):
-    """t_j = (j + 1/2) / n_x, the scalar coordinate of bin j (as the array type of ``like``)."""
+    """:math:`t_j = (j + 1/2) / n_x`, the scalar coordinate of bin j (as the array type of
+    ``like``)."""
     t = (np.arange(n_x) + 0.5) / n_x
     if like is None:
         return t
@@ -119,8 +126,8 @@ class TableMap(NamedTuple):
 
     ``init(rng, part, n_x, n_z, scale) -> {key: float64 array}`` draws the part's parameters
     from ``rng`` (keys prefixed by ``part``, "enc" or "dec"); ``logits(params, part, n_x)`` gives
-    the part's logits in table orientation: (n_x, n_z) for "enc" (softmax over z),
-    (n_z, n_x) for "dec" (softmax over x). ``init_doc`` says what the initialiser draws.
+    the part's logits in table orientation: ``(n_x, n_z)`` for "enc" (softmax over z),
+    ``(n_z, n_x)`` for "dec" (softmax over x). ``init_doc`` says what the initialiser draws.
     """
 
     name: str
@@ -130,7 +137,7 @@ class TableMap(NamedTuple):
 
 
 def _oriented(grid, part):
-    """A latent-by-bin (n_z, n_x) array in ``part``'s table orientation."""
+    """A latent-by-bin ``(n_z, n_x)`` array in ``part``'s table orientation."""
     return grid.T if part == "enc" else grid
 
 
@@ -177,7 +184,8 @@ BUMP = TableMap("bump", _bump_map_init, _bump_map_logits, _bump_init_doc(3.0))
 
 @functools.cache
 def bump_map(w0: float = 3.0) -> TableMap:
-    """The bump map with initial slopes w_i = w0·exp(scale·N(0, 1)/2): :data:`BUMP` for w0 = 3,
+    r"""The bump map with initial slopes :math:`w_i = w_0 \exp(\mathrm{scale} \cdot N(0, 1)/2)`:
+    :data:`BUMP` for w0 = 3,
     else a map named "bump(w0=<w0>)" (the same object for the same w0)."""
     w0 = float(w0)
     if not (np.isfinite(w0) and w0 > 0):
@@ -322,15 +330,15 @@ class Family(NamedTuple):
 
     @staticmethod
     def compose(encoder="tabular", decoder="tabular", marginal="tabular", name=None) -> Family:
-        """The family with encoder map ``encoder`` and decoder map ``decoder`` (names in
+        r"""The family with encoder map ``encoder`` and decoder map ``decoder`` (names in
         :data:`MAPS`, "bump(w0=<number>)", or :class:`TableMap` objects) and free marginal
         logits.
 
         Name: "encoder/decoder" unless given. The same arguments return the same object (so
         the trainer's compiled runs are cached per family). Init: one numpy stream from the
-        seed, encoder draws first, then decoder, then the marginal π ~ N(0, scale²) — so
-        ``compose("tabular", "tabular")`` and ``compose("bump", "bump")`` draw exactly what
-        :data:`tabular` and :data:`bump` draw.
+        seed, encoder draws first, then decoder, then the marginal
+        :math:`\pi \sim N(0, \mathrm{scale}^2)` — so ``compose("tabular", "tabular")`` and
+        ``compose("bump", "bump")`` draw exactly what :data:`tabular` and :data:`bump` draw.
         """
         enc, dec = get_map(encoder, "encoder"), get_map(decoder, "decoder")
         if marginal not in MARGINALS:

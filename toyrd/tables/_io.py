@@ -1,5 +1,6 @@
-"""Model files: an ``.npz`` with ``encoder`` (n_x×n_z), ``decoder`` (n_z×n_x), ``marginal`` (n_z),
-optionally ``px`` (n_x, default: the toy's p*) and ``pzx`` (2×n_x, the true joint p(z*, x)), and
+"""Model files: an ``.npz`` with ``encoder`` ``(n_x, n_z)``, ``decoder`` ``(n_z, n_x)``,
+``marginal`` ``(n_z,)``, optionally ``px`` (``(n_x,)``, default: the toy's p*) and ``pzx`` (``(2,
+n_x)``, the true joint :math:`p(z^*, x)`), and
 optionally the log-tables ``log_encoder``, ``log_decoder``, ``log_marginal`` of a model defined by
 logits: a table entry below ~1e-308 underflows to 0 in float64 while its log stays finite, and
 ``toyrd evaluate`` computes from the logs when the file has them (R and D stay finite).
@@ -35,11 +36,11 @@ class Model(NamedTuple):
     """A validated finite VAE: float64 tables and the data they are evaluated on.
 
     Attributes:
-        px: p*(x), shape (n_x,).
-        encoder: e(z|x), shape (n_x, n_z), rows summing to 1.
-        decoder: d(x|z), shape (n_z, n_x), rows summing to 1.
-        marginal: m(z), shape (n_z,).
-        pzx: the true joint p(z*, x), shape (n_class, n_x), or None when unknown.
+        px: :math:`p^*(x)`, shape ``(n_x,)``.
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, rows summing to 1.
+        decoder: :math:`d(x|z)`, shape ``(n_z, n_x)``, rows summing to 1.
+        marginal: :math:`m(z)`, shape ``(n_z,)``.
+        pzx: the true joint :math:`p(z^*, x)`, shape ``(n_class, n_x)``, or None when unknown.
         logs: (log e, log d, log m) when the file stores them, else None.
     """
 
@@ -70,9 +71,9 @@ def load_model(path, *, normalize: bool = False) -> Model:
     p* (then the encoder must have the toy's 30 rows, and the toy's ``pzx`` is used too).
 
     Args:
-        path: the ``.npz`` file (a path or path-like), with arrays ``encoder`` (n_x, n_z),
-            ``decoder`` (n_z, n_x), ``marginal`` (n_z,), optionally ``px`` (n_x,) and
-            ``pzx`` (n_class, n_x).
+        path: the ``.npz`` file (a path or path-like), with arrays ``encoder`` ``(n_x, n_z)``,
+            ``decoder`` ``(n_z, n_x)``, ``marginal`` ``(n_z,)``, optionally ``px`` ``(n_x,)`` and
+            ``pzx`` ``(n_class, n_x)``.
         normalize: divide each table by its sums instead of rejecting sums off 1 (never
             silent: only when asked).
 
@@ -166,11 +167,11 @@ def save_model(path, encoder, decoder, marginal, *, px=None, pzx=None, logs=None
 
     Args:
         path: where to write (numpy appends ``.npz`` when the name lacks it).
-        encoder: e(z|x), shape (n_x, n_z), rows summing to 1.
-        decoder: d(x|z), shape (n_z, n_x), rows summing to 1.
-        marginal: m(z), shape (n_z,).
-        px: p*(x), shape (n_x,); default the column sums of ``pzx``, else the toy's p*.
-        pzx: the true joint p(z*, x), shape (n_class, n_x), stored when given.
+        encoder: :math:`e(z|x)`, shape ``(n_x, n_z)``, rows summing to 1.
+        decoder: :math:`d(x|z)`, shape ``(n_z, n_x)``, rows summing to 1.
+        marginal: :math:`m(z)`, shape ``(n_z,)``.
+        px: :math:`p^*(x)`, shape ``(n_x,)``; default the column sums of ``pzx``, else the toy's p*.
+        pzx: the true joint :math:`p(z^*, x)`, shape ``(n_class, n_x)``, stored when given.
         logs: (log e, log d, log m), the log-tables of a model defined by logits, stored when
             given (exp of each must equal its table to ``LOG_AGREE_TOL``).
 

@@ -91,7 +91,8 @@ def assert_leq(lhs, rhs, tol: float = IDENTITY_TOL, what: str = "inequality") ->
 
 
 class ModelTables(NamedTuple):
-    """p*(x) (n_x,), e(z|x) (n_x, n_z), d(x|z) (n_z, n_x), m(z) (n_z,) — all float64."""
+    """:math:`p^*(x)` ``(n_x,)``, :math:`e(z|x)` ``(n_x, n_z)``, :math:`d(x|z)` ``(n_z, n_x)``,
+    :math:`m(z)` ``(n_z,)`` — all float64."""
 
     px: np.ndarray
     encoder: np.ndarray
@@ -225,9 +226,9 @@ def models(draw, n_x=None, n_z=None, *, sparse: bool = True, support: str | None
 
 @st.composite
 def true_joints(draw, px, n_classes: int = 2):
-    """A joint p(z*, x) (n_classes, n_x) whose column sums are ``px`` (to a few ulps).
+    """A joint :math:`p(z^*, x)` ``(n_classes, n_x)`` whose column sums are ``px`` (to a few ulps).
 
-    Built as p*(x) · p(z*|x) with a random (possibly sparse) class posterior.
+    Built as :math:`p^*(x)` · :math:`p(z^*|x)` with a random (possibly sparse) class posterior.
     """
     post = draw(conditionals(len(px), n_classes))
     return (np.asarray(px)[:, None] * post).T

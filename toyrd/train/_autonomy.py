@@ -1,4 +1,4 @@
-"""Encoder autonomy (McAllester): a two-player game in which the generative side stays consistent.
+r"""Encoder autonomy (McAllester): a two-player game in which the generative side stays consistent.
 
 Players and losses (all exact, via the log-domain :func:`toyrd._formulas.rate_distortion_log`
 on the family's log-tables):
@@ -11,12 +11,14 @@ on the family's log-tables):
 
 One optimiser step applies each player's gradient to its parameters: the gradient of the
 surrogate R(sg e, m) + D(sg e, d) + ℓ(e, sg d, sg m). For any encoder, the best responses are
-m = q and d = p_e(x|z) (Appendix D.3–D.4), which make R + D = H and g = p*; so whatever the
-encoder wants, a trained model ends (up to the generative side's lag) on the line R + D = H with
-g ≈ p*: the data distribution is learned consistently while the encoder picks the point on it.
+:math:`m = q` and :math:`d = p_e(x|z)` (Appendix D.3–D.4), which make R + D = H and g = p*; so
+whatever the encoder wants, a trained model ends (up to the generative side's lag) on the line
+R + D = H with g ≈ p*: the data distribution is learned consistently while the encoder picks the
+point on it.
 
 Example (see ``tests/test_autonomy.py``): an encoder pushed to high rate (β = 0.1) and one
-pushed to collapse (β = 5) both end with R + D − H and KL(p* ‖ g) near 0, at different R.
+pushed to collapse (β = 5) both end with R + D − H and :math:`\mathrm{KL}(p^* \Vert g)` near 0, at
+different R.
 """
 
 from __future__ import annotations

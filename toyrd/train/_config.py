@@ -1,9 +1,9 @@
 """One configuration type for every trainer: :class:`TrainConfig`, validated once.
 
 A :class:`TrainConfig` describes ONE training run: what is minimised (objective, hyper), in which
-model (family, n_z, seed, init_scale), and how (Adam steps, learning rate and its schedule, b1,
-warm-up, precision, history stride). The JAX trainer trains a list of configs in one compiled
-scan (they may differ only in :data:`ROW_FIELDS`); the PyTorch trainer trains one, with the
+model (family, ``n_z``, seed, ``init_scale``), and how (Adam steps, learning rate and its
+schedule, b1, warm-up, precision, history stride). The JAX trainer trains a list of configs in one
+compiled scan (they may differ only in :data:`ROW_FIELDS`); the PyTorch trainer trains one, with the
 Monte-Carlo fields (:data:`MONTE_CARLO_FIELDS`); sweeps, Figure 2 and the RD plane build their
 runs as configs. The checks live in :meth:`TrainConfig.validate` and nowhere else.
 """

@@ -1,10 +1,12 @@
-"""EM for the tabular family (exact, numpy, float64).
+r"""EM for the tabular family (exact, numpy, float64).
 
 Alternates two closed-form coordinate steps on the ELBO = −(R + D):
 
-* E-step: e(z|x) ← p_d(z|x) = m(z) d(x|z) / g(x) (:func:`toyrd.quantities.e_step`); the ELBO then
-  equals the log-likelihood Σ_x p*(x) log g(x) — the bound is tight in the encoder;
-* M-step: for the fixed encoder, d(x|z) ← p_e(x|z) (the Bayes posterior) and m ← q
+* E-step: :math:`e(z|x) \leftarrow p_d(z|x) = m(z)\, d(x|z) / g(x)`
+  (:func:`toyrd.quantities.e_step`); the ELBO then equals the log-likelihood
+  :math:`\sum_x p^*(x) \log g(x)` — the bound is tight in the encoder;
+* M-step: for the fixed encoder, :math:`d(x|z) \leftarrow p_e(x|z)` (the Bayes posterior) and
+  :math:`m \leftarrow q`
   (:func:`toyrd.quantities.optimize_generative`); with both, R + D = H exactly.
 
 Each step maximises the ELBO over one block with the others fixed, so the ELBO is
@@ -36,10 +38,11 @@ __all__ = ["EMResult", "em"]
 
 
 class EMResult(NamedTuple):
-    """Final tables and the trace of EM.
+    r"""Final tables and the trace of EM.
 
     elbo, R, D: (2·iters + 1,) values at the start and after every half-step
-    (E, M, E, M, …); loglik: (iters + 1,) Σ p* log g at the start and after every M-step.
+    (E, M, E, M, …); loglik: ``(iters + 1,)`` :math:`\sum_x p^*(x) \log g(x)` at the start and after
+    every M-step.
     """
 
     encoder: np.ndarray
@@ -63,11 +66,12 @@ def em(
     iters: int = 50,
     learn_marginal: bool = True,
 ) -> EMResult:
-    """Run ``iters`` EM iterations (E-step then M-step) from a tabular init or given tables.
+    r"""Run ``iters`` EM iterations (E-step then M-step) from a tabular init or given tables.
 
-    px: p*(x) (default: the toy's). decoder (n_z, n_x), marginal (n_z,), encoder (n_x, n_z):
-    initial tables; those not given come from ``families.tabular.init(seed, n_x, n_z,
-    init_scale)``. learn_marginal: whether the M-step also sets m ← q.
+    px: :math:`p^*(x)` (default: the toy's). decoder ``(n_z, n_x)``, marginal ``(n_z,)``, encoder
+    ``(n_x, n_z)``: initial tables; those not given come from
+    ``families.tabular.init(seed, n_x, n_z, init_scale)``. learn_marginal: whether the M-step also
+    sets :math:`m \leftarrow q`.
     """
     if px is None:
         from toyrd.data import toy_data

@@ -1,13 +1,14 @@
-"""Resumable grids of training runs, written as JSON lines.
+r"""Resumable grids of training runs, written as JSON lines.
 
 A sweep is the grid objective × hyperparameter (β for "beta", λ for "rda", σ for "target_rate",
-none for "elbo") × family × init scale × seed, at fixed steps / lr / schedule / warmup / n_z /
+none for "elbo") × family × init scale × seed, at fixed steps / lr / schedule / warmup / ``n_z`` /
 dtype / f64_steps. Each finished run is one line of the output file: its configuration (the fields
 of :data:`CONFIG_FIELDS`, every setting that changes its result; ``f64_steps`` is the float64
 finish of a "mixed" run as resolved, null for the other precisions) and its final exact H, R, D,
-ELBO, I_e, I_zstar = I(z;z*) and
-kl_pstar_g = KL(p*‖g) in nats (from :func:`toyrd.evaluate` on the float64 tables), and
-class0_mass, the mass of q on the class-0 states (:func:`toyrd.quantities.class_block_mass`).
+ELBO, ``I_e``, ``I_zstar`` = :math:`I(z; z^*)` and
+``kl_pstar_g`` = :math:`\mathrm{KL}(p^* \Vert g)` in nats (from :func:`toyrd.evaluate` on the
+float64 tables), and class0_mass, the mass of q on the class-0 states
+(:func:`toyrd.quantities.class_block_mass`).
 
 Runs are trained in vmapped batches (:func:`toyrd.train.jax.train_configs`): the grid's runs are
 grouped by everything that is static in the jitted scan and each group is cut, in grid order, into
@@ -32,7 +33,8 @@ of its history (non-finite numbers written as the strings "nan" / "inf" by
 ``"status": "ok"``. A diverged run is a result (the same configuration diverges again) and is not
 redone on resume.
 
-Identity the results obey (checked in the tests): R + D ≥ H for every "ok" line (−ELBO ≥ H).
+Identity the results obey (checked in the tests): :math:`R + D \ge H` for every "ok" line
+(:math:`-\mathrm{ELBO} \ge H`).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""The compiled JAX run: losses of the fast and generic paths, and the jitted ``lax.scan``.
+r"""The compiled JAX run: losses of the fast and generic paths, and the jitted ``lax.scan``.
 
 Two paths compute the same numbers (tested to 1e-9 over a 300-step run):
 
 * fast (built-in objectives, families with ``logits``): parameters stored batch-last (each leaf
-  (..., B)) so sums over x and z run across contiguous rows of B models; one exp per logit
+  ``(..., B)``) so sums over x and z run across contiguous rows of B models; one exp per logit
   shared by log_softmax and softmax; the gradient w.r.t. the logits in closed form
   (:func:`rd_batch_last`, a ``jax.custom_vjp``; :func:`rd_from_logits` is its public,
   batch-first form);
@@ -19,7 +19,8 @@ params of scalar weights that multiply that row's Adam update (0 freezes a leaf 
 so its momentum does not move it either). Builders without these attributes run as before.
 
 Adam (optax) runs on the batched parameter pytree: Adam is elementwise, so one Adam over the batch
-is B independent Adams, and the gradient of Σ_b loss_b is the per-row gradient.
+is B independent Adams, and the gradient of :math:`\sum_b \mathrm{loss}_b` is the per-row
+gradient.
 """
 
 from __future__ import annotations
@@ -75,10 +76,10 @@ def rd_from_logits(px, enc_logits, dec_logits, mar_logits):
     """Exact (R, D) in nats from logits, with the trainer's closed-form gradient.
 
     Args:
-        px: p*(x), shape (n_x,).
-        enc_logits: encoder logits, shape (..., n_x, n_z) (softmax over z gives e(z|x)).
-        dec_logits: decoder logits, shape (..., n_z, n_x) (softmax over x gives d(x|z)).
-        mar_logits: marginal logits, shape (..., n_z) (softmax gives m(z)).
+        px: :math:`p^*(x)`, shape ``(n_x,)``.
+        enc_logits: encoder logits, shape ``(..., n_x, n_z)`` (softmax over z gives :math:`e(z|x)`).
+        dec_logits: decoder logits, shape ``(..., n_z, n_x)`` (softmax over x gives :math:`d(x|z)`).
+        mar_logits: marginal logits, shape ``(..., n_z)`` (softmax gives :math:`m(z)`).
 
     Any leading (batch) axes, the same for the three, give R and D of that shape; none give
     scalars. Differentiable with ``jax.grad`` (the gradient of :func:`rd_batch_last`, the
@@ -122,17 +123,24 @@ def rd_from_logits(px, enc_logits, dec_logits, mar_logits):
 
 @functools.cache
 def rd_batch_last():
-    """``rd(px, a, b, c) -> (R, D)`` from batch-last logits, with a closed-form gradient (the
+    r"""``rd(px, a, b, c) -> (R, D)`` from batch-last logits, with a closed-form gradient (the
     trainer's fast path; :func:`rd_from_logits` is the batch-first form).
 
-    Shapes: px (n_x,), a (n_x, n_z, B) encoder logits (softmax over z, axis 1), b (n_z, n_x, B)
-    decoder logits (softmax over x, axis 1), c (n_z, B) marginal logits (axis 0); R, D (B,).
-    Forward: :func:`toyrd._formulas.rate_distortion_log` on (log_softmax, softmax) sharing one
-    exp. Gradient (``jax.custom_vjp``, cotangents ḡ_R, ḡ_D; p_e = p* e, q = Σ_x p_e):
+    Shapes: px ``(n_x,)``, a ``(n_x, n_z, B)`` encoder logits (softmax over z, axis 1),
+    b ``(n_z, n_x, B)`` decoder logits (softmax over x, axis 1), c ``(n_z, B)`` marginal logits
+    (axis 0); R, D ``(B,)``. Forward: :func:`toyrd._formulas.rate_distortion_log` on
+    (log_softmax, softmax) sharing one exp. Gradient (``jax.custom_vjp``, cotangents
+    :math:`\bar g_R, \bar g_D`; :math:`p_e = p^* e`, :math:`q = \sum_x p_e`):
 
-    * ∂/∂a = p_e ⊙ (f − Σ_z e f),   f = ḡ_R (log e − log m) − ḡ_D log d(x|z)
-    * ∂/∂b = ḡ_D (q(z) d(x|z) − p_e(x,z))
-    * ∂/∂c = ḡ_R (m Σ_x p* − q)   (Σ_z q = Σ_x p*, as Σ_z e = 1)
+    .. math::
+
+        \partial / \partial a = p_e \odot (f - \textstyle\sum_z e f), \quad
+        f = \bar g_R (\log e - \log m) - \bar g_D \log d(x|z)
+
+        \partial / \partial b = \bar g_D\, (q(z)\, d(x|z) - p_e(x, z))
+
+        \partial / \partial c = \bar g_R\, (m \textstyle\sum_x p^* - q)
+        \quad (\textstyle\sum_z q = \sum_x p^*, \text{ as } \sum_z e = 1)
 
     (the softmax Jacobians applied by hand: no second pass of exps, no log of a table); px gets
     no gradient (a zero cotangent). Checked against autodiff of the log-domain formula and
@@ -212,17 +220,18 @@ def _generic_losses(loss_builder, loss_key, family: Family, n_x: int):
 
 
 def adam(lr, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8):
-    """Adam as an optax ``GradientTransformation`` with optax's state (``ScaleByAdamState``), the
+    r"""Adam as an optax ``GradientTransformation`` with optax's state (``ScaleByAdamState``), the
     bias corrections applied as two scalars per step.
 
     ``lr``: a number or a schedule ``lr(count)`` (count = 0 at the first update, as in
-    ``optax.adam``). Update: −lr(t − 1) · c₁ · μ / (√ν · s₂ + ε) with c₁ = 1 / (1 − b₁ᵗ) and
-    s₂ = 1 / √(1 − b₂ᵗ) at step t = 1, 2, …: optax's μ̂ / (√ν̂ + ε) in exact arithmetic, with one
+    ``optax.adam``). Update: :math:`-\mathrm{lr}(t - 1)\, c_1 \mu / (\sqrt\nu\, s_2 + \epsilon)`
+    with :math:`c_1 = 1 / (1 - b_1^t)` and :math:`s_2 = 1 / \sqrt{1 - b_2^t}` at step
+    t = 1, 2, …: optax's :math:`\hat\mu / (\sqrt{\hat\nu} + \epsilon)` in exact arithmetic, with one
     division and one square root per entry where optax's form takes three divisions (XLA does
     not turn division by a scalar into a multiplication). Agrees with ``optax.adam`` to rounding
-    (tests/train/test_train_jax.py). With Σ_z q = Σ_x p* in :func:`rd_batch_last` and the XLA
-    option of :func:`toyrd._backend.jit`, a float32 step of 64 toy models went from 3.6 to 2.5 µs
-    per model-step (one thread; 3.3 µs with the option alone).
+    (tests/train/test_train_jax.py). With :math:`\sum_z q = \sum_x p^*` in :func:`rd_batch_last` and
+    the XLA option of :func:`toyrd._backend.jit`, a float32 step of 64 toy models went from 3.6 to
+    2.5 µs per model-step (one thread; 3.3 µs with the option alone).
     """
     import jax
     import jax.numpy as jnp
@@ -302,7 +311,7 @@ def compiled_run(
     ``config``: a validated :class:`~toyrd.train.TrainConfig` whose row fields (hyper, seed,
     init_scale) are ignored. ``loss_builder=None``: the objective ``config.objective`` (or
     ``loss_key``) through the fast path when :func:`is_fast`, with parameters stored batch-last
-    (each leaf (..., B)); otherwise the builder's (or the objective's) per-row loss, vmapped,
+    (each leaf ``(..., B)``); otherwise the builder's (or the objective's) per-row loss, vmapped,
     batch first. ``token``: the :class:`RunProgress` token its progress callback reports to.
     Inputs: float64 for ``dtype`` "float64" and "mixed" (a mixed run casts them to float32 for
     its first phase), float32 for "float32"; the history comes back float64 for "mixed".

@@ -7,12 +7,12 @@ of a :class:`toyrd.tables.Family`, through the one shared log-domain formula
 a table entry that underflows to 0 (bump family, large slopes) leaves R, D and the gradient
 finite. The compiled program is :func:`toyrd.train.jax.compiled_run`.
 
-Shapes: a batch of B rows (one :class:`~toyrd.train.TrainConfig` each), tables of n_x data
+Shapes: a batch of B rows (one :class:`~toyrd.train.TrainConfig` each), tables of ``n_x`` data
 states and ``n_z`` latent states. Units: nats.
 
 * Learning rate: ``lr`` with a cosine decay to ``lr·LR_FLOOR`` (``schedule="constant"``: fixed).
 * Warm-up: first ``warmup`` Adam steps on R + D with the encoder behind a stop-gradient, so m
-  and d move toward their best responses q and p_e(x|z) for the initial encoder (the bound
+  and d move toward their best responses q and :math:`p_e(x|z)` for the initial encoder (the bound
   closes before the objective starts). Not in the history.
 * History: R, D and the loss at steps 0, s, 2s, …, steps (s = ``history_stride``), taken at the
   parameters before the update of that step (the final entry after the last update).
@@ -56,15 +56,15 @@ class TrainResult(NamedTuple):
     B is the number of rows (runs), T the number of history entries (steps / stride + 1).
 
     Attributes:
-        encoder: e(z|x) of every row, float64, shape (B, n_x, n_z).
-        decoder: d(x|z) of every row, float64, shape (B, n_z, n_x).
-        marginal: m(z) of every row, float64, shape (B, n_z).
+        encoder: :math:`e(z|x)` of every row, float64, shape ``(B, n_x, n_z)``.
+        decoder: :math:`d(x|z)` of every row, float64, shape ``(B, n_z, n_x)``.
+        marginal: :math:`m(z)` of every row, float64, shape ``(B, n_z)``.
         history: ``step`` (T,) int and ``R``, ``D``, ``loss`` (B, T) float64, nats.
         configs: B dicts: the fields of :class:`~toyrd.train.TrainConfig` that describe the run
             (``RECORD_FIELDS``), plus any extras.
         params: the final parameter pytree (float64 arrays, leading axis B).
-        px: p*(x), shape (n_x,).
-        pzx: the true joint p(z*, x), shape (2, n_x), or None.
+        px: :math:`p^*(x)`, shape ``(n_x,)``.
+        pzx: the true joint :math:`p(z^*, x)`, shape ``(2, n_x)``, or None.
         wall_s: seconds of the training call (compile included).
         logs: (log e, log d, log m) of every row from the family's log-tables (the log_softmax
             of the final logits, float64; shapes as the tables): finite where a table entry
@@ -106,7 +106,7 @@ class TrainResult(NamedTuple):
         """The quantities of :meth:`evaluate`, one array per key.
 
         Returns:
-            dict: key -> float64 array of shape (B,), in nats.
+            dict: key -> float64 array of shape ``(B,)``, in nats.
         """
         rows = self.evaluate()
         return {k: np.array([r[k] for r in rows], dtype=np.float64) for k in rows[0]}
@@ -153,9 +153,9 @@ def train(
             (D + |σ − R|); R and D in nats.
         config: the base :class:`~toyrd.train.TrainConfig` (default: its defaults).
         family: "tabular", "bump" or a :class:`~toyrd.tables.Family` (default the config's).
-        px: p*(x), shape (n_x,) (default: the toy; then pzx defaults to the toy's p(z*, x) so
-            I_zstar is reported).
-        pzx: the true joint p(z*, x), shape (2, n_x), or None.
+        px: :math:`p^*(x)`, shape ``(n_x,)`` (default: the toy; then pzx defaults to the toy's
+            :math:`p(z^*, x)` so ``I_zstar`` is reported).
+        pzx: the true joint :math:`p(z^*, x)`, shape ``(2, n_x)``, or None.
         seeds: an int ≥ 0 (one seed) or a sequence of them, the initialisation seeds.
         hyper: β / λ / σ (σ in nats): a scalar or a sequence (default the config's).
         init_scale: the initialisation scale: a scalar or a sequence (default the config's).
@@ -165,8 +165,8 @@ def train(
             ``lr=0.02``, ``warmup=0``, ``dtype="float32"``, ``n_z=10``, ``history_stride=10``, …).
 
     Returns:
-        TrainResult: B rows of float64 tables (B, n_x, n_z), (B, n_z, n_x), (B, n_z) and the
-            history (B, T).
+        TrainResult: B rows of float64 tables ``(B, n_x, n_z)``, ``(B, n_z, n_x)``,
+            ``(B, n_z)`` and the history (B, T).
 
     Raises:
         ToyrdError: an unknown field or objective, a bad value (negative seed, steps not a
@@ -210,8 +210,9 @@ def train_configs(
 
     Args:
         configs: a sequence of B :class:`~toyrd.train.TrainConfig` (or tuples of its fields).
-        px: p*(x), shape (n_x,) (default: the toy, and then its p(z*, x) for ``pzx``).
-        pzx: the true joint p(z*, x), shape (2, n_x), or None.
+        px: :math:`p^*(x)`, shape ``(n_x,)`` (default: the toy, and then its
+            :math:`p(z^*, x)` for ``pzx``).
+        pzx: the true joint :math:`p(z^*, x)`, shape ``(2, n_x)``, or None.
         progress: show a tqdm bar, advanced once per history stride.
         loss_builder: ``loss_builder(loss_key, family, n_x)`` may replace the objective's loss
             with any ``f(params, hyper, px) -> (surrogate, (reported_loss, R, D))``; then

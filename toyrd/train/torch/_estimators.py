@@ -1,40 +1,51 @@
-"""Minibatch estimates of (R, D) whose autograd gradient is a chosen gradient estimator.
+r"""Minibatch estimates of (R, D) whose autograd gradient is a chosen gradient estimator.
 
-Every estimator maps (parameters, a minibatch x_1..x_B ~ p*(x), Gumbel noise) to a pair of
-scalar tensors (R̃, D̃). Their *values* are minibatch estimates of the rate and distortion,
+Every estimator maps (parameters, a minibatch :math:`x_1, \dots, x_B \sim p^*(x)`, Gumbel noise)
+to a pair of scalar tensors :math:`(\tilde R, \tilde D)`. Their *values* are minibatch estimates
+of the rate and distortion (nats),
 
-    R̂ = (1/B) Σ_b r(x_b, z_b),  r(x, z) = log e(z|x) − log m(z)      (nats)
-    D̂ = (1/B) Σ_b d(x_b, z_b),  d(x, z) = −log d(x|z)
+.. math::
+
+    \hat R = \frac1B \sum_b r(x_b, z_b), \quad r(x, z) = \log e(z|x) - \log m(z)
+
+    \hat D = \frac1B \sum_b d(x_b, z_b), \quad d(x, z) = -\log d(x|z)
 
 and their *gradients* are the estimator's. Any objective of (R, D) from
-:mod:`toyrd.objectives` is then applied to (R̃, D̃); by the chain rule its gradient is
-``∂L/∂R · ∇R̃ + ∂L/∂D · ∇D̃`` with the slopes taken at the minibatch values. For the linear
-objectives (elbo, beta, rda) the estimators below marked unbiased give E[∇L̃] = ∇L exactly
+:mod:`toyrd.objectives` is then applied to :math:`(\tilde R, \tilde D)`; by the chain rule its
+gradient is
+:math:`\partial L/\partial R \cdot \nabla\tilde R + \partial L/\partial D \cdot \nabla\tilde D`
+with the slopes taken at the minibatch values. For the linear objectives (elbo,
+beta, rda) the estimators below marked unbiased give :math:`E[\nabla\tilde L] = \nabla L` exactly
 (checked as an identity by :func:`toyrd.train.torch.expected_gradient`). For the target rate
-D + |σ − R| the slope sign(R̂ − σ) is taken at the minibatch R̂, as a practitioner's loop does,
-so near R = σ that gradient is biased whatever the estimator.
+:math:`D + |\sigma - R|` the slope :math:`\mathrm{sign}(\hat R - \sigma)` is taken at the
+minibatch :math:`\hat R`, as a practitioner's loop does, so near R = σ that gradient is biased
+whatever the estimator.
 
 Estimators (``name``):
 
-``exact``      full enumeration over x and z: R̃ = R, D̃ = D from
-               :func:`toyrd._formulas.rate_distortion` (no noise; the reference gradient).
-``enumerate``  Monte Carlo over x only, exact sum over z: r_b = Σ_z e(z|x_b) log[e(z|x_b)/m(z)],
-               d_b = −Σ_z e(z|x_b) log d(x_b|z). Unbiased.
-``reinforce``  z_b = argmax_z [log e(z|x_b) + g_bz] (Gumbel-max: an exact sample of e(·|x_b)) and
-               the score-function estimator with a baseline:
-               R̃ = mean[r_b + (r_b − c_b)·(ℓ_b − ℓ_b⊥)], ℓ_b = log e(z_b|x_b), ⊥ = stop-gradient
-               (so R̃ has the value R̂ and the gradient mean[∇r_b + (r_b − c_b) ∇ℓ_b]).
-               Baselines c_b: ``loo`` (the mean of the other B − 1 terms — independent of z_b, so
-               unbiased; needs B ≥ 2), ``ema`` (a running mean passed in, constant within the
-               step, unbiased), ``none``. Unbiased.
-``gumbel``     relaxed Gumbel-softmax: y_b = softmax((log e(·|x_b) + g_b)/τ) on the simplex,
-               r_b = Σ_z y_bz (log e(z|x_b) − log m(z)),
-               d_b = −log softmax_x(Σ_z y_bz log d(·|z))[x_b] (the decoder's log-table read as
-               logits of a linear layer on the one-hot z). Biased: its value and gradient differ
-               from the one-hot ones for τ > 0.
-``gumbel-st``  straight-through: the forward pass uses the one-hot y = onehot(argmax) (so the
-               values are exact samples, unbiased), the backward pass the relaxed y's gradient.
-               Biased gradient.
+* ``exact`` — full enumeration over x and z: :math:`\tilde R = R`, :math:`\tilde D = D` from
+  :func:`toyrd._formulas.rate_distortion` (no noise; the reference gradient).
+* ``enumerate`` — Monte Carlo over x only, exact sum over z:
+  :math:`r_b = \sum_z e(z|x_b) \log[e(z|x_b)/m(z)]`,
+  :math:`d_b = -\sum_z e(z|x_b) \log d(x_b|z)`. Unbiased.
+* ``reinforce`` — :math:`z_b = \arg\max_z [\log e(z|x_b) + g_{bz}]` (Gumbel-max: an exact
+  sample of :math:`e(\cdot|x_b)`) and the score-function estimator with a baseline:
+  :math:`\tilde R = \mathrm{mean}[r_b + (r_b - c_b)(\ell_b - \ell_b^\perp)]`,
+  :math:`\ell_b = \log e(z_b|x_b)`, :math:`\perp` = stop-gradient (so :math:`\tilde R` has the
+  value :math:`\hat R` and the gradient
+  :math:`\mathrm{mean}[\nabla r_b + (r_b - c_b) \nabla \ell_b]`). Baselines :math:`c_b`:
+  ``loo`` (the mean of the other B − 1 terms — independent of :math:`z_b`, so unbiased;
+  needs :math:`B \ge 2`), ``ema`` (a running mean passed in, constant within the step,
+  unbiased), ``none``. Unbiased.
+* ``gumbel`` — relaxed Gumbel-softmax:
+  :math:`y_b = \mathrm{softmax}((\log e(\cdot|x_b) + g_b)/\tau)` on the simplex,
+  :math:`r_b = \sum_z y_{bz} (\log e(z|x_b) - \log m(z))`,
+  :math:`d_b = -\log \mathrm{softmax}_x(\sum_z y_{bz} \log d(\cdot|z))[x_b]` (the decoder's
+  log-table read as logits of a linear layer on the one-hot z). Biased: its value and gradient
+  differ from the one-hot ones for τ > 0.
+* ``gumbel-st`` — straight-through: the forward pass uses the one-hot y = onehot(argmax) (so the
+  values are exact samples, unbiased), the backward pass the relaxed y's gradient. Biased
+  gradient.
 
 Noise is drawn outside (:func:`draw_minibatch`) with an explicit ``torch.Generator`` so the
 estimators are pure functions (and can be ``torch.func.vmap``-ed).
@@ -61,7 +72,8 @@ __all__ = [
 
 
 class Minibatch(NamedTuple):
-    """x (B,) int64 indices drawn from p*(x); gumbel (B, n_z) standard Gumbel noise."""
+    """x ``(B,)`` int64 indices drawn from :math:`p^*(x)`; gumbel ``(B, n_z)`` standard Gumbel
+    noise."""
 
     x: torch.Tensor
     gumbel: torch.Tensor
@@ -86,7 +98,7 @@ def check_estimator(
 
 
 def draw_minibatch(generator: torch.Generator, px: torch.Tensor, shape, n_z: int) -> Minibatch:
-    """x ~ p*(x) iid with shape ``shape`` and Gumbel noise of shape ``shape + (n_z,)``.
+    """x ~ :math:`p^*(x)` iid with shape ``shape`` and Gumbel noise of shape ``shape + (n_z,)``.
 
     Gumbel noise is g = −log E with E ~ Exp(1) (clamped at the smallest normal float so g is
     finite).
@@ -123,11 +135,12 @@ def estimate_rd(
 ):
     """(R̃, D̃) for estimator ``name`` (see the module docstring); scalars in nats.
 
-    ``tables`` = (enc (n_x, n_z), dec (n_z, n_x), mar (n_z,)) tensors; ``px`` (n_x,) is needed
-    only by ``exact``; ``baseline_value`` = (c_R, c_D) for ``baseline="ema"``. ``logs``: the
-    log-tables (log e, log d, log m), e.g. :meth:`TorchVAE.log_tables`; with them no log of a
-    table is taken, so an entry that underflowed to 0 leaves the value and gradient finite
-    (``xlogy``'s gradient at an exact 0 is -inf · 0 = NaN).
+    ``tables`` = (enc ``(n_x, n_z)``, dec ``(n_z, n_x)``, mar ``(n_z,)``) tensors; ``px``
+    ``(n_x,)`` is needed only by ``exact``; ``baseline_value`` = ``(c_R, c_D)`` for
+    ``baseline="ema"``. ``logs``: the log-tables (log e, log d, log m), e.g.
+    :meth:`TorchVAE.log_tables`; with them no log of a table is taken, so an entry that
+    underflowed to 0 leaves the value and gradient finite (``xlogy``'s gradient at an exact 0 is
+    -inf · 0 = NaN).
     """
     enc, dec, mar = tables
     if name == "exact":

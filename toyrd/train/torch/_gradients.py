@@ -1,23 +1,27 @@
-"""Gradient estimators checked against the exact gradient, for fixed parameters.
+r"""Gradient estimators checked against the exact gradient, for fixed parameters.
 
 For parameters θ (a family's parameter dict) and an objective L(R, D), the exact gradient
-∇L(θ) is autograd of ``objective(*rate_distortion(px, *family.tables(θ)))`` — full enumeration
-over x and z through :mod:`toyrd._formulas`. An estimator gives one random gradient ĝ per
-minibatch; :func:`gradient_samples` draws N independent minibatches (explicit generator) and
-returns the N × P matrix of ĝ (torch.func.vmap over minibatches, flattened in sorted-key order).
+:math:`\nabla L(\theta)` is autograd of ``objective(*rate_distortion(px, *family.tables(θ)))`` —
+full enumeration over x and z through :mod:`toyrd._formulas`. An estimator gives one random
+gradient :math:`\hat g` per minibatch; :func:`gradient_samples` draws N independent minibatches
+(explicit generator) and returns the N × P matrix of :math:`\hat g` (torch.func.vmap over
+minibatches, flattened in sorted-key order).
 
-:func:`gradient_stats` summarises them against g* = ∇L:
+:func:`gradient_stats` summarises them against :math:`g^* = \nabla L`:
 
-* ``bias`` = ḡ − g* (P,) and its squared norm, with the Monte-Carlo part removed:
-  ``bias_sq = ‖ḡ − g*‖² − Σ_j s_j²/N`` is an unbiased estimate of ‖E ĝ − g*‖²
-  (s_j² the sample variance of coordinate j), with a standard error ``bias_sq_se`` from groups
-  of the samples (see the function);
-* ``variance`` = Σ_j s_j² = E‖ĝ − E ĝ‖² (total variance, per minibatch) and
-  ``mse`` = E‖ĝ − g*‖² = variance + ‖bias‖²;
-* ``z_max`` = max_j |ḡ_j − g*_j| / (s_j/√N): an unbiased estimator makes each z_j ≈ N(0,1), so
-  z_max stays below the Bonferroni bound :func:`bonferroni_k` (P, α) with probability ≥ 1 − α.
+* ``bias`` = :math:`\bar g - g^*` ``(P,)`` and its squared norm, with the Monte-Carlo part
+  removed: ``bias_sq`` = :math:`\lVert\bar g - g^*\rVert^2 - \sum_j s_j^2/N` is an unbiased
+  estimate of :math:`\lVert E\hat g - g^*\rVert^2` (:math:`s_j^2` the sample variance of
+  coordinate j), with a standard error ``bias_sq_se`` from groups of the samples (see the
+  function);
+* ``variance`` = :math:`\sum_j s_j^2 = E\lVert\hat g - E\hat g\rVert^2` (total variance, per
+  minibatch) and ``mse`` = :math:`E\lVert\hat g - g^*\rVert^2` = variance +
+  :math:`\lVert\mathrm{bias}\rVert^2`;
+* ``z_max`` = :math:`\max_j |\bar g_j - g^*_j| / (s_j/\sqrt N)`: an unbiased estimator makes each
+  :math:`z_j \approx N(0, 1)`, so ``z_max`` stays below the Bonferroni bound :func:`bonferroni_k`
+  (P, α) with probability :math:`\ge 1 - \alpha`.
 
-Identity (example): the ``exact`` estimator has no noise, so its samples all equal g* and
+Identity (example): the ``exact`` estimator has no noise, so its samples all equal :math:`g^*` and
 ``bias_sq == variance == 0``.
 """
 
@@ -117,7 +121,7 @@ def gradient_samples(
 ) -> np.ndarray:
     """N independent minibatch gradients of ``estimator`` at fixed ``params``: array (N, P).
 
-    Minibatch i uses x_i1..x_iB ~ p*(x) and Gumbel noise from
+    Minibatch i uses x_i1..x_iB ~ :math:`p^*(x)` and Gumbel noise from
     ``torch.Generator().manual_seed(seed)``.
     """
     check_estimator(estimator, baseline, batch_size, temperature)
@@ -149,12 +153,15 @@ def expected_gradient(
     baseline_value=(0.0, 0.0),
     chunk_size: int = 1024,
 ) -> np.ndarray:
-    """E[ĝ] of a discrete-noise estimator (``enumerate``, ``reinforce``) exactly, by enumerating
-    every minibatch: Σ over (x_1..x_B) ∈ X^B [and (z_1..z_B) ∈ Z^B for reinforce] of
-    Π_b p*(x_b) [e(z_b|x_b)] · ĝ(x, z). Unbiasedness is then the identity E[ĝ] = ∇L (float64).
+    r""":math:`E[\hat g]` of a discrete-noise estimator (``enumerate``, ``reinforce``) exactly, by
+    enumerating every minibatch: the sum over :math:`(x_1, \dots, x_B) \in X^B` [and
+    :math:`(z_1, \dots, z_B) \in Z^B` for reinforce] of
+    :math:`\prod_b p^*(x_b)\, [e(z_b|x_b)] \cdot \hat g(x, z)`. Unbiasedness is then the identity
+    :math:`E[\hat g] = \nabla L` (float64).
 
-    There are n_x^B (n_z^B) terms: for small problems and B ≤ 2 only. The reinforce sample z_b is
-    forced through its Gumbel noise (g = 10⁴ at z_b, 0 elsewhere), so the estimator code is the
+    There are :math:`n_x^B` (:math:`n_z^B`) terms: for small problems and :math:`B \le 2` only.
+    The reinforce sample :math:`z_b` is forced through its Gumbel noise (:math:`g = 10^4` at
+    :math:`z_b`, 0 elsewhere), so the estimator code is the
     one the trainer runs.
     """
     weight, flat = _enumerated(
@@ -185,9 +192,10 @@ def gradient_variance(
     baseline_value=(0.0, 0.0),
     chunk_size: int = 1024,
 ) -> float:
-    """Σ_j Var[ĝ_j] = E‖ĝ − E ĝ‖² per minibatch, exactly, by the enumeration of
-    :func:`expected_gradient` (same arguments and limits). It is the ``variance`` that
-    :func:`gradient_stats` estimates from samples; e.g. the ``exact`` estimator would give 0.
+    r""":math:`\sum_j \mathrm{Var}[\hat g_j] = E\lVert\hat g - E\hat g\rVert^2` per minibatch,
+    exactly, by the enumeration of :func:`expected_gradient` (same arguments and limits). It is the
+    ``variance`` that :func:`gradient_stats` estimates from samples; e.g. the ``exact`` estimator
+    would give 0.
     """
     weight, flat = _enumerated(
         params,
@@ -253,10 +261,13 @@ def _enumerated(
 def gradient_stats(
     samples: np.ndarray, exact: np.ndarray, batch_size: int = 0, groups: int = 20
 ) -> GradientStats:
-    """Bias, variance, MSE and the largest per-coordinate z-score of gradient samples (N, P) vs g*.
+    r"""Bias, variance, MSE and the largest per-coordinate z-score of gradient samples ``(N, P)``
+    vs :math:`g^*`.
 
-    With δ_j = ḡ_j − g*_j and v_j = s_j²/N: E[δ_j²] = b_j² + σ_j²/N, so
-    ``bias_sq`` = Σ_j (δ_j² − v_j) estimates ‖b‖² = ‖E ĝ − g*‖² without bias. Its standard error
+    With :math:`\delta_j = \bar g_j - g^*_j` and :math:`v_j = s_j^2/N`:
+    :math:`E[\delta_j^2] = b_j^2 + \sigma_j^2/N`, so ``bias_sq`` =
+    :math:`\sum_j (\delta_j^2 - v_j)` estimates
+    :math:`\lVert b\rVert^2 = \lVert E\hat g - g^*\rVert^2` without bias. Its standard error
     ``bias_sq_se`` is taken from ``groups`` disjoint groups of the samples (the same estimate per
     group; the spread of these iid estimates / √groups). That is conservative for the full-sample
     estimate and needs no independence between coordinates (gradient coordinates of one x row are
@@ -304,7 +315,8 @@ def gradient_stats(
 
 
 def bonferroni_k(n_coords: int, alpha: float = 1e-6) -> float:
-    """Two-sided normal quantile k with P(max_j |Z_j| > k) ≤ α for n_coords N(0,1) variables."""
+    r"""Two-sided normal quantile k with :math:`P(\max_j |Z_j| > k) \le \alpha` for ``n_coords``
+    N(0, 1) variables."""
     from scipy.stats import norm
 
     return float(norm.isf(alpha / (2 * n_coords)))
@@ -323,9 +335,10 @@ def gumbel_bias(
     objective="elbo",
     value=None,
 ) -> dict:
-    """Bias of the Gumbel-softmax gradient against the exact gradient, for each temperature τ.
+    r"""Bias of the Gumbel-softmax gradient against the exact gradient, for each temperature τ.
 
-    Returns {τ: GradientStats}; ``stats.bias_sq`` (± ``bias_sq_se``) estimates ‖E ĝ_τ − ∇L‖²
+    Returns {τ: GradientStats}; ``stats.bias_sq`` (± ``bias_sq_se``) estimates
+    :math:`\lVert E\hat g_\tau - \nabla L\rVert^2`
     and ``sqrt(max(bias_sq, 0)) / exact_norm`` is the relative bias. The same seed (common random
     numbers) is used for every τ, so differences between temperatures are not sampling noise alone.
     """

@@ -8,9 +8,9 @@ them. Their tables are computed together by the family (``family.tables(params, 
 generic over numpy, jax.numpy and torch), so the torch model and the JAX model with the same
 parameters are the same map:
 
-* ``encoder`` table e(z|x), shape (n_x, n_z), rows sum to 1;
-* ``decoder`` table d(x|z), shape (n_z, n_x), rows sum to 1;
-* ``marginal`` m(z), shape (n_z,).
+* ``encoder`` table :math:`e(z|x)`, shape ``(n_x, n_z)``, rows sum to 1;
+* ``decoder`` table :math:`d(x|z)`, shape ``(n_z, n_x)``, rows sum to 1;
+* ``marginal`` :math:`m(z)`, shape ``(n_z,)``.
 
 Export (:func:`export_tables`) recomputes the softmax in float64 numpy from the float64 copy of
 the parameters, so every exported row sums to 1 within :data:`toyrd.SUM_TOL` even when the
@@ -106,8 +106,8 @@ class TorchVAE(nn.Module):
         return {**self.encoder(), **self.decoder(), **self.marginal()}
 
     def tables(self, params: dict | None = None):
-        """(encoder e(z|x) (n_x, n_z), decoder d(x|z) (n_z, n_x), marginal m(z) (n_z,)) as
-        tensors."""
+        """(encoder :math:`e(z|x)` ``(n_x, n_z)``, decoder :math:`d(x|z)` ``(n_z, n_x)``, marginal
+        :math:`m(z)` ``(n_z,)``) as tensors."""
         return self.family.tables(self.param_dict() if params is None else params, self.n_x)
 
     forward = tables

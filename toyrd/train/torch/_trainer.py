@@ -1,7 +1,7 @@
-"""A PyTorch VAE training loop written the way practitioners write one, logged against the truth.
+r"""A PyTorch VAE training loop written the way practitioners write one, logged against the truth.
 
-Each step draws a minibatch x_1..x_B ~ p*(x) (and Gumbel noise) from an explicit, seeded
-``torch.Generator``, forms the estimator's (R̃, D̃) (:func:`toyrd.train.torch.estimate_rd`),
+Each step draws a minibatch :math:`x_1, \dots, x_B \sim p^*(x)` (and Gumbel noise) from an explicit,
+seeded ``torch.Generator``, forms the estimator's (R̃, D̃) (:func:`toyrd.train.torch.estimate_rd`),
 applies the objective from :mod:`toyrd.objectives` (elbo D + R, beta D + βR, rda R + λD,
 target_rate D + |σ − R|) and takes one Adam step on all parameters.
 
@@ -107,7 +107,8 @@ def train(
     progress: bool = False,
     **overrides,
 ) -> TrainResult:
-    """Train a :class:`TorchVAE` on p*(x) (default: the toy's) and return the model and history.
+    """Train a :class:`TorchVAE` on :math:`p^*(x)` (default: the toy's) and return the model and
+    history.
 
     config: a :class:`toyrd.train.TrainConfig` (default :data:`toyrd.train.TORCH_DEFAULTS`:
     constant learning rate, init scale 1, exact quantities every 100 steps);
