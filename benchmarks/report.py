@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -66,6 +67,13 @@ def fmt(x, digits: int = 3) -> str:
     if isinstance(x, (list, tuple)):
         return ", ".join(fmt(v, digits) for v in x)
     return str(x)
+
+
+def _tex_words(text: str) -> str:
+    """A description from the JSON with its formula words as TeX (``p*`` -> ``$p^*$``, ``u^3`` ->
+    ``$u^{3}$``), so the page shows one math style; the words and numbers are unchanged."""
+    text = re.sub(r"(?<![\w$])([A-Za-z])\^(\d+)(?![\w])", r"$\1^{\2}$", text)
+    return re.sub(r"(?<![\w$])([A-Za-z])\*(?![\w*])", r"$\1^*$", text)
 
 
 def table(header, rows) -> str:
@@ -194,7 +202,7 @@ def section_eval(res) -> str:
     ]
     out.append(
         "`toyrd.quantities.evaluate_batch` on B models of 30×30, float64, all quantities "
-        "including I(z;z*) (validation included; wall-clock rates, and CPU µs per model):"
+        "including $I(z; z^*)$ (validation included; wall-clock rates, and CPU µs per model):"
         "\n\n"
         + table(
             [
@@ -249,9 +257,9 @@ def section_scaling(res) -> str:
     out = [
         table(
             [
-                "n_x = n_z",
+                "$n_x = n_z$",
                 "B",
-                "n_x·n_z",
+                "$n_x n_z$",
                 "µs per model-step",
                 "CPU µs per model-step",
                 "ns per table entry·step",
@@ -271,8 +279,8 @@ def section_scaling(res) -> str:
                 fits.append([key[1:], which, fit["exponent"], fmt(fit["sizes"])])
     if fits:
         out.append(
-            "Fitted exponent α of (time per model-step) ∝ (n_x·n_z)^α:\n\n"
-            + table(["B", "points", "α", "sizes"], fits)
+            "Fitted exponent $\\alpha$ of (time per model-step) $\\propto (n_x n_z)^\\alpha$:\n\n"
+            + table(["B", "points", "$\\alpha$", "sizes"], fits)
         )
     for s in res.get("skipped", []):
         out.append(
@@ -297,7 +305,7 @@ def section_scaling(res) -> str:
                 )
             rows.append([dtype, "**floor**", "", "", d["floor_us_per_model_step"]])
         out.append(
-            f"**The transcendental floor of one model-step** (n_x = n_z = {fl['n']}, ELBO, "
+            f"**The transcendental floor of one model-step** ($n_x = n_z$ = {fl['n']}, ELBO, "
             f"tabular, Adam; trainer path {fl.get('path', 'generic')}): the costly elementwise "
             "operations left in the optimised XLA program "
             "of one step (after common-subexpression elimination and fusion), each priced at its "
@@ -459,8 +467,10 @@ def section_torch(res) -> str:
     gr = (res.get("gradients") or {}).get("estimators") or []
     if gr:
         out.append(
-            "Minibatch gradient against the exact gradient (relative RMSE = √E‖ĝ − ∇L‖² / "
-            "‖∇L‖; squared bias ± its standard error):\n\n"
+            "Minibatch gradient against the exact gradient (relative RMSE "
+            "$= \\sqrt{\\mathbb{E} \\lVert \\hat g - \\nabla L \\rVert^2}"
+            " / \\lVert \\nabla L \\rVert$; "
+            "squared bias ± its standard error):\n\n"
             + table(
                 [
                     "family",
@@ -469,7 +479,7 @@ def section_torch(res) -> str:
                     "samples",
                     "relative RMSE",
                     "relative bias",
-                    "bias² ± se",
+                    "$\\mathrm{bias}^2 \\pm \\mathrm{se}$",
                 ],
                 [
                     [
@@ -553,10 +563,10 @@ def section_ib(res) -> str:
             f"(β from {fmt(tf['betas_range'][0])} to {fmt(tf['betas_range'][1])}): "
             f"{fmt(_secs(t))} s per call (median; min {fmt(t.get('min_s'))} s, "
             f"{t.get('repeat')} calls), {tf['vertices']} frontier vertices from "
-            f"{tf['candidates']} candidates; the frontier reaches I(x;z*) = {fmt(tf['info'])} "
+            f"{tf['candidates']} candidates; the frontier reaches $I(x; z^*)$ = {fmt(tf['info'])} "
             "nats.\n\n"
             + table(
-                ["rate I(x;z) nats", "max relevance I(z;z*) nats"],
+                ["rate $I(x; z)$ nats", "max relevance $I(z; z^*)$ nats"],
                 [[float(r), v] for r, v in tf["frontier_at"].items()],
             )
         )
@@ -580,7 +590,7 @@ def section_ib(res) -> str:
             f"Against dit {dt['version']} (its information bottleneck, scipy optimiser): "
             "for each β dit's encoder is evaluated exactly and compared with toyrd's "
             "frontier at dit's rate (≥ 0: dit lies on or under toyrd's envelope) and with "
-            "toyrd's Blahut–Arimoto at the same β (Lagrangian I(x;z) − β I(z;z*), lower "
+            "toyrd's Blahut–Arimoto at the same β (Lagrangian $I(x; z) - \\beta I(z; z^*)$, lower "
             "is better; ≥ 0 means toyrd found at least as good a point):\n\n"
             + table(
                 [
@@ -624,10 +634,12 @@ def section_ib(res) -> str:
             for c in iw["chain"]
         ]
         out.append(
-            f"IWAE_k chain on {iw['model']}: ELBO = {fmt(iw['elbo'])}, "
-            f"Σ p* log g = {fmt(iw['log_likelihood_bound'])} nats; increasing in k: "
+            f"$\\mathrm{{IWAE}}_k$ chain on {_tex_words(iw['model'])}: ELBO = {fmt(iw['elbo'])}, "
+            f"$\\sum p^* \\log g$ = {fmt(iw['log_likelihood_bound'])} nats; increasing in $k$: "
             f"{fmt(iw['chain_increasing'])}.\n\n"
-            + table(["k", "IWAE_k nats", "method", "Monte Carlo", "MC stderr", "z"], rows)
+            + table(
+                ["$k$", "$\\mathrm{IWAE}_k$ nats", "method", "Monte Carlo", "MC stderr", "z"], rows
+            )
         )
         out.append(
             "Seconds per call: "
@@ -728,11 +740,11 @@ def section_peers(res) -> str:
                     "dtype",
                     "seeds",
                     "steps",
-                    "max R + D − H",
-                    "median R + D − H",
-                    "mean R",
-                    "mean abs(R − σ)",
-                    "max abs(R − R₆₄)",
+                    "max $R + D - H$",
+                    "median $R + D - H$",
+                    "mean $R$",
+                    "mean $\\lvert R - \\sigma \\rvert$",
+                    "max $\\lvert R - R_{64} \\rvert$",
                     "train s",
                 ],
                 qrows,
@@ -807,12 +819,12 @@ def section_cluster(res) -> str:
     from toyrd.train._sweep import BYTES_PER_RUN
 
     plan = table(
-        ["machines", "cores each", "workers", "hours for 10⁶ runs", "tasks/s at the scheduler"],
+        ["machines", "cores each", "workers", "hours for $10^6$ runs", "tasks/s at the scheduler"],
         plan_rows,
     )
     text = (
-        f"\n\n### Plan: 10⁶ runs\n\nFrom the measured rate, {fmt(rate_core)} runs per CPU "
-        f"second of one worker at {steps} model-steps a run, 10⁶ runs take {fmt(core_h)} "
+        f"\n\n### Plan: a million runs\n\nFrom the measured rate, {fmt(rate_core)} runs per CPU "
+        f"second of one worker at {steps} model-steps a run, $10^6$ runs take {fmt(core_h)} "
         "core-hours; spread over N workers (one per core, as `local:N` and `dask worker "
         "--nthreads 1` give):\n\n" + plan + "\n\n"
         "The rate is that of this grid (tabular ELBO, mixed precision); float64 runs (the target "
@@ -821,8 +833,9 @@ def section_cluster(res) -> str:
         "36 min on 2 workers of this shared machine under a load average of 15–20.\n\n"
         "What bounds it, in order of arrival:\n\n"
         f"* **The client's memory.** The grid is listed in the client: about {BYTES_PER_RUN} "
-        f"bytes a run (2.4 kB measured), so 10⁶ runs need ~{fmt(n_runs * BYTES_PER_RUN / 2**30)} "
-        "GiB; a grid above half the client's memory is refused in one line — split it into "
+        f"bytes a run (2.4 kB measured), so $10^6$ runs need "
+        f"~{fmt(n_runs * BYTES_PER_RUN / 2**30)} GiB; a grid above half the client's memory "
+        "is refused in one line — split it into "
         "seed ranges (`--seed`, `--seeds`), one sweep (and file) each, run one after another "
         "against the same scheduler.\n"
         f"* **The scheduler.** {fmt(res['task_model_steps'])} model-steps a task gives "
@@ -831,19 +844,19 @@ def section_cluster(res) -> str:
         f"~{fmt(task_s / per_task)} busy workers before tasks wait on it; past that, raise "
         "`TASK_MODEL_STEPS` (or `--batch`, which also changes the last bits of the results).\n"
         "* **The one writer.** The client appends ~420 bytes a line and fsyncs once per "
-        "task: 10⁶ lines are ~0.4 GB, far below a disk's rate at these task rates.\n"
+        "task: $10^6$ lines are ~0.4 GB, far below a disk's rate at these task rates.\n"
         "* **Compilation.** Each worker compiles each static group (objective × family × "
         f"steps × …) once: {fmt(two['first_batch_s'])} s here for a batch of 64; with the "
         "persistent JAX cache on a shared folder a new worker loads it instead.\n"
         "\n**On one GPU (on paper, not measured).** A vmapped batch is limited by memory, not "
         "cores: one tabular model in float32 is 3 × (900 + 900 + 30) parameters with Adam's two "
-        "moments (~22 kB) plus ~10 tables of 900 entries per step (~40 kB), so a batch of 10⁴ "
+        "moments (~22 kB) plus ~10 tables of 900 entries per step (~40 kB), so a batch of $10^4$ "
         "models moves ~0.6 GB a step — ~0.3 ms at an H100's ~2 TB/s effective bandwidth. "
-        f"10⁶ runs of {steps} steps are 100 batches × {steps} steps ≈ "
+        f"$10^6$ runs of {steps} steps are 100 batches × {steps} steps ≈ "
         f"{fmt(100 * steps * 3e-4 / 60)} min of GPU time ({fmt(steps * 3e-4)} s a batch). Then the "
         "bound moves to the host: every trained model is evaluated exactly in float64 on the "
         "worker's CPU (`toyrd.evaluate` in `train_batch`, ~42 µs a model on one core, benchmark "
-        "1), ~0.4 s for a batch of 10⁴ — as long as its training — and the client writes ~4 MB "
+        "1), ~0.4 s for a batch of $10^4$ — as long as its training — and the client writes ~4 MB "
         "of lines per batch. So one GPU needs large batches (`--batch 10000`), the evaluation "
         "spread over the host's cores, and the cluster mode's value there is many GPUs, one "
         "worker each."
@@ -884,7 +897,7 @@ def targets(data) -> list:
                 also = f" (CPU time: α = {fmt(cpu['exponent'])})" if cpu else ""
                 rows.append(
                     [
-                        f"cost linear in n_x·n_z (B = {key[1:]}, n ≥ 100, wall clock)",
+                        f"cost linear in $n_x n_z$ (B = {key[1:]}, $n \\ge 100$, wall clock)",
                         f"α = {fmt(fit['exponent'])}{also}",
                         abs(fit["exponent"] - 1) <= 0.15,
                     ]
@@ -895,7 +908,7 @@ def targets(data) -> list:
         rows.append(
             [
                 "`toyrd.evaluate` ≤ 50 µs for one 30 × 30 model (full validation, 14 "
-                "quantities and I(z;z*); median)",
+                "quantities and $I(z; z^*)$; median)",
                 f"{fmt(one['evaluate_us'])} µs (min {fmt(one['evaluate_min_us'])} µs)",
                 one["evaluate_us"] <= 50.0,
             ]
@@ -928,7 +941,7 @@ def targets(data) -> list:
         if "vs_torch_B1" in rt:
             rows.append(
                 [
-                    "JAX trainer (B = 64) ≥ 100× the PyTorch eager loop on one model",
+                    "JAX trainer with B = 64 ≥ 100× the PyTorch eager loop on one model",
                     f"{fmt(rt['vs_torch_B1'])}×",
                     rt["vs_torch_B1"] >= 100,
                 ]
@@ -939,7 +952,7 @@ def targets(data) -> list:
         if "toyrd_mixed" in us:
             rows.append(
                 [
-                    "default training path (mixed) ≤ 3 µs per model-step, B = 64 (peers)",
+                    "default (mixed) training path ≤ 3 µs per model-step, B = 64 (peers)",
                     f"{fmt(us['toyrd_mixed'])} µs",
                     us["toyrd_mixed"] <= 3.0,
                 ]

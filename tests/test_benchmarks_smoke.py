@@ -144,7 +144,7 @@ def test_report_targets_and_generic_tables(tmp_path):
         },
     )
     rows = {r[0]: r[1:] for r in report.targets(report.load(tmp_path))}
-    assert rows["cost linear in n_x·n_z (B = 1, n ≥ 100, wall clock)"] == ["α = 1.04", True]
+    assert rows["cost linear in $n_x n_z$ (B = 1, $n \\ge 100$, wall clock)"] == ["α = 1.04", True]
     assert rows["`toyrd figure2` ≤ 15 s cold"] == ["20.0 s", False]
     page = report.render_page(tmp_path)
     assert "| speed | 2.50 |" in page and "| 64 | 0.500 |" in page
@@ -298,6 +298,17 @@ def test_cluster_section_and_plan_from_hand_made_json(tmp_path):
     write_json(tmp_path / "summary.json", {"quick": False, "machine": {"cpu": "X"}, "cases": {}})
     write_json(tmp_path / "cluster.json", {"status": "ok", "wall_s": 1.0, "result": result})
     page = report.render_page(tmp_path)
-    assert "## 6. Sweeps on a Dask cluster" in page and "### Plan: 10⁶ runs" in page
+    assert "## 6. Sweeps on a Dask cluster" in page and "### Plan: a million runs" in page
     assert "`--cluster local:2`" in page and "27.8 core-hours" in page
     assert "| 64 | 16 | 1\u2009024 | 0.0271 |" in page  # 27.8 core-hours over 1024 workers
+
+
+def test_tex_words_turn_formula_words_of_a_description_into_tex():
+    """A JSON description (bench_ib's IWAE model) is shown in the page's one math style: ``p*``
+    and ``u^3`` become TeX; words, numbers and TeX already there stay as they are."""
+    from benchmarks.report import _tex_words
+
+    assert _tex_words("toy p*, tables u^3 normalised (u uniform), seed 3") == (
+        "toy $p^*$, tables $u^{3}$ normalised (u uniform), seed 3"
+    )
+    assert _tex_words("x^2y, ab^2, p**, $p^*$ kept") == "x^2y, ab^2, p**, $p^*$ kept"
