@@ -367,9 +367,6 @@ FORMULA_MARKERS = {
 FORMULA_UNCHECKED = {
     # an application page: Bokeh widgets, no MathJax (its labels are plain text by design)
     "static-explorer/index.html": "application",
-    # generated pages for contributors, not yet converted (issue 24: one math style)
-    "mutation/index.html": "pending",
-    "benchmarks/index.html": "pending",
 }
 
 # Each text node a reader sees outside math and code, with the id of the API object (mkdocstrings
