@@ -65,7 +65,7 @@ show(
     Table(
         [
             ("solved noise s", f"{toy.noise:.10f}", ""),
-            ("I(x; z*)", f"{toy.info:.12f}", "nats"),
+            (r"$I(x;z^*)$", f"{toy.info:.12f}", "nats"),
             ("H(x)", f"{toy.entropy:.12f}", "nats"),
             ("sum of p*(x)", f"{px.sum():.15f}", ""),
         ],
@@ -158,7 +158,7 @@ show(
             for name, bad, good in rows
             for label, o in (("uniform", bad), ("optimal", good))
         ],
-        ["encoder", "m and d", "H − D", "I_e", "R", "R + D", "I(z; z*)"],
+        ["encoder", "m and d", "H − D", r"$I_e$", "R", "R + D", r"$I(z;z^*)$"],
         formats=".4f",
         caption="nats; m and d: uniform tables, or the optimal ones for the encoder",
     )
@@ -194,7 +194,11 @@ assert good["class posterior"]["I_zstar"] < toy.info - 0.01  # ... yet keeps les
 # The decompositions are identities, not bounds: their residuals are rounding errors.
 
 # %%
-worst = {"R - I_e - KL(q||m)": 0.0, "D - (H - I_e) - E_q KL": 0.0, "-ELBO - (R + D)": 0.0}
+# the three identities, named as the table shows them (TeX: typeset on the site)
+RES_R = r"$R - I_e - \mathrm{KL}(q\|m)$"
+RES_D = r"$D - (H - I_e) - \mathbb{E}_q\,\mathrm{KL}$"
+RES_ELBO = r"$-\mathrm{ELBO} - (R + D)$"
+worst = dict.fromkeys((RES_R, RES_D, RES_ELBO), 0.0)
 for seed in range(20):
     g = np.random.default_rng(seed)
     e = g.dirichlet(np.ones(n), size=n)
@@ -204,15 +208,9 @@ for seed in range(20):
     q = out["q"]
     post = toyrd.bayes_posterior(px, e)  # p_e(x|z), one row per z
     e_kl = sum(q[z] * toyrd.kl(post[z], d[z]) for z in range(n))
-    worst["R - I_e - KL(q||m)"] = max(
-        worst["R - I_e - KL(q||m)"], abs(out["R"] - out["I_e"] - out["kl_q_m"])
-    )
-    worst["D - (H - I_e) - E_q KL"] = max(
-        worst["D - (H - I_e) - E_q KL"], abs(out["D"] - (out["H"] - out["I_e"]) - e_kl)
-    )
-    worst["-ELBO - (R + D)"] = max(
-        worst["-ELBO - (R + D)"], abs(-out["ELBO"] - out["R"] - out["D"])
-    )
+    worst[RES_R] = max(worst[RES_R], abs(out["R"] - out["I_e"] - out["kl_q_m"]))
+    worst[RES_D] = max(worst[RES_D], abs(out["D"] - (out["H"] - out["I_e"]) - e_kl))
+    worst[RES_ELBO] = max(worst[RES_ELBO], abs(-out["ELBO"] - out["R"] - out["D"]))
 show(
     Table(
         list(worst.items()),

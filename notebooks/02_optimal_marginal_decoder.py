@@ -73,7 +73,7 @@ out = toyrd.evaluate(px, e, d_star, m_star)
 show(
     Table(
         [(out["I_e"], out["R"], out["H"] - out["D"], out["R"] + out["D"] - out["H"])],
-        ["I_e", "R", "H − D", "R + D − H"],
+        [r"$I_e$", "R", "H − D", "R + D − H"],
         formats=[".12f", ".12f", ".12f", ".2e"],
         caption="an arbitrary encoder with m* and d* (nats)",
     )
@@ -262,7 +262,7 @@ show(
                 f"{oi['I_zstar']:.4f}",
             ),
         ],
-        ["encoder", "R", "I_e", "D", "D − H", "ELBO + H", "I(z; z*)"],
+        ["encoder", "R", r"$I_e$", "D", "D − H", "ELBO + H", r"$I(z;z^*)$"],
         caption="each with its optimal m and d (nats)",
     )
 )

@@ -92,7 +92,7 @@ show(
                 out_a["kl_pstar_g"],
             )
         ],
-        ["model", "R", "D", "R + D − H", "I(z; z*)", "KL(p*‖g)"],
+        ["model", "R", "D", "R + D − H", r"$I(z;z^*)$", r"$\mathrm{KL}(p^*\|g)$"],
         formats=[None, ".4f", ".4f", ".1e", ".4f", ".1e"],
         caption="nats",
     )
@@ -139,7 +139,7 @@ show(
             )
             for i in rows_at(res_b, S0)
         ],
-        ["seed", "R", "R + D − H", "I(z; z*)"],
+        ["seed", "R", "R + D − H", r"$I(z;z^*)$"],
         formats=["d", ".4f", ".1e", ".4f"],
         caption=f"ELBO, initial scale {S0} (nats)",
     )
@@ -171,7 +171,7 @@ show(
             )
             for i in rows_at(res_c, S0)
         ],
-        ["seed", "R", "loss − (H − σ)", "I(z; z*)"],
+        ["seed", "R", "loss − (H − σ)", r"$I(z;z^*)$"],
         formats=["d", ".4f", ".1e", ".4f"],
         caption=f"target rate σ = {SIGMA:.1f}, initial scale {S0} (nats)",
     )
@@ -375,7 +375,7 @@ mean_rate_b = [tab_b["R"][rows_at(res_b, s)].mean() for s in SCALES]
 show(
     Table(
         robust,
-        ["objective", "initial scale", "mean R", "sd R", "mean I(z; z*)", "max R + D − H"],
+        ["objective", "initial scale", "mean R", "sd R", r"mean $I(z;z^*)$", "max R + D − H"],
         formats=[None, None, ".4f", ".4f", ".4f", ".1e"],
         caption=f"{len(SEEDS)} seeds per row (nats); the ELBO's mean rate rises with the scale",
     )
@@ -430,7 +430,7 @@ for family in ("bump", F2.family):
 show(
     Table(
         cluster_rows,
-        ["family", "objective", "R", "I(z; z*)", "class-0 block mass"],
+        ["family", "objective", "R", r"$I(z;z^*)$", "class-0 block mass"],
         caption=f"least–largest over {len(SEEDS)} seeds (nats)",
     )
 )

@@ -97,7 +97,7 @@ for name, e in enc_pair.items():
 show(
     Table(
         [(name, where, o["ELBO"], o["R"], o["D"], o["I_zstar"]) for name, where, o in pair_points],
-        ["encoder", "where", "ELBO", "R", "D", "I(z; z*)"],
+        ["encoder", "where", "ELBO", "R", "D", r"$I(z;z^*)$"],
         formats=[None, None, ".6f", ".4f", ".4f", ".4f"],
         caption=f"nats; line: optimal m and d; off: ELBO = −H − {GAP}",
     )
@@ -157,7 +157,7 @@ for b in betas:
 show(
     Table(
         beta_rows,
-        ["β", "mean R", "min R", "max R", "mean R + D − H", "mean I(z; z*)"],
+        ["β", "mean R", "min R", "max R", "mean R + D − H", r"mean $I(z;z^*)$"],
         formats=[".2f", ".4f", ".4f", ".4f", ".2e", ".4f"],
         caption=f"{len(SEEDS)} seeds per β, {STEPS} steps (nats)",
     )
@@ -262,7 +262,7 @@ for name, where, o in pair_points:
 show(
     Table(
         gap_rows,
-        ["code", "R", "I(z; z*)", "gap to the frontier"],
+        ["code", "R", r"$I(z;z^*)$", "gap to the frontier"],
         formats=".4f",
         caption="β-VAEs: means over their seeds; the two codes of section 1 with optimal tables",
     )

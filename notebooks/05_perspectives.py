@@ -82,7 +82,10 @@ post = out["model_posterior"]  # p_d(z|x), one row per x
 gap = sum(px[x] * toyrd.kl(e[x], post[x]) for x in range(n))
 show(
     Table(
-        [("log-lik − ELBO", loglik - out["ELBO"]), ("E_x KL(e(·|x) ‖ p_d(·|x))", gap)],
+        [
+            ("log-lik − ELBO", loglik - out["ELBO"]),
+            (r"$\mathbb{E}_x\,\mathrm{KL}(e(\cdot\mid x)\,\|\,p_d(\cdot\mid x))$", gap),
+        ],
         ["quantity", "nats"],
         formats=".12f",
     )
@@ -185,8 +188,8 @@ ll = iwae.log_likelihood_bound(px, d, m)
 show(
     Table(
         [("ELBO", "", out["ELBO"])]
-        + [(f"IWAE_{r.k}", r.method, r.value) for r in chain]
-        + [("log-likelihood Σ p* log g", "", ll)],
+        + [(rf"$\mathrm{{IWAE}}_{{{r.k}}}$", r.method, r.value) for r in chain]
+        + [(r"log-likelihood $\sum_x p^*(x) \log g(x)$", "", ll)],
         ["bound", "method", "nats"],
         formats=".10f",
     )

@@ -91,7 +91,7 @@ show(
             (name, o["I_e"], o["R"] + o["D"] - H, nonneg(o["kl_pstar_g"]))
             for name, o in best.items()
         ],
-        ["frozen encoder", "I_e", "R + D − H", "KL(p*‖g)"],
+        ["frozen encoder", r"$I_e$", "R + D − H", r"$\mathrm{KL}(p^*\|g)$"],
         formats=[None, ".4f", ".1e", ".1e"],
         caption="each with its optimal m and d (nats)",
     )
@@ -130,7 +130,7 @@ for b in betas:
 show(
     Table(
         beta_rows,
-        ["β", "mean R", "max |R + D − H|", "max KL(p*‖g)"],
+        ["β", "mean R", "max |R + D − H|", r"max $\mathrm{KL}(p^*\|g)$"],
         formats=[".1f", ".4f", ".1e", ".1e"],
         caption=f"{len(SEEDS)} seeds per β (nats)",
     )
@@ -188,7 +188,14 @@ for sg in sigmas:
 show(
     Table(
         sq_rows,
-        ["σ", "mean R", "σ + 1/(2λ)", "max |R + D − H|", "max KL(p*‖g)", "mean I(z; z*)"],
+        [
+            "σ",
+            "mean R",
+            "σ + 1/(2λ)",
+            "max |R + D − H|",
+            r"max $\mathrm{KL}(p^*\|g)$",
+            r"mean $I(z;z^*)$",
+        ],
         formats=[".2f", ".4f", ".4f", ".1e", ".1e", ".4f"],
         caption=f"λ = {LAM:g}, {len(SEEDS)} seeds per σ (nats)",
     )

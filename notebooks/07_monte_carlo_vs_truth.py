@@ -147,7 +147,7 @@ show(
             )
             for name, st in stats.items()
         ],
-        ["estimator", "variance", "bias²", "± se", "bias²/se", "rel. bias"],
+        ["estimator", "variance", r"bias$^2$", "± se", r"bias$^2$/se", "rel. bias"],
         formats=[None, ".4f", ".2e", ".1e", ".1f", ".3f"],
         caption=f"{N_BATCHES} minibatches of B = {B}; squared norms of the gradient",
     )
@@ -205,7 +205,7 @@ show(
             )
             for tau, st in gb.items()
         ],
-        ["τ", "rel. bias", "bias²", "± se", "bias²/se", "variance"],
+        ["τ", "rel. bias", r"bias$^2$", "± se", r"bias$^2$/se", "variance"],
         formats=[".1f", ".3f", ".2e", ".1e", ".1f", ".3f"],
         caption=f"Gumbel-softmax gradients, {N_BATCHES} minibatches of B = {B}",
     )

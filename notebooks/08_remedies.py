@@ -127,7 +127,7 @@ show(
             (name, np.median(v["R"]), np.median(v["I_zstar"]), np.median(v["kl_pstar_g"]))
             for name, v in out.items()
         ],
-        ["remedy", "R", "I(z; z*)", "KL(p*‖g)"],
+        ["remedy", "R", r"$I(z;z^*)$", r"$\mathrm{KL}(p^*\|g)$"],
         formats=[None, ".4f", ".4f", ".1e"],
         caption=f"medians over {n} seeds (nats)",
     )

@@ -108,3 +108,31 @@ def test_show_prints_a_table_in_plain_python_and_leaves_other_objects_alone(caps
     assert capsys.readouterr().out == str(_table()) + "\n"
     show(object())
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
+    "tex, text",
+    [
+        (r"$I(z;z^*)$", "I(z;z*)"),
+        (r"max $\mathrm{KL}(p^*\|g)$", "max KL(p*‖g)"),
+        (r"bias$^2$/se", "bias²/se"),
+        (
+            r"$\mathbb{E}_x\,\mathrm{KL}(e(\cdot\mid x)\,\|\,p_d(\cdot\mid x))$",
+            "E_x KL(e(·|x) ‖ p_d(·|x))",
+        ),
+        (r"$\mathrm{IWAE}_{10}$", "IWAE_10"),
+        (r"log-likelihood $\sum_x p^*(x) \log g(x)$", "log-likelihood Σ_x p*(x) log g(x)"),
+        ("R + D − H", "R + D − H"),  # no math: unchanged
+    ],
+)
+def test_math_is_tex_in_html_and_plain_text_when_printed(tex, text):
+    from toyrd.plot._table import as_text
+
+    assert as_text(tex) == text
+    table = Table([(0.5, tex)], [tex, "label"], formats=".1f", caption=tex)
+    printed = str(table).splitlines()
+    assert printed[0] == text  # the caption
+    assert printed[1].startswith(text) and printed[1].endswith("label")  # the header
+    assert printed[-1].endswith(text)  # the text cell
+    assert html.escape(tex) in table._repr_html_()  # the TeX itself, for MathJax
+    assert "$" not in str(table)

@@ -24,6 +24,42 @@ _NUMERIC = re.compile(
 )
 
 
+#: How ``str(table)`` writes the TeX of a ``$…$`` cell or header (the site typesets it): the
+#: few commands the lessons' tables use, in this order, then braces dropped.
+_TEX_AS_TEXT = (
+    ("\\mathrm", ""),
+    ("\\mathbb", ""),
+    ("\\sum", "Σ"),
+    ("\\log", "log"),
+    ("\\,", " "),
+    ("\\|", "‖"),
+    ("\\mid ", "|"),
+    ("\\mid", "|"),
+    ("\\cdot", "·"),
+    ("\\pm", "±"),
+    ("\\sigma", "σ"),
+    ("\\beta", "β"),
+    ("\\lambda", "λ"),
+    ("\\tau", "τ"),
+    ("^*", "*"),
+    ("^2", "²"),
+)
+_MATH = re.compile(r"\$([^$]+)\$")
+
+
+def as_text(text: str) -> str:
+    """``text`` with each ``$…$`` (TeX, typeset on the site and in Jupyter) written as plain
+    text for a terminal: ``$\\mathrm{KL}(p^*\\|g)$`` → ``KL(p*‖g)``."""
+
+    def plain(m):
+        tex = m.group(1)
+        for cmd, txt in _TEX_AS_TEXT:
+            tex = tex.replace(cmd, txt)
+        return tex.replace("{", "").replace("}", "")
+
+    return _MATH.sub(plain, text)
+
+
 def _is_number(value) -> bool:
     return (
         isinstance(value, numbers.Number)
@@ -37,7 +73,9 @@ class Table:
 
     Args:
         rows: the rows, each a sequence with one value per column.
-        columns: the column names (the header).
+        columns: the column names (the header). Here and in text cells and the caption,
+            ``$…$`` is TeX: typeset in a notebook and on the site, written as plain text by
+            ``str`` (:func:`as_text`).
         formats: how numbers are written: one format spec for every column (``".4f"``), or one
             per column (a spec, a callable returning the cell's text, or None), or a mapping from
             column name to either. Text, booleans and columns without a format are written with
@@ -88,9 +126,9 @@ class Table:
         self.right = [bool(self.cells) and all(r[j] for r in self.numeric) for j in range(n)]
 
     def __str__(self) -> str:
-        widths = [
-            max([len(c)] + [len(r[j]) for r in self.cells]) for j, c in enumerate(self.columns)
-        ]
+        columns = [as_text(c) for c in self.columns]
+        cells = [[as_text(t) for t in row] for row in self.cells]
+        widths = [max([len(c)] + [len(r[j]) for r in cells]) for j, c in enumerate(columns)]
 
         def line(texts):
             parts = [
@@ -99,9 +137,9 @@ class Table:
             ]
             return "  ".join(parts).rstrip()
 
-        out = [self.caption] if self.caption else []
-        out += [line(self.columns), "  ".join("-" * w for w in widths)]
-        out += [line(r) for r in self.cells]
+        out = [as_text(self.caption)] if self.caption else []
+        out += [line(columns), "  ".join("-" * w for w in widths)]
+        out += [line(r) for r in cells]
         return "\n".join(out)
 
     __repr__ = __str__
