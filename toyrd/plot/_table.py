@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from toyrd.errors import ToyrdError
 
-__all__ = ["Table", "show"]
+__all__ = ["Table", "show", "as_text"]
 
 #: A cell's text that reads as a number (``0.5000``, ``-1.2e-15``, ``3``, ``0.40–0.52``): set flush
 #: right, so the digits of a column line up.
