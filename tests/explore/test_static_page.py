@@ -93,9 +93,9 @@ def _walk(check, page, url_of):
     return _in_chromium(page, url_of, lambda drv, url: check.check_static_explorer(drv, url, page))
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("how", ["http", "file"])
-def test_browser_walk_shows_the_grids_exact_values(page, how):
+def _browser(how: str):
+    """(check_site module, url_of): ``url_of(folder)`` yields the page's URL over ``how``
+    (``"http"``: a local http.server; ``"file"``: file://). Skips without Chromium."""
     pytest.importorskip("selenium")
     import contextlib
     import shutil
@@ -112,6 +112,13 @@ def test_browser_walk_shows_the_grids_exact_values(page, how):
             with check._serve(folder) as base:
                 yield base + "index.html"
 
+    return check, url_of
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("how", ["http", "file"])
+def test_browser_walk_shows_the_grids_exact_values(page, how):
+    check, url_of = _browser(how)
     info, problems = _walk(check, page, url_of)
     assert problems == []
     assert len(set(info["visited"])) >= 15
@@ -147,27 +154,15 @@ return [doc.get_model_by_name('fig2_i-y').end, rs.map(row)];
 
 @pytest.mark.browser
 def test_browser_legend_click_hides_the_line_and_rescales(page):
-    """A click on a legend entry (whose renderer is a stand-in, see toyrd.explore._view) hides
+    """A click on a legend entry (whose renderer is a stand-in, see toyrd.explore._redraw) hides
     the real line, the row's y range drops to the visible lines, and both stay so when the
     slider moves; a second click shows the line again."""
-    pytest.importorskip("selenium")
-    import contextlib
-    import shutil
-
+    check, url_of = _browser("http")
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
     from toyrd.explore._redraw import TOP_PAD
-
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("needs Debian's chromium and chromium-driver")
-    check = load_script("docs/scripts/check_site.py", "toyrd_check_site")
-
-    @contextlib.contextmanager
-    def url_of(folder):
-        with check._serve(folder) as base:
-            yield base + "index.html"
 
     def settle(drv):
         for _ in range(3):  # a few frames: the click's callbacks, then the paint
