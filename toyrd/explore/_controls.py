@@ -237,8 +237,10 @@ class Controls:
             flex_wrap="wrap",
             sizing_mode="stretch_width",
         )
+        # rows (i)-(ii) side by side, then the three images: five in one row were too narrow
+        # to read beside the controls (row (ii)'s title was cut)
         for k in ("fig2_i", "fig2_ii", "fig2_iii", "fig2_iv", "fig2_v"):
-            p[k].styles = {"flex": "1 1 190px"}
+            p[k].styles = {"flex": "1 1 420px" if k in ("fig2_i", "fig2_ii") else "1 1 240px"}
         self._planes = pn.Row(p["rd"], p["ib"], sizing_mode="stretch_width")
         self.main = pn.Column(self._planes, p["table"], self._fig2_row, sizing_mode="stretch_width")
         self.layout = pn.Row(controls, self.main, sizing_mode="stretch_width", name="toyrd explore")

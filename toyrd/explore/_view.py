@@ -337,6 +337,9 @@ if (d.D.length && isFinite(d.D[0]) && d.D[0] > 0.95 * y.end) y.end = 1.1 * d.D[0
         f.add_layout(bar, "right")
         f.toolbar.logo = None
         f.grid.visible = False
+        # a tick every 10 states or bins: the panels are narrow, and Bokeh's every-5 ran together
+        f.xaxis.ticker = list(range(0, n_cols + 1, 10))
+        f.yaxis.ticker = list(range(0, n_rows + 1, 10))
         sources[key].js_on_change(
             "data",
             CustomJS(
