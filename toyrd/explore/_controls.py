@@ -29,6 +29,8 @@ PRESENTATION_SCALE = 1.6
 PRESENTATION_CSS_HEIGHT = "calc(100vh - 40px)"
 PRESENTATION_HEIGHT = 480
 #: Plot heights of the screen layout (those of :func:`toyrd.explore._view.figures`).
+#: Figure 2's panels in the page's two rows: the curves, then the three images.
+_FIG2_ROWS = (("fig2_i", "fig2_ii"), ("fig2_iii", "fig2_iv", "fig2_v"))
 _HEIGHTS = {"rd": 400, "ib": 400, "fig2_i": 240, "fig2_ii": 240} | dict.fromkeys(
     ("fig2_iii", "fig2_iv", "fig2_v"), 280
 )
@@ -232,15 +234,11 @@ class Controls:
             css_classes=["toyrd-controls"],
         )
         p = self._panes
-        self._fig2_row = pn.FlexBox(
-            *(p[k] for k in ("fig2_i", "fig2_ii", "fig2_iii", "fig2_iv", "fig2_v")),
-            flex_wrap="wrap",
-            sizing_mode="stretch_width",
-        )
         # rows (i)-(ii) side by side, then the three images: five in one row were too narrow
         # to read beside the controls (row (ii)'s title was cut)
-        for k in ("fig2_i", "fig2_ii", "fig2_iii", "fig2_iv", "fig2_v"):
-            p[k].styles = {"flex": "1 1 420px" if k in ("fig2_i", "fig2_ii") else "1 1 240px"}
+        self._fig2_rows = tuple(pn.Row(sizing_mode="stretch_width") for _ in _FIG2_ROWS)
+        self._fig2_row = pn.Column(*self._fig2_rows, sizing_mode="stretch_width")
+        self._fill_fig2()
         self._planes = pn.Row(p["rd"], p["ib"], sizing_mode="stretch_width")
         self.main = pn.Column(self._planes, p["table"], self._fig2_row, sizing_mode="stretch_width")
         self.layout = pn.Row(controls, self.main, sizing_mode="stretch_width", name="toyrd explore")
@@ -337,7 +335,6 @@ class Controls:
         I(z;z*) panel, the table and the other Figure 2 panels step aside."""
         on = self.presentation.value
         V.set_scale(self.parts, PRESENTATION_SCALE if on else 1.0)
-        names = ("fig2_i", "fig2_ii", "fig2_iii", "fig2_iv", "fig2_v")
         chosen = "fig2_" + self.fig2_choice.value
         p = self._panes
         for k in self.parts:
@@ -352,8 +349,14 @@ class Controls:
         self._controls.styles = {"--bokeh-font-size": "15px"} if on else {}
         p["ib"].visible = p["table"].visible = not on
         self._planes[:] = [p["rd"], p[chosen]] if on else [p["rd"], p["ib"]]
-        self._fig2_row[:] = [p[k] for k in names if not (on and k == chosen)]
+        self._fill_fig2(skip=chosen if on else None)
         self._fig2_row.visible = not on
+
+    def _fill_fig2(self, skip=None):
+        """Figure 2's panels in their two rows (:data:`_FIG2_ROWS`), but ``skip`` (the panel
+        that presentation mode shows beside the RD plane)."""
+        for row, names in zip(self._fig2_rows, _FIG2_ROWS):
+            row[:] = [self._panes[k] for k in names if k != skip]
 
     def _readout(self, up):
         q = up.quantities
