@@ -247,15 +247,19 @@ if (d.D.length && isFinite(d.D[0]) && d.D[0] > 0.95 * y.end) y.end = 1.1 * d.D[0
         sizing_mode="stretch_width",
         min_width=180,
     )
-    f1 = figure(
-        height=240,
-        x_range=(-0.5, n_x - 0.5),
-        y_range=Range1d(0, 1, name="fig2_i-y"),
-        x_axis_label="x (bin)",
-        title=_FIG2_TITLES["fig2_i"],
-        name="fig2_i",
-        **small,
-    )
+
+    def curves(name, n, xlabel):  # rows (i) and (ii): n states on x, a y range set from the data
+        return figure(
+            height=240,
+            x_range=(-0.5, n - 0.5),
+            y_range=Range1d(0, 1, name=f"{name}-y"),
+            x_axis_label=xlabel,
+            title=_FIG2_TITLES[name],
+            name=name,
+            **small,
+        )
+
+    f1 = curves("fig2_i", n_x, "x (bin)")
     src = sources["fig2_data"]
     f1.line("x", "px", source=src, color="black", line_width=5, alpha=0.3, legend_label="p*(x)")
     f1.line("x", "g", source=src, color="#1f77b4", line_width=2, legend_label="g(x)")
@@ -268,15 +272,7 @@ if (d.D.length && isFinite(d.D[0]) && d.D[0] > 0.95 * y.end) y.end = 1.1 * d.D[0
         line_dash="dashed",
         legend_label="d̄(x)",
     )
-    f2 = figure(
-        height=240,
-        x_range=(-0.5, n_z - 0.5),
-        y_range=Range1d(0, 1, name="fig2_ii-y"),
-        x_axis_label="z (sorted by mean x)",
-        title=_FIG2_TITLES["fig2_ii"],
-        name="fig2_ii",
-        **small,
-    )
+    f2 = curves("fig2_ii", n_z, "z (sorted by mean x)")
     src = sources["fig2_latent"]
     f2.vbar("z", 1.0, "w0", 0.0, source=src, color=_CLASS[0], alpha=0.6, legend_label="class 0")
     f2.vbar("z", 1.0, "top", "w0", source=src, color=_CLASS[1], alpha=0.75, legend_label="class 1")
